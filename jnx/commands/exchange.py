@@ -1,0 +1,9 @@
+"""Runs, workers, the errors queue, replay and the demo."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands and groups to the root app."""

@@ -1,0 +1,9 @@
+"""Keys, envelopes, audit chain and the receiving side."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands and groups to the root app."""

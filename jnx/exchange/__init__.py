@@ -1,0 +1,1 @@
+"""jnx.exchange"""
