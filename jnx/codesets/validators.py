@@ -1,0 +1,213 @@
+"""Identifier and value validators: 统一社会信用代码 (GB 32100), 居民身份证号码 (GB 11643),
+组织机构代码 (GB 11714), amounts in 万元 and dates.
+
+Pure functions, no I/O. Each ``check_*`` returns a :class:`Verdict` naming the rule broken, so a
+caller (a model, a mapping, the CLI) can report *why* a value is wrong, not only that it is.
+Arithmetic per ../shared/domain/REFERENCE.md §5.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+USCC_PLACEHOLDER = "00000000000000000X"
+"""双公示 placeholder for a 个体工商户 without a code; fails the checksum, allowed only where the standard says."""
+
+# 登记管理部门代码 (position 1) → allowed 机构类别代码 (position 2), GB 32100 annex.
+USCC_REGISTRATION_KINDS: dict[str, str] = {
+    "1": "1239",
+    "2": "129",
+    "3": "1234569",
+    "4": "19",
+    "5": "1239",
+    "6": "129",
+    "7": "129",
+    "8": "19",
+    "9": "123",
+    "A": "19",
+    "N": "12359",
+    "Y": "1",
+}
+
+ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+
+AMOUNT_PLACES = 6
+AMOUNT_QUANTUM = Decimal("0.000001")
+AMOUNT_MAX_WAN = Decimal("999999999999.999999")  # decimal(18, 6)
+
+_ORG_BODY = re.compile(r"^[0-9A-Z]{8}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of one check: ``ok``, or the ``rule`` broken and a ``reason`` a person understands."""
+
+    ok: bool
+    rule: str | None = None
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+VALID = Verdict(True)
+
+
+def _fail(rule: str, reason: str) -> Verdict:
+    return Verdict(False, rule, reason)
+
+
+# ---------------------------------------------------------------- 统一社会信用代码 GB 32100
+
+
+def uscc_check_char(first17: str) -> str:
+    """The GB 32100 check character for the first 17 characters of a credit code."""
+    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def check_uscc(value: str, *, allow_placeholder: bool = False) -> Verdict:
+    """Check a unified social credit code: length, charset, registration kind, region digits, check char.
+
+    ``allow_placeholder`` admits ``00000000000000000X`` (individual business without a code), which
+    the 双公示 formats allow for 行政相对人代码_1 only.
+    """
+    if value == USCC_PLACEHOLDER:
+        if allow_placeholder:
+            return VALID
+        return _fail("uscc.placeholder", "the placeholder 00000000000000000X is allowed only for a 个体工商户's 行政相对人代码")
+    if len(value) != 18:
+        return _fail("uscc.length", f"a credit code has 18 characters, this has {len(value)}")
+    bad = [ch for ch in value if ch not in USCC_ALPHABET]
+    if bad:
+        return _fail("uscc.charset", f"character {bad[0]!r} is not allowed (digits and uppercase letters except I, O, S, V, Z)")
+    kinds = USCC_REGISTRATION_KINDS.get(value[0])
+    if kinds is None or value[1] not in kinds:
+        return _fail("uscc.registration_kind", f"{value[:2]!r} is not a known 登记管理部门/机构类别 pair")
+    if not value[2:8].isdigit():
+        return _fail("uscc.region", "positions 3–8 must be the six digits of a GB/T 2260 region code")
+    expected = uscc_check_char(value[:17])
+    if value[17] != expected:
+        return _fail("uscc.check_char", f"wrong check character {value[17]!r} (expected {expected!r} for this code)")
+    return VALID
+
+
+# ---------------------------------------------------------------- 组织机构代码 GB 11714
+
+
+def _org_value(ch: str) -> int:
+    return int(ch) if ch.isdigit() else ord(ch) - ord("A") + 10
+
+
+def org_code_check_char(first8: str) -> str:
+    """The GB 11714 check character for an 8-character organisation code body."""
+    c9 = 11 - sum(_org_value(ch) * w for ch, w in zip(first8, ORG_CODE_WEIGHTS, strict=True)) % 11
+    return {10: "X", 11: "0"}.get(c9, str(c9))
+
+
+def check_org_code(value: str) -> Verdict:
+    """Check an organisation code, written ``XXXXXXXXC`` or ``XXXXXXXX-C``."""
+    code = value[:8] + value[9:] if len(value) == 10 and value[8] == "-" else value
+    if len(code) != 9:
+        return _fail("org_code.length", f"an organisation code has 9 characters, this has {len(code)}")
+    if not _ORG_BODY.match(code[:8]) or not (code[8].isdigit() or code[8] == "X"):
+        return _fail("org_code.charset", "an organisation code is 8 digits or uppercase letters and a check digit or X")
+    expected = org_code_check_char(code[:8])
+    if code[8] != expected:
+        return _fail("org_code.check_char", f"wrong check character {code[8]!r} (expected {expected!r})")
+    return VALID
+
+
+# ---------------------------------------------------------------- 居民身份证号码 GB 11643
+
+
+def id_check_char(first17: str) -> str:
+    """The GB 11643 (ISO 7064 MOD 11-2) check character for the first 17 digits."""
+    return ID_CHECK_CHARS[sum(int(ch) * w for ch, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def id_birth_date(value: str) -> dt.date | None:
+    """The birth date in an 18-digit ID number, or None if it is not a real date."""
+    try:
+        return dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return None
+
+
+def check_id_number(value: str, *, today: dt.date | None = None) -> Verdict:
+    """Check an 18-character resident ID number: charset, a real birth date, the check digit.
+
+    The area prefix is deliberately *not* checked against the birth year: numbers keep the area
+    code in force at registration, and codes such as 370883 (邹城, from 1992) appear on people born
+    before it existed.
+    """
+    if len(value) != 18:
+        return _fail("id_number.length", f"a resident ID number has 18 characters, this has {len(value)}")
+    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+        return _fail("id_number.charset", "17 digits then a digit or an uppercase X")
+    born = id_birth_date(value)
+    if born is None:
+        return _fail("id_number.birth_date", f"positions 7–14 ({value[6:14]}) are not a real date")
+    if born.year < 1880 or (today is not None and born > today):
+        return _fail("id_number.birth_date", f"birth date {born.isoformat()} is out of range")
+    expected = id_check_char(value[:17])
+    if value[17] != expected:
+        return _fail("id_number.check_digit", f"wrong check digit {value[17]!r} (expected {expected!r})")
+    return VALID
+
+
+# ---------------------------------------------------------------- amounts and dates
+
+
+def parse_amount_wan(value: str | int | Decimal) -> Decimal:
+    """An amount in 万元 as an exact Decimal with six places; raises ValueError with the reason.
+
+    More than six decimal places is an error, never a silent rounding.
+    """
+    if isinstance(value, float):
+        raise ValueError("amounts must not be floats; give a string or a Decimal")
+    try:
+        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except InvalidOperation as exc:
+        raise ValueError(f"{value!r} is not a number") from exc
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    if amount < 0:
+        raise ValueError("an amount cannot be negative")
+    if amount > AMOUNT_MAX_WAN:
+        raise ValueError(f"{amount} 万元 exceeds the largest amount the standard holds (decimal 18,6)")
+    exact = amount.quantize(AMOUNT_QUANTUM)
+    if exact != amount:
+        raise ValueError(f"{amount} has more than {AMOUNT_PLACES} decimal places (万元)")
+    return exact
+
+
+def yuan_to_wan(yuan: Decimal) -> Decimal:
+    """Convert 元 to 万元 exactly (÷ 10,000); raises ValueError if that needs more than six places."""
+    return parse_amount_wan(yuan.scaleb(-4))
+
+
+def check_amount_wan(value: str | int | Decimal) -> Verdict:
+    try:
+        parse_amount_wan(value)
+    except ValueError as exc:
+        return _fail("amount.wan", str(exc))
+    return VALID
+
+
+def check_date(value: str) -> Verdict:
+    """Check an ISO date ``YYYY-MM-DD`` (the standard's exchange format)."""
+    try:
+        dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return _fail("date.format", f"{value!r} is not a date in the form YYYY-MM-DD")
+    if len(value) != 10:
+        return _fail("date.format", f"{value!r} is not a date in the form YYYY-MM-DD")
+    return VALID
