@@ -1,0 +1,258 @@
+"""Engines, sessions and schema upgrades for the jnx database (SQLite or PostgreSQL).
+
+* :func:`create_engine_for` — the one place engines are made. SQLite: the folder is created, WAL,
+  ``foreign_keys=ON``, a busy timeout, and transactions begun by jnx itself (``BEGIN``, or
+  ``BEGIN IMMEDIATE`` for the single-writer path of :mod:`jnx.exchange.leases`). PostgreSQL: psycopg
+  3, a bounded pool with pre-ping and a connect timeout.
+* :func:`session_factory` — ORM sessions that keep loaded values after commit.
+* :func:`upgrade` / :func:`current_revision` / :func:`head_revision` — Alembic with the migrations
+  packaged in ``jnx/exchange/migrations``; no ``alembic.ini`` needed at run time.
+* :func:`storage_errors` — SQLAlchemy errors become :mod:`jnx.exchange.errors`, with the URL's
+  password masked and no SQL parameters in the message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from jnx.errors import JnxError, StorageError
+from jnx.exchange.errors import (
+    ConstraintViolationError,
+    DatabaseLockedError,
+    DatabaseUnavailableError,
+    SchemaNotReadyError,
+)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+#: Execution option read by the SQLite ``begin`` hook: ``"IMMEDIATE"`` takes the write lock up front.
+SQLITE_BEGIN = "jnx_sqlite_begin"
+
+UpgradeAction = Literal["created", "upgraded", "current"]
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL with its password replaced by ``***`` — the only form that goes into messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return "<unparseable database URL>"
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # money stays exact: "12.500000", never a float
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"cannot store {type(value).__name__} in a JSON column")
+
+
+def dumps_json(value: Any) -> str:
+    """JSON as stored: Chinese kept readable, Decimals and dates as strings, keys in given order."""
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
+
+
+def create_engine_for(
+    url: str | URL,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+    connect_timeout: int = 10,
+    busy_timeout_ms: int = 10_000,
+    echo: bool = False,
+) -> Engine:
+    """An engine for ``url``, configured the jnx way for its backend (see the module docstring)."""
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise DatabaseUnavailableError(
+            f"not a database URL: {exc}", hint="use sqlite:///path/jnx.db or postgresql+psycopg://user@host/db"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, busy_timeout_ms=busy_timeout_ms, echo=echo)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": connect_timeout, "application_name": "jnx"},
+            json_serializer=dumps_json,
+            echo=echo,
+        )
+    raise DatabaseUnavailableError(
+        f"unsupported database {backend!r} in {mask_url(parsed)}", hint="jnx runs on SQLite or PostgreSQL"
+    )
+
+
+def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        try:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailableError(
+                f"cannot create the folder of {mask_url(url)}: {exc.strerror}",
+                hint="choose a writable folder with JNX_HOME or JNX_DATABASE_URL",
+            ) from exc
+    engine = create_engine(url, json_serializer=dumps_json, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # jnx emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ValueError(f"unknown SQLite BEGIN mode {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """ORM sessions bound to ``engine``; objects keep their values after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _driver_message(exc: sa_exc.SQLAlchemyError, url: str | URL) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig) if orig is not None else str(exc).split("\n[SQL:")[0]
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    password = make_url(url).password if not isinstance(url, str) or "://" in url else None
+    if password:
+        first = first.replace(str(password), "***")
+    return first
+
+
+def translate(exc: sa_exc.SQLAlchemyError, url: str | URL) -> JnxError:
+    """The jnx error for a SQLAlchemy error on the database at ``url`` (raise it ``from exc``)."""
+    where = mask_url(url)
+    message = _driver_message(exc, url)
+    lowered = message.lower()
+    if isinstance(exc, sa_exc.IntegrityError):
+        orig = getattr(exc, "orig", None)
+        constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
+        return ConstraintViolationError(f"{where}: {message}", constraint=constraint)
+    if "no such table" in lowered or "does not exist" in lowered and "relation" in lowered:
+        return SchemaNotReadyError(f"{where} has no jnx tables ({message})")
+    if "locked" in lowered or "busy" in lowered or "deadlock" in lowered or "could not obtain lock" in lowered:
+        return DatabaseLockedError(f"{where} is locked: {message}", hint="another writer holds it; retry shortly")
+    if isinstance(exc, sa_exc.OperationalError) and (
+        "connect" in lowered or "unable to open" in lowered or "authentication" in lowered or "database" in lowered
+    ):
+        return DatabaseUnavailableError(
+            f"cannot reach {where}: {message}",
+            hint="check that the database server is running and JNX_DATABASE_URL is right",
+        )
+    if isinstance(exc, sa_exc.TimeoutError):
+        return StorageError(f"{where}: no free connection in the pool ({message})", hint="reduce workers or raise pool_size")
+    return StorageError(f"{where}: {message}")
+
+
+@contextmanager
+def storage_errors(url: str | URL) -> Iterator[None]:
+    """Translate SQLAlchemy errors raised inside the block into jnx errors."""
+    try:
+        yield
+    except sa_exc.SQLAlchemyError as exc:
+        raise translate(exc, url) from exc
+
+
+def migrations_config() -> Config:
+    """A programmatic Alembic config over the packaged migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision this jnx knows."""
+    head = ScriptDirectory.from_config(migrations_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships migrations
+        raise SchemaNotReadyError("no migrations are packaged with this jnx")
+    return head
+
+
+def _revision_of(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def current_revision(url: str | URL) -> str | None:
+    """The database's revision, or ``None`` when it has never been initialised."""
+    engine = create_engine_for(url, pool_size=1, max_overflow=0)
+    try:
+        with storage_errors(url), engine.connect() as connection:
+            return _revision_of(connection)
+    finally:
+        engine.dispose()
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database that is not at :func:`head_revision`."""
+    with storage_errors(engine.url), engine.connect() as connection:
+        revision = _revision_of(connection)
+    if revision != head_revision():
+        raise SchemaNotReadyError(
+            f"{mask_url(engine.url)} is at revision {revision or 'none'}, this jnx needs {head_revision()}"
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UpgradeResult:
+    database: str  # masked URL
+    from_revision: str | None
+    revision: str
+    action: UpgradeAction
+
+
+def upgrade(url: str | URL, revision: str = "head") -> UpgradeResult:
+    """Create or upgrade the database at ``url`` to ``revision``; safe to run twice."""
+    engine = create_engine_for(url, pool_size=1, max_overflow=0)
+    config = migrations_config()
+    try:
+        with storage_errors(url), engine.begin() as connection:
+            before = _revision_of(connection)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            after = _revision_of(connection)
+    finally:
+        engine.dispose()
+    if after is None:  # pragma: no cover - alembic always stamps
+        raise SchemaNotReadyError(f"{mask_url(url)}: the upgrade left no revision")
+    action: UpgradeAction = "current" if before == after else "created" if before is None else "upgraded"
+    return UpgradeResult(database=mask_url(url), from_revision=before, revision=after, action=action)
