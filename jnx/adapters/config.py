@@ -1,0 +1,305 @@
+"""Typed adapter configuration, embedded by a source-system registration file.
+
+One model per protocol (``soap``, ``rest``, ``dbfront``, ``files``), a discriminated union
+:data:`AdapterConfig` over them. Secrets are never values here: :class:`SecretRef` names an
+environment variable or an entry of the encrypted secret store, resolved by the caller's
+:class:`SecretResolver` when the factory builds the adapter.
+
+Placeholders in arguments and query parameters: a string that is exactly ``"{since}"``,
+``"{page}"``, ``"{page_size}"`` or ``"{cursor}"`` is replaced by that value (typed: numbers stay
+numbers); a parameter whose value is ``"{cursor}"`` is left out while there is no cursor.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from jnx.errors import ConfigError
+
+PLACEHOLDERS = ("{since}", "{page}", "{page_size}", "{cursor}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Model):
+    """Where a secret lives: an environment variable name or a key of the encrypted store."""
+
+    env: str | None = None
+    store: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.store is None):
+            raise ValueError("a secret reference names exactly one of `env` or `store`")
+        return self
+
+    def __str__(self) -> str:
+        return f"env:{self.env}" if self.env else f"store:{self.store}"
+
+
+class SecretResolver(Protocol):
+    """Turns a :class:`SecretRef` into the secret; raises ``ConfigError`` when it is missing."""
+
+    def resolve(self, ref: SecretRef) -> str: ...
+
+
+class MappingSecrets:
+    """Resolves ``env`` references from a mapping the caller hands in (the CLI passes os.environ)."""
+
+    def __init__(self, env: dict[str, str], store: dict[str, str] | None = None) -> None:
+        self._env = env
+        self._store = store or {}
+
+    def resolve(self, ref: SecretRef) -> str:
+        source, name = (self._env, ref.env) if ref.env else (self._store, ref.store)
+        assert name is not None
+        if name not in source:
+            raise ConfigError(f"secret {ref} is not set", hint=f"set {ref} before running jnx")
+        return source[name]
+
+
+class LineConfig(_Model):
+    """One endpoint URL of a system (线路); the first line listed is the primary."""
+
+    url: str
+    name: str | None = None
+
+
+class Timeouts(_Model):
+    connect: float = Field(5.0, gt=0, description="seconds to open a connection")
+    read: float = Field(30.0, gt=0, description="seconds to wait for each read of the answer")
+
+
+class RetryConfig(_Model):
+    """Exponential backoff with full jitter between ``initial`` and ``maximum`` seconds."""
+
+    attempts: int = Field(5, ge=1, description="calls at most, the first included")
+    initial: float = Field(0.5, ge=0)
+    maximum: float = Field(30.0, ge=0, description="cap on one wait")
+    max_retry_after: float = Field(120.0, ge=0, description="cap on a server's Retry-After")
+
+
+class HealthConfig(_Model):
+    """When a line is taken out (线路切换) and when it is probed again."""
+
+    failures_before_down: int = Field(5, ge=1, description="consecutive 5xx/timeouts; refused = at once")
+    cooldown: float = Field(30.0, ge=0, description="seconds a down line is skipped")
+    max_cooldown: float = Field(600.0, ge=0, description="cool-down doubles per failed probe up to this")
+
+
+class HmacAuthConfig(_Model):
+    """App key + secret, HMAC-SHA256 over method, path, sorted query, timestamp and nonce."""
+
+    kind: Literal["hmac"] = "hmac"
+    app_key: str
+    secret: SecretRef
+    app_key_header: str = "X-App-Key"
+    timestamp_header: str = "X-Timestamp"
+    nonce_header: str = "X-Nonce"
+    signature_header: str = "X-Signature"
+
+
+class PasswordAuthConfig(_Model):
+    """User name + password: WS-Security UsernameToken for SOAP, HTTP Basic for REST."""
+
+    kind: Literal["password"] = "password"
+    username: str
+    password: SecretRef
+    digest: bool = Field(False, description="SOAP: PasswordDigest instead of PasswordText")
+
+
+AuthConfig = Annotated[HmacAuthConfig | PasswordAuthConfig, Field(discriminator="kind")]
+
+
+class RecordSpec(_Model):
+    """Where records are in an answer and what identifies them."""
+
+    record_type: str = Field(description="e.g. license, penalty, coercive_measure, inspection_result")
+    records_path: str = Field(description="dotted path to the list of records in the answer")
+    key_field: str = Field(description="dotted path, inside a record, of its source key")
+    updated_field: str | None = Field(None, description="dotted path of its update time")
+    total_path: str | None = Field(None, description="dotted path of the total count, if given")
+    initial_since: str = Field("1970-01-01T00:00:00", description="`since` of the very first pull")
+
+
+class ReceiptSpec(_Model):
+    """How to read one receipt out of the receiver's answer."""
+
+    receipts_path: str = Field("receipts", description="list of per-item receipts in the answer")
+    key_path: str = "idempotency_key"
+    status_path: str = "status"
+    id_path: str | None = "receipt_id"
+    reasons_path: str | None = "reasons"
+    reason_field_path: str = "field"
+    reason_text_path: str = "reason"
+    accepted: tuple[str, ...] = ("accepted", "ACCEPTED", "0", "success")
+    rejected: tuple[str, ...] = ("rejected", "REJECTED", "1", "failure")
+    queued: tuple[str, ...] = ("queued", "pending", "QUEUED", "PENDING")
+
+
+class _LinesConfig(_Model):
+    lines: list[LineConfig] = Field(min_length=1)
+    timeouts: Timeouts = Timeouts()
+    retry: RetryConfig = RetryConfig()
+    health: HealthConfig = HealthConfig()
+    page_size: int = Field(100, ge=1, le=10_000)
+
+
+class SoapPullSpec(RecordSpec):
+    operation: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    first_page: int = 1
+
+
+class SoapPushSpec(_Model):
+    operation: str
+    arguments: dict[str, Any] = Field(description='"{items}" (a list) or "{item}" (one call per item)')
+    receipt: ReceiptSpec = ReceiptSpec()
+
+
+class SoapConfig(_LinesConfig):
+    protocol: Literal["soap"] = "soap"
+    wsdl: str | None = Field(None, description="URL or file; default: each line's URL + '?wsdl'")
+    service: str | None = None
+    port: str | None = None
+    auth: PasswordAuthConfig | None = None
+    auth_fault_markers: tuple[str, ...] = Field(
+        ("auth", "Auth", "FailedAuthentication", "InvalidSecurity", "认证", "密码"),
+        description="a SOAP fault whose code or message contains one is an authentication failure",
+    )
+    pull: list[SoapPullSpec] = Field(default_factory=list)
+    push: SoapPushSpec | None = None
+
+    @model_validator(mode="after")
+    def _wsdl_or_lines(self) -> SoapConfig:
+        if self.push is not None:
+            text = repr(self.push.arguments)
+            if "{items}" not in text and "{item}" not in text:
+                raise ValueError('push.arguments must contain "{items}" or "{item}"')
+        return self
+
+
+class RestPullSpec(RecordSpec):
+    path: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    pagination: Literal["cursor", "page"] = "cursor"
+    next_cursor_path: str | None = Field(None, description="cursor pagination: where the next cursor is")
+    first_page: int = 1
+
+    @model_validator(mode="after")
+    def _cursor_needs_path(self) -> RestPullSpec:
+        if self.pagination == "cursor" and not self.next_cursor_path:
+            raise ValueError("cursor pagination needs `next_cursor_path`")
+        return self
+
+
+class RestPushSpec(_Model):
+    path: str
+    batch_field: str | None = Field("records", description="body = {batch_field: [items]}; None = bare list")
+    max_batch: int = Field(100, ge=1)
+    idempotency_header: str = "Idempotency-Key"
+    item_key_field: str | None = Field("idempotency_key", description="key copied into each item")
+    receipt: ReceiptSpec = ReceiptSpec()
+
+
+class RestConfig(_LinesConfig):
+    protocol: Literal["rest"] = "rest"
+    auth: AuthConfig | None = None
+    pull: list[RestPullSpec] = Field(default_factory=list)
+    push: RestPushSpec | None = None
+
+
+class DbPullSpec(_Model):
+    record_type: str
+    table: str
+    key_column: str
+    updated_column: str
+    initial_since: str = "1970-01-01T00:00:00"
+
+
+class DbPushSpec(_Model):
+    """Rows inserted for the other side, which sets ``status_column`` when it has taken them."""
+
+    table: str
+    key_column: str = "idempotency_key"
+    record_type_column: str = "record_type"
+    payload_column: str = "payload"
+    status_column: str = "status"
+    reason_column: str | None = "reason"
+    created_column: str | None = "created_at"
+    status_new: str = "0"
+    accepted: tuple[str, ...] = ("1",)
+    rejected: tuple[str, ...] = ("2",)
+
+
+class DbFrontConfig(_Model):
+    protocol: Literal["dbfront"] = "dbfront"
+    url: SecretRef = Field(description="the database URL holds a password, so it is a reference")
+    db_schema: str | None = Field(None, alias="schema")
+    retry: RetryConfig = RetryConfig()
+    health: HealthConfig = HealthConfig()
+    page_size: int = Field(500, ge=1, le=100_000)
+    pull: list[DbPullSpec] = Field(default_factory=list)
+    push: DbPushSpec | None = None
+
+
+class FilePullSpec(_Model):
+    record_type: str
+    pattern: str = "*.csv"
+    format: Literal["csv", "xml"] = "csv"
+    encoding: str | None = Field(None, description="default: the XML declaration, else UTF-8")
+    delimiter: str = ","
+    key_field: str
+    updated_field: str | None = None
+    record_element: str | None = Field(None, description="xml: tag of one record element")
+    ready_suffix: str | None = Field(None, description="only files with a sibling NAME+suffix (e.g. .ok)")
+    partial_suffixes: tuple[str, ...] = (".part", ".tmp", ".partial", ".filepart", ".crdownload")
+    min_age_seconds: float = Field(0.0, ge=0, description="skip files modified more recently")
+    max_bytes: int = Field(200_000_000, ge=1)
+
+    @model_validator(mode="after")
+    def _xml_needs_element(self) -> FilePullSpec:
+        if self.format == "xml" and not self.record_element:
+            raise ValueError("xml files need `record_element`")
+        return self
+
+
+class FilePushSpec(_Model):
+    folder: Path
+    file_prefix: str = "jnx"
+    encoding: str = "utf-8"
+
+
+class FileDropConfig(_Model):
+    protocol: Literal["files"] = "files"
+    folder: Path
+    done_folder: str = Field("done", description="committed files move here (relative to folder)")
+    page_size: int = Field(1000, ge=1)
+    pull: list[FilePullSpec] = Field(default_factory=list)
+    push: FilePushSpec | None = None
+
+
+AdapterConfig = Annotated[SoapConfig | RestConfig | DbFrontConfig | FileDropConfig, Field(discriminator="protocol")]
+
+
+def fill_placeholders(template: Any, values: dict[str, Any]) -> Any:
+    """``template`` with every exact ``"{name}"`` string replaced; ``None`` values drop dict keys."""
+    if isinstance(template, dict):
+        out: dict[str, Any] = {}
+        for key, value in template.items():
+            filled = fill_placeholders(value, values)
+            if filled is not None or value is None:
+                out[key] = filled
+        return out
+    if isinstance(template, list):
+        return [fill_placeholders(v, values) for v in template]
+    if isinstance(template, str) and template.startswith("{") and template.endswith("}"):
+        name = template[1:-1]
+        if name in values:
+            return values[name]
+    return template
