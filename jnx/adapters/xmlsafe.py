@@ -1,0 +1,68 @@
+"""The one way jnx parses XML: no entities, no DTD, no network, no huge trees, a size limit.
+
+:func:`parse_xml` refuses a document that declares a DTD (which is where every entity bomb and
+external entity lives) before lxml expands anything, and parses with a parser that would not
+resolve entities or load anything even if asked. :func:`zeep_settings` gives zeep the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+from zeep import Settings as ZeepSettings
+
+from jnx.adapters.errors import PayloadError, UnsafeXmlError
+
+DEFAULT_MAX_BYTES = 50_000_000
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+
+
+def safe_parser() -> etree.XMLParser:
+    """An lxml parser that resolves no entity, loads no DTD, touches no network."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        load_dtd=False,
+        dtd_validation=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def parse_xml(data: bytes, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
+    """The root element of ``data``; ``UnsafeXmlError`` / ``PayloadError`` name ``source`` and why."""
+    if len(data) > max_bytes:
+        raise UnsafeXmlError(f"{len(data)} bytes is over the limit of {max_bytes}", source=source)
+    if _DOCTYPE.search(data) or _ENTITY.search(data):
+        raise UnsafeXmlError("a DTD (<!DOCTYPE …>) is not accepted: entities and DTDs are never resolved", source=source)
+    try:
+        root = etree.fromstring(data, parser=safe_parser())
+    except etree.XMLSyntaxError as exc:
+        raise PayloadError(f"malformed XML from {source}: {exc.msg} (line {exc.lineno})") from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:  # e.g. a UTF-16 document the byte scan missed
+        raise UnsafeXmlError("a DTD is not accepted", source=source)
+    for node in root.iter():
+        if isinstance(node, etree._Entity):
+            raise UnsafeXmlError(f"entity reference &{node.name}; is not accepted", source=source)
+    return root
+
+
+def parse_xml_text(text: str, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
+    """Parse already-decoded text (its XML declaration, if any, is dropped: the text is Unicode)."""
+    body = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
+    return parse_xml(body.encode("utf-8"), source=source, max_bytes=max_bytes)
+
+
+def zeep_settings(*, strict: bool = True) -> ZeepSettings:
+    """zeep's settings under the same rules: DTDs, entities and external references forbidden."""
+    return ZeepSettings(
+        strict=strict,
+        xml_huge_tree=False,
+        forbid_dtd=True,
+        forbid_entities=True,
+        forbid_external=True,
+    )
