@@ -1,0 +1,290 @@
+"""The Chinese working-day calendar (工作日: 法定节假日 and 调休 adjusted working weekends).
+
+Deadlines of 双公示 and withdrawals are counted in working days. Three sources, in order:
+
+1. **Schedule files** an admin drops into ``<home>/calendar/`` (or shipped in
+   ``jnx/exchange/data/calendar/``): one YAML file per year transcribing the 国务院办公厅 notice on
+   that year's holidays. A file for a year replaces the package for that year, so a new year can be
+   loaded — or a package error corrected — without a release of jnx.
+2. **The chinese-calendar package** (pinned), which carries the notices from 2004 up to the last
+   published year.
+3. **Provisional rule** for a year neither covers: Monday–Friday are working days. A result that
+   relied on it is flagged ``provisional=True`` with the reason and what to do; nothing raises on
+   this common path (a December decision whose deadline falls in a year not yet announced).
+
+Schedule file (format 1)::
+
+    format: 1
+    year: 2027
+    source: 国办发明电〔2026〕N号 国务院办公厅关于2027年部分节假日安排的通知
+    url: https://www.gov.cn/…              # optional
+    holidays:                               # 放假, inclusive ranges
+      - {name: 元旦, from: 2027-01-01, to: 2027-01-03}
+    workdays:                               # 调休上班 (Saturdays or Sundays)
+      - {date: 2027-02-20, name: 春节}
+
+Days lie in the file's year; only a 元旦 holiday may begin in the last week of the year before
+(as 2019's did, 2018-12-30) — such days override whatever covers that earlier year.
+
+Pure: no clock, no database; files are read only by :func:`load_schedule` / :func:`load_schedules`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+import chinese_calendar
+import yaml
+
+from jnx.errors import ConfigError
+
+FORMAT = 1
+SHIPPED_DIR = Path(__file__).with_name("data") / "calendar"
+MAX_FILE_BYTES = 64 * 1024
+PACKAGE_NAME = "chinese-calendar"
+PACKAGE_VERSION = package_version(PACKAGE_NAME)
+
+_PACKAGE_HOLIDAYS = frozenset(chinese_calendar.holidays)
+_PACKAGE_WORKDAYS = frozenset(chinese_calendar.workdays)
+_PACKAGE_YEARS = frozenset(range(min(_PACKAGE_HOLIDAYS).year, max(_PACKAGE_HOLIDAYS).year + 1))
+
+
+class CalendarFileError(ConfigError):
+    """A holiday-schedule file cannot be used; names the file and the reason."""
+
+    hint = "correct the file against the 国务院办公厅 notice (format in docs/disclosures.md, 'Loading a new year')"
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"calendar file {path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A date counted on the working-day calendar, and how sure it is.
+
+    ``provisional`` means at least one counted day lay in a year with no official schedule, where
+    only weekends were skipped; ``basis`` says which rule and which calendar sources gave the date.
+    """
+
+    date: dt.date
+    provisional: bool
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class YearSchedule:
+    """One year's official schedule (the 国务院办公厅 notice) read from a file."""
+
+    year: int
+    source: str
+    holidays: frozenset[dt.date]
+    workdays: frozenset[dt.date]
+    origin: str
+
+
+def _fail(path: Path, reason: str) -> CalendarFileError:
+    return CalendarFileError(path, reason)
+
+
+def _as_date(value: Any, path: Path, where: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise _fail(path, f"{where}: {value!r} has a time; give a date (YYYY-MM-DD)")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise _fail(path, f"{where}: {value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _check_keys(raw: Any, path: Path, where: str, required: set[str], optional: set[str]) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise _fail(path, f"{where}: expected a mapping with keys {sorted(required | optional)}, got {raw!r}")
+    missing, unknown = required - set(raw), set(raw) - required - optional
+    if missing or unknown:
+        raise _fail(
+            path,
+            f"{where}: missing {sorted(missing)}, unknown {sorted(map(str, unknown))} "
+            f"(known keys: {sorted(required | optional)})",
+        )
+    return raw
+
+
+def _check_in_year(day: dt.date, year: int, path: Path, where: str) -> None:
+    earliest = dt.date(year - 1, 12, 25)  # a 元旦 holiday may start in the last week of the year before
+    if not earliest <= day <= dt.date(year, 12, 31):
+        raise _fail(
+            path,
+            f"{where}: {day.isoformat()} is outside {year} (a schedule file holds the days of its own year; "
+            "only a 元旦 holiday may begin in the last week of the year before)",
+        )
+
+
+def parse_schedule(doc: Any, path: Path) -> YearSchedule:
+    """Validate a parsed schedule file whole; :class:`CalendarFileError` says where and why."""
+    doc = _check_keys(doc, path, "top level", {"format", "year", "source", "holidays"}, {"url", "workdays", "notes"})
+    if doc["format"] != FORMAT:
+        raise _fail(path, f"format must be {FORMAT}, got {doc['format']!r}")
+    year = doc["year"]
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2200:
+        raise _fail(path, f"year must be a whole year such as 2027, got {year!r}")
+    source = doc["source"]
+    if not isinstance(source, str) or not source.strip():
+        raise _fail(path, "source must name the 国务院办公厅 notice (e.g. 国办发明电〔2026〕N号)")
+    if not isinstance(doc["holidays"], list) or not doc["holidays"]:
+        raise _fail(path, "holidays must be a non-empty list of {name, from, to} ranges")
+    workday_items = doc.get("workdays") or []
+    if not isinstance(workday_items, list):
+        raise _fail(path, "workdays must be a list of {date, name} entries (调休上班)")
+
+    holiday_names: dict[dt.date, str] = {}
+    for i, raw in enumerate(doc["holidays"]):
+        where = f"holidays[{i}]"
+        item = _check_keys(raw, path, where, {"name", "from", "to"}, set())
+        start, end = _as_date(item["from"], path, f"{where}.from"), _as_date(item["to"], path, f"{where}.to")
+        if end < start:
+            raise _fail(path, f"{where} ({item['name']}): ends {end.isoformat()} before it starts {start.isoformat()}")
+        for day in (start, end):
+            _check_in_year(day, year, path, where)
+        day = start
+        while day <= end:
+            if day in holiday_names:
+                raise _fail(path, f"{where} ({item['name']}): {day.isoformat()} is already in {holiday_names[day]}")
+            holiday_names[day] = str(item["name"])
+            day += dt.timedelta(days=1)
+
+    workdays: set[dt.date] = set()
+    for i, raw in enumerate(workday_items):
+        where = f"workdays[{i}]"
+        item = _check_keys(raw, path, where, {"date"}, {"name"})
+        day = _as_date(item["date"], path, f"{where}.date")
+        _check_in_year(day, year, path, where)
+        if day in holiday_names:
+            raise _fail(path, f"{where}: {day.isoformat()} is both a holiday ({holiday_names[day]}) and a working day")
+        if day.weekday() < 5:
+            raise _fail(path, f"{where}: {day.isoformat()} is a weekday; adjusted working days (调休) are weekends")
+        if day in workdays:
+            raise _fail(path, f"{where}: {day.isoformat()} is listed twice")
+        workdays.add(day)
+    return YearSchedule(year, source.strip(), frozenset(holiday_names), frozenset(workdays), str(path))
+
+
+def load_schedule(path: Path) -> YearSchedule:
+    """Read and validate one schedule file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise _fail(path, f"is {len(data)} bytes; a year's schedule is far below {MAX_FILE_BYTES}")
+    try:
+        doc = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"is not UTF-8 (byte {exc.start}); save it as UTF-8") from exc
+    except yaml.YAMLError as exc:
+        raise _fail(path, f"is not valid YAML: {exc}") from exc
+    return parse_schedule(doc, path)
+
+
+def load_schedules(*directories: Path | None) -> dict[int, YearSchedule]:
+    """Every ``*.yaml``/``*.yml`` file of the directories; a later directory overrides an earlier one
+    for the same year. A missing directory is empty; two files for one year in one directory is an error.
+    """
+    schedules: dict[int, YearSchedule] = {}
+    for directory in directories:
+        if directory is None or not directory.exists():
+            continue
+        if not directory.is_dir():
+            raise _fail(directory, "is not a folder (expected a folder of <year>.yaml schedule files)")
+        found: dict[int, YearSchedule] = {}
+        for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+            schedule = load_schedule(path)
+            if schedule.year in found:
+                raise _fail(path, f"{found[schedule.year].origin} already gives the schedule of {schedule.year}")
+            found[schedule.year] = schedule
+        schedules.update(found)
+    return schedules
+
+
+class WorkdayCalendar:
+    """Working days from schedule files, then the chinese-calendar package, then the weekend rule."""
+
+    def __init__(
+        self,
+        schedules: Iterable[YearSchedule] = (),
+        *,
+        use_package: bool = True,
+        schedule_dir: Path | None = None,
+    ) -> None:
+        self._files: dict[int, YearSchedule] = {}
+        self._days: dict[dt.date, bool] = {}
+        for schedule in sorted(schedules, key=lambda s: s.year):
+            if schedule.year in self._files:
+                raise ConfigError(f"two schedules for {schedule.year}: {self._files[schedule.year].origin}, {schedule.origin}")
+            self._files[schedule.year] = schedule
+            for day, working in [*((d, False) for d in schedule.holidays), *((d, True) for d in schedule.workdays)]:
+                if self._days.get(day, working) != working:
+                    raise ConfigError(f"{schedule.origin} and another schedule file disagree on {day.isoformat()}")
+                self._days[day] = working
+        self._package_years = _PACKAGE_YEARS if use_package else frozenset()
+        self._schedule_dir = schedule_dir
+
+    @classmethod
+    def load(cls, admin_dir: Path | None = None) -> WorkdayCalendar:
+        """The calendar with the shipped schedule files and the admin's (``Settings.home / "calendar"``)."""
+        return cls(load_schedules(SHIPPED_DIR, admin_dir).values(), schedule_dir=admin_dir)
+
+    @property
+    def covered_years(self) -> frozenset[int]:
+        """Years with an official schedule (package or file); other years are provisional."""
+        return self._package_years | frozenset(self._files)
+
+    def covers(self, year: int) -> bool:
+        return year in self._package_years or year in self._files
+
+    def is_workday(self, day: dt.date) -> bool:
+        """Is ``day`` a working day? In an uncovered year: Monday–Friday (see :meth:`covers`)."""
+        if isinstance(day, dt.datetime):
+            raise TypeError("is_workday takes a date, not a datetime")
+        known = self._days.get(day)
+        if known is not None:
+            return known
+        if day.year in self._package_years and day.year not in self._files:
+            return day in _PACKAGE_WORKDAYS or (day.weekday() < 5 and day not in _PACKAGE_HOLIDAYS)
+        return day.weekday() < 5
+
+    def add_workdays(self, start: dt.date, n: int) -> Deadline:
+        """The ``n``-th working day after ``start`` (``start`` itself is not counted, even when it is
+        a working day — and, unlike ``chinese_calendar.find_workday``, not moved when it is a holiday).
+        """
+        if isinstance(start, dt.datetime):
+            raise TypeError("add_workdays takes a date, not a datetime")
+        if n < 1:
+            raise ValueError(f"n must be a positive number of working days, got {n}")
+        day, counted = start, 0
+        while counted < n:
+            day += dt.timedelta(days=1)
+            counted += self.is_workday(day)
+        years = range((start + dt.timedelta(days=1)).year, day.year + 1)
+        provisional = any(not self.covers(y) for y in years)
+        return Deadline(day, provisional, "; ".join(self.year_basis(y) for y in years))
+
+    def year_basis(self, year: int) -> str:
+        """Where the working days of ``year`` come from, in words fit for an operator."""
+        if year in self._files:
+            schedule = self._files[year]
+            return f"{year}: schedule file {schedule.origin} ({schedule.source})"
+        if year in self._package_years:
+            return f"{year}: {PACKAGE_NAME} {PACKAGE_VERSION} (国务院办公厅 notice)"
+        where = f" into {self._schedule_dir}" if self._schedule_dir else ""
+        return (
+            f"{year}: PROVISIONAL, weekends only — no official holiday schedule for {year} is loaded; "
+            f"load the 国务院办公厅 notice for {year} as a schedule file{where} (docs/disclosures.md)"
+        )
