@@ -4,9 +4,13 @@ Pure: no I/O beyond reading the shipped data files once, no clock, no database. 
 jnx but ``jnx.errors``.
 """
 
+from jnx.codesets.checks import VALIDATORS, Validator, check, known_names, named_check
+from jnx.codesets.errors import UnknownCodeError
+from jnx.codesets.regions import RegionKind, region_kind, resolve_region
 from jnx.codesets.registry import CodeEntry, CodeSet, CodeSetRegistry, CodeSetVersion, default_registry
 from jnx.codesets.validators import (
     USCC_PLACEHOLDER,
+    Notice,
     Verdict,
     check_amount_wan,
     check_date,
@@ -14,11 +18,23 @@ from jnx.codesets.validators import (
     check_org_code,
     check_uscc,
     parse_amount_wan,
+    upgrade_id_15_to_18,
     yuan_to_wan,
 )
 
 __all__ = [
     "USCC_PLACEHOLDER",
+    "VALIDATORS",
+    "Notice",
+    "RegionKind",
+    "UnknownCodeError",
+    "Validator",
+    "check",
+    "known_names",
+    "named_check",
+    "region_kind",
+    "resolve_region",
+    "upgrade_id_15_to_18",
     "CodeEntry",
     "CodeSet",
     "CodeSetRegistry",

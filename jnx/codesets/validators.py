@@ -43,15 +43,30 @@ AMOUNT_QUANTUM = Decimal("0.000001")
 AMOUNT_MAX_WAN = Decimal("999999999999.999999")  # decimal(18, 6)
 
 _ORG_BODY = re.compile(r"^[0-9A-Z]{8}$")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DIGITS = re.compile(r"[0-9]+")  # use fullmatch: str.isdigit() also admits "²" and other scripts' digits
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something worth a reviewer's eye that does not make a value invalid (a warning)."""
+
+    rule: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The outcome of one check: ``ok``, or the ``rule`` broken and a ``reason`` a person understands."""
+    """The outcome of one check: ``ok``, or the ``rule`` broken and a ``reason`` a person understands.
+
+    ``warnings`` holds notices that do not fail the check (a credit code whose embedded
+    organisation code fails GB 11714, a region given in another numbering system).
+    """
 
     ok: bool
     rule: str | None = None
     reason: str | None = None
+    warnings: tuple[Notice, ...] = ()
 
     def __bool__(self) -> bool:
         return self.ok
@@ -73,11 +88,13 @@ def uscc_check_char(first17: str) -> str:
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
-def check_uscc(value: str, *, allow_placeholder: bool = False) -> Verdict:
+def check_uscc(value: str, *, allow_placeholder: bool = False, check_embedded_org_code: bool = True) -> Verdict:
     """Check a unified social credit code: length, charset, registration kind, region digits, check char.
 
     ``allow_placeholder`` admits ``00000000000000000X`` (individual business without a code), which
-    the 双公示 formats allow for 行政相对人代码_1 only.
+    the 双公示 formats allow for 行政相对人代码_1 only. With ``check_embedded_org_code`` a valid code
+    whose positions 9–17 (主体标识码) fail GB 11714 passes with a ``uscc.org_code`` warning: some
+    codes issued from older registers do not comply, so this is never a failure.
     """
     if value == USCC_PLACEHOLDER:
         if allow_placeholder:
@@ -91,11 +108,16 @@ def check_uscc(value: str, *, allow_placeholder: bool = False) -> Verdict:
     kinds = USCC_REGISTRATION_KINDS.get(value[0])
     if kinds is None or value[1] not in kinds:
         return _fail("uscc.registration_kind", f"{value[:2]!r} is not a known 登记管理部门/机构类别 pair")
-    if not value[2:8].isdigit():
+    if not _DIGITS.fullmatch(value[2:8]):
         return _fail("uscc.region", "positions 3–8 must be the six digits of a GB/T 2260 region code")
     expected = uscc_check_char(value[:17])
     if value[17] != expected:
         return _fail("uscc.check_char", f"wrong check character {value[17]!r} (expected {expected!r} for this code)")
+    if check_embedded_org_code:
+        embedded = check_org_code(value[8:17])
+        if not embedded:
+            notice = Notice("uscc.org_code", f"the embedded organisation code (positions 9–17) fails GB 11714: {embedded.reason}")
+            return Verdict(True, warnings=(notice,))
     return VALID
 
 
@@ -117,7 +139,7 @@ def check_org_code(value: str) -> Verdict:
     code = value[:8] + value[9:] if len(value) == 10 and value[8] == "-" else value
     if len(code) != 9:
         return _fail("org_code.length", f"an organisation code has 9 characters, this has {len(code)}")
-    if not _ORG_BODY.match(code[:8]) or not (code[8].isdigit() or code[8] == "X"):
+    if not _ORG_BODY.match(code[:8]) or code[8] not in "0123456789X":
         return _fail("org_code.charset", "an organisation code is 8 digits or uppercase letters and a check digit or X")
     expected = org_code_check_char(code[:8])
     if code[8] != expected:
@@ -148,9 +170,15 @@ def check_id_number(value: str, *, today: dt.date | None = None) -> Verdict:
     code in force at registration, and codes such as 370883 (邹城, from 1992) appear on people born
     before it existed.
     """
+    if len(value) == 15 and _DIGITS.fullmatch(value):
+        return _fail(
+            "id_number.legacy_15",
+            "a 15-digit number of the first generation; convert it to 18 characters "
+            "(jnx.codesets.upgrade_id_15_to_18) before exchanging it",
+        )
     if len(value) != 18:
         return _fail("id_number.length", f"a resident ID number has 18 characters, this has {len(value)}")
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not _DIGITS.fullmatch(value[:17]) or value[17] not in "0123456789X":
         return _fail("id_number.charset", "17 digits then a digit or an uppercase X")
     born = id_birth_date(value)
     if born is None:
@@ -161,6 +189,20 @@ def check_id_number(value: str, *, today: dt.date | None = None) -> Verdict:
     if value[17] != expected:
         return _fail("id_number.check_digit", f"wrong check digit {value[17]!r} (expected {expected!r})")
     return VALID
+
+
+def upgrade_id_15_to_18(value: str) -> str:
+    """Convert a first-generation 15-digit ID number to 18 characters (GB 11643-1999 §5).
+
+    The birth year gains the century ``19`` (15-digit numbers were issued 1984–1999, to people born
+    in the 1900s) and the MOD 11-2 check character is appended. Raises ValueError with the reason.
+    """
+    if len(value) != 15 or not _DIGITS.fullmatch(value):
+        raise ValueError("a first-generation ID number has exactly 15 digits")
+    first17 = value[:6] + "19" + value[6:]
+    if id_birth_date(first17) is None:
+        raise ValueError(f"positions 7–12 ({value[6:12]}) are not a real date YYMMDD")
+    return first17 + id_check_char(first17)
 
 
 # ---------------------------------------------------------------- amounts and dates
@@ -203,11 +245,15 @@ def check_amount_wan(value: str | int | Decimal) -> Verdict:
 
 
 def check_date(value: str) -> Verdict:
-    """Check an ISO date ``YYYY-MM-DD`` (the standard's exchange format)."""
+    """Check an ISO date ``YYYY-MM-DD`` (the standard's exchange format), and that it is a real date.
+
+    Only that form: ``date.fromisoformat`` alone would also take ``20200501`` and week dates such
+    as ``2020-W01-1``.
+    """
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        return _fail("date.format", f"{value!r} is not a date in the form YYYY-MM-DD")
     try:
         dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        return _fail("date.format", f"{value!r} is not a date in the form YYYY-MM-DD")
-    if len(value) != 10:
-        return _fail("date.format", f"{value!r} is not a date in the form YYYY-MM-DD")
+    except ValueError:
+        return _fail("date.real", f"{value!r} is not a real calendar date")
     return VALID
