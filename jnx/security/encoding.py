@@ -1,0 +1,69 @@
+"""Base64url (RFC 7515 §2, no padding) and reading compact JOSE headers without trusting them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Strict base64url: rejects padding, whitespace and characters outside the alphabet."""
+    if "+" in text or "/" in text or "=" in text:
+        raise ValueError("not base64url")
+    try:
+        raw = (text + "=" * (-len(text) % 4)).encode("ascii").translate(_TO_STANDARD)
+        return binascii.a2b_base64(raw, strict_mode=True)
+    except (binascii.Error, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        raise ValueError("not base64url") from exc
+
+
+def canonical_json(data: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8: the bytes a header or an audit entry is hashed over."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def split_compact(token: str | bytes, parts: int) -> list[str]:
+    """Split a compact serialization into ``parts`` segments or raise ``ValueError``."""
+    if isinstance(token, bytes):
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise ValueError("compact serialization must be ASCII") from exc
+    segments = token.strip().split(".")
+    if len(segments) != parts:
+        raise ValueError(f"expected {parts} dot-separated parts, found {len(segments)}")
+    return segments
+
+
+def read_header(segment: str) -> dict[str, Any]:
+    """Decode a protected header segment into a JSON object (unverified)."""
+    try:
+        header = json.loads(b64url_decode(segment))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("protected header is not base64url JSON") from exc
+    if not isinstance(header, dict):
+        raise ValueError("protected header is not a JSON object")
+    return header
+
+
+@dataclass(frozen=True)
+class Compact:
+    """A compact JWS (3 parts) or JWE (5 parts), split once, with its decoded (unverified) header."""
+
+    segments: tuple[str, ...]
+    header: dict[str, Any]
+
+    @classmethod
+    def parse(cls, token: str | bytes, parts: int) -> Compact:
+        """Raises ``ValueError`` when ``token`` is not ``parts`` base64url segments with a JSON header."""
+        segments = split_compact(token, parts)
+        return cls(tuple(segments), read_header(segments[0]))
