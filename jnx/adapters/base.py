@@ -106,8 +106,11 @@ class OutboundItem:
 
 @dataclass(frozen=True)
 class FieldReason:
+    """Why the receiver rejected one field (its messages never echo an ID number in clear)."""
+
     field: str
     reason: str
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ class Receipt:
 
     idempotency_key: str
     status: ReceiptStatus
-    receipt_id: str | None = None
+    receipt_id: str | None = None  # the receiver's number for the answer (回执号)
+    record_id: str | None = None  # the receiver's id of the record it holds, when it says
     reasons: tuple[FieldReason, ...] = ()
     raw: Mapping[str, Any] | None = None
 

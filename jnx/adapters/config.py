@@ -113,7 +113,16 @@ class PasswordAuthConfig(_Model):
     digest: bool = Field(False, description="SOAP: PasswordDigest instead of PasswordText")
 
 
-AuthConfig = Annotated[HmacAuthConfig | PasswordAuthConfig, Field(discriminator="kind")]
+class TokenAuthConfig(_Model):
+    """A static token sent in a header: ``Authorization: Bearer …`` or ``X-Api-Token: …``."""
+
+    kind: Literal["token"] = "token"
+    token: SecretRef
+    header: str = "Authorization"
+    prefix: str = "Bearer "
+
+
+AuthConfig = Annotated[HmacAuthConfig | PasswordAuthConfig | TokenAuthConfig, Field(discriminator="kind")]
 
 
 class RecordSpec(_Model):
@@ -128,15 +137,19 @@ class RecordSpec(_Model):
 
 
 class ReceiptSpec(_Model):
-    """How to read one receipt out of the receiver's answer."""
+    """How to read one receipt per item out of the receiver's answer."""
 
-    receipts_path: str = Field("receipts", description="list of per-item receipts in the answer")
+    receipts_path: str = Field("results", description="list of per-item results in the answer")
+    match: Literal["index", "key"] = Field("index", description="find an item's result by position or key")
+    index_path: str = "index"
     key_path: str = "idempotency_key"
+    batch_id_path: str | None = Field("receipt_id", description="the receipt number of the whole answer")
     status_path: str = "status"
-    id_path: str | None = "receipt_id"
+    id_path: str | None = "record_id"
     reasons_path: str | None = "reasons"
     reason_field_path: str = "field"
-    reason_text_path: str = "reason"
+    reason_text_path: str = "message"
+    reason_code_path: str | None = "code"
     accepted: tuple[str, ...] = ("accepted", "ACCEPTED", "0", "success")
     rejected: tuple[str, ...] = ("rejected", "REJECTED", "1", "failure")
     queued: tuple[str, ...] = ("queued", "pending", "QUEUED", "PENDING")
@@ -187,6 +200,8 @@ class SoapConfig(_LinesConfig):
 class RestPullSpec(RecordSpec):
     path: str
     params: dict[str, Any] = Field(default_factory=dict)
+    ok_path: str | None = Field(None, description="business status in the answer, e.g. `code` or `success`")
+    ok_values: list[Any] = Field(default_factory=lambda: [0, True], description="values of ok_path that mean success")
     pagination: Literal["cursor", "page"] = "cursor"
     next_cursor_path: str | None = Field(None, description="cursor pagination: where the next cursor is")
     first_page: int = 1
@@ -199,11 +214,16 @@ class RestPullSpec(RecordSpec):
 
 
 class RestPushSpec(_Model):
-    path: str
+    """A batch POST per record type; the batch's idempotency key derives from its items' keys."""
+
+    paths: dict[str, str] = Field(description="record type → path, e.g. penalty: /api/v1/sgs/xzcf/batch")
     batch_field: str | None = Field("records", description="body = {batch_field: [items]}; None = bare list")
+    batch_extra: dict[str, Any] = Field(
+        default_factory=dict, description='more body fields; "{batch_no}" and "{record_count}" are filled'
+    )
     max_batch: int = Field(100, ge=1)
     idempotency_header: str = "Idempotency-Key"
-    item_key_field: str | None = Field("idempotency_key", description="key copied into each item")
+    item_key_field: str | None = Field(None, description="if set, each item's key is copied into it")
     receipt: ReceiptSpec = ReceiptSpec()
 
 

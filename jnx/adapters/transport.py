@@ -32,9 +32,10 @@ from jnx.adapters.errors import (
     LineUnreachableError,
     RequestRejectedError,
     ServerBusyError,
+    TruncatedPageError,
 )
 from jnx.adapters.lines import Line, LineSet, LineState, redact_url
-from jnx.errors import TransientError, TransportError
+from jnx.errors import AdapterError, TransientError, TransportError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -114,9 +115,11 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
-def translate_requests_error(exc: requests.RequestException, line: Line, what: str) -> TransportError:
+def translate_requests_error(exc: requests.RequestException, line: Line, what: str) -> AdapterError:
     """A requests exception as the jnx error a retry policy can decide on (never with credentials)."""
     where = f"{what} on line {line.label}"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        return TruncatedPageError(f"{where}: the answer was cut short ({type(exc).__name__})")
     if isinstance(exc, requests.ConnectTimeout):
         return LineTimeoutError(f"{where}: connect timeout")
     if isinstance(exc, requests.Timeout):

@@ -1,0 +1,136 @@
+"""Paging shared by the REST and SOAP pullers: from a watermark, pages of raw records.
+
+A fetch function asks the platform for one page given ``since``, a page number or a cursor, and the
+page size; :func:`paginate` turns the answers into :class:`Page` objects with the watermark to store
+after each: mid-pass the same ``since`` with the next position and the latest update time seen
+(``high``), after the last page ``since = high``. Sources are read with an inclusive ``since``, so the
+records at the watermark come again on the next pull and de-duplicate by content hash; nothing
+updated at the watermark instant is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from jnx.adapters.base import Page, PayloadEncoding, RawRecord, Watermark, dig, to_jsonable
+from jnx.adapters.config import RecordSpec
+from jnx.adapters.errors import PayloadError, TruncatedPageError
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    since: str
+    page: int | None
+    cursor: str | None
+    page_size: int
+
+    def placeholders(self) -> dict[str, Any]:
+        return {"since": self.since, "page": self.page, "cursor": self.cursor, "page_size": self.page_size}
+
+
+@dataclass(frozen=True)
+class PageAnswer:
+    data: Any  # the decoded answer (dict or zeep object)
+    line: str  # label of the line that answered
+
+
+Fetch = Callable[[PageRequest], PageAnswer]
+
+
+def later(a: str | None, b: str | None) -> str | None:
+    """The later of two update times as the source writes them (epoch digits compare as numbers)."""
+    if a is None or b is None:
+        return a if b is None else b
+    if a.isdigit() and b.isdigit():
+        return a if int(a) >= int(b) else b
+    return a if a >= b else b
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    converted = to_jsonable(value)
+    return str(converted)
+
+
+def records_of(
+    data: Any, spec: RecordSpec, *, source: str, encoding: PayloadEncoding
+) -> tuple[list[RawRecord], str | None]:
+    """Raw records in one answer and the latest update time among them."""
+    items = dig(data, spec.records_path)
+    if items is None:
+        items = []
+    if isinstance(items, Mapping) or not isinstance(items, list | tuple):
+        items = [items]
+    records: list[RawRecord] = []
+    high: str | None = None
+    for index, item in enumerate(items):
+        payload = to_jsonable(item if isinstance(item, Mapping) else getattr(item, "__values__", item))
+        if not isinstance(payload, Mapping):
+            raise PayloadError(f"{source}: record {index} at `{spec.records_path}` is not an object")
+        key = _text(dig(payload, spec.key_field))
+        if key is None:
+            raise PayloadError(f"{source}: record {index} has no source key `{spec.key_field}`")
+        updated = _text(dig(payload, spec.updated_field)) if spec.updated_field else None
+        high = later(high, updated)
+        records.append(RawRecord(key, spec.record_type, payload, encoding, updated))
+    return records, high
+
+
+def paginate(
+    fetch: Fetch,
+    spec: RecordSpec,
+    watermark: Watermark | None,
+    *,
+    page_size: int,
+    mode: Literal["page", "cursor"],
+    first_page: int = 1,
+    next_cursor_path: str | None = None,
+    encoding: PayloadEncoding,
+) -> Iterator[Page]:
+    mark = watermark or Watermark(since=spec.initial_since)
+    page = int(mark.cursor) if mode == "page" and mark.cursor else first_page
+    cursor = mark.cursor if mode == "cursor" else None
+    number = 0
+    while True:
+        number += 1
+        answer = fetch(PageRequest(mark.since, page if mode == "page" else None, cursor, page_size))
+        source = f"page {number} from {answer.line}"
+        records, high_here = records_of(answer.data, spec, source=source, encoding=encoding)
+        high = later(mark.high, high_here)
+        total = dig(answer.data, spec.total_path) if spec.total_path else None
+        if mode == "page":
+            last = _check_page(records, total, page - first_page, page_size, source)
+            page += 1
+            position = str(page)
+        else:
+            next_cursor = _text(dig(answer.data, next_cursor_path))
+            last = next_cursor is None
+            cursor = next_cursor
+            position = next_cursor or ""
+        mark = mark.resume(position, high)
+        if last:
+            yield Page(tuple(records), mark.finished(), number, answer.line, last=True)
+            return
+        yield Page(tuple(records), mark, number, answer.line)
+
+
+def _check_page(records: list[RawRecord], total: Any, pages_before: int, page_size: int, source: str) -> bool:
+    """Whether this page is the last; a page shorter than its total promised is truncated."""
+    if total is None:
+        return len(records) < page_size
+    try:
+        promised = int(total)
+    except (TypeError, ValueError) as exc:
+        raise PayloadError(f"{source}: total {total!r} is not a number") from exc
+    expected = max(min(page_size, promised - pages_before * page_size), 0)
+    if len(records) < expected:
+        raise TruncatedPageError(
+            f"{source}: {len(records)} records where the total of {promised} promised {expected}",
+            hint="the platform cut the page short; the run stops here and resumes from the last page committed",
+        )
+    return expected < page_size or len(records) == 0
