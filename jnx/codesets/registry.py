@@ -130,7 +130,10 @@ class CodeSet:
             if version.in_force(on):
                 return version
         spans = ", ".join(f"{v.version} ({v.valid_from}–{v.valid_to or '…'})" for v in self.versions)
-        raise CodeSetError(f"no version of code set {self.name!r} is in force on {on.isoformat()}; versions: {spans}")
+        raise CodeSetError(
+            f"no version of code set {self.name!r} is in force on {on.isoformat()}; versions: {spans}",
+            hint=f"check the record's date; a list for that time is added as a new version of {self.name}.yaml",
+        )
 
     def version(self, version: str) -> CodeSetVersion:
         for candidate in self.versions:
