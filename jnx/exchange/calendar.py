@@ -54,6 +54,16 @@ _PACKAGE_WORKDAYS = frozenset(chinese_calendar.workdays)
 _PACKAGE_YEARS = frozenset(range(min(_PACKAGE_HOLIDAYS).year, max(_PACKAGE_HOLIDAYS).year + 1))
 
 
+class _ScheduleLoader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text, so a bad one ('2027-13-01') is reported, not raised by PyYAML."""
+
+
+_ScheduleLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class CalendarFileError(ConfigError):
     """A holiday-schedule file cannot be used; names the file and the reason."""
 
@@ -185,10 +195,10 @@ def load_schedule(path: Path) -> YearSchedule:
     if len(data) > MAX_FILE_BYTES:
         raise _fail(path, f"is {len(data)} bytes; a year's schedule is far below {MAX_FILE_BYTES}")
     try:
-        doc = yaml.safe_load(data.decode("utf-8"))
+        doc = yaml.load(data.decode("utf-8"), Loader=_ScheduleLoader)  # noqa: S506 - a SafeLoader
     except UnicodeDecodeError as exc:
         raise _fail(path, f"is not UTF-8 (byte {exc.start}); save it as UTF-8") from exc
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an explicit !!timestamp that is no date
         raise _fail(path, f"is not valid YAML: {exc}") from exc
     return parse_schedule(doc, path)
 
