@@ -1,0 +1,185 @@
+"""Parsing the messy values source systems send: text, dates, amounts.
+
+Pure functions, compiled once per declared format, used by the transforms in
+:mod:`jnx.mappings.transforms`. A value that cannot be read raises :class:`TransformFailure` with a
+rule (``date.format``, ``amount.negative`` …) and a message a reviewer understands. Messages never
+repeat the value itself: the issue carries it separately, masked when the field is personal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from jnx.codesets.validators import AMOUNT_MAX_WAN, AMOUNT_QUANTUM
+
+
+class TransformFailure(Exception):
+    """A value a transform cannot turn into what the field needs. Caught by the compiled mapper."""
+
+    __slots__ = ("transform", "rule", "message")
+
+    def __init__(self, transform: str, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.transform = transform
+        self.rule = rule
+        self.message = message
+
+
+# ---------------------------------------------------------------- text
+
+STRIP_CHARS = " \t\r\n\v\f\u3000\xa0\u2002\u2003\u2009\u200b\ufeff"
+"""Whitespace as source systems send it: ASCII, ideographic space (U+3000), NBSP, zero-width space, BOM."""
+
+HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+"""Full-width ASCII forms (０-９, Ａ-Ｚ, ，…) and the ideographic space to their half-width forms."""
+
+_SPACES = re.compile(r"[\s\u3000\xa0\u200b]+")
+
+
+def as_text(value: Any, transform: str) -> str:
+    """Strings pass; integers and Decimals become their digits; anything else is an error."""
+    if value.__class__ is str:
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    raise TransformFailure(transform, f"{transform}.type", f"expected text, got a {type(value).__name__}")
+
+
+def trim(value: Any) -> str | None:
+    """Strip surrounding whitespace (including U+3000, NBSP, BOM); empty text becomes no value."""
+    text = as_text(value, "trim").strip(STRIP_CHARS)
+    return text or None
+
+
+def clean(value: Any) -> str | None:
+    """Full-width to half-width, whitespace runs to one space, then trim."""
+    text = _SPACES.sub(" ", as_text(value, "clean").translate(HALFWIDTH)).strip(STRIP_CHARS)
+    return text or None
+
+
+def halfwidth(value: Any) -> str:
+    return as_text(value, "halfwidth").translate(HALFWIDTH)
+
+
+def squeeze(value: Any) -> str | None:
+    return _SPACES.sub(" ", as_text(value, "squeeze")).strip(STRIP_CHARS) or None
+
+
+# ---------------------------------------------------------------- dates
+
+_EPOCH = dt.date(1970, 1, 1)
+_CST_MS = 8 * 3600 * 1000  # China Standard Time, UTC+8, no daylight saving since 1991
+_DAY_MS = 86_400_000
+
+DATE_FORMATS: dict[str, str] = {
+    "YYYY-MM-DD": r"(\d{4})-(\d{2})-(\d{2})",
+    "YYYY-M-D": r"(\d{4})-(\d{1,2})-(\d{1,2})",
+    "YYYY/M/D": r"(\d{4})/(\d{1,2})/(\d{1,2})",
+    "YYYY.M.D": r"(\d{4})\.(\d{1,2})\.(\d{1,2})",
+    "YYYYMMDD": r"(\d{4})(\d{2})(\d{2})",
+    "YYYY年M月D日": r"(\d{4})年(\d{1,2})月(\d{1,2})日",
+    "YYYY-MM-DD hh:mm:ss": r"(\d{4})-(\d{2})-(\d{2})[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?",
+}
+"""Declared date formats (the closed set a table may name), plus ``epoch_ms`` (milliseconds since
+1970-01-01 UTC, read as a date in China Standard Time). ``hh:mm:ss`` keeps the date as written."""
+
+DATE_FORMAT_NAMES: tuple[str, ...] = (*DATE_FORMATS, "epoch_ms")
+
+
+def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> Callable[[Any], dt.date]:
+    """A parser trying ``formats`` in order; dates outside ``earliest``–``latest`` are errors."""
+    patterns = [re.compile(DATE_FORMATS[f]) for f in formats if f != "epoch_ms"]
+    epoch_ms = "epoch_ms" in formats
+    declared = ", ".join(formats)
+
+    def in_range(day: dt.date) -> dt.date:
+        if earliest <= day <= latest:
+            return day
+        raise TransformFailure("date", "date.range", f"date {day.isoformat()} is outside {earliest}–{latest}")
+
+    def from_epoch_ms(ms: int) -> dt.date:
+        try:
+            return in_range(_EPOCH + dt.timedelta(days=(ms + _CST_MS) // _DAY_MS))
+        except OverflowError:
+            raise TransformFailure("date", "date.range", "epoch milliseconds out of any date range") from None
+
+    def parse(value: Any) -> dt.date:
+        if value.__class__ is dt.date:
+            return in_range(value)
+        if value.__class__ is int:
+            if epoch_ms:
+                return from_epoch_ms(value)
+            raise TransformFailure("date", "date.type", f"a number is not a date in the declared formats ({declared})")
+        text = as_text(value, "date")
+        for pattern in patterns:
+            match = pattern.fullmatch(text)
+            if match is not None:
+                try:
+                    day = dt.date(int(match[1]), int(match[2]), int(match[3]))
+                except ValueError:
+                    raise TransformFailure("date", "date.invalid", "no such day in the calendar") from None
+                return in_range(day)
+        if epoch_ms and text.isdigit() and text.isascii():
+            return from_epoch_ms(int(text))
+        raise TransformFailure("date", "date.format", f"not a date in the declared formats ({declared})")
+
+    return parse
+
+
+def format_date(value: Any, layout: str) -> str:
+    if not isinstance(value, dt.date):
+        raise TransformFailure("format_date", "format_date.type", f"expected a date, got a {type(value).__name__}")
+    return layout.replace("YYYY", f"{value.year:04d}").replace("MM", f"{value.month:02d}").replace("DD", f"{value.day:02d}")
+
+
+# ---------------------------------------------------------------- amounts
+
+UNITS: dict[str, int] = {"元": -4, "万元": 0}
+"""Declared units of a bare number and the power of ten that turns them into 万元."""
+
+_AMOUNT = re.compile(r"([+-]?)[¥￥]?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(万元|元|万)?")
+_SUFFIX_SHIFT = {"元": -4, "万元": 0, "万": 0}
+
+
+def amount_parser(unit: str) -> Callable[[Any], Decimal]:
+    """A parser of amounts given in ``unit`` (元 or 万元) into exact 万元 with six places.
+
+    Accepts ``5000``, ``5,000.00元``, ``0.5万元``, ``¥5000`` and Decimal/int values. A unit written in
+    the value wins over the declared one. Negative, too large (beyond decimal(18,6)) and
+    more-than-six-places amounts are errors, never rounded.
+    """
+    shift = UNITS[unit]
+
+    def checked(wan: Decimal) -> Decimal:
+        if wan < 0:
+            raise TransformFailure("amount", "amount.negative", "an amount cannot be negative")
+        if wan > AMOUNT_MAX_WAN:
+            raise TransformFailure("amount", "amount.range", "larger than the standard holds (decimal 18,6 万元)")
+        exact = wan.quantize(AMOUNT_QUANTUM)
+        if exact != wan:
+            raise TransformFailure("amount", "amount.places", "needs more than six decimal places in 万元 (below 0.01 元)")
+        return exact if exact else exact.copy_abs()  # -0 is 0
+
+    def parse(value: Any) -> Decimal:
+        cls = value.__class__
+        if cls is Decimal or cls is int:
+            if cls is Decimal and not value.is_finite():
+                raise TransformFailure("amount", "amount.format", "not a finite number")
+            return checked(Decimal(value).scaleb(shift))
+        if cls is float:
+            return checked(Decimal(repr(value)).scaleb(shift))
+        match = _AMOUNT.fullmatch(as_text(value, "amount"))
+        if match is None:
+            raise TransformFailure("amount", "amount.format", "not an amount (e.g. 5000, 5,000.00元, 0.5万元)")
+        sign, digits, suffix = match.groups()
+        try:
+            number = Decimal(sign + digits.replace(",", ""))
+        except InvalidOperation:  # pragma: no cover - the pattern admits only decimal numerals
+            raise TransformFailure("amount", "amount.format", "not a number") from None
+        return checked(number.scaleb(shift if suffix is None else _SUFFIX_SHIFT[suffix]))
+
+    return parse
