@@ -1,0 +1,205 @@
+"""Records of the case-handling system (行政执法网上办案系统): 行政处罚 and 行政强制, in the vendor
+shape of docs/source-shapes.md §2, with the messiness and revisions described there."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from jnx.sandbox.data import (
+    ENFORCEMENT_KINDS, FIRST_DECISION, LAST_DECISION, PENALTY_LAW_2021, REGIONS, Agency, Generator, Party, format_date,
+    local_time,
+)
+from jnx.sandbox.feed import SourceRecord
+
+PARTY_TYPE = {"person": "1", "org": "2", "individual": "3"}
+ID_TYPE = {"id": "01", "passport": "04", "hk": "05"}
+OLD_CATEGORIES = ("警告", "罚款", "没收违法所得", "没收非法财物", "责令停产停业", "暂扣或者吊销许可证", "暂扣或者吊销执照", "行政拘留", "其他")
+NEW_CATEGORIES = ("警告", "通报批评", "罚款", "没收违法所得", "没收非法财物", "暂扣许可证件", "降低资质等级", "吊销许可证件",
+                  "限制开展生产经营活动", "责令停产停业", "责令关闭", "限制从业", "行政拘留", "其他")
+SEPARATORS = (";",) * 10 + ("；",) * 4 + ("、",) * 3 + (",",) * 2 + ("，",)
+BRACKETS = (("〔", "〕"),) * 8 + (("[", "]"), ("（", "）"))
+VIOLATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "市监": (("经营超过保质期的食品", "《中华人民共和国食品安全法》第一百二十四条第一款"),
+           ("销售不符合食品安全标准的食品", "《中华人民共和国食品安全法》第一百二十四条第一款第（二）项"),
+           ("未按规定公示年度报告", "《企业信息公示暂行条例》第十八条"),
+           ("虚假宣传", "《中华人民共和国反不正当竞争法》第二十条")),
+    "综执": (("未经批准擅自占道经营", "《城市市容和环境卫生管理条例》第三十六条"),
+           ("未批先建", "《中华人民共和国城乡规划法》第六十四条")),
+    "环": (("超标排放大气污染物", "《中华人民共和国大气污染防治法》第九十九条"),
+          ("未批先建（环评）", "《中华人民共和国环境影响评价法》第三十一条")),
+    "交": (("超限运输", "《公路安全保护条例》第六十四条"), ("未取得道路运输经营许可擅自经营", "《中华人民共和国道路运输条例》第六十三条")),
+    "卫": (("公共场所未取得卫生许可证", "《公共场所卫生管理条例实施细则》第三十五条"),),
+    "应急": (("未按规定开展安全生产教育和培训", "《中华人民共和国安全生产法》第九十七条"),),
+    "自规": (("非法占用土地", "《中华人民共和国土地管理法》第七十七条"),),
+    "文旅": (("擅自从事互联网上网服务经营活动", "《互联网上网服务营业场所管理条例》第二十七条"),),
+    "农": (("经营假农药", "《农药管理条例》第五十五条"),),
+}
+MEASURES = ("100", "200", "300", "400", "900")
+PERFORM = ("01", "02", "03", "04", "05", "06")
+OBJECTS = ("过期食品32箱", "生产车间一处", "超限运输车辆一辆", "银行存款人民币12万元", "涉案设备3台", "假农药15件")
+
+
+def agencies(gen: Generator) -> list[Agency]:
+    out: list[Agency] = []
+    for region in REGIONS:
+        kinds = ENFORCEMENT_KINDS if region.code == "370800" else gen.rng.sample(ENFORCEMENT_KINDS, gen.rng.randrange(4, 7))
+        out += [gen.agency(region, kind) for kind in kinds]
+    return out
+
+
+def document_number(gen: Generator, agency: Agency, kind: str, year: int, seq: int) -> str:
+    left, right = gen.pick(BRACKETS)
+    place = "济" if agency.region.code == "370800" else "济" + agency.region.short
+    return f"{place}{agency.abbrev}{kind}{left}{year}{right}{seq}号"
+
+
+def region_code(gen: Generator, agency: Agency) -> str:
+    if agency.region.code == "370890" and gen.chance(0.3):
+        return "370871"  # the NBS code of 高新区, ~1 % of all records
+    return agency.region.code
+
+
+def party_fields(gen: Generator, party: Party) -> dict[str, object]:
+    """``dsrlx … fddbrzjhm, dz`` of §2.1 for one party, with identifier faults and name messiness."""
+    dsrlx = PARTY_TYPE[party.kind]
+    if party.kind == "org" and party.uscc and party.uscc[:2] in ("12", "52") and gen.chance(0.5):
+        dsrlx = "9"
+    if gen.chance(0.01):
+        dsrlx = "5"  # unknown code
+    person = party.kind == "person"
+    return {
+        "dsrlx": dsrlx,
+        "dsrmc": gen.messy_text(party.name),
+        "zjlx": ("07" if gen.chance(0.01) else ID_TYPE[party.id_type or "id"]) if person else None,
+        "zjhm": gen.spoil_id(party.id_number or "") if person and party.id_type == "id" else party.id_number,
+        "tyshxydm": None if person else gen.spoil_uscc(party.uscc or ""),
+        "gszch": party.reg_no,
+        "fddbr": party.legal_rep,
+        "fddbrzjlx": None if person else "01",
+        "fddbrzjhm": None if person else gen.spoil_id(party.legal_rep_id or ""),
+        "dz": party.address,
+    }
+
+
+def categories(gen: Generator, day: dt.date) -> list[str]:
+    names = OLD_CATEGORIES if day < PENALTY_LAW_2021 else NEW_CATEGORIES
+    first = "罚款" if gen.chance(0.65) else "警告" if gen.chance(0.6) else gen.pick(names)
+    chosen = [first]
+    if gen.chance(0.3):
+        for _ in range(gen.rng.choice((1, 1, 2))):
+            extra = gen.pick(names)
+            if extra not in chosen:
+                chosen.append(extra)
+    if gen.chance(0.005):
+        chosen.append("训诫")  # unknown category name
+    return chosen
+
+
+def penalty(gen: Generator, agency: Agency, seq: int) -> SourceRecord:
+    day = gen.date_between(FIRST_DECISION, LAST_DECISION)
+    party = gen.party(agency.region, person_share=0.38)
+    wfxw, cfyj = gen.pick(VIOLATIONS[agency.abbrev])
+    cats = categories(gen, day)
+    style = gen.date_style()
+    fine = gen.amount_yuan() if "罚款" in cats else None
+    confiscated = gen.amount_yuan() if any(c.startswith("没收") for c in cats) else None
+    permit = any(c.startswith(("暂扣", "吊销")) for c in cats)
+    created = gen.timestamp_after(day, 3)
+    updated = created + dt.timedelta(days=gen.rng.randrange(0, 15), seconds=gen.rng.randrange(3600))
+    case_no = f"JNCF{agency.region.code}{day.year}{seq:06d}"
+    fields: dict[str, object] = {
+        "ajbh": case_no,
+        "ajmc": f"{party.name}{wfxw}案",
+        "cfjdsh": document_number(gen, agency, "罚", day.year, seq % 1000 + 1) + ("  " if gen.chance(0.02) else ""),
+        "cfjdsmc": "当场行政处罚决定书" if gen.chance(0.05) else "行政处罚决定书",
+        **party_fields(gen, party),
+        "wfxw": wfxw,
+        "wfss": gen.messy_text(f"经查，当事人于{day.year}年{day.month}月{wfxw}，违反了{cfyj.split('第')[0]}的规定。"),
+        "cfyj": cfyj,
+        "cflb": gen.pick(SEPARATORS).join(cats),
+        "cfnr": "，".join(c if c != "罚款" else f"罚款人民币{fine}元" for c in cats),
+        "fkje": gen.messy_amount(fine) if fine is not None else None,
+        "mswfsdje": gen.messy_amount(confiscated) if confiscated is not None else None,
+        "zkdxzzmc": f"食品经营许可证（JY1{agency.region.code}{gen.digits(7)}）" if permit else None,
+        "jdrq": format_date(day, style),
+        "cfyxq": "长期" if gen.chance(0.1) else format_date(day + dt.timedelta(days=365), style),
+        "cfjg": agency.name,
+        "cfjgdm": agency.uscc,
+        "xzqh": region_code(gen, agency),
+        "ajzt": gen.pick(("20", "30", "40", "40", "40")),
+        "sfcx": "1" if gen.chance(0.02) else "0",
+        "created_at": local_time(created),
+        "updated_at": local_time(updated),
+    }
+    return SourceRecord(case_no, updated, fields)
+
+
+def coercion(gen: Generator, agency: Agency, seq: int, penalty_keys: list[str]) -> SourceRecord:
+    day = gen.date_between(FIRST_DECISION, LAST_DECISION)
+    party = gen.party(agency.region, person_share=0.2)
+    measure = gen.chance(0.7)
+    style = gen.date_style()
+    updated = gen.timestamp_after(day, 10)
+    key = f"JNQZ{agency.region.code}{day.year}{seq:06d}"
+    fields: dict[str, object] = {
+        "qzbh": key,
+        "ajbh": gen.pick(penalty_keys) if penalty_keys and gen.chance(0.4) else None,
+        "qzlx": "1" if measure else "2",
+        "qzcslx": ("500" if gen.chance(0.01) else gen.pick(MEASURES)) if measure else None,
+        "qzzxfs": None if measure else ("07" if gen.chance(0.01) else gen.pick(PERFORM)),
+        "qzjdsh": document_number(gen, agency, "强制", day.year, seq % 1000 + 1),
+        **{k: v for k, v in party_fields(gen, party).items() if k in ("dsrlx", "dsrmc", "zjlx", "zjhm", "tyshxydm", "gszch", "fddbr")},
+        "qzdx": gen.pick(OBJECTS),
+        "qzje": gen.messy_amount(gen.amount_yuan()) if gen.chance(0.3) else None,
+        "qzyy": "涉嫌违法，为防止证据损毁、避免危害发生",
+        "qzyj": f"《中华人民共和国行政强制法》第{gen.pick(('二十二', '二十三', '二十五', '四十五', '五十'))}条",
+        "jdrq": format_date(day, style),
+        "qzqxq": format_date(day, style) if measure else None,
+        "qzqxz": format_date(day + dt.timedelta(days=30), style) if measure else None,
+        "cljd": gen.pick(("1", "2", "2", "3", "4")) if measure and gen.chance(0.6) else None,
+        "zfjg": agency.name,
+        "zfjgdm": agency.uscc,
+        "xzqh": region_code(gen, agency),
+        "sfcx": "1" if gen.chance(0.02) else "0",
+        "updated_at": local_time(updated),
+    }
+    return SourceRecord(key, updated, fields)
+
+
+def revise(gen: Generator, record: SourceRecord, when: dt.datetime) -> SourceRecord:
+    """An update of an earlier record: same key, later time, changed content."""
+    fields = dict(record.fields)
+    r = gen.rng.random()
+    if r < 0.35 and fields.get("fkje"):
+        fields["fkje"] = gen.messy_amount(gen.amount_yuan())
+    elif r < 0.6:
+        fields["dsrmc"] = str(fields["dsrmc"]).strip() + ("（更正）" if gen.chance(0.3) else "")
+    elif r < 0.8:
+        fields["sfcx"] = "1"
+    else:
+        fields["cfyxq" if "cfyxq" in fields else "qzqxz"] = "长期"
+    fields["updated_at"] = local_time(when)
+    return SourceRecord(record.key, when, fields)
+
+
+def revisions(gen: Generator, records: list[SourceRecord], share: float = 0.05) -> list[SourceRecord]:
+    if not records:
+        return []
+    latest = max(r.updated for r in records)
+    chosen = gen.rng.sample(records, max(1, int(len(records) * share)))
+    return [revise(gen, r, latest + dt.timedelta(minutes=i + 1)) for i, r in enumerate(sorted(chosen, key=lambda r: r.key))]
+
+
+def penalties(seed: int, count: int) -> tuple[list[SourceRecord], list[SourceRecord]]:
+    gen = Generator(seed, "penalties")
+    pool = agencies(gen)
+    records = [penalty(gen, gen.pick(pool), seq) for seq in range(1, count + 1)]
+    return records, revisions(gen, records)
+
+
+def coercions(seed: int, count: int, penalty_keys: list[str]) -> tuple[list[SourceRecord], list[SourceRecord]]:
+    gen = Generator(seed, "coercions")
+    pool = agencies(Generator(seed, "penalties"))
+    records = [coercion(gen, gen.pick(pool), seq, penalty_keys) for seq in range(1, count + 1)]
+    return records, revisions(gen, records)
+
