@@ -1,10 +1,90 @@
-"""``jnx systems …`` — Source systems registered by departments."""
+"""``jnx systems …`` — source systems registered by departments."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
+from jnx.commands._context import load_settings, transaction
+from jnx.commands._output import JsonOption, emit
+from jnx.exchange.registry import RegisteredSystem, SystemRegistry, load_registration
+
 app = typer.Typer(help="Source systems registered by departments.", no_args_is_help=True)
+
+SystemId = Annotated[str, typer.Argument(help="The system's id, as in its registration file.")]
+
+
+def _catalog() -> Any:
+    """The mapping tables jnx knows, if the mappings package offers a catalog (None: not checked)."""
+    try:
+        from jnx.mappings.catalog import default_catalog
+    except ImportError:  # pragma: no cover - until the mappings catalog lands
+        return None
+    return default_catalog(load_settings())
+
+
+def _render_one(system: dict[str, Any]) -> None:
+    for key, value in system.items():
+        typer.echo(f"{key:>24}: {value}")
+
+
+def _render_list(systems: list[dict[str, Any]]) -> None:
+    if not systems:
+        typer.echo("no systems registered — `jnx systems register FILE` adds one")
+        return
+    for s in systems:
+        state = "enabled " if s["enabled"] else "disabled"
+        typer.echo(f"{s['id']:<28} {state} {s['kind']:<14} {s['protocol']:<8} {s['department']}")
+
+
+@app.command("register")
+def register_system(
+    file: Annotated[Path, typer.Argument(help="Registration file (YAML); see docs/registration.md.", exists=False)],
+    as_json: JsonOption = False,
+) -> None:
+    """Check a registration file offline and store it (re-registering updates the system)."""
+    registration = load_registration(file, _catalog())
+    with transaction(load_settings()) as session:
+        system, action = SystemRegistry().register(session, registration)
+        data = {**system.summary(), "action": action.value}
+    emit(data, as_json, lambda d: typer.echo(f"{d['action']}: system {d['id']} — {d['name']}"))
+
+
+@app.command("list")
+def list_(as_json: JsonOption = False) -> None:
+    """List registered systems."""
+    with transaction(load_settings()) as session:
+        systems = [s.summary() for s in SystemRegistry().list(session)]
+    emit({"systems": systems} if as_json else systems, as_json, _render_list)
+
+
+@app.command()
+def show(system_id: SystemId, as_json: JsonOption = False) -> None:
+    """Show one system and its registration."""
+    with transaction(load_settings()) as session:
+        system: RegisteredSystem = SystemRegistry().get(session, system_id)
+        data = {**system.summary(), "registration": system.registration.model_dump(mode="json", by_alias=True)}
+    emit(data, as_json, _render_one)
+
+
+def _set_enabled(system_id: str, enabled: bool, as_json: bool) -> None:
+    with transaction(load_settings()) as session:
+        data = SystemRegistry().set_enabled(session, system_id, enabled).summary()
+    emit(data, as_json, lambda d: typer.echo(f"system {d['id']} {'enabled' if d['enabled'] else 'disabled'}"))
+
+
+@app.command()
+def disable(system_id: SystemId, as_json: JsonOption = False) -> None:
+    """Stop scheduling runs of a system (its data and watermark are kept)."""
+    _set_enabled(system_id, False, as_json)
+
+
+@app.command()
+def enable(system_id: SystemId, as_json: JsonOption = False) -> None:
+    """Schedule runs of a system again."""
+    _set_enabled(system_id, True, as_json)
 
 
 def register(root: typer.Typer) -> None:

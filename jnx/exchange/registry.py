@@ -1,0 +1,322 @@
+"""Source-system registration (来源系统注册): the file a department writes, checked and stored.
+
+A registration file (YAML, ``format: 1``) declares one system: who owns it, where it is, how to
+talk to it (an :data:`~jnx.adapters.config.AdapterConfig`), which mapping table version maps each
+record type it emits, and when to pull. Secrets are references only (``{env: NAME}`` or
+``{store: NAME}``); a plaintext secret is refused with a message saying how to reference it.
+
+:func:`load_registration` checks everything that can be checked offline (credit code, region,
+cron, secrets, mapping tables exist when a catalog is given); :class:`SystemRegistry` stores
+registrations in ``source_systems`` and answers list/show/enable/disable. Reachability and a dry
+run are :mod:`jnx.exchange.syscheck`'s job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import yaml
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jnx.adapters.config import AdapterConfig
+from jnx.codesets import check_uscc, default_registry
+from jnx.errors import ConfigError, NotFoundError
+from jnx.exchange.models import SourceSystem, SystemKind
+
+FORMAT = 1
+MAX_FILE_BYTES = 1_000_000
+SECRET_WORDS = ("password", "secret", "token", "passphrase", "apikey", "api_key", "private_key")
+_SYSTEM_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_TABLE_REF = re.compile(r"^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$")
+
+
+class MappingCatalog(Protocol):
+    """What registration needs to know of the mapping tables: does ``name@version`` exist?"""
+
+    def has(self, name: str, version: str) -> bool: ...
+
+
+class Registration(BaseModel):
+    """A registration file, validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal[1] = 1
+    id: str = Field(description="system id: lower case letters, digits, . _ -")
+    name: str = Field(description="the system's name, e.g. 济宁市行政执法网上办案系统")
+    department: str = Field(description="owning department (部门名称)")
+    department_credit_code: str = Field(description="the department's 统一社会信用代码")
+    region: str = Field(description="区划代码: GB/T 2260, or a functional zone's 政务 code")
+    kind: SystemKind
+    adapter: AdapterConfig
+    mappings: dict[str, str] = Field(
+        default_factory=dict, description="record type → mapping table NAME@VERSION, for every record type pulled"
+    )
+    schedule: str | None = Field(None, description="cron expression (5 fields) for scheduled runs")
+    enabled: bool = True
+    settings: dict[str, str] = Field(
+        default_factory=dict, description="values mapping tables may look up, e.g. data_source_unit"
+    )
+    description: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _SYSTEM_ID.match(value):
+            raise ValueError("use 2–64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+        return value
+
+    @field_validator("department_credit_code")
+    @classmethod
+    def _credit_code(cls, value: str) -> str:
+        verdict = check_uscc(value)
+        if not verdict:
+            raise ValueError(f"{verdict.reason} [{verdict.rule}]")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        verdict = default_registry().check("region", value)
+        if not verdict:
+            raise ValueError(f"{verdict.reason} [{verdict.rule}]")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression (minute hour day month weekday)")
+        return value
+
+    @field_validator("mappings")
+    @classmethod
+    def _mapping_refs(cls, value: dict[str, str]) -> dict[str, str]:
+        for record_type, ref in value.items():
+            if not _TABLE_REF.match(ref):
+                raise ValueError(f"{record_type}: {ref!r} is not NAME@VERSION")
+        return value
+
+    @model_validator(mode="after")
+    def _every_pulled_type_has_a_table(self) -> Registration:
+        pulled = {spec.record_type for spec in getattr(self.adapter, "pull", [])}
+        missing = sorted(pulled - set(self.mappings))
+        if missing:
+            raise ValueError(f"record types {missing} are pulled but have no mapping table in `mappings`")
+        return self
+
+    def table_for(self, record_type: str) -> tuple[str, str]:
+        """(name, version) of the table pinned for ``record_type``."""
+        try:
+            name, version = self.mappings[record_type].split("@", 1)
+        except KeyError:
+            raise ConfigError(f"system {self.id!r} pins no mapping table for record type {record_type!r}") from None
+        return name, version
+
+    @property
+    def primary_mapping(self) -> tuple[str, str]:
+        if not self.mappings:
+            return "", ""
+        first = next(iter(self.mappings.values()))
+        name, version = first.split("@", 1)
+        return name, version
+
+
+def _plaintext_secrets(node: Any, path: str = "") -> Iterable[str]:
+    """Dotted paths of keys that look like secrets but hold a plain string."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and any(word in str(key).lower() for word in SECRET_WORDS):
+                yield here
+            else:
+                yield from _plaintext_secrets(value, here)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _plaintext_secrets(value, f"{path}.{i}")
+
+
+def _format_validation(exc: ValidationError, source: str) -> str:
+    lines = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(file)"
+        lines.append(f"{source}: {where}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def parse_registration(doc: Any, source: str, catalog: MappingCatalog | None = None) -> Registration:
+    """Validate a parsed registration document; ConfigError lists every problem with its place."""
+    if not isinstance(doc, Mapping):
+        raise ConfigError(f"{source}: a registration file is a mapping of keys (id, name, department, …)")
+    leaked = list(_plaintext_secrets(doc))
+    if leaked:
+        raise ConfigError(
+            f"{source}: plaintext secret at {', '.join(leaked)}",
+            hint="write secrets as references, e.g. `password: {env: JNX_SECRET_NAME}`, never as values",
+        )
+    try:
+        registration = Registration.model_validate(doc)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, source), hint="fix the fields above; docs/registration.md has a full example per kind") from None
+    if catalog is not None:
+        missing = [ref for name, version, ref in _refs(registration) if not catalog.has(name, version)]
+        if missing:
+            raise ConfigError(
+                f"{source}: mapping table(s) not found: {', '.join(missing)}",
+                hint="`jnx mappings list` shows the published tables; publish a new one with `jnx mappings publish FILE`",
+            )
+    return registration
+
+
+def _refs(registration: Registration) -> list[tuple[str, str, str]]:
+    out = []
+    for ref in registration.mappings.values():
+        name, version = ref.split("@", 1)
+        out.append((name, version, ref))
+    return out
+
+
+def load_registration(path: Path, catalog: MappingCatalog | None = None) -> Registration:
+    """Read and check a registration file (YAML or JSON)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    if size > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: {size} bytes is too large for a registration file (limit {MAX_FILE_BYTES})")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 at byte {exc.start}", hint="save the file as UTF-8") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_registration(doc, str(path), catalog)
+
+
+class RegisterAction(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredSystem:
+    """A stored system as the CLI and the exchange see it."""
+
+    id: str
+    name: str
+    department: str
+    department_credit_code: str
+    region: str
+    kind: str
+    protocol: str
+    mappings: dict[str, str]
+    schedule: str | None
+    enabled: bool
+    registration: Registration
+    updated_at: dt.datetime
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "department": self.department,
+            "department_credit_code": self.department_credit_code,
+            "region": self.region,
+            "kind": self.kind,
+            "protocol": self.protocol,
+            "lines": [line.url for line in getattr(self.registration.adapter, "lines", [])],
+            "mappings": self.mappings,
+            "schedule": self.schedule,
+            "enabled": self.enabled,
+            "updated_at": self.updated_at,
+        }
+
+
+def _to_registered(row: SourceSystem) -> RegisteredSystem:
+    registration = Registration.model_validate(row.registration)
+    return RegisteredSystem(
+        id=row.id,
+        name=registration.name,
+        department=row.department_name,
+        department_credit_code=row.department_credit_code,
+        region=row.region_code,
+        kind=row.kind.value,
+        protocol=row.protocol,
+        mappings=dict(registration.mappings),
+        schedule=row.schedule_cron,
+        enabled=row.enabled,
+        registration=registration,
+        updated_at=row.updated_at,
+    )
+
+
+class SystemRegistry:
+    """Registered systems in the database. Methods take a session; the caller commits."""
+
+    def __init__(self, on_change: Callable[[str, str, dict[str, Any]], None] | None = None) -> None:
+        # on_change(action, system_id, details): the audit trail hook
+        self._on_change = on_change
+
+    def register(self, session: Session, registration: Registration) -> tuple[RegisteredSystem, RegisterAction]:
+        document = registration.model_dump(mode="json", by_alias=True)
+        name, version = registration.primary_mapping
+        row = session.get(SourceSystem, registration.id)
+        if row is None:
+            row = SourceSystem(id=registration.id)
+            session.add(row)
+            action = RegisterAction.CREATED
+        elif row.registration == document:
+            return _to_registered(row), RegisterAction.UNCHANGED
+        else:
+            action = RegisterAction.UPDATED
+        row.department_name = registration.department
+        row.department_credit_code = registration.department_credit_code
+        row.region_code = registration.region
+        row.kind = registration.kind
+        row.protocol = registration.adapter.protocol
+        row.registration = document
+        row.mapping_name = name
+        row.mapping_version = version
+        row.schedule_cron = registration.schedule
+        row.enabled = registration.enabled
+        session.flush()
+        if self._on_change is not None:
+            self._on_change(f"system.{action.value}", registration.id, {"mappings": registration.mappings})
+        return _to_registered(row), action
+
+    def get(self, session: Session, system_id: str) -> RegisteredSystem:
+        row = session.get(SourceSystem, system_id)
+        if row is None:
+            known = ", ".join(session.scalars(select(SourceSystem.id).order_by(SourceSystem.id))) or "none yet"
+            raise NotFoundError(
+                f"no system {system_id!r} is registered (registered: {known})",
+                hint="register it with `jnx systems register FILE`",
+            )
+        return _to_registered(row)
+
+    def list(self, session: Session, *, enabled_only: bool = False) -> list[RegisteredSystem]:
+        query = select(SourceSystem).order_by(SourceSystem.id)
+        if enabled_only:
+            query = query.where(SourceSystem.enabled.is_(True))
+        return [_to_registered(row) for row in session.scalars(query)]
+
+    def set_enabled(self, session: Session, system_id: str, enabled: bool) -> RegisteredSystem:
+        self.get(session, system_id)  # raises with the known ids
+        row = session.get(SourceSystem, system_id)
+        assert row is not None
+        if row.enabled != enabled:
+            row.enabled = enabled
+            session.flush()
+            if self._on_change is not None:
+                self._on_change("system.enabled" if enabled else "system.disabled", system_id, {})
+        return _to_registered(row)

@@ -1,0 +1,141 @@
+"""Registration files: checked offline, stored, listed, enabled and disabled."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from jnx.errors import ConfigError, NotFoundError
+from jnx.exchange.registry import RegisterAction, SystemRegistry, load_registration, parse_registration
+
+CASE_HANDLING: dict[str, Any] = {
+    "format": 1,
+    "id": "jn-case-handling",
+    "name": "济宁市行政执法网上办案系统",
+    "department": "济宁市司法局",
+    "department_credit_code": "11370800004180002M",
+    "region": "370800",
+    "kind": "case_handling",
+    "adapter": {
+        "protocol": "rest",
+        "lines": [{"url": "http://127.0.0.1:18082", "name": "primary"}, {"url": "http://127.0.0.1:18083", "name": "backup"}],
+        "auth": {"kind": "hmac", "app_key": "jnx-demo", "secret": {"env": "JNX_CASE_SECRET"}},
+        "pull": [
+            {
+                "record_type": "penalty",
+                "path": "/api/v1/penalties",
+                "records_path": "data.records",
+                "key_field": "ajbh",
+                "updated_field": "updated_at",
+                "next_cursor_path": "data.next_cursor",
+            }
+        ],
+    },
+    "mappings": {"penalty": "case-handling-penalty@1"},
+    "schedule": "*/15 * * * *",
+}
+
+
+def _doc(**changes: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(CASE_HANDLING)
+    doc.update(changes)
+    return doc
+
+
+class _Catalog:
+    def __init__(self, *refs: str) -> None:
+        self._refs = set(refs)
+
+    def has(self, name: str, version: str) -> bool:
+        return f"{name}@{version}" in self._refs
+
+
+def test_a_complete_registration_is_accepted() -> None:
+    registration = parse_registration(_doc(), "case.yaml", _Catalog("case-handling-penalty@1"))
+    assert registration.table_for("penalty") == ("case-handling-penalty", "1")
+    assert registration.adapter.protocol == "rest"
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"department_credit_code": "11370800004180002N"}, "department_credit_code"),
+        ({"region": "110101"}, "region"),
+        ({"schedule": "every quarter hour"}, "schedule"),
+        ({"id": "Bad Id!"}, "id"),
+        ({"mappings": {}}, "no mapping table"),
+        ({"mappings": {"penalty": "case-handling-penalty"}}, "NAME@VERSION"),
+    ],
+)
+def test_offline_checks_name_the_field(changes: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_registration(_doc(**changes), "case.yaml")
+    assert expected in str(caught.value)
+    assert "case.yaml" in str(caught.value)
+
+
+def test_plaintext_secret_is_refused_with_how_to_reference_it() -> None:
+    doc = _doc()
+    doc["adapter"]["auth"]["secret"] = "s3cr3t-value"
+    with pytest.raises(ConfigError) as caught:
+        parse_registration(doc, "case.yaml")
+    assert "adapter.auth.secret" in str(caught.value)
+    assert "s3cr3t-value" not in str(caught.value)
+    assert "{env:" in (caught.value.hint or "")
+
+
+def test_a_missing_mapping_table_is_reported() -> None:
+    with pytest.raises(ConfigError, match="case-handling-penalty@1"):
+        parse_registration(_doc(), "case.yaml", _Catalog("case-handling-penalty@2"))
+
+
+def test_unreadable_yaml_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_registration(path)
+    path.write_bytes("id: 济宁".encode("gb18030"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_registration(path)
+
+
+def test_register_is_idempotent_and_updates(migrated_engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "case.yaml"
+    path.write_text(yaml.safe_dump(_doc(), allow_unicode=True), encoding="utf-8")
+    registry = SystemRegistry()
+    with Session(migrated_engine) as session, session.begin():
+        system, action = registry.register(session, load_registration(path))
+        assert action is RegisterAction.CREATED
+        assert system.summary()["lines"] == ["http://127.0.0.1:18082", "http://127.0.0.1:18083"]
+    with Session(migrated_engine) as session, session.begin():
+        _, action = registry.register(session, load_registration(path))
+        assert action is RegisterAction.UNCHANGED
+    path.write_text(yaml.safe_dump(_doc(schedule="0 * * * *"), allow_unicode=True), encoding="utf-8")
+    with Session(migrated_engine) as session, session.begin():
+        system, action = registry.register(session, load_registration(path))
+        assert action is RegisterAction.UPDATED
+        assert system.schedule == "0 * * * *"
+        assert [s.id for s in registry.list(session)] == ["jn-case-handling"]
+
+
+def test_disable_and_enable(migrated_engine: Engine) -> None:
+    registry = SystemRegistry()
+    with Session(migrated_engine) as session, session.begin():
+        registry.register(session, parse_registration(_doc(), "case.yaml"))
+        assert registry.set_enabled(session, "jn-case-handling", False).enabled is False
+        assert registry.list(session, enabled_only=True) == []
+        assert registry.set_enabled(session, "jn-case-handling", True).enabled is True
+
+
+def test_unknown_system_lists_the_known_ones(migrated_engine: Engine) -> None:
+    registry = SystemRegistry()
+    with Session(migrated_engine) as session, session.begin():
+        registry.register(session, parse_registration(_doc(), "case.yaml"))
+        with pytest.raises(NotFoundError, match="jn-case-handling"):
+            registry.get(session, "nope")
