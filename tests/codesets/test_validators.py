@@ -1,0 +1,276 @@
+"""The identifier and value validators: valid codes pass, every single-character error is caught."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jnx.codesets.validators import (
+    ID_WEIGHTS,
+    ORG_CODE_WEIGHTS,
+    USCC_ALPHABET,
+    USCC_PLACEHOLDER,
+    USCC_WEIGHTS,
+    _org_value,
+    check_amount_wan,
+    check_date,
+    check_id_number,
+    check_org_code,
+    check_uscc,
+    id_check_char,
+    parse_amount_wan,
+    upgrade_id_15_to_18,
+    uscc_check_char,
+    yuan_to_wan,
+)
+
+from .strategies import (
+    DIGITS,
+    ORG_ALPHABET,
+    REGISTRATION_PAIRS,
+    substitutions,
+    valid_id_numbers,
+    valid_org_codes,
+    valid_usccs,
+)
+
+STRANGERS = "IOSVZaxz -中０²"
+"""Characters no identifier may hold: letters GB 32100 leaves out, lowercase, space, CJK, full-width and superscript digits."""
+
+
+# ---------------------------------------------------------------- 统一社会信用代码 GB 32100
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["91110000600037341L", "91350100M000100Y43", "11230500001755309F", "91370800MA3C00011N", "92370811MA3D000202", "12370883493000016G"],
+)
+def test_published_and_jining_style_credit_codes_are_accepted(code: str) -> None:
+    assert check_uscc(code).ok
+
+
+@given(valid_usccs())
+def test_generated_credit_codes_are_accepted(code: str) -> None:
+    assert check_uscc(code).ok
+
+
+@given(valid_usccs(pairs=["N2", "A1", "Y1", "N1", "93"]))
+def test_village_collective_army_and_other_kinds_with_letters_are_accepted(code: str) -> None:
+    assert check_uscc(code).ok
+
+
+def test_generator_covers_letter_kinds() -> None:
+    assert {"N2", "A1", "Y1", "91", "92", "11"} <= set(REGISTRATION_PAIRS)
+
+
+@given(valid_usccs())
+def test_every_single_substitution_of_a_credit_code_is_rejected(code: str) -> None:
+    for position, char, changed in substitutions(code, USCC_ALPHABET + STRANGERS):
+        verdict = check_uscc(changed, allow_placeholder=True)
+        assert not verdict.ok, f"{changed} (position {position + 1} → {char!r}) was accepted"
+
+
+def test_gb32100_weights_make_every_substitution_change_the_check_character() -> None:
+    # A substitution at position i changes the sum by w_i × d with 0 < |d| < 31; 31 is prime and
+    # no weight is a multiple of it, so the sum mod 31 always moves: the property holds for all codes.
+    assert all((w * d) % 31 for w in USCC_WEIGHTS for d in range(1, 31))
+
+
+@given(valid_usccs(), st.integers(0, 17), st.sampled_from(USCC_ALPHABET))
+def test_a_credit_code_with_a_character_removed_or_added_is_rejected(code: str, at: int, char: str) -> None:
+    assert check_uscc(code[:at] + code[at + 1 :]).rule == "uscc.length"
+    assert check_uscc(code[:at] + char + code[at:]).rule == "uscc.length"
+
+
+def test_wrong_check_character_names_the_expected_one() -> None:
+    verdict = check_uscc("91370800MA3C00011M")
+    assert (verdict.ok, verdict.rule) == (False, "uscc.check_char")
+    assert verdict.reason == "wrong check character 'M' (expected 'N' for this code)"
+
+
+@pytest.mark.parametrize(
+    ("code", "rule"),
+    [
+        ("91370800MA3C0001N", "uscc.length"),
+        ("91370800MA3C0O011N", "uscc.charset"),
+        ("91370800ma3c00011n", "uscc.charset"),
+        ("B1370800MA3C00011N", "uscc.registration_kind"),
+        ("94370800MA3C00011N", "uscc.registration_kind"),
+        ("9137A800MA3C00011N", "uscc.region"),
+    ],
+)
+def test_each_broken_rule_is_named(code: str, rule: str) -> None:
+    assert check_uscc(code).rule == rule
+
+
+def test_placeholder_is_accepted_only_where_allowed() -> None:
+    assert check_uscc(USCC_PLACEHOLDER).rule == "uscc.placeholder"
+    assert check_uscc(USCC_PLACEHOLDER, allow_placeholder=True).ok
+    assert uscc_check_char(USCC_PLACEHOLDER[:17]) != "X"  # it would fail the checksum anyway
+
+
+def test_placeholder_with_one_character_changed_is_not_a_placeholder() -> None:
+    assert not check_uscc("00000000000000001X", allow_placeholder=True).ok
+
+
+def test_embedded_organisation_code_failure_is_a_warning_not_a_failure() -> None:
+    body = "MA3C0001"  # embedded org code MA3C0001 + wrong GB 11714 char
+    first17 = "91370800" + body + "9"
+    code = first17 + uscc_check_char(first17)
+    verdict = check_uscc(code)
+    assert verdict.ok
+    assert [w.rule for w in verdict.warnings] == ["uscc.org_code"]
+    assert check_uscc(code, check_embedded_org_code=False).warnings == ()
+    assert check_uscc("91370800MA3C00011N").warnings == ()
+
+
+# ---------------------------------------------------------------- 居民身份证号码 GB 11643
+
+
+@pytest.mark.parametrize("number", ["11010519491231002X", "440524188001010014", "370811199002150027"])
+def test_standard_and_jining_example_id_numbers_are_accepted(number: str) -> None:
+    assert check_id_number(number).ok
+
+
+def test_prefix_that_did_not_exist_in_the_birth_year_is_accepted() -> None:
+    # 邹城市 370883 exists from 1992; a resident born in 1985 still carries it.
+    assert check_id_number("370883198506301236").ok
+
+
+@given(valid_id_numbers())
+def test_generated_id_numbers_are_accepted(number: str) -> None:
+    assert check_id_number(number).ok
+
+
+@given(valid_id_numbers())
+def test_every_single_substitution_of_an_id_number_is_rejected(number: str) -> None:
+    for position, char, changed in substitutions(number, DIGITS + "X" + STRANGERS):
+        assert not check_id_number(changed).ok, f"position {position + 1} → {char!r} was accepted"
+
+
+def test_mod_11_2_weights_make_every_digit_substitution_change_the_check_digit() -> None:
+    assert all((w * d) % 11 for w in ID_WEIGHTS for d in range(1, 10))
+
+
+@given(valid_id_numbers(), st.integers(0, 17))
+def test_an_id_number_with_a_character_removed_is_rejected(number: str, at: int) -> None:
+    assert not check_id_number(number[:at] + number[at + 1 :]).ok
+    assert not check_id_number(number[:at] + "1" + number[at:]).ok
+
+
+@pytest.mark.parametrize(
+    ("birth", "ok"),
+    [("20000229", True), ("20040229", True), ("19000229", False), ("20230229", False), ("19900230", False), ("19901301", False)],
+)
+def test_birth_date_must_be_real_including_29_february(birth: str, ok: bool) -> None:
+    first17 = "370811" + birth + "002"
+    verdict = check_id_number(first17 + id_check_char(first17))
+    assert verdict.ok is ok
+    if not ok:
+        assert verdict.rule == "id_number.birth_date"
+
+
+def test_birth_after_the_records_date_is_rejected() -> None:
+    number = "370811199002150027"
+    assert check_id_number(number, today=dt.date(1990, 2, 15)).ok
+    assert check_id_number(number, today=dt.date(1990, 2, 14)).rule == "id_number.birth_date"
+
+
+def test_reasons_never_contain_the_number() -> None:
+    for number in ["370811199002150028", "370811199002150027x", "37081119900215002"]:
+        assert number not in (check_id_number(number).reason or "")
+
+
+def test_lowercase_x_and_wrong_check_digit_are_told_apart() -> None:
+    assert check_id_number("11010519491231002x").rule == "id_number.charset"
+    assert check_id_number("110105194912310021").rule == "id_number.check_digit"
+
+
+def test_legacy_15_digit_numbers_are_rejected_with_the_way_to_convert() -> None:
+    verdict = check_id_number("370811900215002")
+    assert verdict.rule == "id_number.legacy_15"
+    assert "upgrade_id_15_to_18" in (verdict.reason or "")
+
+
+@given(valid_id_numbers().filter(lambda n: n[6:8] == "19"))
+def test_upgrading_the_15_digit_form_gives_back_the_18_digit_number(number: str) -> None:
+    legacy = number[:6] + number[8:17]
+    assert upgrade_id_15_to_18(legacy) == number
+
+
+@pytest.mark.parametrize("legacy", ["37081190021500", "37081190021500A", "370811901315002"])
+def test_upgrade_refuses_what_is_not_a_15_digit_number(legacy: str) -> None:
+    with pytest.raises(ValueError):
+        upgrade_id_15_to_18(legacy)
+
+
+# ---------------------------------------------------------------- 组织机构代码 GB 11714
+
+
+@pytest.mark.parametrize("code", ["600037341", "60003734-1", "MA3C00011", "49300001-6"])
+def test_organisation_codes_are_accepted_with_or_without_the_dash(code: str) -> None:
+    assert check_org_code(code).ok
+
+
+@given(valid_org_codes())
+def test_generated_organisation_codes_are_accepted(code: str) -> None:
+    assert check_org_code(code).ok
+
+
+def _undetectable(original: str, position: int, char: str) -> bool:
+    """GB 11714 sums values 0–35 mod 11: a body change by a multiple of 11 leaves the check char as it was."""
+    return position < 8 and char in ORG_ALPHABET and (_org_value(char) - _org_value(original[position])) % 11 == 0
+
+
+@given(valid_org_codes())
+def test_single_substitutions_of_an_organisation_code_are_caught_except_by_multiples_of_eleven(code: str) -> None:
+    for position, char, changed in substitutions(code, ORG_ALPHABET + STRANGERS):
+        assert check_org_code(changed).ok is _undetectable(code, position, char), (code, position, char)
+
+
+@given(valid_org_codes())
+def test_every_digit_substitution_of_an_organisation_code_is_caught(code: str) -> None:
+    for position, _char, changed in substitutions(code, DIGITS):
+        if code[position].isdigit():
+            assert not check_org_code(changed).ok
+
+
+def test_gb11714_blind_spot_exists_for_letters_eleven_apart() -> None:
+    # Not a bug of ours: GB 11714's own arithmetic. 0 and B (11) weigh the same mod 11.
+    assert all((w * d) % 11 for w in ORG_CODE_WEIGHTS for d in range(1, 10))
+    assert check_org_code("600037341").ok
+    assert check_org_code("6B0037341").ok  # '0' → 'B' at position 2 goes unseen
+    assert not check_org_code("6A0037341").ok  # '0' → 'A' (10) is caught
+
+
+@pytest.mark.parametrize(("code", "rule"), [("60003734", "org_code.length"), ("6000373a1", "org_code.charset"), ("60003734Y", "org_code.charset"), ("600037342", "org_code.check_char")])
+def test_organisation_code_rules_are_named(code: str, rule: str) -> None:
+    assert check_org_code(code).rule == rule
+
+
+# ---------------------------------------------------------------- amounts and dates
+
+
+@pytest.mark.parametrize(("value", "ok"), [("0.2", True), ("1.000001", True), (Decimal("12"), True), ("0.0000001", False), ("-1", False), ("NaN", False), ("abc", False), ("1000000000000", False)])
+def test_amounts_in_wan_have_at_most_six_places_and_are_never_rounded(value: str, ok: bool) -> None:
+    assert check_amount_wan(value).ok is ok
+
+
+def test_amounts_are_exact_decimals_with_six_places() -> None:
+    assert parse_amount_wan("0.2") == Decimal("0.200000")
+    assert str(parse_amount_wan("0.2")) == "0.200000"
+    assert yuan_to_wan(Decimal("2000")) == Decimal("0.2")
+    with pytest.raises(ValueError):
+        parse_amount_wan(0.2)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [("2020-05-01", None), ("2024-02-29", None), ("2021-02-29", "date.real"), ("20200501", "date.format"), ("2020-W01-1", "date.format"), ("2020/05/01", "date.format"), ("２０２０-05-01", "date.format"), ("2020-05-01\n", "date.format")],
+)
+def test_dates_are_real_and_written_yyyy_mm_dd(value: str, rule: str | None) -> None:
+    assert check_date(value).rule == rule
