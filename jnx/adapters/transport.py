@@ -129,12 +129,12 @@ def translate_requests_error(exc: requests.RequestException, line: Line, what: s
     return TransportError(f"{where}: {type(exc).__name__}")
 
 
-def check_status(response: requests.Response, line: Line, what: str, *, ok: Collection[int] = ()) -> None:
+def check_status(response: requests.Response, line_label: str, what: str, *, ok: Collection[int] = ()) -> None:
     """Raise the jnx error an HTTP status means; 2xx and ``ok`` statuses pass."""
     status = response.status_code
     if 200 <= status < 300 or status in ok:
         return
-    where = f"{what} on line {line.label}: HTTP {status}"
+    where = f"{what} on line {line_label}: HTTP {status}"
     detail = _short_body(response)
     if status in (401, 403):
         raise AuthenticationError(
@@ -192,7 +192,7 @@ class HttpClient:
                 timeout=self.timeouts,
                 auth=self.auth,
             )
-            check_status(response, line, what, ok=ok)
+            check_status(response, line.label, what, ok=ok)
             return response, line
 
         return self.transport.call(op, what=what)
