@@ -7,10 +7,11 @@
      └── DatabaseLockedError              another writer holds the lock longer than busy_timeout
     PermanentError
      ├── ConstraintViolationError     a UNIQUE / FOREIGN KEY / NOT NULL rule refused the write
-     └── SchemaNotReadyError          tables missing or older than this jnx: run ``jnx init``
+     ├── SchemaNotReadyError          tables missing or older than this jnx: run ``jnx init``
+     └── LeaseLostError               a leased row was taken over by another worker
 
 ``StorageError`` is a ``TransientError`` in :mod:`jnx.errors`; a permanent storage failure cannot
-be one of its subclasses without carrying both markers, so the two permanent kinds subclass
+be one of its subclasses without carrying both markers, so the permanent kinds subclass
 ``PermanentError`` directly. Messages never contain SQL parameters (they may hold personal data)
 and never a password: URLs are masked with :func:`jnx.exchange.db.mask_url`.
 """
@@ -41,3 +42,16 @@ class SchemaNotReadyError(PermanentError):
 
     exit_code = 3
     hint = "run `jnx init` to create or upgrade the database"
+
+
+class LeaseLostError(PermanentError):
+    """The leased row is no longer this worker's (its lease expired and another worker took it).
+
+    The worker must stop working on it: whatever it would still write could double the work.
+    """
+
+    def __init__(self, message: str, *, table: str, row_id: int, owner: str) -> None:
+        super().__init__(message, hint="the row was reclaimed after its lease expired; renew leases more often")
+        self.table = table
+        self.row_id = row_id
+        self.owner = owner
