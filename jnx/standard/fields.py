@@ -1,0 +1,208 @@
+"""Field-level checks, one per element type of the dictionary.
+
+Each check takes a raw value (from JSON, from XML text, or from Python code) and returns the exact
+typed value — ``datetime.date``, ``Decimal`` with six places, ``bool``… — or raises
+:class:`FieldProblem` naming the rule broken. The same functions back the generated pydantic
+models and the validation service, so both judge a field identically. Checks that need other
+fields or a date (code set versions, conditional rules) live in :mod:`jnx.standard.rules`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from jnx.codesets import CodeSetRegistry, check_id_number, check_org_code, check_uscc, parse_amount_wan
+from jnx.standard.dictionary import DataElement, ElementType, Publication
+
+FieldCheck = Callable[[Any], Any]
+
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+AMOUNT_TEXT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
+INTEGER_TEXT = re.compile(r"^[+-]?[0-9]+$")
+XML_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_LONG_DIGITS = re.compile(r"[0-9]{6,}")
+
+
+class FieldProblem(ValueError):
+    """One field breaks one rule."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+def scrub(message: str) -> str:
+    """Hide runs of six or more digits (a birth date, an ID number) in a message about personal data."""
+    return _LONG_DIGITS.sub(lambda m: "*" * len(m.group()), message)
+
+
+def _text(value: Any, element: DataElement, max_length: int | None) -> str:
+    if not isinstance(value, str):
+        raise FieldProblem("type.string", f"expected text, got {type(value).__name__}")
+    if value == "":
+        raise FieldProblem("string.empty", "empty text; leave the field out instead")
+    if CONTROL_CHARS.search(value):
+        raise FieldProblem("string.control_char", "contains a control character")
+    if max_length is not None and len(value) > max_length:
+        raise FieldProblem("string.max_length", f"{len(value)} characters, at most {max_length} allowed")
+    return value
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise FieldProblem("date.format", "expected a date, got a date and time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and ISO_DATE.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise FieldProblem("date.invalid", f"{value!r} is not a real calendar date") from None
+    raise FieldProblem("date.format", f"{value!r} is not a date in the form YYYY-MM-DD")
+
+
+def _amount(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise FieldProblem("amount.wan", f"expected an amount in 万元 as a decimal, got {type(value).__name__}")
+    if isinstance(value, str) and not AMOUNT_TEXT.match(value):
+        raise FieldProblem("amount.format", f"{value!r} is not an amount like 0.2 or 12.345678 (万元, up to 6 decimals)")
+    try:
+        return parse_amount_wan(value)
+    except ValueError as exc:
+        raise FieldProblem("amount.wan", str(exc)) from None
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and INTEGER_TEXT.match(value):
+        return int(value)
+    raise FieldProblem("type.integer", f"{value!r} is not an integer")
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in XML_BOOLEANS:
+        return XML_BOOLEANS[value]
+    raise FieldProblem("type.boolean", f"{value!r} is not true or false")
+
+
+def known_anywhere(registry: CodeSetRegistry, codeset: str, value: str) -> bool:
+    """Is ``value`` a code (or alias, or prefixed free text) of any version of ``codeset``?"""
+    return any(version.lookup(value) is not None for version in registry.get(codeset).versions)
+
+
+def _code(value: Any, element: DataElement, registry: CodeSetRegistry) -> str:
+    code = _text(value, element, None)
+    assert element.codeset is not None
+    if not known_anywhere(registry, element.codeset, code):
+        verdict = registry.check(element.codeset, code)
+        raise FieldProblem(verdict.rule or f"codeset.{element.codeset}.unknown", verdict.reason or f"{code!r} is not a code")
+    return code
+
+
+def _items(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise FieldProblem("type.list", f"expected a list of {what}, got {type(value).__name__}")
+    if not value:
+        raise FieldProblem("list.empty", "an empty list; leave the field out instead")
+    return value
+
+
+def _code_list(value: Any, element: DataElement, registry: CodeSetRegistry) -> list[str] | str:
+    if element.separator:
+        text = _text(value, element, element.max_length)
+        codes = text.split(element.separator)
+        for code in codes:
+            _code(code, element, registry)
+        return text
+    codes = [_code(item, element, registry) for item in _items(value, "codes")]
+    if len(set(codes)) != len(codes):
+        raise FieldProblem("list.duplicate", "a code appears twice")
+    return codes
+
+
+def _uscc(value: Any, element: DataElement, allow_placeholder: bool) -> str:
+    code = _text(value, element, None)
+    verdict = check_uscc(code, allow_placeholder=allow_placeholder)
+    if not verdict:
+        raise FieldProblem(verdict.rule or "uscc", verdict.reason or "not a valid credit code")
+    return code
+
+
+def _verdict_checked(value: Any, element: DataElement, check: Callable[[str], Any]) -> str:
+    text = _text(value, element, None)
+    verdict = check(text)
+    if not verdict:
+        raise FieldProblem(verdict.rule or element.type.value, verdict.reason or "invalid")
+    return text
+
+
+def field_check(element: DataElement, registry: CodeSetRegistry, *, allow_placeholder: bool = False) -> FieldCheck:
+    """The check of one element: raw value in, typed value out (or FieldProblem)."""
+    kind = element.type
+
+    def check(value: Any) -> Any:
+        if kind is ElementType.STRING:
+            return _text(value, element, element.max_length)
+        if kind is ElementType.CODE:
+            return _code(value, element, registry)
+        if kind is ElementType.CODE_LIST:
+            return _code_list(value, element, registry)
+        if kind is ElementType.STRING_LIST:
+            return [_text(item, element, element.max_length) for item in _items(value, "texts")]
+        if kind is ElementType.DATE:
+            return _date(value)
+        if kind is ElementType.DECIMAL_WAN:
+            return _amount(value)
+        if kind is ElementType.INTEGER:
+            return _integer(value)
+        if kind is ElementType.BOOLEAN:
+            return _boolean(value)
+        if kind is ElementType.USCC:
+            return _uscc(value, element, allow_placeholder)
+        if kind is ElementType.ORG_CODE:
+            return _verdict_checked(value, element, check_org_code)
+        return _verdict_checked(value, element, check_id_number)
+
+    if element.publication is Publication.NOT_PUBLISHED:
+        return _scrubbed(check)
+    return check
+
+
+def _scrubbed(check: FieldCheck) -> FieldCheck:
+    def scrubbed(value: Any) -> Any:
+        try:
+            return check(value)
+        except FieldProblem as exc:
+            raise FieldProblem(exc.rule, scrub(exc.message)) from None
+
+    return scrubbed
+
+
+PYTHON_TYPES: dict[ElementType, Any] = {
+    ElementType.STRING: str,
+    ElementType.CODE: str,
+    ElementType.STRING_LIST: list[str],
+    ElementType.DATE: dt.date,
+    ElementType.DECIMAL_WAN: Decimal,
+    ElementType.INTEGER: int,
+    ElementType.BOOLEAN: bool,
+    ElementType.USCC: str,
+    ElementType.ORG_CODE: str,
+    ElementType.ID_NUMBER: str,
+}
+
+
+def python_type(element: DataElement) -> Any:
+    """The exact Python type a model holds for ``element``."""
+    if element.type is ElementType.CODE_LIST:
+        return str if element.separator else list[str]
+    return PYTHON_TYPES[element.type]

@@ -1,0 +1,157 @@
+"""Record-level checks: everything about a record that one field alone cannot tell.
+
+Required and conditionally required elements, elements a natural person must not have, the
+双公示 placeholder credit code, ID numbers checked when the ID type is 身份证, code values against
+the code set version in force on the record's reference date (its decision date), date order and
+decisions not in the future (REFERENCE §1.5). :func:`check_record` runs the field checks and these
+rules and returns every issue; the generated models call :func:`record_rule_issues` too, so a model
+and the validation service never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jnx.codesets import USCC_PLACEHOLDER, CodeSetRegistry, check_id_number
+from jnx.errors import CodeSetError
+from jnx.standard.conditions import as_items
+from jnx.standard.dictionary import DataElement, DateOrder, ElementType, ElementUse, NotInFuture, RecordType
+from jnx.standard.fields import FieldCheck, FieldProblem, field_check, scrub
+from jnx.standard.report import Issue
+
+RECORD_TYPE_KEY = "record_type"
+
+
+def _issue(element: DataElement, rule: str, message: str, severity: str = "error") -> Issue:
+    return Issue(field=element.field, rule=rule, message=message, element_id=element.id, name_zh=element.name_zh, severity=severity)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCheck:
+    """Typed values of the fields that passed, and every issue and warning found."""
+
+    values: dict[str, Any]
+    issues: list[Issue]
+    warnings: list[Issue]
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+def use_check(use: ElementUse, registry: CodeSetRegistry) -> FieldCheck:
+    return field_check(use.element, registry, allow_placeholder=use.placeholder_when is not None)
+
+
+_CHECKS: dict[tuple[int, int], tuple[RecordType, CodeSetRegistry, dict[str, FieldCheck]]] = {}
+
+
+def _checks(record_type: RecordType, registry: CodeSetRegistry) -> dict[str, FieldCheck]:
+    """The field checks of a record type, built once per (record type, registry)."""
+    key = (id(record_type), id(registry))
+    cached = _CHECKS.get(key)
+    if cached is None:
+        cached = _CHECKS[key] = (record_type, registry, {use.field: use_check(use, registry) for use in record_type.uses})
+    return cached[2]
+
+
+def check_record(record_type: RecordType, data: Mapping[str, Any], *, today: dt.date, registry: CodeSetRegistry) -> RecordCheck:
+    """Check one record (a mapping of field name → raw value); report every failing field."""
+    checks = _checks(record_type, registry)
+    values: dict[str, Any] = {}
+    failed: set[str] = set()
+    issues: list[Issue] = []
+    for key, raw in data.items():
+        if key == RECORD_TYPE_KEY:
+            if raw != record_type.name:
+                issues.append(Issue(key, "record_type.mismatch", f"{raw!r} given for a {record_type.name} record"))
+            continue
+        if key not in checks:
+            issues.append(Issue(key, "unknown_field", f"{key!r} is not an element of {record_type.name} ({record_type.name_zh})"))
+            continue
+        if raw is None:
+            continue
+        try:
+            values[key] = checks[key](raw)
+        except FieldProblem as problem:
+            failed.add(key)
+            issues.append(_issue(record_type.use(key).element, problem.rule, problem.message))
+    for use in record_type.uses:
+        if use.required and use.field not in values and use.field not in failed:
+            issues.append(_issue(use.element, "required", "required element is missing"))
+    rule_issues, warnings = record_rule_issues(record_type, values, failed=failed, today=today, registry=registry)
+    return RecordCheck(values=values, issues=issues + rule_issues, warnings=warnings)
+
+
+def record_rule_issues(
+    record_type: RecordType,
+    values: Mapping[str, Any],
+    *,
+    failed: set[str] | frozenset[str] = frozenset(),
+    today: dt.date,
+    registry: CodeSetRegistry,
+) -> tuple[list[Issue], list[Issue]]:
+    """The conditional, code-set-by-date and date rules over typed ``values`` (fields in ``failed`` are skipped)."""
+    issues: list[Issue] = []
+    warnings: list[Issue] = []
+    for use in record_type.uses:
+        present = use.field in values or use.field in failed
+        if use.when is not None and use.when.holds(values) and not present:
+            issues.append(_issue(use.element, "conditional_required", f"required when {use.when.describe()}"))
+        if use.forbidden_when is not None and use.forbidden_when.holds(values) and present:
+            issues.append(_issue(use.element, "forbidden", f"must be absent when {use.forbidden_when.describe()}"))
+        value = values.get(use.field)
+        if value is None:
+            continue
+        if value == USCC_PLACEHOLDER and use.placeholder_when is not None and not use.placeholder_when.holds(values):
+            issues.append(_issue(use.element, "uscc.placeholder", f"the placeholder {USCC_PLACEHOLDER} is allowed only when {use.placeholder_when.describe()}"))
+        if use.id_number_when is not None and use.id_number_when.holds(values):
+            verdict = check_id_number(value, today=today)
+            if not verdict:
+                issues.append(_issue(use.element, verdict.rule or "id_number", scrub(f"not a valid resident ID number: {verdict.reason}")))
+    _codes_on_date(record_type, values, failed, today, registry, issues, warnings)
+    for rule in record_type.rules:
+        if isinstance(rule, DateOrder):
+            earlier, later = values.get(rule.earlier), values.get(rule.later)
+            if earlier is not None and later is not None and earlier > later:
+                element = record_type.use(rule.later).element
+                issues.append(_issue(element, "date_order", f"{rule.later} {later.isoformat()} is before {rule.earlier} {earlier.isoformat()}"))
+        elif isinstance(rule, NotInFuture):
+            day = values.get(rule.field)
+            if day is not None and day > today:
+                issues.append(_issue(record_type.use(rule.field).element, "not_in_future", f"{day.isoformat()} is after today ({today.isoformat()})"))
+    return issues, warnings
+
+
+def _codes_on_date(
+    record_type: RecordType,
+    values: Mapping[str, Any],
+    failed: set[str] | frozenset[str],
+    today: dt.date,
+    registry: CodeSetRegistry,
+    issues: list[Issue],
+    warnings: list[Issue],
+) -> None:
+    """Each code against the code set version in force on the reference date (or ``today`` without one)."""
+    reference = record_type.reference_date
+    if reference is not None and reference in failed:
+        return  # the date is broken: judging codes by another day would only add noise
+    on = values.get(reference, today) if reference is not None else today
+    for use in record_type.uses:
+        element = use.element
+        if element.type not in (ElementType.CODE, ElementType.CODE_LIST) or use.field not in values:
+            continue
+        assert element.codeset is not None
+        for code in as_items(values[use.field], element.separator):
+            try:
+                verdict = registry.check(element.codeset, code, on)
+            except CodeSetError as exc:
+                issues.append(_issue(element, f"codeset.{element.codeset}.no_version", str(exc)))
+                break
+            if not verdict:
+                issues.append(_issue(element, verdict.rule or "codeset", f"{verdict.reason} (judged on {on.isoformat()})"))
+            for notice in verdict.warnings:
+                warnings.append(_issue(element, notice.rule, notice.reason, severity="warning"))
