@@ -4,6 +4,7 @@ shape of docs/source-shapes.md §2, with the messiness and revisions described t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from jnx.sandbox.data import (
     ENFORCEMENT_KINDS, FIRST_DECISION, LAST_DECISION, PENALTY_LAW_2021, REGIONS, Agency, Generator, Party, format_date,
@@ -182,12 +183,17 @@ def revise(gen: Generator, record: SourceRecord, when: dt.datetime) -> SourceRec
     return SourceRecord(record.key, when, fields)
 
 
-def revisions(gen: Generator, records: list[SourceRecord], share: float = 0.05) -> list[SourceRecord]:
+Reviser = Callable[[Generator, SourceRecord, dt.datetime], SourceRecord]
+
+
+def revisions(gen: Generator, records: list[SourceRecord], share: float = 0.05, reviser: Reviser | None = None) -> list[SourceRecord]:
+    """The revision batch: ``share`` of the records changed, all later than every current record."""
     if not records:
         return []
     latest = max(r.updated for r in records)
     chosen = gen.rng.sample(records, max(1, int(len(records) * share)))
-    return [revise(gen, r, latest + dt.timedelta(minutes=i + 1)) for i, r in enumerate(sorted(chosen, key=lambda r: r.key))]
+    change = reviser or revise
+    return [change(gen, r, latest + dt.timedelta(minutes=i + 1)) for i, r in enumerate(sorted(chosen, key=lambda r: r.key))]
 
 
 def penalties(seed: int, count: int) -> tuple[list[SourceRecord], list[SourceRecord]]:

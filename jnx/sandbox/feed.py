@@ -11,6 +11,7 @@ import bisect
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,9 @@ def encode(fields: dict[str, Any]) -> bytes:
 
 
 class Feed:
-    def __init__(self, records: list[SourceRecord], revisions: list[SourceRecord] | None = None) -> None:
+    def __init__(self, records: list[SourceRecord], revisions: list[SourceRecord] | None = None,
+                 encoder: Callable[[SourceRecord], bytes] | None = None) -> None:
+        self._encoder = encoder or (lambda record: encode(record.fields))
         self._lock = threading.Lock()
         self._pending = list(revisions or [])
         self._build({r.key: r for r in records})
@@ -39,7 +42,7 @@ class Feed:
         self._by_key = by_key
         self._positions = [(r.updated, r.key) for r in ordered]
         self._records = ordered
-        self._json = [encode(r.fields) for r in ordered]
+        self._json = [self._encoder(r) for r in ordered]
 
     def __len__(self) -> int:
         return len(self._records)

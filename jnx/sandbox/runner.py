@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jnx.sandbox import case_data
+from jnx.sandbox import case_data, licensing, licensing_data
 from jnx.sandbox.casehandling import CaseHandlingPlatform
 from jnx.sandbox.errors import SandboxConfigError
 from jnx.sandbox.faults import FaultConfig, FaultState, LineName
@@ -83,6 +83,10 @@ class Sandbox:
         penalties = Feed(*case_data.penalties(cfg.seed, cfg.records))
         coercions = Feed(*case_data.coercions(cfg.seed, max(1, cfg.records // 5), [r.key for r in penalties.all()[:200]]))
         platforms: dict[str, Platform] = {}
+        licenses = Feed(*licensing_data.licenses(cfg.seed, cfg.records), encoder=licensing.license_xml)
+        province = Feed(*licensing_data.province_licenses(cfg.seed, max(1, cfg.records // 5)), encoder=licensing.province_xml)
+        platforms["licensing"] = licensing.LicensingPlatform(
+            self._faults("licensing"), licensing.build_services(licenses, province, vars(creds)))
         platforms["case_handling"] = CaseHandlingPlatform(
             self._faults("case_handling"), {"penalties": penalties, "coercions": coercions}, {creds.case_app_key: creds.case_secret})
         return platforms
