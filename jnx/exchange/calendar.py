@@ -245,6 +245,7 @@ class WorkdayCalendar:
                 self._days[day] = working
         self._package_years = _PACKAGE_YEARS if use_package else frozenset()
         self._schedule_dir = schedule_dir
+        self._basis_of_span: dict[tuple[int, int], str] = {}
 
     @classmethod
     def load(cls, admin_dir: Path | None = None) -> WorkdayCalendar:
@@ -284,7 +285,10 @@ class WorkdayCalendar:
             counted += self.is_workday(day)
         years = range((start + dt.timedelta(days=1)).year, day.year + 1)
         provisional = any(not self.covers(y) for y in years)
-        return Deadline(day, provisional, "; ".join(self.year_basis(y) for y in years))
+        span = (years.start, years.stop)
+        if span not in self._basis_of_span:
+            self._basis_of_span[span] = "; ".join(self.year_basis(y) for y in years)
+        return Deadline(day, provisional, self._basis_of_span[span])
 
     def year_basis(self, year: int) -> str:
         """Where the working days of ``year`` come from, in words fit for an operator."""

@@ -257,3 +257,11 @@ def test_the_nth_working_day_is_a_working_day_with_exactly_n_before_it(start: dt
     assert deadline.date > start and calendar.is_workday(deadline.date)
     assert sum(map(calendar.is_workday, between)) == n
     assert deadline.provisional == any(not calendar.covers(d.year) for d in between)
+
+
+def test_the_example_in_the_admin_docs_is_a_valid_schedule_file(tmp_path: Path) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "disclosures.md").read_text(encoding="utf-8")
+    block = docs.split("   ```yaml\n", 1)[1].split("   ```", 1)[0]
+    example = "\n".join(line.removeprefix("   ") for line in block.splitlines())
+    schedule = load_schedule(write(tmp_path, "2027.yaml", example))
+    assert schedule.year == 2027 and D("2027-02-20") in schedule.workdays
