@@ -35,6 +35,8 @@ Pure: no database, no clock (callers pass the date), no logging.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -108,6 +110,23 @@ class CodeSetVersion:
     def bare_prefix(self, value: str) -> CodeEntry | None:
         """The ``prefix`` entry ``value`` starts but does not complete (``其他-`` with no text after it)."""
         return next((e for e in self._prefixed if value.startswith(e.code) and not e.matches_prefix(value)), None)
+
+    def fingerprint(self) -> str:
+        """SHA-256 over the version's dates and entries (canonical JSON): a published version never changes it."""
+        content = {
+            "version": self.version,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+            "entries": [
+                {**{k: getattr(e, k) for k in ("code", "label", "label_en", "replaced_by", "match")},
+                 "valid_from": e.valid_from.isoformat() if e.valid_from else None,
+                 "valid_to": e.valid_to.isoformat() if e.valid_to else None,
+                 "aliases": list(e.aliases), "attrs": dict(e.attrs)}
+                for e in self.entries.values()
+            ],
+        }
+        canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def codes_hint(self) -> str:
         codes = [e.code + ("…" if e.match == "prefix" else "") for e in self.entries.values()]
