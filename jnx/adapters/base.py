@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -141,6 +141,20 @@ class Pusher(Protocol):
     """Sends items and answers one receipt per item, in the order given."""
 
     def push(self, batch: list[OutboundItem]) -> list[Receipt]: ...
+
+
+@dataclass
+class Adapters:
+    """What one system's config yields: a puller per record type, the pusher, the lines' health."""
+
+    pullers: dict[str, Puller] = field(default_factory=dict)
+    pusher: Pusher | None = None
+    lines: Any = None  # the LineSet, for `jnx systems check`
+    _close: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in self._close:
+            close()
 
 
 def to_jsonable(value: Any) -> Any:

@@ -9,15 +9,13 @@ created inside them, so tests and the sandbox can hand in their own.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import requests
 from requests.adapters import HTTPAdapter
 from zeep.wsse.username import UsernameToken
 
 from jnx.adapters.auth import build_http_auth
-from jnx.adapters.base import Puller, Pusher
+from jnx.adapters.base import Adapters
 from jnx.adapters.config import (
     AdapterConfig,
     DbFrontConfig,
@@ -30,20 +28,6 @@ from jnx.adapters.lines import Clock, LineSet
 from jnx.adapters.rest import RestPuller, RestPusher
 from jnx.adapters.soap import CheckedZeepTransport, SoapPuller, SoapPusher, SoapService
 from jnx.adapters.transport import HttpClient, Sleep, Transport
-
-
-@dataclass
-class Adapters:
-    """What one system's config yields: a puller per record type, the pusher, the lines' health."""
-
-    pullers: dict[str, Puller] = field(default_factory=dict)
-    pusher: Pusher | None = None
-    lines: LineSet | None = None
-    _close: list[Callable[[], None]] = field(default_factory=list)
-
-    def close(self) -> None:
-        for close in self._close:
-            close()
 
 
 def new_session(pool_size: int = 10) -> requests.Session:
