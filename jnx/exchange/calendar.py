@@ -234,15 +234,17 @@ class WorkdayCalendar:
         schedule_dir: Path | None = None,
     ) -> None:
         self._files: dict[int, YearSchedule] = {}
-        self._days: dict[dt.date, bool] = {}
+        self._days: dict[dt.date, tuple[bool, str]] = {}  # day → (working?, file that says so)
         for schedule in sorted(schedules, key=lambda s: s.year):
             if schedule.year in self._files:
-                raise ConfigError(f"two schedules for {schedule.year}: {self._files[schedule.year].origin}, {schedule.origin}")
+                first = self._files[schedule.year].origin
+                raise ConfigError(f"two schedules for {schedule.year}: {first} and {schedule.origin}")
             self._files[schedule.year] = schedule
             for day, working in [*((d, False) for d in schedule.holidays), *((d, True) for d in schedule.workdays)]:
-                if self._days.get(day, working) != working:
-                    raise ConfigError(f"{schedule.origin} and another schedule file disagree on {day.isoformat()}")
-                self._days[day] = working
+                working_before, origin = self._days.get(day, (working, schedule.origin))
+                if working_before != working:
+                    raise ConfigError(f"{origin} and {schedule.origin} disagree on {day.isoformat()}")
+                self._days[day] = (working, schedule.origin)
         self._package_years = _PACKAGE_YEARS if use_package else frozenset()
         self._schedule_dir = schedule_dir
         self._basis_of_span: dict[tuple[int, int], str] = {}
@@ -266,7 +268,7 @@ class WorkdayCalendar:
             raise TypeError("is_workday takes a date, not a datetime")
         known = self._days.get(day)
         if known is not None:
-            return known
+            return known[0]
         if day.year in self._package_years and day.year not in self._files:
             return day in _PACKAGE_WORKDAYS or (day.weekday() < 5 and day not in _PACKAGE_HOLIDAYS)
         return day.weekday() < 5

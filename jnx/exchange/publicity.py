@@ -202,19 +202,22 @@ def display_period(
     """
     if isinstance(categories, str):
         raise TypeError("categories is a collection of 处罚类别, not one string; split CF_CFLB first")
-    if kind is DisclosureKind.LICENSE:
+    if kind == DisclosureKind.LICENSE:
         return _licence_period(decision_date, valid_until, policy)
     wanted = sorted(set(categories))
     if not wanted:
         raise DisplayPeriodError(f"a penalty decided on {decision_date.isoformat()} has no 处罚类别; "
                                  "its display period cannot be computed")
     if policy.severity:
-        if severity is None:
+        if severity is None or severity not in policy.severity:
             known = ", ".join(s.value for s in policy.severity)
-            raise DisplayPeriodError(f"{policy.name} sets display periods by severity ({known}); give the severity")
+            raise DisplayPeriodError(f"{policy.name} sets display periods by severity ({known}); "
+                                     f"got {severity.value if severity else 'none'}")
         rules = [(policy.severity[severity], f"{severity.value} under {policy.name}")]
     else:
         rules = [(policy.penalty, f"penalty under {policy.name}")]
+        if severity is not None:
+            rules[0] = (policy.penalty, f"penalty under {policy.name} (which does not grade {severity.value})")
     rules += [(policy.category_periods[c], f"处罚类别 {c}") for c in wanted if c in policy.category_periods]
     shortest = max(rule.shortest_months for rule, _ in rules)
     longest = max(rule.longest_months for rule, _ in rules)
@@ -280,10 +283,10 @@ def assess_publication(
     """Is this decision published, and with natural persons' data masked? The reason says why."""
     if isinstance(categories, str):
         raise TypeError("categories is a collection of 处罚类别, not one string; split CF_CFLB first")
-    natural = subject is SubjectCategory.NATURAL_PERSON
-    if natural and policy.natural_persons is NaturalPersonPublication.WITHHELD:
+    natural = subject == SubjectCategory.NATURAL_PERSON
+    if natural and policy.natural_persons == NaturalPersonPublication.WITHHELD:
         return PublicationVerdict(False, True, "natural person: policy withholds natural persons' decisions")
-    if kind is DisclosureKind.PENALTY:
+    if kind == DisclosureKind.PENALTY:
         wanted = set(categories)
         excluded = set(policy.excluded_penalty_categories)
         threshold = policy.low_fine_threshold_wan

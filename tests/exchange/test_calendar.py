@@ -179,7 +179,7 @@ def test_a_file_where_a_folder_is_expected_is_refused(tmp_path: Path) -> None:
 def test_two_schedules_that_disagree_on_a_day_are_refused() -> None:
     a = YearSchedule(2027, "a", frozenset({D("2026-12-31")}), frozenset(), "a.yaml")
     b = YearSchedule(2026, "b", frozenset(), frozenset({D("2026-12-31")}), "b.yaml")
-    with pytest.raises(ConfigError, match="disagree on 2026-12-31"):
+    with pytest.raises(ConfigError, match="b.yaml and a.yaml disagree on 2026-12-31"):
         WorkdayCalendar([a, b])
 
 

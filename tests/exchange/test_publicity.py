@@ -162,8 +162,14 @@ def test_notice_527_periods_depend_on_severity() -> None:
     general = display_period(PENALTY, ["罚款"], D("2020-05-31"), severity=Severity.GENERAL, policy=NOTICE_527)
     assert (serious.shortest_end, serious.longest_end) == (D("2020-11-30"), D("2023-05-31"))
     assert (general.shortest_end, general.longest_end) == (D("2020-08-31"), D("2021-05-31"))
-    with pytest.raises(DisplayPeriodError, match="give the severity"):
+    with pytest.raises(DisplayPeriodError, match="by severity .*; got none"):
         display_period(PENALTY, ["罚款"], D("2020-05-31"), policy=NOTICE_527)
+
+
+def test_order_58_does_not_grade_severity_and_says_so() -> None:
+    period = display_period(PENALTY, ["罚款"], D("2025-03-10"), severity=Severity.SERIOUS)
+    assert (period.shortest_end, period.longest_end) == (D("2025-06-10"), D("2028-03-10"))
+    assert "does not grade 严重失信" in period.basis
 
 
 def test_a_penalty_without_category_has_no_period() -> None:
