@@ -112,11 +112,14 @@ class CodeSetVersion:
         return next((e for e in self._prefixed if value.startswith(e.code) and not e.matches_prefix(value)), None)
 
     def fingerprint(self) -> str:
-        """SHA-256 over the version's dates and entries (canonical JSON): a published version never changes it."""
+        """SHA-256 over the version's name, start and entries (canonical JSON); a published version keeps it.
+
+        ``valid_to`` is left out: closing the version when a successor is published is the one change
+        allowed, and the loader requires versions to follow each other without a gap.
+        """
         content = {
             "version": self.version,
             "valid_from": self.valid_from.isoformat(),
-            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
             "entries": [
                 {**{k: getattr(e, k) for k in ("code", "label", "label_en", "replaced_by", "match")},
                  "valid_from": e.valid_from.isoformat() if e.valid_from else None,
@@ -306,6 +309,11 @@ def parse_codeset(doc: Mapping[str, Any], source: str) -> CodeSet:
     for before, after in zip(ordered, ordered[1:]):
         if before.valid_to is None or before.valid_to >= after.valid_from:
             raise CodeSetError(f"{source}: versions {before.version} and {after.version} overlap")
+        if before.valid_to + dt.timedelta(days=1) != after.valid_from:
+            raise CodeSetError(
+                f"{source}: a gap between version {before.version} (to {before.valid_to}) and "
+                f"{after.version} (from {after.valid_from}); a version ends the day before the next begins"
+            )
     return CodeSet(
         name=str(doc["name"]),
         title=str(doc.get("title", doc["name"])),

@@ -107,6 +107,7 @@ def test_a_well_formed_document_parses() -> None:
         ({"format": 2}, "format must be 1"),
         ({"versions": []}, "at least one version"),
         ({"versions": [{"version": "1", "valid_from": "2000-01-01", "entries": [{"code": "a", "label": "A"}]}, {"version": "2", "valid_from": "2010-01-01", "entries": [{"code": "a", "label": "A"}]}]}, "overlap"),
+        ({"versions": [{"version": "1", "valid_from": "2000-01-01", "valid_to": "2008-12-31", "entries": [{"code": "a", "label": "A"}]}, {"version": "2", "valid_from": "2010-01-01", "entries": [{"code": "a", "label": "A"}]}]}, "a gap between version 1"),
         ({"versions": [{"version": "1", "valid_from": "2000-01-01", "entries": [{"code": "a", "label": "A"}, {"code": "a", "label": "B"}]}]}, "appears twice"),
         ({"versions": [{"version": "1", "valid_from": "2000-01-01", "entries": [{"code": "a"}]}]}, "needs code and label"),
         ({"versions": [{"version": "1", "valid_from": "2000-01-01", "entries": [{"code": "a", "label": "A", "colour": "red"}]}]}, "needs code and label"),
