@@ -99,91 +99,94 @@ class YearSchedule:
     origin: str
 
 
-def _fail(path: Path, reason: str) -> CalendarFileError:
-    return CalendarFileError(path, reason)
-
-
 def _as_date(value: Any, path: Path, where: str) -> dt.date:
     if isinstance(value, dt.datetime):
-        raise _fail(path, f"{where}: {value!r} has a time; give a date (YYYY-MM-DD)")
+        raise CalendarFileError(path, f"{where}: {value!r} has a time; give a date (YYYY-MM-DD)")
     if isinstance(value, dt.date):
         return value
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError as exc:
-        raise _fail(path, f"{where}: {value!r} is not a date (YYYY-MM-DD)") from exc
+        raise CalendarFileError(path, f"{where}: {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def _check_keys(raw: Any, path: Path, where: str, required: set[str], optional: set[str]) -> Mapping[str, Any]:
+    known = sorted(required | optional)
     if not isinstance(raw, Mapping):
-        raise _fail(path, f"{where}: expected a mapping with keys {sorted(required | optional)}, got {raw!r}")
+        raise CalendarFileError(path, f"{where}: expected a mapping with keys {known}, got {raw!r}")
     missing, unknown = required - set(raw), set(raw) - required - optional
     if missing or unknown:
-        raise _fail(
-            path,
-            f"{where}: missing {sorted(missing)}, unknown {sorted(map(str, unknown))} "
-            f"(known keys: {sorted(required | optional)})",
-        )
+        detail = f"missing {sorted(missing)}, unknown {sorted(map(str, unknown))}"
+        raise CalendarFileError(path, f"{where}: {detail} (known keys: {known})")
     return raw
 
 
 def _check_in_year(day: dt.date, year: int, path: Path, where: str) -> None:
     earliest = dt.date(year - 1, 12, 25)  # a 元旦 holiday may start in the last week of the year before
     if not earliest <= day <= dt.date(year, 12, 31):
-        raise _fail(
+        raise CalendarFileError(
             path,
             f"{where}: {day.isoformat()} is outside {year} (a schedule file holds the days of its own year; "
             "only a 元旦 holiday may begin in the last week of the year before)",
         )
 
 
+def _holidays(items: list[Any], year: int, path: Path) -> dict[dt.date, str]:
+    """Holiday ranges → day: holiday name; ranges in the year, ordered, not overlapping."""
+    names: dict[dt.date, str] = {}
+    for i, raw in enumerate(items):
+        item = _check_keys(raw, path, f"holidays[{i}]", {"name", "from", "to"}, set())
+        where = f"holidays[{i}] ({item['name']})"
+        start = _as_date(item["from"], path, f"holidays[{i}].from")
+        end = _as_date(item["to"], path, f"holidays[{i}].to")
+        if end < start:
+            raise CalendarFileError(path, f"{where}: ends {end.isoformat()} before it starts {start.isoformat()}")
+        for day in (start, end):
+            _check_in_year(day, year, path, f"holidays[{i}]")
+        for offset in range((end - start).days + 1):
+            day = start + dt.timedelta(days=offset)
+            if day in names:
+                raise CalendarFileError(path, f"{where}: {day.isoformat()} is already in {names[day]}")
+            names[day] = str(item["name"])
+    return names
+
+
+def _workdays(items: list[Any], holidays: Mapping[dt.date, str], year: int, path: Path) -> frozenset[dt.date]:
+    """Adjusted working days (调休上班): weekend days of the year, not holidays, each once."""
+    days: set[dt.date] = set()
+    for i, raw in enumerate(items):
+        where = f"workdays[{i}]"
+        day = _as_date(_check_keys(raw, path, where, {"date"}, {"name"})["date"], path, f"{where}.date")
+        _check_in_year(day, year, path, where)
+        if day in holidays:
+            raise CalendarFileError(path, f"{where}: {day} is both a holiday ({holidays[day]}) and a working day")
+        if day.weekday() < 5:
+            raise CalendarFileError(path, f"{where}: {day} is a weekday; adjusted working days (调休) are weekends")
+        if day in days:
+            raise CalendarFileError(path, f"{where}: {day} is listed twice")
+        days.add(day)
+    return frozenset(days)
+
+
 def parse_schedule(doc: Any, path: Path) -> YearSchedule:
     """Validate a parsed schedule file whole; :class:`CalendarFileError` says where and why."""
     doc = _check_keys(doc, path, "top level", {"format", "year", "source", "holidays"}, {"url", "workdays", "notes"})
     if doc["format"] != FORMAT:
-        raise _fail(path, f"format must be {FORMAT}, got {doc['format']!r}")
+        raise CalendarFileError(path, f"format must be {FORMAT}, got {doc['format']!r}")
     year = doc["year"]
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2200:
-        raise _fail(path, f"year must be a whole year such as 2027, got {year!r}")
+        raise CalendarFileError(path, f"year must be a whole year such as 2027, got {year!r}")
     source = doc["source"]
     if not isinstance(source, str) or not source.strip():
-        raise _fail(path, "source must name the 国务院办公厅 notice (e.g. 国办发明电〔2026〕N号)")
+        raise CalendarFileError(path, "source must name the 国务院办公厅 notice (e.g. 国办发明电〔2026〕N号)")
     if not isinstance(doc["holidays"], list) or not doc["holidays"]:
-        raise _fail(path, "holidays must be a non-empty list of {name, from, to} ranges")
+        raise CalendarFileError(path, "holidays must be a non-empty list of {name, from, to} ranges")
     workday_items = doc.get("workdays") or []
     if not isinstance(workday_items, list):
-        raise _fail(path, "workdays must be a list of {date, name} entries (调休上班)")
-
-    holiday_names: dict[dt.date, str] = {}
-    for i, raw in enumerate(doc["holidays"]):
-        where = f"holidays[{i}]"
-        item = _check_keys(raw, path, where, {"name", "from", "to"}, set())
-        start, end = _as_date(item["from"], path, f"{where}.from"), _as_date(item["to"], path, f"{where}.to")
-        if end < start:
-            raise _fail(path, f"{where} ({item['name']}): ends {end.isoformat()} before it starts {start.isoformat()}")
-        for day in (start, end):
-            _check_in_year(day, year, path, where)
-        day = start
-        while day <= end:
-            if day in holiday_names:
-                raise _fail(path, f"{where} ({item['name']}): {day.isoformat()} is already in {holiday_names[day]}")
-            holiday_names[day] = str(item["name"])
-            day += dt.timedelta(days=1)
-
-    workdays: set[dt.date] = set()
-    for i, raw in enumerate(workday_items):
-        where = f"workdays[{i}]"
-        item = _check_keys(raw, path, where, {"date"}, {"name"})
-        day = _as_date(item["date"], path, f"{where}.date")
-        _check_in_year(day, year, path, where)
-        if day in holiday_names:
-            raise _fail(path, f"{where}: {day.isoformat()} is both a holiday ({holiday_names[day]}) and a working day")
-        if day.weekday() < 5:
-            raise _fail(path, f"{where}: {day.isoformat()} is a weekday; adjusted working days (调休) are weekends")
-        if day in workdays:
-            raise _fail(path, f"{where}: {day.isoformat()} is listed twice")
-        workdays.add(day)
-    return YearSchedule(year, source.strip(), frozenset(holiday_names), frozenset(workdays), str(path))
+        raise CalendarFileError(path, "workdays must be a list of {date, name} entries (调休上班)")
+    holidays = _holidays(doc["holidays"], year, path)
+    workdays = _workdays(workday_items, holidays, year, path)
+    return YearSchedule(year, source.strip(), frozenset(holidays), workdays, str(path))
 
 
 def load_schedule(path: Path) -> YearSchedule:
@@ -191,15 +194,15 @@ def load_schedule(path: Path) -> YearSchedule:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise _fail(path, f"cannot be read ({exc.strerror or exc})") from exc
+        raise CalendarFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
     if len(data) > MAX_FILE_BYTES:
-        raise _fail(path, f"is {len(data)} bytes; a year's schedule is far below {MAX_FILE_BYTES}")
+        raise CalendarFileError(path, f"is {len(data)} bytes; a year's schedule is far below {MAX_FILE_BYTES}")
     try:
         doc = yaml.load(data.decode("utf-8"), Loader=_ScheduleLoader)  # noqa: S506 - a SafeLoader
     except UnicodeDecodeError as exc:
-        raise _fail(path, f"is not UTF-8 (byte {exc.start}); save it as UTF-8") from exc
+        raise CalendarFileError(path, f"is not UTF-8 (byte {exc.start}); save it as UTF-8") from exc
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: an explicit !!timestamp that is no date
-        raise _fail(path, f"is not valid YAML: {exc}") from exc
+        raise CalendarFileError(path, f"is not valid YAML: {exc}") from exc
     return parse_schedule(doc, path)
 
 
@@ -212,12 +215,13 @@ def load_schedules(*directories: Path | None) -> dict[int, YearSchedule]:
         if directory is None or not directory.exists():
             continue
         if not directory.is_dir():
-            raise _fail(directory, "is not a folder (expected a folder of <year>.yaml schedule files)")
+            raise CalendarFileError(directory, "is not a folder (expected a folder of <year>.yaml schedule files)")
         found: dict[int, YearSchedule] = {}
         for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
             schedule = load_schedule(path)
             if schedule.year in found:
-                raise _fail(path, f"{found[schedule.year].origin} already gives the schedule of {schedule.year}")
+                earlier = found[schedule.year].origin
+                raise CalendarFileError(path, f"{earlier} already gives the schedule of {schedule.year}")
             found[schedule.year] = schedule
         schedules.update(found)
     return schedules
