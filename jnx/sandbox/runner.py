@@ -8,13 +8,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jnx.sandbox import case_data, licensing, licensing_data
+from jnx.sandbox import case_data, credit_data, inspection_data, licensing, licensing_data
+from jnx.sandbox.credit import CreditPlatform, Unwrap
+from jnx.sandbox.doublerandom import DoubleRandomPlatform
 from jnx.sandbox.casehandling import CaseHandlingPlatform
 from jnx.sandbox.errors import SandboxConfigError
 from jnx.sandbox.faults import FaultConfig, FaultState, LineName
@@ -23,8 +24,6 @@ from jnx.sandbox.httpserver import Platform, PlatformServer
 
 DEFAULT_PORT_BASE = 18081
 PLATFORMS: tuple[str, ...] = ("licensing", "case_handling", "double_random", "credit")
-
-Unwrap = Callable[[bytes, Mapping[str, str]], Any]
 
 
 @dataclass(frozen=True)
@@ -80,16 +79,20 @@ class Sandbox:
 
     def _platforms(self) -> dict[str, Platform]:
         cfg, creds = self.config, self.config.credentials
-        penalties = Feed(*case_data.penalties(cfg.seed, cfg.records))
-        coercions = Feed(*case_data.coercions(cfg.seed, max(1, cfg.records // 5), [r.key for r in penalties.all()[:200]]))
-        platforms: dict[str, Platform] = {}
-        licenses = Feed(*licensing_data.licenses(cfg.seed, cfg.records), encoder=licensing.license_xml)
-        province = Feed(*licensing_data.province_licenses(cfg.seed, max(1, cfg.records // 5)), encoder=licensing.province_xml)
-        platforms["licensing"] = licensing.LicensingPlatform(
-            self._faults("licensing"), licensing.build_services(licenses, province, vars(creds)))
-        platforms["case_handling"] = CaseHandlingPlatform(
-            self._faults("case_handling"), {"penalties": penalties, "coercions": coercions}, {creds.case_app_key: creds.case_secret})
-        return platforms
+        n = cfg.records
+        licenses = Feed(*licensing_data.licenses(cfg.seed, n), encoder=licensing.license_xml)
+        province = Feed(*licensing_data.province_licenses(cfg.seed, max(1, n // 5)), encoder=licensing.province_xml)
+        penalties = Feed(*case_data.penalties(cfg.seed, n))
+        coercions = Feed(*case_data.coercions(cfg.seed, max(1, n // 5), [r.key for r in penalties.all()[:200]]))
+        inspections = {kind: Feed(*pair) for kind, pair in inspection_data.inspections(cfg.seed, n).items()}
+        manual = credit_data.manual_records(cfg.seed, max(1, n // 10), penalties.all()[:1000])
+        return {
+            "licensing": licensing.LicensingPlatform(self._faults("licensing"), licensing.build_services(licenses, province, vars(creds))),
+            "case_handling": CaseHandlingPlatform(self._faults("case_handling"), {"penalties": penalties, "coercions": coercions},
+                                                  {creds.case_app_key: creds.case_secret}),
+            "double_random": DoubleRandomPlatform(self._faults("double_random"), inspections, creds.inspection_token),
+            "credit": CreditPlatform(self._faults("credit"), creds.credit_token, manual, unwrap=cfg.unwrap),
+        }
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> Sandbox:
