@@ -15,6 +15,7 @@ spliced in as text. The generated source is kept on the result (``CompiledTable.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +125,9 @@ def _emit_field(rule: FieldRule, out: _Emitter) -> None:
     if rule.when is not None:
         out.emit(1, f"if {_condition_expr(rule.when, out)}:")
         depth = 2
+    if rule.default is not None:  # stands in for a missing or empty source value, then runs the chain
+        out.emit(depth, f"if v is None or v == '':")
+        out.emit(depth + 1, f"v = {out.bind('d', rule.default)}")
     if rule.steps:
         issue = out.bind("i", _issue_factory(rule))
         out.emit(depth, "if v is not None:")
@@ -132,19 +136,19 @@ def _emit_field(rule: FieldRule, out: _Emitter) -> None:
         for step in rule.steps:
             fn = out.bind("s", step.fn)
             call = f"v = each({fn}, v)" if step.each else f"v = {fn}(v)"
-            if maybe_empty:
-                out.emit(depth + 2, "if v is not None:")
+            guards = (["v is not None"] if maybe_empty else []) + (
+                [_condition_expr(step.when, out)] if step.when is not None else [])
+            if guards:
+                out.emit(depth + 2, f"if {' and '.join(guards)}:")
                 out.emit(depth + 3, call)
             else:
                 out.emit(depth + 2, call)
-            maybe_empty = step.each or step.name in MAY_EMPTY
+            maybe_empty = step.each or step.name in MAY_EMPTY or (maybe_empty and step.when is not None)
         out.emit(depth + 1, "except Failure as exc:")
         out.emit(depth + 2, f"issues.append({issue}(raw, exc))")
         out.emit(depth + 2, "v = BAD")
     out.emit(depth, "if v is None:")
-    if rule.default is not None:
-        out.emit(depth + 1, f"out[{rule.target!r}] = {out.bind('d', rule.default)}")
-    elif rule.facts.required and rule.when is None:
+    if rule.facts.required and rule.when is None:
         out.emit(depth + 1, f"issues.append({out.bind('m', _missing(rule))})")
     else:
         out.emit(depth + 1, "pass")
@@ -178,8 +182,12 @@ class CompiledTable:
         return self.table.ref
 
     def __call__(self, record: Mapping[str, Any], context: MappingContext | None = None, *,
-                 validate: bool = True) -> MappingResult:
-        """Map one source record; never raises for bad data: problems come back as issues."""
+                 validate: bool = True, today: dt.date = dt.date.max) -> MappingResult:
+        """Map one source record; never raises for bad data: problems come back as issues.
+
+        ``validate`` checks the result with the target's model; ``today`` is the day "not in the
+        future" is judged on (the engine has no clock: the caller passes it).
+        """
         if not isinstance(record, Mapping):
             issue = MappingIssue("", "", None, None, "record.type", f"a source record is an object, got {type(record).__name__}")
             return MappingResult({}, (issue,), self.table.ref)
@@ -187,7 +195,7 @@ class CompiledTable:
         if validate and self.dictionary is not None:
             failed = {i.field for i in issues}
             rules = {r.target: r for r in self.table.fields}
-            for problem in self.dictionary.validate(self.table.target, mapped):
+            for problem in self.dictionary.validate(self.table.target, mapped, today):
                 if problem.field in failed:
                     continue
                 rule = rules.get(problem.field)

@@ -3,6 +3,7 @@ context of the registered system, the issues of a record and the result of mappi
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
@@ -38,7 +39,7 @@ class TargetDictionary(Protocol):
 
     def fields(self, record_type: str) -> Mapping[str, FieldFacts]: ...
 
-    def validate(self, record_type: str, record: Mapping[str, Any]) -> list[RecordProblem]: ...
+    def validate(self, record_type: str, record: Mapping[str, Any], today: dt.date) -> list[RecordProblem]: ...
 
 
 @dataclass(frozen=True, slots=True)

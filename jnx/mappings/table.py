@@ -44,6 +44,16 @@ SOURCE_KINDS = ("licensing", "provincial_licensing", "case_handling", "double_ra
 
 
 @dataclass(frozen=True, slots=True)
+class Condition:
+    """``when:`` — the field gets a value only if another field (or a source path) satisfies this."""
+
+    field: str | None
+    path: str | None
+    op: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class BuiltStep:
     """One transform of a field's chain, built: its name, its parameters and the function."""
 
@@ -53,16 +63,8 @@ class BuiltStep:
     each: bool
     """Applied to each item of a list."""
     line: int
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """``when:`` — the field gets a value only if another field (or a source path) satisfies this."""
-
-    field: str | None
-    path: str | None
-    op: str
-    values: tuple[str, ...]
+    when: Condition | None = None
+    """Applied only when this holds (e.g. mask a name only for a natural person)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,14 +175,20 @@ def _versions(checker: _Checker, doc: LocatedMap, registry: CodeSetRegistry) -> 
     return pinned
 
 
-def _build_step(checker: _Checker, raw: Any, line: int, shape: Shape, env: BuildEnv) -> tuple[BuiltStep | None, Shape]:
+def _build_step(checker: _Checker, raw: Any, line: int, shape: Shape, env: BuildEnv,
+                earlier: set[str]) -> tuple[BuiltStep | None, Shape]:
+    when = None
     if isinstance(raw, str):
         name, given, where = raw, None, None
-    elif isinstance(raw, LocatedMap) and len(raw) == 1:
-        name, given = next(iter(raw.items()))
+    elif isinstance(raw, LocatedMap) and 1 <= len(raw) - ("when" in raw) == 1:
+        name, given = next((k, v) for k, v in raw.items() if k != "when")
         where = raw
+        if "when" in raw:
+            when = _condition(checker, raw["when"], raw.line_of("when"), earlier)
+            if when is None:
+                return None, shape
     else:
-        checker.problem(line, "a step is a transform name, or one transform name with its parameters")
+        checker.problem(line, "a step is a transform name, or one transform name with its parameters (and a when:)")
         return None, shape
     try:
         spec = transforms.lookup(name)
@@ -217,7 +225,10 @@ def _build_step(checker: _Checker, raw: Any, line: int, shape: Shape, env: Build
         checker.problem(at, f"{name}: {exc.reason}")
         return None, shape
     gives: Shape = "list" if (each or spec.gives == "list") else spec.gives
-    return BuiltStep(name, params, fn, each, line), gives
+    if when is not None and gives != shape:
+        checker.problem(line, f"{name}: a step with when: must keep the shape of the value")
+        return None, shape
+    return BuiltStep(name, params, fn, each, line, when), gives
 
 
 def _params(checker: _Checker, spec: TransformSpec, given: Any, line: int) -> dict[str, Any] | None:
@@ -307,6 +318,8 @@ def _field(checker: _Checker, target: str, raw: Any, line: int, facts: FieldFact
     if setting is not None and setting not in SETTING_NAMES:
         checker.problem(raw.line_of("setting"), f"{target}: unknown setting {setting!r}; known: {', '.join(SETTING_NAMES)}")
     shape: Shape = "many" if len(paths) > 1 else "one"
+    if source_fields is not None and len(paths) == 1 and paths[0] in source_fields and source_fields[paths[0]].multi:
+        shape = "list"
     steps: list[BuiltStep] = []
     chain = raw.get("do")
     if chain is None:
@@ -316,7 +329,7 @@ def _field(checker: _Checker, target: str, raw: Any, line: int, facts: FieldFact
         checker.problem(raw.line_of("do"), f"{target}: do must be a list of steps")
     failed = False
     for index, step in enumerate(chain):
-        built, shape = _build_step(checker, step, chain.line_of(index), shape, env)
+        built, shape = _build_step(checker, step, chain.line_of(index), shape, env, earlier)
         if built is None:
             failed = True
             break

@@ -199,6 +199,11 @@ def _build_code(params: Mapping[str, Any], env: BuildEnv) -> Step:
     return translate
 
 
+def _build_replace(params: Mapping[str, Any], env: BuildEnv) -> Step:
+    table = dict(params["map"])
+    return lambda value: table.get(value, value)
+
+
 def _build_label(params: Mapping[str, Any], env: BuildEnv) -> Step:
     name: str = params["set"]
     labels = {code: entry.label for version in env.versions(name) for code, entry in version.entries.items()}
@@ -268,7 +273,10 @@ TRANSFORMS: Mapping[str, TransformSpec] = {
     for spec in (
         TransformSpec("trim", "strip surrounding whitespace (incl. full-width space, NBSP, BOM); empty → no value",
                       _simple(values.trim)),
-        TransformSpec("clean", "full-width → half-width, whitespace runs → one space, trim", _simple(values.clean)),
+        TransformSpec("clean", "full-width digits and letters → half-width, whitespace runs → one space, trim",
+                      _simple(values.clean)),
+        TransformSpec("cn_parens", "half-width ( ) → full-width （ ） as in registered Chinese names",
+                      _simple(values.cn_parens)),
         TransformSpec("halfwidth", "full-width letters, digits and punctuation → half-width", _simple(values.halfwidth)),
         TransformSpec("squeeze", "whitespace runs → one space, trim", _simple(values.squeeze)),
         TransformSpec("upper", "upper case", _simple(_upper)),
@@ -297,6 +305,9 @@ TRANSFORMS: Mapping[str, TransformSpec] = {
                 "keep_codes": Param(_flag, default=True, doc="a value that already is a code passes unchanged"),
             },
         ),
+        TransformSpec("replace", "replace whole values listed in map (e.g. 长期 → 2099-12-31); others pass",
+                      _build_replace, {"map": Param(_text_map, required=True, doc="value → replacement")},
+                      shorthand="map"),
         TransformSpec("label", "a code's label (its text) in a code set", _build_label, _SET, shorthand="set"),
         TransformSpec("split", "split one text into several values (multi-valued field)", _build_split,
                       {"sep": Param(_texts, default=(";", "；", ",", "，", "、"), doc="separator characters")},

@@ -37,6 +37,14 @@ STRIP_CHARS = " \t\r\n\v\f\u3000\xa0\u2002\u2003\u2009\u200b\ufeff"
 HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 """Full-width ASCII forms (０-９, Ａ-Ｚ, ，…) and the ideographic space to their half-width forms."""
 
+HALFWIDTH_ALNUM = {code: code - 0xFEE0 for code in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))} | {
+    0x3000: 0x20
+}
+"""Full-width digits and Latin letters only: Chinese names keep their full-width punctuation （）、，."""
+
+CN_PARENS = {ord("("): "（", ord(")"): "）"}
+"""Half-width parentheses to the full-width ones Chinese names are registered with."""
+
 _SPACES = re.compile(r"[\s\u3000\xa0\u200b]+")
 
 
@@ -56,13 +64,17 @@ def trim(value: Any) -> str | None:
 
 
 def clean(value: Any) -> str | None:
-    """Full-width to half-width, whitespace runs to one space, then trim."""
-    text = _SPACES.sub(" ", as_text(value, "clean").translate(HALFWIDTH)).strip(STRIP_CHARS)
+    """Full-width digits and letters to half-width, whitespace runs to one space, then trim."""
+    text = _SPACES.sub(" ", as_text(value, "clean").translate(HALFWIDTH_ALNUM)).strip(STRIP_CHARS)
     return text or None
 
 
 def halfwidth(value: Any) -> str:
     return as_text(value, "halfwidth").translate(HALFWIDTH)
+
+
+def cn_parens(value: Any) -> str:
+    return as_text(value, "cn_parens").translate(CN_PARENS)
 
 
 def squeeze(value: Any) -> str | None:
@@ -141,7 +153,7 @@ def format_date(value: Any, layout: str) -> str:
 UNITS: dict[str, int] = {"元": -4, "万元": 0}
 """Declared units of a bare number and the power of ten that turns them into 万元."""
 
-_AMOUNT = re.compile(r"([+-]?)[¥￥]?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(万元|元|万)?")
+_AMOUNT = re.compile(r"([+-]?)[¥￥]? ?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+) ?(万元|元|万)?")
 _SUFFIX_SHIFT = {"元": -4, "万元": 0, "万": 0}
 
 
