@@ -1,0 +1,195 @@
+"""The receiving side, for credit-platform operators: open an envelope, refuse replays, store each
+delivery once, and answer with a receipt signed by the receiver.
+
+    receiver = Receiver(decryption_keys=[...], trusted_signers=[...], signing_key=key,
+                        store=SqliteReceiptStore(path))
+    receipt = receiver.receive(token)        # raises EnvelopeError (with .code) when refused
+
+The same idempotency key (from the envelope's signed header, else its jti) always gets the first
+receipt back, whatever the payload of the later envelope; a byte-identical envelope sent twice is a
+replay (``JNX-ENV-REPLAYED``): a sender retries with a newly sealed envelope and the same key.
+See docs/receiving.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from jnx.security.encoding import Compact, canonical_json
+from jnx.security.envelope import PROFILES, OpenedEnvelope, open_envelope
+from jnx.security.errors import MalformedEnvelope, UnknownSigner
+from jnx.security.keys import PrivateKey, PublicKey
+
+RECEIPT_TYP = "jnx-receipt+jws"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the platform's own checks say about a payload: accepted, or rejected with field reasons."""
+
+    accepted: bool = True
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    receipt_id: str
+    idempotency_key: str
+    envelope_jti: str
+    status: str  # "accepted" | "rejected"
+    reasons: tuple[str, ...]
+    received_at: str
+    payload_sha256: str
+    signed: str = field(default="", compare=False)  # compact JWS over the fields above
+
+    def fields(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("signed")
+        data["reasons"] = list(self.reasons)
+        return data
+
+
+class ReceiptStore(Protocol):
+    """Replay memory and first receipts, shared by every worker of a receiver."""
+
+    def first_sighting(self, jti: str, expires_at: dt.datetime, now: dt.datetime) -> bool: ...
+    def receipt_for(self, idempotency_key: str) -> Receipt | None: ...
+    def keep(self, receipt: Receipt, payload: bytes) -> Receipt:
+        """Store ``receipt`` unless one exists for its key; return the one that is stored."""
+        ...
+
+
+def _receipt_from_fields(data: dict[str, Any], signed: str) -> Receipt:
+    return Receipt(**{**data, "reasons": tuple(data["reasons"])}, signed=signed)
+
+
+class SqliteReceiptStore:
+    """Receipts and seen envelope ids in one SQLite file (the operator's, not jnx's database)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS seen_envelopes (jti TEXT PRIMARY KEY, expires_at TEXT NOT NULL)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS receipts (idempotency_key TEXT PRIMARY KEY, receipt TEXT NOT NULL,"
+                " signed TEXT NOT NULL, payload BLOB NOT NULL)"
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def first_sighting(self, jti: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
+        with self._lock:
+            self._db.execute("DELETE FROM seen_envelopes WHERE expires_at < ?", ((now - dt.timedelta(minutes=5)).isoformat(),))
+            inserted = self._db.execute(
+                "INSERT OR IGNORE INTO seen_envelopes (jti, expires_at) VALUES (?, ?)", (jti, expires_at.isoformat())
+            ).rowcount
+        return inserted == 1
+
+    def receipt_for(self, idempotency_key: str) -> Receipt | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT receipt, signed FROM receipts WHERE idempotency_key = ?", (idempotency_key,)
+            ).fetchone()
+        return None if row is None else _receipt_from_fields(json.loads(row[0]), row[1])
+
+    def keep(self, receipt: Receipt, payload: bytes) -> Receipt:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO receipts (idempotency_key, receipt, signed, payload) VALUES (?, ?, ?, ?)",
+                (receipt.idempotency_key, json.dumps(receipt.fields(), ensure_ascii=False), receipt.signed, payload),
+            )
+        stored = self.receipt_for(receipt.idempotency_key)
+        assert stored is not None
+        return stored
+
+    def payload_for(self, idempotency_key: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT payload FROM receipts WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+
+def _accept_all(_: OpenedEnvelope) -> Verdict:
+    return Verdict()
+
+
+class Receiver:
+    """Verify, decrypt, refuse replays, store once, sign a receipt."""
+
+    def __init__(
+        self,
+        *,
+        decryption_keys: list[PrivateKey],
+        trusted_signers: list[PublicKey],
+        signing_key: PrivateKey,
+        store: ReceiptStore,
+        handler: Callable[[OpenedEnvelope], Verdict] = _accept_all,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.decryption_keys = decryption_keys
+        self.trusted_signers = trusted_signers
+        self.signing_key = signing_key
+        self.store = store
+        self.handler = handler
+        self.clock = clock
+
+    def receive(self, token: str | bytes) -> Receipt:
+        now = self.clock()
+        opened = open_envelope(
+            token,
+            decryption_keys=self.decryption_keys,
+            trusted_signers=self.trusted_signers,
+            replay_guard=self.store,
+            now=now,
+        )
+        key = opened.idempotency_key or opened.jti
+        existing = self.store.receipt_for(key)
+        if existing is not None:
+            return existing
+        verdict = self.handler(opened)
+        receipt = Receipt(
+            receipt_id=secrets.token_urlsafe(12),
+            idempotency_key=key,
+            envelope_jti=opened.jti,
+            status="accepted" if verdict.accepted else "rejected",
+            reasons=tuple(verdict.reasons),
+            received_at=now.isoformat(),
+            payload_sha256=hashlib.sha256(opened.payload).hexdigest(),
+        )
+        return self.store.keep(sign_receipt(receipt, self.signing_key), opened.payload)
+
+
+def sign_receipt(receipt: Receipt, key: PrivateKey) -> Receipt:
+    header = {"alg": key.alg, "kid": key.kid, "typ": RECEIPT_TYP}
+    signed = PROFILES[key.suite].sign(header, canonical_json(receipt.fields()), key)
+    return Receipt(**{**receipt.fields(), "reasons": receipt.reasons}, signed=signed)
+
+
+def verify_receipt(signed: str, trusted: list[PublicKey]) -> Receipt:
+    """For the sender: check a receipt's signature against the receiver's public keys and read it."""
+    try:
+        compact = Compact.parse(signed, 3)
+    except ValueError as exc:
+        raise MalformedEnvelope(f"receipt is not a compact JWS: {exc}") from exc
+    keys = {key.kid: key for key in trusted}
+    key = keys.get(compact.header.get("kid"))  # type: ignore[arg-type]
+    if key is None:
+        raise UnknownSigner(f"receipt signed by kid {compact.header.get('kid')!r}, which is not trusted")
+    if compact.header.get("typ") != RECEIPT_TYP or compact.header.get("alg") != key.alg:
+        raise MalformedEnvelope("not a jnx receipt (typ or alg)")
+    payload = PROFILES[key.suite].verify(compact, key)
+    try:
+        return _receipt_from_fields(json.loads(payload), signed)
+    except (ValueError, TypeError) as exc:
+        raise MalformedEnvelope("receipt payload is not a receipt") from exc
