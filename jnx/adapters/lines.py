@@ -48,6 +48,7 @@ class Line:
     failures: int = 0
     down_until: float | None = None
     cooldown: float = 0.0
+    last_error: str | None = None
 
     @property
     def label(self) -> str:
@@ -88,8 +89,8 @@ class LineSet:
                     return line
             now = self._clock()
             wait = max(min((line.down_until or now) - now for line in self.lines), 0.0)
-            labels = ", ".join(line.label for line in self.lines)
-            raise AllLinesDownError(f"all lines are down: {labels}; next probe in {wait:.1f}s", retry_after=wait)
+            causes = "; ".join(line.last_error or line.label for line in self.lines)
+            raise AllLinesDownError(f"all lines are down (next probe in {wait:.1f}s): {causes}", retry_after=wait)
 
     def next_probe_in(self) -> float | None:
         """Seconds until a line may be tried again when every line is down; None when one is usable."""
@@ -102,12 +103,14 @@ class LineSet:
     def succeeded(self, line: Line) -> None:
         with self._lock:
             line.failures = 0
+            line.last_error = None
             line.down_until = None
             line.cooldown = 0.0
 
-    def failed(self, line: Line, *, at_once: bool = False) -> None:
+    def failed(self, line: Line, *, at_once: bool = False, reason: str | None = None) -> None:
         """Count a transient failure; take the line down when it is one too many (or ``at_once``)."""
         with self._lock:
+            line.last_error = reason
             probing = self.state(line) is LineState.PROBING
             line.failures += 1
             if at_once or probing or line.failures >= self._health.failures_before_down:

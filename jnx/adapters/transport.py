@@ -63,7 +63,7 @@ class Transport:
                 except requests.RequestException as exc:
                     raise translate_requests_error(exc, line, what) from exc
             except TransportError as exc:
-                self.lines.failed(line, at_once=isinstance(exc, LineUnreachableError))
+                self.lines.failed(line, at_once=isinstance(exc, LineUnreachableError), reason=exc.message)
                 switched[0] = self.lines.state(line) is LineState.DOWN and self._usable_other(line)
                 raise
             self.lines.succeeded(line)

@@ -42,9 +42,16 @@ def test_a_file_in_the_wrong_encoding_names_the_file_and_the_byte_offset(tmp_pat
     spec = CSV_SPEC.model_copy(update={"encoding": "utf-8"})
     with pytest.raises(FileEncodingError) as info:
         list(puller(tmp_path, spec).pull(None))
-    offset = len(b"\xef\xbb\xbf") * 0 + HEADER.encode("gb18030").find(b"\xbd\xe1")  # 结 in GB18030 starts the file
-    assert info.value.offset == offset == 0
+    assert info.value.offset == 0  # 结 in GB18030 is not UTF-8
     assert str(path) in str(info.value) and "byte offset 0" in str(info.value)
+
+
+def test_the_offset_points_at_the_first_byte_that_does_not_decode(tmp_path: Path) -> None:
+    good = "结果编号,名称\r\nJG002,".encode()
+    (tmp_path / "mixed.csv").write_bytes(good + "济宁".encode("gb18030") + b"\r\n")
+    spec = CSV_SPEC.model_copy(update={"encoding": None})
+    with pytest.raises(FileEncodingError, match=f"mixed.csv: not valid utf-8-sig at byte offset {len(good)}"):
+        list(puller(tmp_path, spec).pull(None))
 
 
 def test_the_encoding_comes_from_the_xml_declaration(tmp_path: Path) -> None:
