@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +20,7 @@ from jnx.sandbox.credit import CreditPlatform, Unwrap
 from jnx.sandbox.doublerandom import DoubleRandomPlatform
 from jnx.sandbox.casehandling import CaseHandlingPlatform
 from jnx.sandbox.errors import SandboxConfigError
-from jnx.sandbox.faults import FaultConfig, FaultState, LineName
+from jnx.sandbox.faults import FaultConfig, FaultState, LineName, parse_fault_config, parse_fault_flags
 from jnx.sandbox.feed import Feed
 from jnx.sandbox.httpserver import Platform, PlatformServer
 
@@ -147,3 +149,32 @@ class Sandbox:
         if platform is None:
             return []
         return platform.platform.write_exports(folder)  # type: ignore[attr-defined]
+
+
+def config_from_flags(seed: int, records: int, port_base: int, fault_flags: list[str]) -> SandboxConfig:
+    """Build a config from command-line values; ``--fault [PLATFORM:]KEY=VALUE`` (no platform = all)."""
+    per_platform: dict[str, list[str]] = {name: [] for name in PLATFORMS}
+    for flag in fault_flags:
+        head, sep, rest = flag.partition(":")
+        if sep and "=" not in head:
+            if head not in PLATFORMS:
+                raise SandboxConfigError(f"unknown platform {head!r} in --fault {flag!r}", hint=f"platforms: {', '.join(PLATFORMS)}")
+            per_platform[head].append(rest)
+        else:
+            for name in PLATFORMS:
+                per_platform[name].append(flag)
+    faults = {name: parse_fault_config(parse_fault_flags(flags)) for name, flags in per_platform.items() if flags}
+    return SandboxConfig(seed=seed, records=records, port_base=port_base, faults=faults)
+
+
+def serve_until_stopped(sandbox: Sandbox, stop: threading.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set), then stop every server cleanly."""
+    stop = stop or threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sandbox.stop()
