@@ -1,0 +1,72 @@
+"""The Markdown data dictionary (docs/standard.md), generated from the element dictionary."""
+
+from __future__ import annotations
+
+from jnx.standard.dictionary import DataElement, Dictionary, RecordType
+
+INTRO = """\
+This page is generated from `jnx/standard/data/elements.yaml` by
+`jnx standard export --format markdown`; edit the dictionary, not this page. The same dictionary
+generates the pydantic models (`jnx.standard.model_for`), the XSD (`--format xsd`) and the JSON
+Schema (`--format jsonschema`). Check a file with `jnx standard validate FILE`.
+
+**Publication rules (双公示).** `published`: shown as is · `masked`: shown masked when the party is a
+natural person, in clear otherwise · `never_for_natural_person`: shown for organisations only ·
+`not_published`: collected for matching, never shown.
+
+**Rules only the models enforce** (XSD 1.0 cannot express them; the JSON Schema expresses the
+conditional, forbidden and placeholder rules with `if`/`then`): check characters (GB 32100,
+GB 11714, GB 11643) and birth dates, codes against the code set version in force on the record's
+decision date (处罚类别 2017 before 2021-07-15, 2021 from that day), date order, decisions not in
+the future, at most six decimals in an amount given as a JSON number.
+"""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _length(element: DataElement) -> str:
+    if element.type.value == "decimal_wan":
+        return "18,6"
+    return str(element.max_length) if element.max_length else ""
+
+
+def _record_section(record_type: RecordType) -> list[str]:
+    lines = [
+        f"### {record_type.name} — {record_type.name_zh} ({record_type.name_en})",
+        "",
+        f"Business key: {', '.join(f'`{f}`' for f in record_type.business_key)}."
+        + (f" Code sets judged on `{record_type.reference_date}`." if record_type.reference_date else ""),
+        "",
+        "| id | field | 中文名 | type | required |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for use in record_type.uses:
+        e = use.element
+        lines.append(f"| {e.id} | `{e.field}` | {_cell(e.name_zh)} | {e.type.value}{f' ({e.codeset})' if e.codeset else ''} | {_cell(use.describe_use())} |")
+    for rule in record_type.rules:
+        if hasattr(rule, "earlier"):
+            lines.append(f"\nRule: `{rule.earlier}` ≤ `{rule.later}`.")  # type: ignore[union-attr]
+        else:
+            lines.append(f"\nRule: `{rule.field}` not after the validation day.")  # type: ignore[union-attr]
+    lines.append("")
+    return lines
+
+
+def generate_markdown(dictionary: Dictionary) -> str:
+    lines = [f"# {dictionary.standard} 第{dictionary.version}版 — {dictionary.title_en}", "", INTRO, "## Record types", ""]
+    for record_type in dictionary.record_types.values():
+        lines += _record_section(record_type)
+    lines += [
+        "## Data elements",
+        "",
+        "| id | field | 中文名 | English | type | length | format | code set | publication | derives from | description |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for e in sorted(dictionary.elements.values(), key=lambda e: e.id):
+        lines.append(
+            f"| {e.id} | `{e.field}` | {_cell(e.name_zh)} | {_cell(e.name_en)} | {e.type.value} | {_length(e)} | {_cell(e.display_format)} "
+            f"| {e.codeset or ''} | {e.publication.value} | {f'`{e.derives_from}`' if e.derives_from else ''} | {_cell(e.description)} |"
+        )
+    return "\n".join(lines) + "\n"
