@@ -1,0 +1,303 @@
+"""One page of raw records through stage → map → validate → store, in the caller's transaction.
+
+The caller (a run) commits the page together with its watermark, so a crash anywhere leaves either
+the whole page and its watermark, or neither: a rerun pulls the page again and, the raw records
+being keyed by (system, source key, content hash) and standard records by business key, ends in the
+same state with nothing lost or doubled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from jnx.adapters.base import RawRecord as PulledRecord
+from jnx.adapters.base import to_jsonable
+from jnx.exchange import queries
+from jnx.exchange.models import MappingErrorStatus, utcnow
+from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef
+from jnx.standard.dictionary import Dictionary
+
+
+class Mapper(Protocol):
+    """A compiled mapping table: one source record in, a result with every issue out."""
+
+    @property
+    def ref(self) -> TableRef: ...
+
+    def __call__(self, record: Mapping[str, Any], context: MappingContext | None = None, *, validate: bool = True) -> MappingResult: ...
+
+
+@dataclass
+class PageCounts:
+    """What one page (or a whole run, summed) did."""
+
+    pulled: int = 0
+    staged: int = 0
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    duplicates_merged: int = 0
+    errors: int = 0
+    error_issues: int = 0
+
+    def add(self, other: PageCounts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A standard record created or revised by a page: what later stages (disclosures) need."""
+
+    record_id: int
+    record_type: str
+    business_key: str
+    revision: int
+    data: Mapping[str, Any]
+
+
+@dataclass
+class PageOutcome:
+    counts: PageCounts
+    stored: list[StoredRecord] = field(default_factory=list)
+
+
+def canonical(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored form of a standard record: JSON values (Decimals and dates as strings), no Nones."""
+    return {k: to_jsonable(v) for k, v in data.items() if v is not None and v != [] and v != ""}
+
+
+def content_hash(data: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of a standard record."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def bare_hash(value: str) -> str:
+    """Hashes are stored as 64 hex digits, without an algorithm prefix such as ``sha256:``."""
+    return value.split(":", 1)[1] if ":" in value else value
+
+
+def payload_bytes(record: PulledRecord) -> bytes:
+    if isinstance(record.payload, bytes):
+        return record.payload
+    return json.dumps(to_jsonable(record.payload), ensure_ascii=False, sort_keys=True).encode()
+
+
+def decode_payload(payload: bytes | Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if isinstance(payload, Mapping):
+        return payload
+    try:
+        value = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, Mapping) else None
+
+
+def group_key(system_id: str, table: TableRef, issue: MappingIssue) -> str:
+    """Errors with the same cause share a group: system, table version, field, rule and — for codes
+    and other short, non-personal values — the value itself (masked values never split a group)."""
+    value = issue.value if issue.value is not None and "*" not in issue.value and len(issue.value) <= 64 else ""
+    text = "\x1f".join((system_id, table.name, str(table.version), issue.field, issue.rule, value))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class PageIngester:
+    """Stages, maps and stores pages of one system's records of one record type."""
+
+    def __init__(
+        self,
+        *,
+        system_id: str,
+        record_type: str,
+        mapper: Mapper,
+        context: MappingContext,
+        dictionary: Dictionary,
+        run_id: int | None,
+        remap_existing: bool = False,
+        crash_guard: Callable[[Mapping[str, Any]], MappingResult] | None = None,
+    ) -> None:
+        self.system_id = system_id
+        self.record_type = record_type
+        self.mapper = mapper
+        self.context = context
+        self.run_id = run_id
+        self.remap_existing = remap_existing
+        target = dictionary.record_type(_target_of(mapper) or record_type)
+        self.target_type = target.name
+        self.business_key_fields = target.business_key
+        self.reference_date = getattr(target, "reference_date", None)
+
+    def map_one(self, payload: Mapping[str, Any] | None) -> MappingResult:
+        """Map one record; a transform that crashes becomes an issue of that record, never a failed run."""
+        if payload is None:
+            issue = MappingIssue("", "", None, None, "payload.undecodable", "the raw record is not a JSON object; see its payload")
+            return MappingResult({}, (issue,), self.mapper.ref)
+        try:
+            return self.mapper(payload, self.context)
+        except Exception as exc:  # noqa: BLE001 - a bad record must not stop the run; kept as a reviewable error
+            issue = MappingIssue("", "", None, None, "mapping.crashed", f"the mapping failed on this record: {type(exc).__name__}: {exc}")
+            return MappingResult({}, (issue,), self.mapper.ref)
+
+    def business_key(self, record: Mapping[str, Any]) -> str | None:
+        parts = [record.get(name) for name in self.business_key_fields]
+        if any(p is None or p == "" for p in parts):
+            return None
+        return "|".join(str(to_jsonable(p)) for p in parts)
+
+    def ingest(self, session: Session, records: Sequence[PulledRecord]) -> PageOutcome:
+        counts = PageCounts(pulled=len(records))
+        outcome = PageOutcome(counts)
+        pairs = [(r.source_key, bare_hash(r.content_hash)) for r in records]
+        known = queries.staged_ids(session, self.system_id, pairs)
+        fresh: dict[tuple[str, str], PulledRecord] = {}
+        for record, pair in zip(records, pairs, strict=True):
+            if pair in known and not self.remap_existing:
+                counts.unchanged += 1  # the same content was staged (and processed) before
+            elif pair not in known:
+                fresh.setdefault(pair, record)
+        now = utcnow()
+        queries.stage(
+            session,
+            [
+                {
+                    "system_id": self.system_id,
+                    "run_id": self.run_id,
+                    "source_key": r.source_key[:200],
+                    "record_type": r.record_type,
+                    "content_hash": pair[1],
+                    "payload": payload_bytes(r),
+                    "encoding": r.encoding.value,
+                    "received_at": now,
+                }
+                for pair, r in fresh.items()
+            ],
+        )
+        ids = queries.staged_ids(session, self.system_id, list(fresh)) if fresh else {}
+        counts.staged = len(fresh)
+        todo = [(ids[pair], record) for pair, record in fresh.items()]
+        if self.remap_existing:
+            todo += [(known[pair], r) for r, pair in zip(records, pairs, strict=True) if pair in known]
+        self._map_and_store(session, todo, outcome, now)
+        return outcome
+
+    def _map_and_store(self, session: Session, todo: Sequence[tuple[int, PulledRecord]], outcome: PageOutcome, now: dt.datetime) -> None:
+        counts = outcome.counts
+        good: list[tuple[int, PulledRecord, dict[str, Any], str]] = []
+        error_rows: list[dict[str, Any]] = []
+        failed_raw: list[int] = []
+        table = self.mapper.ref
+        for raw_id, record in todo:
+            result = self.map_one(decode_payload(record.payload))
+            key = self.business_key(result.record) if result.ok else None
+            issues = list(result.issues)
+            if result.ok and key is None:
+                issues.append(MappingIssue(",".join(self.business_key_fields), "", None, None, "business_key.missing",
+                                           "the record has no business key, so it cannot be stored or deduplicated"))
+            if issues:
+                counts.errors += 1
+                counts.error_issues += len(issues)
+                failed_raw.append(raw_id)
+                for issue in issues:
+                    error_rows.append(
+                        {
+                            "raw_record_id": raw_id,
+                            "system_id": self.system_id,
+                            "mapping_name": table.name,
+                            "mapping_version": str(table.version),
+                            "record_type": self.target_type,
+                            "field": issue.field[:100],
+                            "source_path": (issue.source or None) and issue.source[:300],
+                            "masked_value": issue.value,
+                            "transform": issue.transform,
+                            "rule": issue.rule[:100],
+                            "message": issue.message,
+                            "group_key": group_key(self.system_id, table, issue),
+                            "status": MappingErrorStatus.OPEN.value,
+                            "created_at": now,
+                        }
+                    )
+                continue
+            assert key is not None
+            good.append((raw_id, record, canonical(result.record), key))
+        # a raw record replayed again replaces its own previous open errors
+        queries.close_errors_of(session, failed_raw, MappingErrorStatus.REPLAYED)
+        queries.insert_errors(session, error_rows)
+        self._store(session, good, outcome, now)
+
+    def _store(self, session: Session, good: Sequence[tuple[int, PulledRecord, dict[str, Any], str]], outcome: PageOutcome, now: dt.datetime) -> None:
+        counts = outcome.counts
+        if not good:
+            return
+        table = self.mapper.ref
+        current = queries.current_records(session, self.target_type, [key for *_, key in good])
+        sources_of = queries.lineage_sources(session, [v[0] for v in current.values()])
+        revisions: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        for raw_id, record, data, key in good:
+            digest = content_hash(data)
+            decision = _date(data.get(self.reference_date)) if self.reference_date else None
+            existing = current.get(key)
+            if existing is None:
+                record_id = queries.insert_standard(
+                    session,
+                    {"record_type": self.target_type, "business_key": key, "current_revision": 1, "content_hash": digest,
+                     "data": data, "decision_date": decision, "created_at": now, "updated_at": now},
+                )
+                revision = 1
+                counts.new += 1
+            elif existing[2] == digest:
+                record_id, revision = existing[0], existing[1]
+                links.append({"standard_record_id": record_id, "raw_record_id": raw_id, "system_id": self.system_id, "created_at": now})
+                counts.unchanged += 1
+                source = (self.system_id, record.source_key)
+                if sources_of.get(record_id, set()) - {source}:
+                    counts.duplicates_merged += 1  # the same decision from another source: one record, both in its lineage
+                sources_of.setdefault(record_id, set()).add(source)
+                continue
+            else:
+                record_id, revision = existing[0], existing[1] + 1
+                queries.revise_standard(session, record_id, revision, digest, data, decision)
+                counts.revised += 1
+            current[key] = (record_id, revision, digest)
+            sources_of.setdefault(record_id, set()).add((self.system_id, record.source_key))
+            revisions.append(
+                {"record_id": record_id, "revision": revision, "data": data, "content_hash": digest, "raw_record_id": raw_id,
+                 "mapping_name": table.name, "mapping_version": str(table.version), "mapping_hash": bare_hash(table.content_hash), "created_at": now}
+            )
+            links.append({"standard_record_id": record_id, "raw_record_id": raw_id, "system_id": self.system_id, "created_at": now})
+            outcome.stored.append(StoredRecord(record_id, self.target_type, key, revision, data))
+        queries.insert_revisions(session, revisions)
+        queries.link(session, links)
+        # a newer record of a source key that had errors supersedes them
+        stale = queries.superseded_raw_ids(session, self.system_id, [r.source_key for _, r, *_ in good], [g[0] for g in good])
+        queries.close_errors_of(session, stale, MappingErrorStatus.RESOLVED)
+
+
+def _target_of(mapper: Mapper) -> str | None:
+    table = getattr(mapper, "table", None)
+    return getattr(table, "target", None)
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+__all__ = ["Mapper", "PageCounts", "PageIngester", "PageOutcome", "StoredRecord", "canonical", "content_hash"]

@@ -1,0 +1,163 @@
+"""The SQL that matters for a run, in one place: staging, upserts of standard records, lineage,
+errors and watermarks. Core statements over the models' tables, batched per page; the dialect
+decides only the ``INSERT … ON CONFLICT DO NOTHING`` spelling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from jnx.exchange.models import (
+    MappingErrorEntry,
+    MappingErrorStatus,
+    RawRecord,
+    RecordLineage,
+    StandardRecord,
+    StandardRecordRevision,
+    Watermark,
+    utcnow,
+)
+
+RAW: Table = RawRecord.__table__  # type: ignore[assignment]
+STANDARD: Table = StandardRecord.__table__  # type: ignore[assignment]
+REVISIONS: Table = StandardRecordRevision.__table__  # type: ignore[assignment]
+LINEAGE: Table = RecordLineage.__table__  # type: ignore[assignment]
+ERRORS: Table = MappingErrorEntry.__table__  # type: ignore[assignment]
+WATERMARKS: Table = Watermark.__table__  # type: ignore[assignment]
+
+_CHUNK = 500  # keys per IN (…) list: well under SQLite's variable limit
+
+
+def _insert_ignore(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], keys: list[str]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table).on_conflict_do_nothing(index_elements=keys)
+    session.execute(stmt, list(rows))
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def staged_ids(session: Session, system_id: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Ids of raw records already staged, by (source key, content hash)."""
+    found: dict[tuple[str, str], int] = {}
+    for chunk in _chunks(list(dict.fromkeys(pairs))):
+        rows = session.execute(
+            select(RAW.c.id, RAW.c.source_key, RAW.c.content_hash).where(
+                RAW.c.system_id == system_id, tuple_(RAW.c.source_key, RAW.c.content_hash).in_(chunk)
+            )
+        )
+        for row in rows:
+            found[(row.source_key, row.content_hash)] = row.id
+    return found
+
+
+def stage(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert raw records; one already staged (same system, key and content) is left as it is."""
+    _insert_ignore(session, RAW, rows, ["system_id", "source_key", "content_hash"])
+
+
+def current_records(session: Session, record_type: str, keys: Sequence[str]) -> dict[str, tuple[int, int, str]]:
+    """(id, current revision, content hash) of standard records by business key."""
+    found: dict[str, tuple[int, int, str]] = {}
+    for chunk in _chunks(list(dict.fromkeys(keys))):
+        rows = session.execute(
+            select(STANDARD.c.id, STANDARD.c.business_key, STANDARD.c.current_revision, STANDARD.c.content_hash).where(
+                STANDARD.c.record_type == record_type, STANDARD.c.business_key.in_(chunk)
+            )
+        )
+        for row in rows:
+            found[row.business_key] = (row.id, row.current_revision, row.content_hash)
+    return found
+
+
+def insert_standard(session: Session, row: Mapping[str, Any]) -> int:
+    return int(session.execute(STANDARD.insert().returning(STANDARD.c.id), [dict(row)]).scalar_one())
+
+
+def revise_standard(session: Session, record_id: int, revision: int, content_hash: str, data: Any, decision_date: Any) -> None:
+    session.execute(
+        update(STANDARD)
+        .where(STANDARD.c.id == record_id)
+        .values(current_revision=revision, content_hash=content_hash, data=data, decision_date=decision_date, updated_at=utcnow())
+    )
+
+
+def insert_revisions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        session.execute(REVISIONS.insert(), list(rows))
+
+
+def link(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    _insert_ignore(session, LINEAGE, rows, ["standard_record_id", "raw_record_id"])
+
+
+def lineage_sources(session: Session, record_ids: Sequence[int]) -> dict[int, set[tuple[str, str]]]:
+    """The (system, source key) pairs each standard record was made from."""
+    found: dict[int, set[tuple[str, str]]] = {}
+    for chunk in _chunks(list(dict.fromkeys(record_ids))):
+        rows = session.execute(
+            select(LINEAGE.c.standard_record_id, RAW.c.system_id, RAW.c.source_key)
+            .join(RAW, RAW.c.id == LINEAGE.c.raw_record_id)
+            .where(LINEAGE.c.standard_record_id.in_(chunk))
+        )
+        for row in rows:
+            found.setdefault(row.standard_record_id, set()).add((row.system_id, row.source_key))
+    return found
+
+
+def insert_errors(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        session.execute(ERRORS.insert(), list(rows))
+
+
+def close_errors_of(session: Session, raw_ids: Sequence[int], status: MappingErrorStatus) -> int:
+    """Mark the open errors of these raw records (fixed by a replay, or superseded)."""
+    total = 0
+    for chunk in _chunks(list(raw_ids)):
+        result = session.execute(
+            update(ERRORS)
+            .where(ERRORS.c.raw_record_id.in_(chunk), ERRORS.c.status == MappingErrorStatus.OPEN.value)
+            .values(status=status.value, resolved_at=utcnow())
+        )
+        total += result.rowcount or 0
+    return total
+
+
+def superseded_raw_ids(session: Session, system_id: str, source_keys: Sequence[str], newer: Sequence[int]) -> list[int]:
+    """Raw records of the same source keys, older than ``newer``, that still have open errors."""
+    ids: list[int] = []
+    newer_set = set(newer)
+    for chunk in _chunks(list(dict.fromkeys(source_keys))):
+        rows = session.execute(
+            select(ERRORS.c.raw_record_id)
+            .join(RAW, RAW.c.id == ERRORS.c.raw_record_id)
+            .where(RAW.c.system_id == system_id, RAW.c.source_key.in_(chunk), ERRORS.c.status == MappingErrorStatus.OPEN.value)
+            .distinct()
+        )
+        ids.extend(r.raw_record_id for r in rows if r.raw_record_id not in newer_set)
+    return ids
+
+
+def get_watermark(session: Session, system_id: str, stream: str) -> str | None:
+    return session.execute(
+        select(WATERMARKS.c.value).where(WATERMARKS.c.system_id == system_id, WATERMARKS.c.stream == stream)
+    ).scalar_one_or_none()
+
+
+def set_watermark(session: Session, system_id: str, stream: str, value: str) -> None:
+    updated = session.execute(
+        update(WATERMARKS)
+        .where(WATERMARKS.c.system_id == system_id, WATERMARKS.c.stream == stream)
+        .values(value=value, updated_at=utcnow())
+    )
+    if not updated.rowcount:
+        session.execute(WATERMARKS.insert().values(system_id=system_id, stream=stream, value=value, updated_at=utcnow()))

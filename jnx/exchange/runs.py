@@ -1,0 +1,262 @@
+"""A run: one pull of one registered system, page by page, from its watermarks.
+
+``pull → stage → map → store`` per page, each page committed with its watermark and the run's
+counters in one transaction (DESIGN.md rule 1), under the run's lease (a worker whose lease was
+taken over cannot commit another page: the lease check is in the same transaction). A crash at any
+instant leaves committed pages and their watermark; a rerun continues from there.
+
+Only an unusable system fails a run (all lines down, credentials refused, a source that loops);
+bad records become errors in the queue and the run goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from jnx.adapters.base import Page, Puller, Watermark
+from jnx.adapters.config import SecretResolver
+from jnx.adapters.factory import Adapters, build_adapters
+from jnx.errors import JnxError, PermanentError
+from jnx.exchange import queries
+from jnx.exchange.db import session_factory, storage_errors
+from jnx.exchange.errors import LeaseLostError
+from jnx.exchange.ingest import Mapper, PageCounts, PageIngester, StoredRecord
+from jnx.exchange.leases import RUNS, Lease, Leases
+from jnx.exchange.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
+from jnx.exchange.registry import RegisteredSystem, SystemRegistry
+from jnx.mappings.model import MappingContext
+from jnx.standard.dictionary import Dictionary
+
+log = logging.getLogger(__name__)
+
+LEASE_FOR = dt.timedelta(minutes=5)
+
+
+class TableSource(Protocol):
+    """Compiled mapping tables by name and version (the mappings catalog)."""
+
+    def compiled(self, name: str, version: str) -> Mapper: ...
+
+
+class SourceLoopError(PermanentError):
+    """The source answered the same page again: stopped instead of looping."""
+
+
+StoredHook = Callable[[Session, RegisteredSystem, list[StoredRecord]], None]
+Progress = Callable[[str, PageCounts], None]
+
+
+@dataclass
+class RunSummary:
+    """What a run did; printed by ``jnx run`` and stored in ``runs.counts``."""
+
+    run_id: int
+    system_id: str
+    status: RunStatus
+    counts: PageCounts = field(default_factory=PageCounts)
+    seconds: float = 0.0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    watermarks: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "system": self.system_id,
+            "status": self.status.value,
+            **self.counts.as_dict(),
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "warnings": self.warnings,
+            "watermarks": self.watermarks,
+        }
+
+
+def _context(system: RegisteredSystem) -> MappingContext:
+    return MappingContext(
+        department_name=system.department,
+        department_credit_code=system.department_credit_code,
+        region_code=system.region,
+        system_name=system.name,
+    )
+
+
+def _since(value: str | None) -> str:
+    if value is None:
+        return ""
+    try:
+        return Watermark.from_json(value).since
+    except (ValueError, TypeError):
+        return ""
+
+
+class RunService:
+    """Creates runs and executes leased ones. One instance per worker process."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        tables: TableSource,
+        dictionary: Dictionary,
+        secrets: SecretResolver,
+        adapters_factory: Callable[..., Adapters] = build_adapters,
+        on_stored: StoredHook | None = None,
+        progress: Progress | None = None,
+        worker_id: str = "jnx",
+    ) -> None:
+        self.engine = engine
+        self.sessions: sessionmaker[Session] = session_factory(engine)
+        self.tables = tables
+        self.dictionary = dictionary
+        self.secrets = secrets
+        self.adapters_factory = adapters_factory
+        self.on_stored = on_stored
+        self.progress = progress
+        self.worker_id = worker_id
+        self.leases = Leases(engine, RUNS)
+        self.registry = SystemRegistry()
+
+    # ---------------------------------------------------------------- creating runs
+
+    def enqueue(self, system_id: str, *, trigger: RunTrigger = RunTrigger.MANUAL, full: bool = False,
+                due_at: dt.datetime | None = None) -> int:
+        """Queue a run; a scheduled run's ``due_at`` is its slot, unique per system (no double runs)."""
+        with storage_errors(self.engine.url), self.sessions.begin() as session:
+            self.registry.get(session, system_id)  # a clear error for an unknown system
+            run = Run(system_id=system_id, trigger=trigger, full=full, due_at=due_at or utcnow(), status=RunStatus.QUEUED)
+            session.add(run)
+            session.flush()
+            return int(run.id)
+
+    def run_now(self, system_id: str, *, full: bool = False) -> RunSummary:
+        """Queue a manual run and execute it in this process."""
+        run_id = self.enqueue(system_id, full=full)
+        lease = self._claim_exact(run_id)
+        return self.execute(lease)
+
+    def _claim_exact(self, run_id: int) -> Lease:
+        # the run was just queued by us; claim it directly (others may be due too: keep ours only)
+        with storage_errors(self.engine.url), self.sessions.begin() as session:
+            now = utcnow()
+            session.execute(
+                update(Run).where(Run.id == run_id, Run.status == RunStatus.QUEUED).values(
+                    status=RunStatus.RUNNING, lease_owner=self.worker_id, lease_expires_at=now + LEASE_FOR,
+                    heartbeat_at=now, attempts=Run.attempts + 1, started_at=now,
+                )
+            )
+            run = session.get(Run, run_id)
+            assert run is not None and run.lease_expires_at is not None
+            return Lease("runs", run_id, self.worker_id, run.lease_expires_at, run.attempts)
+
+    # ---------------------------------------------------------------- executing
+
+    def execute(self, lease: Lease) -> RunSummary:
+        """Execute a leased run to its end and complete the lease with the outcome."""
+        started = time.monotonic()
+        with self.sessions() as session:
+            run = session.get(Run, lease.row_id)
+            assert run is not None
+            system = self.registry.get(session, run.system_id)
+            full = run.full
+            previous = PageCounts(**{k: v for k, v in (run.counts or {}).items() if k in PageCounts.__dataclass_fields__})
+        summary = RunSummary(lease.row_id, system.id, RunStatus.RUNNING, counts=previous)
+        status = RunStatus.SUCCEEDED
+        try:
+            adapters = self.adapters_factory(system.registration.adapter, self.secrets)
+            try:
+                for stream, puller in adapters.pullers.items():
+                    lease = self._pull_stream(lease, system, stream, puller, full, summary)
+            finally:
+                adapters.close()
+        except LeaseLostError:
+            summary.status = RunStatus.CANCELLED
+            summary.error = "the run's lease was taken over by another worker; this worker stopped"
+            return summary
+        except JnxError as exc:
+            status = RunStatus.FAILED
+            summary.error = str(exc) + (f" — {exc.hint}" if exc.hint else "")
+        summary.status = status
+        summary.seconds = time.monotonic() - started
+        values = {"counts": {**summary.counts.as_dict(), "seconds": round(summary.seconds, 3), "warnings": summary.warnings},
+                  "error": summary.error}
+        try:
+            self.leases.complete(lease, status, values=values)
+        except LeaseLostError:
+            summary.status = RunStatus.CANCELLED
+        return summary
+
+    def _pull_stream(self, lease: Lease, system: RegisteredSystem, stream: str, puller: Puller, full: bool,
+                     summary: RunSummary) -> Lease:
+        name, version = system.registration.table_for(stream)
+        ingester = PageIngester(
+            system_id=system.id, record_type=stream, mapper=self.tables.compiled(name, version),
+            context=_context(system), dictionary=self.dictionary, run_id=lease.row_id,
+        )
+        with self.sessions() as session:
+            stored = queries.get_watermark(session, system.id, stream)
+        start = None if (full or stored is None) else Watermark.from_json(stored)
+        previous_signature: tuple[Any, ...] | None = None
+        for page in puller.pull(start):
+            signature = (page.watermark.to_json(), tuple(r.content_hash for r in page.records))
+            if page.records and signature == previous_signature:
+                raise SourceLoopError(
+                    f"{system.id}/{stream}: the source returned the same page again at {page.line} "
+                    f"(watermark {page.watermark.to_json()}); stopped to avoid a loop",
+                    hint="check the system's pagination (cursor or page parameters) in its registration",
+                )
+            previous_signature = signature
+            lease = self._commit_page(lease, system, stream, ingester, page, stored, summary)
+            stored = summary.watermarks.get(stream, stored)
+            puller.acknowledge(page)
+            if self.progress is not None:
+                self.progress(stream, summary.counts)
+        return lease
+
+    def _commit_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,
+                     stored: str | None, summary: RunSummary) -> Lease:
+        new_mark = page.watermark.to_json()
+        if stored is not None and page.watermark.since < _since(stored):
+            summary.warnings.append(
+                f"{stream}: the source's watermark went backwards ({_since(stored)} → {page.watermark.since}); kept {_since(stored)}"
+            )
+            new_mark = stored
+        expires = utcnow() + LEASE_FOR
+        with storage_errors(self.engine.url), self.sessions.begin() as session:
+            outcome = ingester.ingest(session, page.records)
+            if self.on_stored is not None and outcome.stored:
+                self.on_stored(session, system, outcome.stored)
+            queries.set_watermark(session, system.id, stream, new_mark)
+            counts = PageCounts(**summary.counts.as_dict())
+            counts.add(outcome.counts)
+            fenced = session.execute(
+                update(Run)
+                .where(Run.id == lease.row_id, Run.lease_owner == lease.owner, Run.status == RunStatus.RUNNING)
+                .values(counts=counts.as_dict(), heartbeat_at=utcnow(), lease_expires_at=expires,
+                        watermark_to=new_mark)
+            ).rowcount
+            if fenced != 1:
+                raise LeaseLostError(f"run #{lease.row_id} is no longer leased to {lease.owner}",
+                                     table="runs", row_id=lease.row_id, owner=lease.owner)
+        summary.counts = counts
+        summary.watermarks[stream] = new_mark
+        return Lease(lease.table, lease.row_id, lease.owner, expires, lease.attempts)
+
+    # ---------------------------------------------------------------- queries for the CLI
+
+    def latest_runs(self, limit: int = 20) -> Iterator[Mapping[str, Any]]:
+        with self.sessions() as session:
+            for run in session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)):
+                yield {"run_id": run.id, "system": run.system_id, "status": run.status.value, "trigger": run.trigger.value,
+                       "started_at": run.started_at, "finished_at": run.finished_at, **(run.counts or {}), "error": run.error}
+
+
+__all__ = ["RunService", "RunSummary", "SourceLoopError", "SourceSystem", "TableSource"]
