@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import zeep
@@ -33,21 +34,32 @@ from jnx.adapters.lines import Line, redact_url
 from jnx.adapters.paging import PageAnswer, PageRequest, paginate
 from jnx.adapters.receipts import batch_key, read_receipts
 from jnx.adapters.transport import Transport, check_status
-from jnx.adapters.xmlsafe import zeep_settings
+from jnx.adapters.xmlsafe import DEFAULT_MAX_BYTES, screen, zeep_settings
 
 
 class CheckedZeepTransport(ZeepTransport):
-    """zeep's transport on the shared session, with HTTP statuses checked before zeep parses."""
+    """zeep's transport on the shared session, with HTTP statuses checked before zeep parses.
+
+    WSDL and XSD documents are loaded only from the origins (scheme, host, port) of the system's
+    lines and WSDL; a document pointing anywhere else is refused.
+    """
+
+    allowed_origins: frozenset[str] = frozenset()
+    max_bytes: int = DEFAULT_MAX_BYTES
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         response = super().post(address, message, headers)
         check_status(response, redact_url(address), "SOAP call", ok=(500,))  # 500 carries SOAP faults
+        screen(response.content, source=f"SOAP answer from {redact_url(address)}", max_bytes=self.max_bytes)
         return response
 
     def load(self, url: str) -> bytes:
         if url.startswith(("http://", "https://")):
+            if _origin(url) not in self.allowed_origins:
+                raise UnsafeXmlError(f"the WSDL refers to {redact_url(url)}, outside the system's lines", source="WSDL")
             response = self.session.get(url, timeout=self.load_timeout)
             check_status(response, redact_url(url), "loading the WSDL")
+            screen(response.content, source=redact_url(url), max_bytes=self.max_bytes)
             return response.content
         return super().load(url)
 
@@ -74,7 +86,13 @@ class SoapService:
     def _load(self, line: Line) -> zeep.Client:
         if self._client is None:
             wsdl = self.config.wsdl or f"{line.url}?wsdl"
-            client = zeep.Client(wsdl, transport=self._zeep_transport, settings=zeep_settings(), wsse=self._wsse)
+            if isinstance(self._zeep_transport, CheckedZeepTransport):
+                origins = {_origin(u) for u in [wsdl, *(c.url for c in self.config.lines)]}
+                self._zeep_transport.allowed_origins = frozenset(origins)
+            client = zeep.Client(
+                wsdl, transport=self._zeep_transport, settings=zeep_settings(loading_wsdl=True), wsse=self._wsse
+            )
+            client.settings = zeep_settings()  # answers are parsed with external references forbidden
             proxy = client.bind(self.config.service, self.config.port) if self.config.service else client.service
             self._binding = str(proxy._binding.name)
             self._client = client
@@ -102,6 +120,11 @@ class SoapService:
                 return serialize_object(method(**arguments), dict), line
 
         return self.transport.call(op, what=what)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
 
 
 class translated_zeep_errors:  # noqa: N801 - used as a context manager

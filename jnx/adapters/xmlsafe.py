@@ -32,12 +32,17 @@ def safe_parser() -> etree.XMLParser:
     )
 
 
-def parse_xml(data: bytes, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
-    """The root element of ``data``; ``UnsafeXmlError`` / ``PayloadError`` name ``source`` and why."""
+def screen(data: bytes, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """Refuse, before any parser sees them, bytes over the limit or declaring a DTD or entity."""
     if len(data) > max_bytes:
         raise UnsafeXmlError(f"{len(data)} bytes is over the limit of {max_bytes}", source=source)
     if _DOCTYPE.search(data) or _ENTITY.search(data):
         raise UnsafeXmlError("a DTD (<!DOCTYPE …>) is not accepted: entities and DTDs are never resolved", source=source)
+
+
+def parse_xml(data: bytes, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
+    """The root element of ``data``; ``UnsafeXmlError`` / ``PayloadError`` name ``source`` and why."""
+    screen(data, source=source, max_bytes=max_bytes)
     try:
         root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
@@ -57,12 +62,17 @@ def parse_xml_text(text: str, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES
     return parse_xml(body.encode("utf-8"), source=source, max_bytes=max_bytes)
 
 
-def zeep_settings(*, strict: bool = True) -> ZeepSettings:
-    """zeep's settings under the same rules: DTDs, entities and external references forbidden."""
+def zeep_settings(*, strict: bool = True, loading_wsdl: bool = False) -> ZeepSettings:
+    """zeep's settings under the same rules: DTDs, entities and external references forbidden.
+
+    ``loading_wsdl=True`` lets the WSDL import its XSDs (``xsd:import``); the loader then only
+    fetches from the WSDL's own origin (see ``jnx.adapters.soap.CheckedZeepTransport``), and the
+    client is switched to the strict settings before any answer is parsed.
+    """
     return ZeepSettings(
         strict=strict,
         xml_huge_tree=False,
         forbid_dtd=True,
         forbid_entities=True,
-        forbid_external=True,
+        forbid_external=not loading_wsdl,
     )
