@@ -1,9 +1,237 @@
-"""Keys, envelopes, audit chain and the receiving side."""
+"""Keys, envelopes, audit chain and the receiving side: ``jnx keys``, ``jnx envelope``,
+``jnx audit``, ``jnx receiver``. The key store passphrase comes from the environment variable named
+by ``JNX_KEY_PASSPHRASE_ENV`` (default ``JNX_KEY_PASSPHRASE``), never from an argument."""
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from jnx.commands._output import JsonOption, emit
+from jnx.errors import InputError
+from jnx.settings import Settings
+
+keys_app = typer.Typer(help="jnx's own keys and its peers' public keys (by kid).", no_args_is_help=True)
+envelope_app = typer.Typer(help="Seal and open envelopes by hand, to debug an integration.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+receiver_app = typer.Typer(help="The receiving side for credit-platform operators.", no_args_is_help=True)
+
+
+class SuiteChoice(str, enum.Enum):
+    jose = "jose"
+    sm = "sm"
+
+
+class UseChoice(str, enum.Enum):
+    sig = "sig"
+    enc = "enc"
+
+
+class KeyFormat(str, enum.Enum):
+    jwk = "jwk"
+    pem = "pem"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _store(need_passphrase: bool = True):  # type: ignore[no-untyped-def]
+    from jnx.security.operator import key_store
+
+    settings = Settings()
+    passphrase = os.environ.get(settings.key_passphrase_env)
+    if need_passphrase and not passphrase:
+        raise InputError(
+            f"the key store passphrase is not set: environment variable {settings.key_passphrase_env} is empty",
+            hint=f"export {settings.key_passphrase_env}=… (never pass it as an argument)",
+        )
+    settings.ensure_home()
+    return key_store(settings.home, passphrase)
+
+
+def _record_row(record) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "kid": record.kid, "owner": record.owner.value, "suite": record.suite.value, "use": record.use.value,
+        "alg": record.alg, "state": record.state.value, "name": record.name,
+        "created_at": record.created_at.isoformat(),
+        "grace_until": record.grace_until.isoformat() if record.grace_until else None,
+    }
+
+
+def _print_rows(rows: list[dict[str, object]]) -> None:
+    for row in rows:
+        grace = f" until {row['grace_until']}" if row["state"] == "grace" else ""
+        name = f"  {row['name']}" if row["name"] else ""
+        typer.echo(f"{row['kid']:<40} {row['owner']:<5} {row['suite']:<5} {row['use']:<4} {row['alg']:<15} {row['state']}{grace}{name}")
+
+
+@keys_app.command("generate")
+def keys_generate(
+    suite: Annotated[SuiteChoice, typer.Option(help="jose (ES256, ECDH-ES+A256KW) or sm (jnx-sm: SM2, SM4-GCM).")] = SuiteChoice.jose,
+    use: Annotated[UseChoice | None, typer.Option(help="sig or enc; both when omitted.")] = None,
+    name: Annotated[str | None, typer.Option(help="A label shown by `jnx keys list`.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create jnx's own key(s); a new key replaces the active one of its suite and use (grace 7 days)."""
+    from jnx.security.keys import KeyUse, Suite
+
+    store = _store()
+    uses = [KeyUse(use.value)] if use else list(KeyUse)
+    rows = [_record_row(store.generate(Suite(suite.value), u, now=_now(), name=name)) for u in uses]
+    emit({"keys": rows}, as_json, lambda d: _print_rows(d["keys"]))
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOption = False) -> None:
+    """All keys: kid, owner (jnx or peer), suite, use, algorithm, state."""
+    rows = [_record_row(r) for r in _store(need_passphrase=False).records()]
+    emit({"keys": rows}, as_json, lambda d: _print_rows(d["keys"]) if d["keys"] else typer.echo("no keys yet: jnx keys generate"))
+
+
+@keys_app.command("export-public")
+def keys_export_public(
+    kid: Annotated[str, typer.Argument(help="The key id.")],
+    format: Annotated[KeyFormat, typer.Option("--format", help="jwk (RFC 7517) or pem.")] = KeyFormat.jwk,  # noqa: A002
+) -> None:
+    """Print a public key (never a private one) to give to a peer."""
+    from jnx.commands._output import dumps
+
+    key = _store(need_passphrase=False).public_key(kid)
+    typer.echo(dumps(key.to_jwk()) if format is KeyFormat.jwk else key.to_pem().rstrip("\n"))
+
+
+@keys_app.command("import-peer")
+def keys_import_peer(
+    file: Annotated[Path, typer.Argument(help="The peer's public key: JWK (JSON) or PEM.")],
+    kid: Annotated[str | None, typer.Option(help="Key id (required for PEM; overrides the JWK's).")] = None,
+    use: Annotated[UseChoice | None, typer.Option(help="sig or enc (required for PEM).")] = None,
+    name: Annotated[str | None, typer.Option(help="The peer's name, e.g. 信用山东.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a peer's public key (signature key to trust, or encryption key to seal to)."""
+    from jnx.security.keys import KeyUse
+    from jnx.security.operator import import_peer_file
+
+    record = import_peer_file(_store(need_passphrase=False), file, kid=kid, use=KeyUse(use.value) if use else None, name=name, now=_now())
+    emit({"keys": [_record_row(record)]}, as_json, lambda d: _print_rows(d["keys"]))
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    suite: Annotated[SuiteChoice, typer.Option(help="Which suite's keys to rotate.")] = SuiteChoice.jose,
+    grace_days: Annotated[float, typer.Option(help="How long the old keys still decrypt and verify.")] = 7.0,
+    as_json: JsonOption = False,
+) -> None:
+    """New signing and encryption keys; the old ones stay usable for the grace period."""
+    from jnx.security.keys import Suite
+
+    records = _store().rotate(Suite(suite.value), now=_now(), grace=dt.timedelta(days=grace_days))
+    emit({"keys": [_record_row(r) for r in records]}, as_json, lambda d: _print_rows(d["keys"]))
+
+
+@keys_app.command("retire")
+def keys_retire(kid: Annotated[str, typer.Argument(help="The key id.")], as_json: JsonOption = False) -> None:
+    """Stop using a key for good; jnx's private key file is deleted, the record kept."""
+    record = _store(need_passphrase=False).retire(kid, now=_now())
+    emit({"keys": [_record_row(record)]}, as_json, lambda d: _print_rows(d["keys"]))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+@envelope_app.command("seal")
+def envelope_seal(
+    file: Annotated[Path, typer.Argument(help="The payload to send.")],
+    to: Annotated[str, typer.Option("--to", help="The peer's encryption key id.")],
+    content_type: Annotated[str, typer.Option(help="Media type of the payload.")] = "application/json",
+    ttl_minutes: Annotated[float, typer.Option(help="Minutes until the envelope expires.")] = 10.0,
+) -> None:
+    """Sign FILE with jnx's current key and encrypt it to peer KID; print the compact envelope."""
+    from jnx.security.operator import seal_to
+
+    token = seal_to(_store(), to, _read(file), now=_now(), ttl=dt.timedelta(minutes=ttl_minutes), content_type=content_type)
+    typer.echo(token)
+
+
+@envelope_app.command("open")
+def envelope_open(
+    file: Annotated[Path, typer.Argument(help="A file holding the compact envelope.")],
+    key: Annotated[Path, typer.Option("--key", help="The recipient's private key: JWK, or PKCS#8 PEM (P-256).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Decrypt FILE, verify it against the known peers, print the payload and the checks passed."""
+    from jnx.security.operator import open_with_key, read_private_key_file
+
+    store = _store(need_passphrase=False)
+    passphrase = os.environ.get(Settings().key_passphrase_env)
+    opened = open_with_key(store, _read(file), read_private_key_file(key, passphrase=passphrase), now=_now())
+    data = {
+        "payload": opened.payload.decode("utf-8", errors="replace"), "signer_kid": opened.signer_kid,
+        "recipient_kid": opened.recipient_kid, "jti": opened.jti, "issued_at": opened.issued_at,
+        "expires_at": opened.expires_at, "content_type": opened.content_type, "checks": list(opened.checks),
+    }
+
+    def render(d: dict[str, object]) -> None:
+        for check in d["checks"]:  # type: ignore[attr-defined]
+            typer.echo(f"ok  {check}", err=True)
+        typer.echo(d["payload"])
+
+    emit(data, as_json, render)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    head: Annotated[str | None, typer.Option(help="The head hash recorded elsewhere, to catch cut-off entries.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Walk the audit chain; exit 5 and name the seq of the first changed, removed or reordered entry."""
+    from jnx.exchange.db import SQLITE_BEGIN, create_engine_for
+    from jnx.security.audit import verify_chain
+    from jnx.security.audit_sql import SqlAuditStore
+
+    engine = create_engine_for(Settings().effective_database_url)
+    try:
+        report = verify_chain(SqlAuditStore(engine, writer_options={SQLITE_BEGIN: "IMMEDIATE"}).entries(), expected_head=head)
+    finally:
+        engine.dispose()
+    emit({"ok": True, "entries": report.entries, "head": report.head}, as_json,
+         lambda d: typer.echo(f"audit chain ok: {d['entries']} entries, head {d['head']}"))
+
+
+@receiver_app.command("serve")
+def receiver_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8443,
+) -> None:
+    """Run the reference receiving endpoint: POST /envelopes → signed receipt (Ctrl-C stops it)."""
+    from jnx.security.operator import build_receiver
+    from jnx.security.receiver_http import make_server
+
+    store = _store()
+    receiver = build_receiver(store, Settings().home / "receiver.db", now=_now())
+    server = make_server(receiver, host, port)
+    typer.echo(f"jnx receiver on http://{host}:{server.server_address[1]}/envelopes", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def register(root: typer.Typer) -> None:
     """Add this module's commands and groups to the root app."""
+    root.add_typer(keys_app, name="keys")
+    root.add_typer(envelope_app, name="envelope")
+    root.add_typer(audit_app, name="audit")
+    root.add_typer(receiver_app, name="receiver")

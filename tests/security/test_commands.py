@@ -1,0 +1,108 @@
+"""The jnx keys / envelope / audit commands, driven through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jnx.cli import app
+from jnx.exchange.db import upgrade
+
+runner = CliRunner()
+PASSPHRASE = "cli test passphrase"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("JNX_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("JNX_KEY_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("JNX_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def _invoke(*args: str) -> dict:  # type: ignore[type-arg]
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_generate_export_import_seal_and_open_round_trip(env: Path) -> None:
+    jnx_keys = _invoke("keys", "generate", "--json")["keys"]
+    assert {k["use"] for k in jnx_keys} == {"sig", "enc"}
+    enc_kid = next(k["kid"] for k in jnx_keys if k["use"] == "enc")
+    sig_kid = next(k["kid"] for k in jnx_keys if k["use"] == "sig")
+
+    pem = runner.invoke(app, ["keys", "export-public", enc_kid, "--format", "pem"]).stdout
+    assert "BEGIN PUBLIC KEY" in pem and "PRIVATE" not in pem
+    (env / "peer.pem").write_text(pem)
+    peer = _invoke("keys", "import-peer", str(env / "peer.pem"), "--kid", "platform-enc", "--use", "enc", "--name", "信用山东", "--json")
+    assert peer["keys"][0]["owner"] == "peer"
+
+    (env / "record.json").write_text('{"XK_XDR_MC":"济宁市某某公司"}', "utf-8")
+    sealed = runner.invoke(app, ["envelope", "seal", "--to", "platform-enc", str(env / "record.json")])
+    assert sealed.exit_code == 0, sealed.output
+    (env / "envelope.jwe").write_text(sealed.stdout)
+
+    # the platform's private key is, here, jnx's own encryption key (its public half was imported)
+    from jnx.security.operator import key_store
+
+    private = key_store(env / "home", PASSPHRASE).private_key(enc_kid)
+    jwk = json.loads(private.secret_jwk_bytes())
+    jwk["kid"] = "platform-enc"
+    (env / "platform.jwk").write_text(json.dumps(jwk))
+    opened = _invoke("envelope", "open", "--key", str(env / "platform.jwk"), str(env / "envelope.jwe"), "--json")
+    assert opened["payload"] == '{"XK_XDR_MC":"济宁市某某公司"}'
+    assert opened["signer_kid"] == sig_kid and len(opened["checks"]) == 4
+
+
+def test_list_never_prints_private_material(env: Path) -> None:
+    _invoke("keys", "generate", "--suite", "sm", "--json")
+    listed = runner.invoke(app, ["keys", "list", "--json"])
+    assert '"d"' not in listed.stdout and "ciphertext" not in listed.stdout
+
+
+def test_missing_passphrase_is_a_clear_error(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JNX_KEY_PASSPHRASE")
+    result = runner.invoke(app, ["keys", "generate"])
+    assert result.exit_code != 0
+    assert "JNX_KEY_PASSPHRASE" in str(result.exception)
+
+
+def test_wrong_passphrase_on_rotate_is_refused(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _invoke("keys", "generate", "--use", "sig", "--json")
+    monkeypatch.setenv("JNX_KEY_PASSPHRASE", "not it")
+    result = runner.invoke(app, ["keys", "rotate"])
+    assert result.exit_code != 0 and "passphrase" in str(result.exception)
+
+
+def test_rotate_and_retire(env: Path) -> None:
+    first = _invoke("keys", "generate", "--json")["keys"]
+    rotated = _invoke("keys", "rotate", "--grace-days", "2", "--json")["keys"]
+    states = {k["kid"]: k["state"] for k in _invoke("keys", "list", "--json")["keys"]}
+    assert all(states[k["kid"]] == "grace" for k in first) and all(states[k["kid"]] == "active" for k in rotated)
+    assert _invoke("keys", "retire", first[0]["kid"], "--json")["keys"][0]["state"] == "retired"
+
+
+def test_audit_verify_reports_ok_and_finds_tampering(env: Path) -> None:
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from jnx.exchange.db import create_engine_for
+    from jnx.security.audit_sql import SqlAuditStore
+
+    url = f"sqlite:///{env / 'home' / 'jnx.db'}"
+    upgrade(url)
+    engine = create_engine_for(url)
+    store = SqlAuditStore(engine)
+    for i in range(3):
+        store.append(actor="admin", action="table.publish", subject=f"t-{i}", details={}, at=dt.datetime.now(dt.UTC))
+    assert _invoke("audit", "verify", "--json")["entries"] == 3
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 2"))
+    engine.dispose()
+    result = runner.invoke(app, ["audit", "verify", "--json"])
+    assert result.exit_code != 0 and "seq 2" in str(result.exception)
