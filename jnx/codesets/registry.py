@@ -52,6 +52,7 @@ from jnx.errors import CodeSetError
 DATA_DIR = Path(__file__).with_name("data")
 FORMAT = 1
 MATCH_KINDS = ("exact", "prefix")
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _LIST_CODES_UP_TO = 20
 
 
@@ -340,7 +341,7 @@ class CodeSetRegistry:
         for path in sorted(directory.glob("*.yaml")):
             try:
                 with path.open(encoding="utf-8") as handle:
-                    doc = yaml.safe_load(handle)
+                    doc = yaml.load(handle, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader, C when built
             except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
                 raise CodeSetError(f"{path.name}: cannot read the code set file: {exc}") from exc
             codeset = parse_codeset(doc, path.name)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 USCC_PLACEHOLDER = "00000000000000000X"
 """双公示 placeholder for a 个体工商户 without a code; fails the checksum, allowed only where the standard says."""
@@ -84,7 +85,10 @@ def _fail(rule: str, reason: str) -> Verdict:
 
 def uscc_check_char(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters of a credit code."""
-    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    try:
+        total = sum(_USCC_VALUE[ch] * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    except KeyError as exc:
+        raise ValueError(f"{exc.args[0]!r} is not a credit code character") from None
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
