@@ -1,0 +1,104 @@
+"""The 双公示 conditional rules, the penalty categories by decision date, and masking in messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from jnx.codesets import default_registry
+from jnx.standard import check_record, default_dictionary, model_for
+from tests.standard.conftest import TODAY
+from tests.standard.samples.build import BASES, CREDIT_PARTY, as_individual_business, as_natural_person
+
+
+def issues(record_type: str, data: dict[str, Any], today: dt.date = TODAY) -> set[tuple[str, str]]:
+    checked = check_record(default_dictionary().record_type(record_type), data, today=today, registry=default_registry())
+    return {(issue.field, issue.rule) for issue in checked.issues}
+
+
+def test_a_natural_person_needs_id_type_and_number_and_no_organisation_fields() -> None:
+    f = CREDIT_PARTY["CF"]
+    natural = as_natural_person(BASES["credit_penalty"], f)
+    assert issues("credit_penalty", natural) == set()
+    broken = {**natural, f["credit"]: "91370800MA3C00011N", f["rep"]: "张三"}
+    del broken[f["id_type"]], broken[f["id_no"]]
+    assert issues("credit_penalty", broken) == {
+        ("CF_XDR_SHXYM", "forbidden"),
+        ("CF_FRDB", "forbidden"),
+        ("CF_XDR_ZJLX", "conditional_required"),
+        ("CF_XDR_ZJHM", "conditional_required"),
+    }
+
+
+def test_a_legal_person_needs_a_credit_code_and_a_legal_representative() -> None:
+    base = {k: v for k, v in BASES["penalty"].items() if k not in ("party_credit_code", "legal_representative")}
+    assert issues("penalty", base) == {("party_credit_code", "conditional_required"), ("legal_representative", "conditional_required")}
+
+
+def test_the_placeholder_is_for_an_individual_business_with_a_registration_number_only() -> None:
+    f = CREDIT_PARTY["XK"]
+    individual = as_individual_business(BASES["credit_license"], f)
+    assert issues("credit_license", individual) == set()
+    assert issues("credit_license", {k: v for k, v in individual.items() if k != f["reg"]}) == {("XK_XDR_GSZC", "conditional_required")}
+    assert issues("credit_license", {**BASES["credit_license"], "XK_XDR_SHXYM": "00000000000000000X"}) == {("XK_XDR_SHXYM", "uscc.placeholder"), ("XK_XDR_GSZC", "conditional_required")}
+    # a credit code that is not a party's never takes the placeholder
+    assert ("XK_XKJGDM", "uscc.placeholder") in issues("credit_license", {**BASES["credit_license"], "XK_XKJGDM": "00000000000000000X"})
+
+
+def test_public_criticism_is_rejected_for_a_2020_penalty_and_accepted_for_2022() -> None:
+    in_2022 = {**BASES["penalty"], "penalty_types": ["通报批评"], "decision_date": "2022-05-01"}
+    del in_2022["fine_amount"]
+    in_2020 = {**in_2022, "decision_date": "2020-05-01"}
+    assert issues("penalty", in_2022) == set()
+    assert issues("penalty", in_2020) == {("penalty_types", "codeset.penalty_type.not_in_version")}
+    model = model_for("penalty")
+    model.model_validate(in_2022, context={"today": TODAY})
+    with pytest.raises(ValidationError, match="通报批评"):
+        model.model_validate(in_2020, context={"today": TODAY})
+
+
+def test_amounts_are_required_by_category_and_kept_as_six_place_decimals() -> None:
+    without_fine = {k: v for k, v in BASES["penalty"].items() if k != "fine_amount"}
+    assert issues("penalty", without_fine) == {("fine_amount", "conditional_required")}
+    record = model_for("penalty").model_validate(BASES["penalty"], context={"today": TODAY})
+    assert str(record.fine_amount) == "0.200000"
+    assert record.decision_date == dt.date(2022, 5, 1)
+    assert ("fine_amount", "amount.format") in issues("penalty", {**BASES["penalty"], "fine_amount": "0.1234567"})
+    assert ("fine_amount", "amount.wan") in issues("penalty", {**BASES["penalty"], "fine_amount": 0.2})  # a float is never exact
+
+
+def test_dates_in_order_and_not_in_the_future() -> None:
+    backwards = {**BASES["credit_license"], "XK_YXQZ": "2027-03-01", "XK_YXQZI": "2027-02-28"}
+    assert issues("credit_license", backwards) == {("XK_YXQZI", "date_order")}
+    future = {**BASES["credit_license"], "XK_JDRQ": "2025-07-01"}
+    assert issues("credit_license", future) == {("XK_JDRQ", "not_in_future")}
+    assert issues("credit_license", future, today=dt.date(2025, 7, 1)) == set()
+
+
+def test_every_failing_field_is_reported_at_once() -> None:
+    data = {**BASES["license"], "decision_date": "2022-02-30", "license_type": "无此类", "valid_to": "soon", "surprise": 1}
+    del data["license_content"]
+    assert issues("license", data) == {
+        ("decision_date", "date.invalid"),
+        ("license_type", "codeset.license_type.unknown"),
+        ("valid_to", "date.format"),
+        ("surprise", "unknown_field"),
+        ("license_content", "required"),
+    }
+
+
+def test_id_numbers_never_appear_in_messages() -> None:
+    f = CREDIT_PARTY["CF"]
+    natural = {**as_natural_person(BASES["credit_penalty"], f), f["id_no"]: "370811199002300027"}  # 30 February
+    checked = check_record(default_dictionary().record_type("credit_penalty"), natural, today=TODAY, registry=default_registry())
+    assert [i.rule for i in checked.issues] == ["id_number.birth_date"]
+    assert "19900230" not in checked.issues[0].message and "370811" not in checked.issues[0].message
+
+
+def test_business_key_and_reference_date() -> None:
+    record = model_for("penalty").model_validate(BASES["penalty"], context={"today": TODAY})
+    assert record.business_key() == ("11370800004180002M", "济市监罚〔2022〕12号")
+    assert record.reference_date() == dt.date(2022, 5, 1)
