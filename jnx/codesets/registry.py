@@ -187,13 +187,20 @@ class CodeSet:
                 f"{value!r} ({entry.label}) is valid {entry.valid_from or '…'}–{entry.valid_to or '…'}, "
                 f"not on {on.isoformat()}{hint}",
             )
+        notices = []
         if value in entry.aliases:
-            notice = Notice(
+            notices.append(Notice(
                 f"codeset.{self.name}.alias",
                 f"{value!r} is another numbering of {entry.code!r} ({entry.label}); the standard code is {entry.code!r}",
-            )
-            return Verdict(True, warnings=(notice,))
-        return Verdict(True)
+            ))
+        if on is None and (entry.valid_from or entry.valid_to):
+            replaced = f"; replaced by {entry.replaced_by!r}" if entry.replaced_by else ""
+            notices.append(Notice(
+                f"codeset.{self.name}.dated_entry",
+                f"{entry.code!r} ({entry.label}) is valid only {entry.valid_from or '…'}–{entry.valid_to or '…'}{replaced}; "
+                "give the record's date to check it",
+            ))
+        return Verdict(True, warnings=tuple(notices))
 
     def _why_not(self, value: str, version: CodeSetVersion, on: dt.date | None) -> Verdict:
         bare = version.bare_prefix(value)

@@ -72,3 +72,11 @@ def test_resolving_an_abolished_code_for_a_recent_date_names_the_successor() -> 
     with pytest.raises(UnknownCodeError, match="use '370811'"):
         resolve_region("370802", D(2020, 1, 1))
     assert resolve_region("370802", D(2010, 1, 1)).replaced_by == "370811"
+
+
+def test_without_a_date_an_abolished_code_passes_with_a_warning_to_give_the_date() -> None:
+    verdict = region().check("370802")
+    assert verdict.ok
+    assert [w.rule for w in verdict.warnings] == ["codeset.region.dated_entry"]
+    assert "replaced by '370811'" in verdict.warnings[0].reason
+    assert region().check("370811").warnings == ()
