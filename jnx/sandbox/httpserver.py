@@ -251,7 +251,10 @@ class _Handler(BaseHTTPRequestHandler):
             if decision.entity_bomb and owner.platform.xml:
                 response.body = ENTITY_BOMB
             elif decision.malformed:
-                response.body = response.body[: max(1, len(response.body) // 2)]
+                cut = response.body[: max(1, len(response.body) // 2)]
+                if "utf-8" in response.content_type:  # cut on a character boundary: bad JSON/XML, good UTF-8
+                    cut = cut.decode("utf-8", "ignore").encode()
+                response.body = cut
         self._send(response, truncate=response.page and decision.truncate)
 
     def _send(self, response: Response, truncate: bool = False) -> None:
