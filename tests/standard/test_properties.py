@@ -1,0 +1,86 @@
+"""Hypothesis: records of every type, with every free field drawn at random, are valid in all three."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+import xmlschema
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from jnx.codesets import default_registry
+from jnx.standard import ElementType, RecordType, check_record, default_dictionary
+from jnx.standard.xmlio import records_to_xml
+from tests.standard.conftest import TODAY
+from tests.standard.samples.build import BASES
+
+TEXT = st.text(alphabet=st.sampled_from("济宁市任城区兖州邹城曲阜示例公司ABCxyz0123456789（）-、"), min_size=1, max_size=30)
+
+
+def _conditioning(record_type: RecordType) -> set[str]:
+    fields = set()
+    for use in record_type.uses:
+        for cond in (use.when, use.forbidden_when, use.placeholder_when, use.id_number_when):
+            if cond is not None:
+                fields |= {cond.field, use.field}
+    return fields
+
+
+def _value(record_type: RecordType, field: str, on: dt.date) -> st.SearchStrategy[Any] | None:
+    element = record_type.use(field).element
+    if element.type is ElementType.STRING:
+        return TEXT.map(lambda s, n=element.max_length: s[:n])
+    if element.type is ElementType.STRING_LIST:
+        return st.lists(TEXT, min_size=1, max_size=3)
+    if element.type is ElementType.DECIMAL_WAN:
+        return st.decimals(min_value=0, max_value=Decimal("99999"), places=6).map(str)
+    if element.type is ElementType.BOOLEAN:
+        return st.booleans()
+    if element.type in (ElementType.CODE, ElementType.CODE_LIST) and not element.separator:
+        assert element.codeset is not None
+        codes = [e.code for e in default_registry().get(element.codeset).version_on(on).entries.values() if e.match == "exact" and e.in_force(on)]
+        if element.type is ElementType.CODE:
+            return st.sampled_from(codes)
+        return st.lists(st.sampled_from(codes), min_size=1, max_size=3, unique=True)
+    return None
+
+
+@st.composite
+def records(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    name = draw(st.sampled_from(sorted(BASES)))
+    record_type = default_dictionary().record_type(name)
+    record = dict(BASES[name])
+    on = dt.date.fromisoformat(record[record_type.reference_date]) if record_type.reference_date else TODAY
+    fixed = _conditioning(record_type) | set(record_type.business_key)
+    for use in record_type.uses:
+        strategy = None if use.field in fixed else _value(record_type, use.field, on)
+        if strategy is None:
+            continue
+        if use.required or use.field in record:
+            record[use.field] = draw(strategy)
+        elif draw(st.booleans()):
+            record[use.field] = draw(strategy)
+    return name, record
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records())
+def test_generated_valid_records_are_valid_in_models_xsd_and_json_schema(
+    lxml_schema: etree.XMLSchema,
+    xmlschema_schema: xmlschema.XMLSchema10,
+    json_validator: jsonschema.Draft202012Validator,
+    drawn: tuple[str, dict[str, Any]],
+) -> None:
+    name, record = drawn
+    checked = check_record(default_dictionary().record_type(name), record, today=TODAY, registry=default_registry())
+    assert checked.ok, [issue.describe() for issue in checked.issues]
+    document = json.loads(json.dumps({"record_type": name, **record}, ensure_ascii=False))
+    assert json_validator.is_valid(document)
+    xml = etree.fromstring(records_to_xml(default_dictionary(), [(name, record)]))
+    assert lxml_schema.validate(xml), lxml_schema.error_log
+    assert xmlschema_schema.is_valid(xml)
