@@ -142,13 +142,6 @@ def keys_retire(kid: Annotated[str, typer.Argument(help="The key id.")], as_json
     emit({"keys": [_record_row(record)]}, as_json, lambda d: _print_rows(d["keys"]))
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-
-
 @envelope_app.command("seal")
 def envelope_seal(
     file: Annotated[Path, typer.Argument(help="The payload to send.")],
@@ -157,9 +150,9 @@ def envelope_seal(
     ttl_minutes: Annotated[float, typer.Option(help="Minutes until the envelope expires.")] = 10.0,
 ) -> None:
     """Sign FILE with jnx's current key and encrypt it to peer KID; print the compact envelope."""
-    from jnx.security.operator import seal_to
+    from jnx.security.operator import read_file, seal_to
 
-    token = seal_to(_store(), to, _read(file), now=_now(), ttl=dt.timedelta(minutes=ttl_minutes), content_type=content_type)
+    token = seal_to(_store(), to, read_file(file), now=_now(), ttl=dt.timedelta(minutes=ttl_minutes), content_type=content_type)
     typer.echo(token)
 
 
@@ -170,11 +163,11 @@ def envelope_open(
     as_json: JsonOption = False,
 ) -> None:
     """Decrypt FILE, verify it against the known peers, print the payload and the checks passed."""
-    from jnx.security.operator import open_with_key, read_private_key_file
+    from jnx.security.operator import open_with_key, read_file, read_private_key_file
 
     store = _store(need_passphrase=False)
     passphrase = os.environ.get(Settings().key_passphrase_env)
-    opened = open_with_key(store, _read(file), read_private_key_file(key, passphrase=passphrase), now=_now())
+    opened = open_with_key(store, read_file(file), read_private_key_file(key, passphrase=passphrase), now=_now())
     data = {
         "payload": opened.payload.decode("utf-8", errors="replace"), "signer_kid": opened.signer_kid,
         "recipient_kid": opened.recipient_kid, "jti": opened.jti, "issued_at": opened.issued_at,

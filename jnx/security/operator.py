@@ -32,12 +32,17 @@ def key_store(home: Path, passphrase: str | None) -> FileKeyStore:
     return FileKeyStore(home / "keys", passphrase)
 
 
-def read_public_key_file(path: Path, *, kid: str | None, use: KeyUse | None) -> PublicKey:
-    """A peer's public key from a JWK (JSON) or PEM file."""
+def read_file(path: Path) -> bytes:
+    """A file's bytes, or an InputError that names it."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def read_public_key_file(path: Path, *, kid: str | None, use: KeyUse | None) -> PublicKey:
+    """A peer's public key from a JWK (JSON) or PEM file."""
+    data = read_file(path)
     if data.lstrip().startswith(b"{"):
         try:
             jwk = json.loads(data)
@@ -56,10 +61,7 @@ def import_peer_file(store: KeyStore, path: Path, *, kid: str | None, use: KeyUs
 def read_private_key_file(path: Path, *, passphrase: str | None) -> PrivateKey:
     """A decryption key from a private JWK file (any suite) or a PKCS#8 PEM (P-256, optionally
     encrypted with ``passphrase``). The kid is the JWK's, or the PEM file's stem."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    data = read_file(path)
     if data.lstrip().startswith(b"{"):
         try:
             jwk = json.loads(data)
