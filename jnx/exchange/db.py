@@ -31,7 +31,7 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from jnx.errors import JnxError, StorageError
+from jnx.errors import ConfigError, JnxError, StorageError
 from jnx.exchange.errors import (
     ConstraintViolationError,
     DatabaseLockedError,
@@ -88,7 +88,7 @@ def create_engine_for(
     try:
         parsed = make_url(url)
     except sa_exc.ArgumentError as exc:
-        raise DatabaseUnavailableError(
+        raise ConfigError(
             f"not a database URL: {exc}", hint="use sqlite:///path/jnx.db or postgresql+psycopg://user@host/db"
         ) from exc
     backend = parsed.get_backend_name()
@@ -107,9 +107,7 @@ def create_engine_for(
             json_serializer=dumps_json,
             echo=echo,
         )
-    raise DatabaseUnavailableError(
-        f"unsupported database {backend!r} in {mask_url(parsed)}", hint="jnx runs on SQLite or PostgreSQL"
-    )
+    raise ConfigError(f"unsupported database {backend!r} in {mask_url(parsed)}", hint="jnx runs on SQLite or PostgreSQL")
 
 
 def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> Engine:
@@ -118,7 +116,7 @@ def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> Engine:
         try:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DatabaseUnavailableError(
+            raise ConfigError(
                 f"cannot create the folder of {mask_url(url)}: {exc.strerror}",
                 hint="choose a writable folder with JNX_HOME or JNX_DATABASE_URL",
             ) from exc
@@ -150,13 +148,22 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def _driver_message(exc: sa_exc.SQLAlchemyError, url: str | URL) -> str:
+    """The driver's first line: no SQL, no parameters (they may hold personal data), no password."""
     orig = getattr(exc, "orig", None)
     text = str(orig) if orig is not None else str(exc).split("\n[SQL:")[0]
     first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
-    password = make_url(url).password if not isinstance(url, str) or "://" in url else None
-    if password:
-        first = first.replace(str(password), "***")
-    return first
+    try:
+        password = make_url(url).password
+    except sa_exc.ArgumentError:
+        password = None
+    return first.replace(str(password), "***") if password else first
+
+
+_UNREACHABLE_HINTS = (
+    ("does not exist", "create the database first (e.g. `createdb NAME`) or fix JNX_DATABASE_URL"),
+    ("authentication failed", "check the user and password in JNX_DATABASE_URL"),
+    ("unable to open", "check that the folder of the SQLite file exists and is writable (JNX_HOME)"),
+)
 
 
 def translate(exc: sa_exc.SQLAlchemyError, url: str | URL) -> JnxError:
@@ -168,16 +175,17 @@ def translate(exc: sa_exc.SQLAlchemyError, url: str | URL) -> JnxError:
         orig = getattr(exc, "orig", None)
         constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
         return ConstraintViolationError(f"{where}: {message}", constraint=constraint)
-    if "no such table" in lowered or "does not exist" in lowered and "relation" in lowered:
+    if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
         return SchemaNotReadyError(f"{where} has no jnx tables ({message})")
-    if "locked" in lowered or "busy" in lowered or "deadlock" in lowered or "could not obtain lock" in lowered:
+    if any(word in lowered for word in ("database is locked", "database table is locked", "busy", "deadlock", "could not obtain lock")):
         return DatabaseLockedError(f"{where} is locked: {message}", hint="another writer holds it; retry shortly")
-    if isinstance(exc, sa_exc.OperationalError) and (
-        "connect" in lowered or "unable to open" in lowered or "authentication" in lowered or "database" in lowered
+    if isinstance(exc, sa_exc.OperationalError) and any(
+        word in lowered for word in ("connect", "unable to open", "authentication", "database")
     ):
+        hint = next((h for key, h in _UNREACHABLE_HINTS if key in lowered), None)
         return DatabaseUnavailableError(
             f"cannot reach {where}: {message}",
-            hint="check that the database server is running and JNX_DATABASE_URL is right",
+            hint=hint or "check that the database server is running and JNX_DATABASE_URL is right",
         )
     if isinstance(exc, sa_exc.TimeoutError):
         return StorageError(f"{where}: no free connection in the pool ({message})", hint="reduce workers or raise pool_size")

@@ -38,7 +38,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -130,6 +130,8 @@ class DisclosureStatus(enum.StrEnum):
     PUBLISHED = "published"  # 已公示
     WITHDRAWN = "withdrawn"  # 撤下 (decision changed, revoked, or repaired: 信用修复)
     EXPIRED = "expired"  # display period (公示期限) over
+    BLOCKED = "blocked"  # the outbound mapping refused the record: ``problems`` says why (0002)
+    REJECTED = "rejected"  # the credit platform rejected the current revision: ``problems`` has its reasons (0002)
 
 
 class DisclosureAction(enum.StrEnum):
@@ -220,6 +222,8 @@ class Watermark(Base):
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = _updated()
 
+    system: Mapped[SourceSystem] = relationship()
+
 
 class Run(Base):
     """One pull of one system; a leased row (see :mod:`jnx.exchange.leases`)."""
@@ -249,6 +253,8 @@ class Run(Base):
     watermark_to: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = _created()
 
+    system: Mapped[SourceSystem] = relationship()
+
 
 class RawRecord(Base):
     """A source record exactly as received; never changed, never deleted by a run."""
@@ -266,6 +272,9 @@ class RawRecord(Base):
     encoding: Mapped[str] = mapped_column(String(32))  # utf-8, gb18030, … as received
     received_at: Mapped[dt.datetime] = _created()
 
+    system: Mapped[SourceSystem] = relationship()
+    run: Mapped[Run | None] = relationship()
+
 
 class StandardRecord(Base):
     """A record of the Jining data standard, keyed by business key; its current revision."""
@@ -282,6 +291,10 @@ class StandardRecord(Base):
     decision_date: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _updated()
+
+    revisions: Mapped[list[StandardRecordRevision]] = relationship(
+        back_populates="record", order_by="StandardRecordRevision.revision"
+    )
 
 
 class StandardRecordRevision(Base):
@@ -301,6 +314,9 @@ class StandardRecordRevision(Base):
     mapping_hash: Mapped[str] = mapped_column(String(HASH))
     created_at: Mapped[dt.datetime] = _created()
 
+    record: Mapped[StandardRecord] = relationship(back_populates="revisions")
+    raw_record: Mapped[RawRecord | None] = relationship()
+
 
 class RecordLineage(Base):
     """Which raw records (from which system) a standard record was made from."""
@@ -313,6 +329,10 @@ class RecordLineage(Base):
     raw_record_id: Mapped[int] = mapped_column(BigId, ForeignKey("raw_records.id"), index=True)
     system_id: Mapped[str] = _system_fk()
     created_at: Mapped[dt.datetime] = _created()
+
+    standard_record: Mapped[StandardRecord] = relationship()
+    raw_record: Mapped[RawRecord] = relationship()
+    system: Mapped[SourceSystem] = relationship()
 
 
 class MappingErrorEntry(Base):
@@ -343,6 +363,9 @@ class MappingErrorEntry(Base):
     created_at: Mapped[dt.datetime] = _created()
     resolved_at: Mapped[dt.datetime | None]
 
+    raw_record: Mapped[RawRecord] = relationship()
+    system: Mapped[SourceSystem] = relationship()
+
 
 class Disclosure(Base):
     """A 双公示 item derived from a license or penalty record, with its deadlines."""
@@ -364,8 +387,15 @@ class Disclosure(Base):
     deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)  # holiday calendar not yet known
     display_until: Mapped[dt.date | None] = mapped_column(Date)  # 公示截止期
     current_revision: Mapped[int] = mapped_column(Integer, default=1)
+    deadline_basis: Mapped[str | None] = mapped_column(Text)  # the rule and calendar sources behind ``deadline`` (0002)
+    problems: Mapped[list[Any] | None]  # why blocked or rejected: [{field, rule, message}] (0002)
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _updated()
+
+    standard_record: Mapped[StandardRecord] = relationship()
+    revisions: Mapped[list[DisclosureRevision]] = relationship(
+        back_populates="disclosure", order_by="DisclosureRevision.revision"
+    )
 
 
 class DisclosureRevision(Base):
@@ -381,7 +411,10 @@ class DisclosureRevision(Base):
     payload: Mapped[dict[str, Any]]  # masked, in the outbound format
     idempotency_key: Mapped[str] = mapped_column(String(100))
     due_date: Mapped[dt.date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)  # why this correction or withdrawal (0002)
     created_at: Mapped[dt.datetime] = _created()
+
+    disclosure: Mapped[Disclosure] = relationship(back_populates="revisions")
 
 
 class Delivery(Base):
@@ -405,8 +438,11 @@ class Delivery(Base):
     line: Mapped[str | None] = mapped_column(String(500))  # the endpoint line that answered
     receipt: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
+    envelope: Mapped[str | None] = mapped_column(Text)  # the sealed item, reused on retries until near expiry (0002)
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _updated()
+
+    disclosure_revision: Mapped[DisclosureRevision] = relationship()
 
 
 class KeyRecord(Base):

@@ -190,6 +190,7 @@ def _claim_until_empty(url: str, owner: str, results: multiprocessing.Queue) -> 
     results.put((owner, os.getpid(), mine))
 
 
+@pytest.mark.slow
 def test_concurrent_workers_claim_every_due_row_exactly_once(database_url: str, migrated_engine: Engine) -> None:
     add_due_runs(migrated_engine, ROWS)
     context = multiprocessing.get_context("spawn")

@@ -1,0 +1,130 @@
+"""Engines, error translation and schema checks of jnx.exchange.db."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from jnx.errors import ConfigError, StorageError, TransientError
+from jnx.exchange.db import (
+    SQLITE_BEGIN,
+    create_engine_for,
+    current_revision,
+    head_revision,
+    mask_url,
+    require_current,
+    storage_errors,
+)
+from jnx.exchange.errors import (
+    ConstraintViolationError,
+    DatabaseLockedError,
+    DatabaseUnavailableError,
+    SchemaNotReadyError,
+)
+
+
+def test_mask_url_hides_the_password_only() -> None:
+    assert mask_url("postgresql+psycopg://jnx:s3cr%40t@db.local:5432/jnx") == "postgresql+psycopg://jnx:***@db.local:5432/jnx"
+    assert mask_url("sqlite:////var/lib/jnx/jnx.db") == "sqlite:////var/lib/jnx/jnx.db"
+    assert mask_url("::::") == "<unparseable database URL>"
+
+
+def test_sqlite_engine_creates_its_folder_and_sets_wal_foreign_keys_and_busy_timeout(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'a' / 'b' / 'jnx.db'}", busy_timeout_ms=1234)
+    try:
+        with engine.connect() as connection:
+            pragmas = [connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("journal_mode", "foreign_keys", "busy_timeout")]
+    finally:
+        engine.dispose()
+    assert pragmas == ["wal", 1, 1234]
+    assert (tmp_path / "a" / "b" / "jnx.db").exists()
+
+
+def test_sqlite_transactions_are_real_and_roll_back(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'jnx.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        with pytest.raises(RuntimeError), engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            raise RuntimeError("abort")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_a_second_immediate_writer_is_told_the_database_is_locked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'jnx.db'}"
+    holder, waiter = create_engine_for(url), create_engine_for(url, busy_timeout_ms=100)
+    held, done = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with holder.connect() as connection:
+            connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            with connection.begin():
+                held.set()
+                done.wait(10)
+
+    thread = threading.Thread(target=hold_the_lock)
+    thread.start()
+    try:
+        held.wait(10)
+        with pytest.raises(DatabaseLockedError) as locked, storage_errors(url), waiter.connect() as connection:
+            connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            connection.begin()
+    finally:
+        done.set()
+        thread.join()
+        holder.dispose()
+        waiter.dispose()
+    assert isinstance(locked.value, TransientError)
+    assert "is locked" in str(locked.value)
+
+
+def test_an_unreachable_postgres_is_a_transient_error_with_a_hint_and_no_password() -> None:
+    url = "postgresql+psycopg://jnx:topsecret@127.0.0.1:9/jnx"  # port 9 (discard): nothing listens
+    with pytest.raises(DatabaseUnavailableError) as unreachable:
+        current_revision(url)
+    error = unreachable.value
+    assert isinstance(error, StorageError) and isinstance(error, TransientError)
+    assert "topsecret" not in str(error) and "jnx:***@127.0.0.1:9/jnx" in str(error)
+    assert error.hint and "JNX_DATABASE_URL" in error.hint
+
+
+@pytest.mark.parametrize("url", ["mysql://jnx@localhost/jnx", "not a url"])
+def test_urls_jnx_cannot_use_are_configuration_errors(url: str) -> None:
+    with pytest.raises(ConfigError):
+        create_engine_for(url)
+
+
+def test_a_constraint_violation_is_permanent_and_shows_no_parameters(migrated_engine: Engine) -> None:
+    insert = text(
+        "INSERT INTO audit_entries (at, actor, action, subject, details, prev_hash, hash) "
+        "VALUES ('2026-01-01 00:00:00', 'ops', 'register', :subject, '{}', '', 'h1')"
+    )
+    with pytest.raises(ConstraintViolationError) as violated, storage_errors(migrated_engine.url), migrated_engine.begin() as connection:
+        connection.execute(insert, {"subject": "370811199002150027"})
+        connection.execute(insert, {"subject": "370811199002150027"})
+    assert "370811199002150027" not in str(violated.value)
+    assert "hash" in str(violated.value)
+
+
+def test_tables_missing_is_schema_not_ready_with_the_init_hint(empty_database_url: str) -> None:
+    engine = create_engine_for(empty_database_url)
+    try:
+        with pytest.raises(SchemaNotReadyError) as missing, storage_errors(empty_database_url), engine.connect() as connection:
+            connection.execute(text("SELECT count(*) FROM runs"))
+        with pytest.raises(SchemaNotReadyError, match="revision none"):
+            require_current(engine)
+    finally:
+        engine.dispose()
+    assert missing.value.hint is not None and "jnx init" in missing.value.hint
+
+
+def test_a_migrated_database_is_current(migrated_engine: Engine, database_url: str) -> None:
+    require_current(migrated_engine)
+    assert current_revision(database_url) == head_revision()
