@@ -194,9 +194,17 @@ def translate(exc: sa_exc.SQLAlchemyError, url: str | URL) -> JnxError:
 
 @contextmanager
 def storage_errors(url: str | URL) -> Iterator[None]:
-    """Translate SQLAlchemy errors raised inside the block into jnx errors."""
+    """Translate SQLAlchemy errors raised inside the block into jnx errors.
+
+    A statement jnx itself got wrong before it reached the database (e.g. a naive datetime bound to
+    an instant column) is a bug, not a storage failure: it is left as it is, never made "transient".
+    """
     try:
         yield
+    except sa_exc.StatementError as exc:
+        if not isinstance(exc, sa_exc.DBAPIError):
+            raise
+        raise translate(exc, url) from exc
     except sa_exc.SQLAlchemyError as exc:
         raise translate(exc, url) from exc
 

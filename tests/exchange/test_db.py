@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import datetime as dt
+
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import StatementError
 
 from jnx.errors import ConfigError, StorageError, TransientError
 from jnx.exchange.db import (
@@ -24,6 +27,7 @@ from jnx.exchange.errors import (
     DatabaseUnavailableError,
     SchemaNotReadyError,
 )
+from jnx.exchange.models import Run
 
 
 def test_mask_url_hides_the_password_only() -> None:
@@ -128,3 +132,8 @@ def test_tables_missing_is_schema_not_ready_with_the_init_hint(empty_database_ur
 def test_a_migrated_database_is_current(migrated_engine: Engine, database_url: str) -> None:
     require_current(migrated_engine)
     assert current_revision(database_url) == head_revision()
+
+
+def test_a_bug_in_a_statement_is_not_disguised_as_a_transient_storage_error(migrated_engine: Engine) -> None:
+    with pytest.raises(StatementError, match="naive datetime"), storage_errors(migrated_engine.url), migrated_engine.connect() as connection:
+        connection.execute(select(Run.id).where(Run.due_at < dt.datetime(2026, 1, 1)))
