@@ -172,12 +172,20 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    converted = to_jsonable(value)
+    if converted is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return converted
+
+
 def content_hash(payload: Mapping[str, Any] | bytes) -> str:
     """sha256 of the bytes, or of the canonical JSON of a parsed payload (sorted keys, UTF-8)."""
     if isinstance(payload, bytes):
         data = payload
     else:
-        data = json.dumps(to_jsonable(payload), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        data = text.encode()
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 

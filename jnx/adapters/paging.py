@@ -68,8 +68,9 @@ def records_of(
         items = [items]
     records: list[RawRecord] = []
     high: str | None = None
+    plain = encoding is PayloadEncoding.JSON  # decoded JSON is plain already
     for index, item in enumerate(items):
-        payload = to_jsonable(item if isinstance(item, Mapping) else getattr(item, "__values__", item))
+        payload = item if plain else to_jsonable(item if isinstance(item, Mapping) else getattr(item, "__values__", item))
         if not isinstance(payload, Mapping):
             raise PayloadError(f"{source}: record {index} at `{spec.records_path}` is not an object")
         key = _text(dig(payload, spec.key_field))
