@@ -1,9 +1,232 @@
-"""Runs, workers, the errors queue, replay and the demo."""
+"""``jnx run``, ``jnx runs``, ``jnx errors …`` and ``jnx replay`` — running systems and reviewing errors."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
 import typer
+
+from jnx.commands._context import load_settings, open_engine
+from jnx.commands._output import JsonOption, emit
+from jnx.errors import ConfigError
+from jnx.exchange import error_queue
+from jnx.exchange.db import session_factory
+from jnx.exchange.ingest import PageCounts
+from jnx.exchange.models import MappingErrorStatus, RunStatus
+from jnx.exchange.wiring import Exchange
+
+errors_app = typer.Typer(help="The errors queue: mapping and validation errors by cause; ignore and replay.", no_args_is_help=True)
+runs_app = typer.Typer(help="Runs: what was pulled, when, with which outcome.", no_args_is_help=True)
+
+#: Exit codes of `jnx run` (docs/cli.md): 0 all runs succeeded (records with errors included),
+#: 5 a run failed (system unusable), 3 configuration, 4 transient (database, network).
+EXIT_RUN_FAILED = 5
+
+
+@contextmanager
+def exchange(progress: bool = False) -> Iterator[Exchange]:
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        ex = Exchange(settings=settings, engine=engine, environment=os.environ, worker_id=f"cli-{os.getpid()}")
+        if progress and sys.stderr.isatty():
+            with _progress_bar() as bar:
+                ex.progress = bar
+                yield ex
+        else:
+            yield ex
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Any]:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
+        task = progress.add_task("pulling…", total=None)
+
+        def update(stream: str, counts: PageCounts) -> None:
+            progress.update(task, description=f"{stream}: {counts.pulled} pulled, {counts.new} new, "
+                                               f"{counts.revised} revised, {counts.errors} with errors")
+
+        yield update
+
+
+def _render_run(data: dict[str, Any]) -> None:
+    for run in data["runs"]:
+        typer.echo(
+            f"run #{run['run_id']} {run['system']}: {run['status']} — pulled {run['pulled']}, staged {run['staged']}, "
+            f"new {run['new']}, revised {run['revised']}, unchanged {run['unchanged']}, "
+            f"with errors {run['errors']} in {run['seconds']:.1f}s"
+        )
+        for warning in run["warnings"]:
+            typer.echo(f"  warning: {warning}")
+        if run["error"]:
+            typer.echo(f"  error: {run['error']}", err=True)
+    if any(r["errors"] for r in data["runs"]):
+        typer.echo("records with errors wait in the queue: `jnx errors groups`")
+
+
+def run(
+    system: Annotated[str | None, typer.Argument(help="System id to run now.")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Pull from the beginning, ignoring the watermark.")] = False,
+    due: Annotated[bool, typer.Option("--due", help="Run every system whose schedule says a run is due.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run one system now, or (--due) what the schedules say is due. Exit 5 if a run failed."""
+    if (system is None) == (not due):
+        raise ConfigError("give a system id, or --due", hint="jnx run SYSTEM  |  jnx run --due")
+    with exchange(progress=not as_json) as ex:
+        if due:
+            from jnx.exchange.scheduler import run_due
+
+            summaries = run_due(ex)
+        else:
+            assert system is not None
+            summaries = [ex.runs().run_now(system, full=full)]
+    data = {"runs": [s.as_dict() for s in summaries]}
+    emit(data, as_json, _render_run)
+    if any(s.status is RunStatus.FAILED for s in summaries):
+        raise typer.Exit(EXIT_RUN_FAILED)
+
+
+@runs_app.command("list")
+def runs_list(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20, as_json: JsonOption = False) -> None:
+    """The latest runs with their counts."""
+    with exchange() as ex:
+        rows = list(ex.runs().latest_runs(limit))
+
+    def render(data: dict[str, Any]) -> None:
+        for r in data["runs"]:
+            typer.echo(f"#{r['run_id']:<6} {r['system']:<24} {r['status']:<10} {r['trigger']:<9} "
+                       f"pulled {r.get('pulled', 0):<7} errors {r.get('errors', 0):<6} {r['error'] or ''}")
+
+    emit({"runs": rows}, as_json, render)
+
+
+GroupOption = Annotated[str | None, typer.Option("--group", "-g", help="Error group (a prefix of its key is enough).")]
+SystemOption = Annotated[str | None, typer.Option("--system", "-s", help="Only this system.")]
+
+
+@errors_app.command("groups")
+def errors_groups(system: SystemOption = None, as_json: JsonOption = False) -> None:
+    """Open errors grouped by cause, largest group first."""
+    with exchange() as ex, session_factory(ex.engine)() as session:
+        found = error_queue.groups(session, system=system)
+
+    def render(data: dict[str, Any]) -> None:
+        if not found:
+            typer.echo("the errors queue is empty")
+        for group in found:
+            typer.echo(group.line())
+        if found:
+            typer.echo("details: `jnx errors list --group KEY`; after fixing the table: `jnx errors replay --group KEY`")
+
+    emit({"groups": found}, as_json, render)
+
+
+@errors_app.command("list")
+def errors_list(
+    group: GroupOption = None,
+    system: SystemOption = None,
+    status: Annotated[MappingErrorStatus, typer.Option(help="Which errors.")] = MappingErrorStatus.OPEN,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """Errors one by one (masked values only)."""
+    with exchange() as ex, session_factory(ex.engine)() as session:
+        rows = error_queue.list_errors(session, group=group, system=system, status=status, limit=limit)
+
+    def render(data: dict[str, Any]) -> None:
+        for r in data["errors"]:
+            typer.echo(f"#{r['id']:<7} {r['system']} {r['table']} {r['field']} [{r['value']}]: {r['message']} ({r['rule']})")
+
+    emit({"errors": rows}, as_json, render)
+
+
+@errors_app.command("show")
+def errors_show(error_id: Annotated[int, typer.Argument(help="Error id from `jnx errors list`.")], as_json: JsonOption = False) -> None:
+    """One error beside its raw record (personal data masked)."""
+    with exchange() as ex, session_factory(ex.engine)() as session:
+        data = error_queue.show(session, error_id)
+
+    def render(d: dict[str, Any]) -> None:
+        import json
+
+        typer.echo(f"error #{d['id']} ({d['status']}) in {d['system']}, table {d['table']}")
+        typer.echo(f"  field {d['field']} ← {d['source_path']}: {d['message']} [{d['rule']}], value {d['value']!r}")
+        for other in d["other_errors_of_record"]:
+            typer.echo(f"  also: {other['field']}: {other['message']} [{other['rule']}]")
+        typer.echo(f"raw record #{d['raw']['id']} (source key {d['raw']['source_key']}):")
+        typer.echo(json.dumps(d["raw"]["payload"], ensure_ascii=False, indent=2, default=str))
+
+    emit(data, as_json, render)
+
+
+@errors_app.command("ignore")
+def errors_ignore(
+    error_id: Annotated[int | None, typer.Argument(help="One error id (or use --group/--system).")] = None,
+    group: GroupOption = None,
+    system: SystemOption = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why these errors need no fix (kept with them).")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Take errors out of the queue on purpose, with a reason."""
+    with exchange() as ex, session_factory(ex.engine).begin() as session:
+        count = error_queue.ignore(session, reason=reason, error_id=error_id, group=group, system=system)
+    emit({"ignored": count}, as_json, lambda d: typer.echo(f"ignored {d['ignored']} error(s)"))
+
+
+@errors_app.command("replay")
+def errors_replay(group: GroupOption = None, system: SystemOption = None, as_json: JsonOption = False) -> None:
+    """Re-map the records behind open errors with each system's current table; fixed ones leave the queue."""
+    with exchange() as ex, session_factory(ex.engine).begin() as session:
+        report = error_queue.replay(ex.runs(), session, group=group, system=system)
+    emit(report.as_dict(), as_json, lambda d: typer.echo(
+        f"replayed {d['records']} record(s): {d['fixed']} fixed, {d['still_broken']} still with errors "
+        f"({d['new']} new, {d['revised']} revised standard records)"))
+
+
+def replay(
+    system: Annotated[str, typer.Option("--system", "-s", help="The system whose staged records to re-map.")],
+    mapping: Annotated[str, typer.Option("--mapping", "-m", help="Table NAME@VERSION to map with.")],
+    since: Annotated[str | None, typer.Option(help="Only records received on or after this date (YYYY-MM-DD).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change, store nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-map a system's staged records under another table version and report what changed."""
+    from jnx.exchange.replay import replay_system
+
+    with exchange() as ex:
+        report = replay_system(ex, system=system, mapping=mapping, since=since, dry_run=dry_run)
+    emit(report, as_json, lambda d: typer.echo(
+        f"{'would re-map' if d['dry_run'] else 're-mapped'} {d['records']} record(s) of {d['system']} with {d['mapping']}: "
+        f"{d['new']} new, {d['revised']} revised, {d['unchanged']} unchanged, {d['errors']} with errors"))
+
+
+def serve(
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker threads in this process.")] = 2,
+    tick: Annotated[float, typer.Option(min=1, help="Seconds between scheduler ticks.")] = 30.0,
+) -> None:
+    """Run the scheduler and N workers until SIGTERM or Ctrl-C (runs in flight stop after their page)."""
+    import logging
+    import socket
+
+    from jnx.exchange.scheduler import serve as serve_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with exchange() as ex:
+        ex.worker_id = f"{socket.gethostname()}-{os.getpid()}"
+        typer.echo(f"jnx serve: {workers} worker(s) as {ex.worker_id}; SIGTERM or Ctrl-C stops", err=True)
+        serve_forever(ex, workers=workers, tick=tick)
+    typer.echo("jnx serve: stopped", err=True)
 
 
 def register(root: typer.Typer) -> None:
-    """Add this module's commands and groups to the root app."""
+    root.command("serve")(serve)
+    root.command("run")(run)
+    root.command("replay")(replay)
+    root.add_typer(runs_app, name="runs")
+    root.add_typer(errors_app, name="errors")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,7 +31,8 @@ class Mapper(Protocol):
     @property
     def ref(self) -> TableRef: ...
 
-    def __call__(self, record: Mapping[str, Any], context: MappingContext | None = None, *, validate: bool = True) -> MappingResult: ...
+    def __call__(self, record: Mapping[str, Any], context: MappingContext | None = None, *, validate: bool = True,
+                 today: dt.date = dt.date.max) -> MappingResult: ...
 
 
 @dataclass
@@ -124,14 +125,15 @@ class PageIngester:
         context: MappingContext,
         dictionary: Dictionary,
         run_id: int | None,
+        today: dt.date = dt.date.max,
         remap_existing: bool = False,
-        crash_guard: Callable[[Mapping[str, Any]], MappingResult] | None = None,
     ) -> None:
         self.system_id = system_id
         self.record_type = record_type
         self.mapper = mapper
         self.context = context
         self.run_id = run_id
+        self.today = today  # "not in the future" is judged on this day (the engine has no clock)
         self.remap_existing = remap_existing
         target = dictionary.record_type(_target_of(mapper) or record_type)
         self.target_type = target.name
@@ -144,7 +146,7 @@ class PageIngester:
             issue = MappingIssue("", "", None, None, "payload.undecodable", "the raw record is not a JSON object; see its payload")
             return MappingResult({}, (issue,), self.mapper.ref)
         try:
-            return self.mapper(payload, self.context)
+            return self.mapper(payload, self.context, today=self.today)
         except Exception as exc:  # noqa: BLE001 - a bad record must not stop the run; kept as a reviewable error
             issue = MappingIssue("", "", None, None, "mapping.crashed", f"the mapping failed on this record: {type(exc).__name__}: {exc}")
             return MappingResult({}, (issue,), self.mapper.ref)
@@ -195,7 +197,6 @@ class PageIngester:
         counts = outcome.counts
         good: list[tuple[int, PulledRecord, dict[str, Any], str]] = []
         error_rows: list[dict[str, Any]] = []
-        failed_raw: list[int] = []
         table = self.mapper.ref
         for raw_id, record in todo:
             result = self.map_one(decode_payload(record.payload))
@@ -207,7 +208,6 @@ class PageIngester:
             if issues:
                 counts.errors += 1
                 counts.error_issues += len(issues)
-                failed_raw.append(raw_id)
                 for issue in issues:
                     error_rows.append(
                         {
@@ -230,8 +230,9 @@ class PageIngester:
                 continue
             assert key is not None
             good.append((raw_id, record, canonical(result.record), key))
-        # a raw record replayed again replaces its own previous open errors
-        queries.close_errors_of(session, failed_raw, MappingErrorStatus.REPLAYED)
+        if self.remap_existing:
+            # replay: every remapped record's earlier errors leave the queue; the still-broken get new ones
+            queries.close_errors_of(session, [raw_id for raw_id, _ in todo], MappingErrorStatus.REPLAYED)
         queries.insert_errors(session, error_rows)
         self._store(session, good, outcome, now)
 

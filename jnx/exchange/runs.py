@@ -38,12 +38,22 @@ from jnx.standard.dictionary import Dictionary
 log = logging.getLogger(__name__)
 
 LEASE_FOR = dt.timedelta(minutes=5)
+BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def beijing_today() -> dt.date:
+    """Today in China (decision dates are Beijing dates)."""
+    return dt.datetime.now(BEIJING).date()
 
 
 class TableSource(Protocol):
     """Compiled mapping tables by name and version (the mappings catalog)."""
 
     def compiled(self, name: str, version: str) -> Mapper: ...
+
+
+class _Interrupted(Exception):
+    """Raised between pages when the worker is asked to stop."""
 
 
 class SourceLoopError(PermanentError):
@@ -112,6 +122,8 @@ class RunService:
         on_stored: StoredHook | None = None,
         progress: Progress | None = None,
         worker_id: str = "jnx",
+        today: Callable[[], dt.date] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = session_factory(engine)
@@ -122,6 +134,8 @@ class RunService:
         self.on_stored = on_stored
         self.progress = progress
         self.worker_id = worker_id
+        self.today = today or beijing_today
+        self.should_stop = should_stop or (lambda: False)
         self.leases = Leases(engine, RUNS)
         self.registry = SystemRegistry()
 
@@ -181,6 +195,15 @@ class RunService:
             summary.status = RunStatus.CANCELLED
             summary.error = "the run's lease was taken over by another worker; this worker stopped"
             return summary
+        except _Interrupted:
+            # shutting down: give the run back, due at once; it resumes from its last committed page
+            summary.status = RunStatus.QUEUED
+            summary.seconds = time.monotonic() - started
+            try:
+                self.leases.release(lease, values={"counts": summary.counts.as_dict()})
+            except LeaseLostError:
+                pass
+            return summary
         except JnxError as exc:
             status = RunStatus.FAILED
             summary.error = str(exc) + (f" — {exc.hint}" if exc.hint else "")
@@ -199,7 +222,7 @@ class RunService:
         name, version = system.registration.table_for(stream)
         ingester = PageIngester(
             system_id=system.id, record_type=stream, mapper=self.tables.compiled(name, version),
-            context=_context(system), dictionary=self.dictionary, run_id=lease.row_id,
+            context=_context(system), dictionary=self.dictionary, run_id=lease.row_id, today=self.today(),
         )
         with self.sessions() as session:
             stored = queries.get_watermark(session, system.id, stream)
@@ -219,6 +242,8 @@ class RunService:
             puller.acknowledge(page)
             if self.progress is not None:
                 self.progress(stream, summary.counts)
+            if self.should_stop():
+                raise _Interrupted
         return lease
 
     def _commit_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,

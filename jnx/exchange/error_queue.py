@@ -1,0 +1,219 @@
+"""The errors queue for admins: mapping and validation errors by cause, their raw records, ignore
+and replay.
+
+Errors are grouped by cause — system, table version, field, rule and (for short, non-personal
+values) the value — so "unknown penalty code 13 in system X: 231 records" is one line. Replay
+re-maps the raw records of a selection with the system's *current* pinned table: fixed records
+leave the queue (their errors become ``replayed``) and are stored; records still broken get their
+new errors, the old ones closed as replayed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from jnx.adapters.base import PayloadEncoding
+from jnx.adapters.base import RawRecord as PulledRecord
+from jnx.codesets import check_id_number
+from jnx.errors import ConfigError, NotFoundError
+from jnx.exchange.ingest import PageCounts, PageIngester
+from jnx.exchange.models import MappingErrorEntry, MappingErrorStatus, RawRecord, utcnow
+from jnx.exchange.registry import SystemRegistry
+from jnx.exchange.runs import RunService, _context
+from jnx.security.masking import mask_id_number, mask_value
+
+E = MappingErrorEntry
+_ID_LIKE = re.compile(r"\b\d{17}[\dXx]\b")
+REPLAY_BATCH = 500
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    group: str
+    system: str
+    table: str
+    record_type: str
+    field: str
+    rule: str
+    value: str | None
+    records: int
+    errors: int
+    message: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+    def line(self) -> str:
+        value = f" {self.value!r}" if self.value else ""
+        return f"{self.group[:10]}  {self.system}  {self.table}  {self.field} {self.rule}{value}: {self.records} records — {self.message}"
+
+
+def _selection(*, group: str | None = None, system: str | None = None, status: MappingErrorStatus | None = MappingErrorStatus.OPEN) -> Select[Any]:
+    query = select(E)
+    if status is not None:
+        query = query.where(E.status == status)
+    if group:
+        query = query.where(E.group_key.like(f"{group}%")) if len(group) < 64 else query.where(E.group_key == group)
+    if system:
+        query = query.where(E.system_id == system)
+    return query
+
+
+def groups(session: Session, *, system: str | None = None, status: MappingErrorStatus = MappingErrorStatus.OPEN) -> list[ErrorGroup]:
+    """Open errors by cause, largest first."""
+    query = (
+        select(
+            E.group_key, E.system_id, E.mapping_name, E.mapping_version, E.record_type, E.field, E.rule,
+            func.count(func.distinct(E.raw_record_id)).label("records"), func.count().label("errors"),
+            func.min(E.message).label("message"), func.min(E.masked_value).label("value"),
+            func.min(E.created_at).label("first"), func.max(E.created_at).label("last"),
+        )
+        .where(E.status == status)
+        .group_by(E.group_key, E.system_id, E.mapping_name, E.mapping_version, E.record_type, E.field, E.rule)
+        .order_by(func.count(func.distinct(E.raw_record_id)).desc(), E.group_key)
+    )
+    if system:
+        query = query.where(E.system_id == system)
+    out = []
+    for row in session.execute(query):
+        value = row.value if row.value is not None and "*" not in row.value else None
+        out.append(ErrorGroup(row.group_key, row.system_id, f"{row.mapping_name}@{row.mapping_version}", row.record_type,
+                              row.field, row.rule, value, row.records, row.errors, row.message, row.first, row.last))
+    return out
+
+
+def list_errors(session: Session, *, group: str | None = None, system: str | None = None,
+                status: MappingErrorStatus | None = MappingErrorStatus.OPEN, limit: int = 100) -> list[dict[str, Any]]:
+    rows = session.scalars(_selection(group=group, system=system, status=status).order_by(E.id).limit(limit))
+    return [_summary(row) for row in rows]
+
+
+def _summary(row: MappingErrorEntry) -> dict[str, Any]:
+    return {
+        "id": row.id, "raw_record": row.raw_record_id, "system": row.system_id,
+        "table": f"{row.mapping_name}@{row.mapping_version}", "record_type": row.record_type, "field": row.field,
+        "source_path": row.source_path, "value": row.masked_value, "transform": row.transform, "rule": row.rule,
+        "message": row.message, "status": row.status.value, "group": row.group_key, "created_at": row.created_at,
+        "ignore_reason": row.ignore_reason,
+    }
+
+
+def mask_payload(node: Any, personal_keys: frozenset[str] = frozenset()) -> Any:
+    """A raw payload fit to show: ID-number-like strings and personal keys masked, everything else as is."""
+    if isinstance(node, Mapping):
+        return {k: (mask_value(v, _NAME_RULE) if k in personal_keys and isinstance(v, str) and v else mask_payload(v, personal_keys))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [mask_payload(v, personal_keys) for v in node]
+    if isinstance(node, str):
+        return _ID_LIKE.sub(lambda m: mask_id_number(m.group(0)) if check_id_number(m.group(0).upper()) or len(m.group(0)) == 18 else m.group(0), node)
+    return node
+
+
+from jnx.security.masking import MaskRule  # noqa: E402 - kept next to its one use
+
+_NAME_RULE = MaskRule(keep_head=1, keep_tail=0)
+
+
+def show(session: Session, error_id: int, personal_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """One error, the other errors of its raw record, and the raw record itself (masked)."""
+    row = session.get(E, error_id)
+    if row is None:
+        raise NotFoundError(f"no mapping error #{error_id}", hint="`jnx errors list` shows the open ones")
+    raw = session.get(RawRecord, row.raw_record_id)
+    assert raw is not None
+    try:
+        payload: Any = json.loads(raw.payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        payload = {"_undecodable_bytes": len(raw.payload), "_preview": raw.payload[:200].decode("utf-8", "replace")}
+    siblings = session.scalars(select(E).where(E.raw_record_id == raw.id, E.id != row.id).order_by(E.id))
+    return {
+        **_summary(row),
+        "raw": {"id": raw.id, "system": raw.system_id, "source_key": raw.source_key, "received_at": raw.received_at,
+                "content_hash": raw.content_hash, "payload": mask_payload(payload, personal_keys)},
+        "other_errors_of_record": [_summary(s) for s in siblings],
+    }
+
+
+def ignore(session: Session, *, reason: str, error_id: int | None = None, group: str | None = None,
+           system: str | None = None) -> int:
+    """Take errors out of the queue on purpose, with a reason; how many."""
+    if not reason.strip():
+        raise ConfigError("ignoring errors needs a reason", hint='add --reason "…"')
+    if error_id is None and group is None and system is None:
+        raise ConfigError("say which errors to ignore", hint="give an error id, --group or --system")
+    query = update(E).where(E.status == MappingErrorStatus.OPEN)
+    if error_id is not None:
+        query = query.where(E.id == error_id)
+    if group:
+        query = query.where(E.group_key.like(f"{group}%"))
+    if system:
+        query = query.where(E.system_id == system)
+    return session.execute(query.values(status=MappingErrorStatus.IGNORED, ignore_reason=reason, resolved_at=utcnow())).rowcount or 0
+
+
+@dataclass
+class ReplayReport:
+    records: int
+    fixed: int
+    still_broken: int
+    counts: PageCounts
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"records": self.records, "fixed": self.fixed, "still_broken": self.still_broken, **self.counts.as_dict()}
+
+
+def _raw_ids(session: Session, group: str | None, system: str | None) -> dict[str, dict[str, list[int]]]:
+    """Raw record ids with open errors, by system and record type (source stream)."""
+    query = (
+        select(E.system_id, RawRecord.record_type, E.raw_record_id)
+        .join(RawRecord, RawRecord.id == E.raw_record_id)
+        .where(E.id.in_(_selection(group=group, system=system).with_only_columns(E.id)))
+        .distinct()
+    )
+    found: dict[str, dict[str, list[int]]] = {}
+    for row in session.execute(query):
+        found.setdefault(row.system_id, {}).setdefault(row.record_type, []).append(row.raw_record_id)
+    return found
+
+
+def _pulled(raw: RawRecord) -> PulledRecord:
+    encoding = PayloadEncoding(raw.encoding) if raw.encoding in {e.value for e in PayloadEncoding} else PayloadEncoding.JSON
+    return PulledRecord(raw.source_key, raw.record_type, raw.payload, encoding, None, content_hash=raw.content_hash)
+
+
+def remap(service: RunService, session: Session, system_id: str, record_type: str, raw_ids: Sequence[int],
+          table: tuple[str, str] | None = None) -> PageCounts:
+    """Map staged raw records again (with ``table`` or the system's pinned one) and store the outcome."""
+    system = SystemRegistry().get(session, system_id)
+    name, version = table or system.registration.table_for(record_type)
+    ingester = PageIngester(system_id=system_id, record_type=record_type, mapper=service.tables.compiled(name, version),
+                            context=_context(system), dictionary=service.dictionary, run_id=None, today=service.today(),
+                            remap_existing=True)
+    total = PageCounts()
+    for start in range(0, len(raw_ids), REPLAY_BATCH):
+        raws = session.scalars(select(RawRecord).where(RawRecord.id.in_(raw_ids[start:start + REPLAY_BATCH])).order_by(RawRecord.id))
+        outcome = ingester.ingest(session, [_pulled(r) for r in raws])
+        if service.on_stored is not None and outcome.stored:
+            service.on_stored(session, system, outcome.stored)
+        total.add(outcome.counts)
+    return total
+
+
+def replay(service: RunService, session: Session, *, group: str | None = None, system: str | None = None) -> ReplayReport:
+    """Re-map the raw records behind the selected open errors with each system's current table."""
+    selected = _raw_ids(session, group, system)
+    counts = PageCounts()
+    records = 0
+    for system_id, streams in selected.items():
+        for record_type, ids in streams.items():
+            records += len(ids)
+            counts.add(remap(service, session, system_id, record_type, ids))
+    return ReplayReport(records=records, fixed=records - counts.errors, still_broken=counts.errors, counts=counts)

@@ -1,0 +1,125 @@
+"""Scheduling and workers: due runs from cron schedules, leased by any number of workers.
+
+* :func:`enqueue_due` creates, for every enabled system with a schedule, the run of its latest cron
+  slot; ``UNIQUE(system_id, due_at)`` makes two schedulers (on two machines) create it once.
+* :class:`Worker` claims due runs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single-writer
+  path on SQLite — :mod:`jnx.exchange.leases`), executes them and completes the lease; a worker that
+  dies leaves a lease that expires, and the run is taken over.
+* :func:`serve` runs one scheduler loop and N worker threads until SIGTERM/SIGINT; on a signal,
+  workers finish the page they are on — each page commits on its own — and stop; a run cut short
+  is released, due again at once, and resumes from its last committed page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from croniter import croniter
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from jnx.exchange.db import session_factory, storage_errors
+from jnx.exchange.leases import RUNS, Leases
+from jnx.exchange.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
+from jnx.exchange.runs import BEIJING, RunSummary
+from jnx.exchange.wiring import Exchange
+
+log = logging.getLogger(__name__)
+
+LEASE_FOR = dt.timedelta(minutes=5)
+
+
+def latest_slot(cron: str, now: dt.datetime) -> dt.datetime:
+    """The latest cron slot at or before ``now``; schedules are read in Beijing time."""
+    local = now.astimezone(BEIJING)
+    it = croniter(cron, local + dt.timedelta(seconds=1))
+    return it.get_prev(dt.datetime).astimezone(dt.UTC)
+
+
+def enqueue_due(ex: Exchange, now: dt.datetime | None = None) -> int:
+    """Create the run of each enabled system's latest slot unless it exists; how many were created."""
+    now = now or utcnow()
+    created = 0
+    with storage_errors(ex.engine.url), session_factory(ex.engine).begin() as session:
+        systems = session.execute(
+            select(SourceSystem.id, SourceSystem.schedule_cron).where(SourceSystem.enabled.is_(True), SourceSystem.schedule_cron.is_not(None))
+        ).all()
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        for system_id, cron in systems:
+            slot = latest_slot(cron, now)
+            statement = dialect.insert(Run.__table__).values(
+                system_id=system_id, status=RunStatus.QUEUED.value, trigger=RunTrigger.SCHEDULE.value, full=False,
+                due_at=slot, attempts=0, counts={}, created_at=now,
+            ).on_conflict_do_nothing(index_elements=["system_id", "due_at"])
+            created += session.execute(statement).rowcount or 0
+    return created
+
+
+@dataclass
+class Worker:
+    """Claims and executes due runs until told to stop."""
+
+    ex: Exchange
+    name: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    on_summary: Callable[[RunSummary], None] | None = None
+
+    def run_once(self) -> RunSummary | None:
+        """Claim one due run and execute it; None when nothing is due."""
+        service = self.ex.runs()
+        service.worker_id = self.name
+        service.should_stop = self.stop.is_set
+        leases = Leases(self.ex.engine, RUNS)
+        claimed = leases.claim(self.name, limit=1, lease_for=LEASE_FOR)
+        if not claimed:
+            return None
+        summary = service.execute(claimed[0])
+        if self.on_summary is not None:
+            self.on_summary(summary)
+        return summary
+
+    def loop(self, idle: float = 2.0) -> None:
+        while not self.stop.is_set():
+            try:
+                if self.run_once() is None:
+                    self.stop.wait(idle)
+            except Exception:  # noqa: BLE001 - a worker logs and goes on; the lease expires and the run is retried
+                log.exception("worker %s: run failed unexpectedly", self.name)
+                self.stop.wait(idle)
+
+
+def run_due(ex: Exchange) -> list[RunSummary]:
+    """``jnx run --due``: enqueue due slots, then execute every due run in this process."""
+    enqueue_due(ex)
+    worker = Worker(ex, name=ex.worker_id)
+    summaries: list[RunSummary] = []
+    while (summary := worker.run_once()) is not None:
+        summaries.append(summary)
+    return summaries
+
+
+def serve(ex: Exchange, *, workers: int = 2, tick: float = 30.0, stop: threading.Event | None = None) -> None:
+    """A scheduler loop and ``workers`` worker threads until SIGTERM/SIGINT (or ``stop`` is set)."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    pool = [Worker(ex, name=f"{ex.worker_id}-w{i}", stop=stop) for i in range(workers)]
+    threads = [threading.Thread(target=w.loop, name=w.name, daemon=True) for w in pool]
+    for thread in threads:
+        thread.start()
+    leases = Leases(ex.engine, RUNS)
+    while not stop.is_set():
+        try:
+            enqueue_due(ex)
+            leases.reclaim_expired()
+        except Exception:  # noqa: BLE001 - the scheduler keeps ticking through a database hiccup
+            log.exception("scheduler tick failed")
+        stop.wait(tick)
+    for thread in threads:
+        thread.join(timeout=300)

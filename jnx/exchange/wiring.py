@@ -1,0 +1,75 @@
+"""The composition root of the exchange: builds the services a command or a worker needs from
+:class:`~jnx.settings.Settings`, in one place, so nothing deep inside creates its own clients."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from jnx.adapters.config import MappingSecrets
+from jnx.exchange.ingest import Mapper
+from jnx.exchange.runs import Progress, RunService, StoredHook
+from jnx.mappings.errors import UnknownTableError
+from jnx.mappings.registry import TableRegistry
+from jnx.mappings.service import open_registry
+from jnx.settings import Settings
+from jnx.standard.dictionary import default_dictionary
+
+
+class TableCatalog:
+    """The mapping tables as the exchange and registration see them: ``name`` and ``version`` text."""
+
+    def __init__(self, registry: TableRegistry) -> None:
+        self.registry = registry
+
+    def has(self, name: str, version: str) -> bool:
+        if not version.isdigit():
+            return False
+        try:
+            self.registry.entry(name, int(version))
+        except UnknownTableError:
+            return False
+        return True
+
+    def compiled(self, name: str, version: str) -> Mapper:
+        if not version.isdigit():
+            raise UnknownTableError(f"{name}@{version}: a table version is a whole number")
+        return self.registry.compiled(name, int(version))
+
+
+def mappings_folder(settings: Settings) -> Path:
+    return settings.home / "mappings"
+
+
+def table_catalog(settings: Settings) -> TableCatalog:
+    return TableCatalog(open_registry(mappings_folder(settings)))
+
+
+@dataclass
+class Exchange:
+    """Everything a command needs to run systems, built once."""
+
+    settings: Settings
+    engine: Engine
+    environment: Mapping[str, str]
+    worker_id: str = "jnx"
+    on_stored: StoredHook | None = None
+    progress: Progress | None = None
+    catalog: TableCatalog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.catalog = table_catalog(self.settings)
+
+    def runs(self) -> RunService:
+        return RunService(
+            self.engine,
+            tables=self.catalog,
+            dictionary=default_dictionary(),
+            secrets=MappingSecrets(dict(self.environment)),
+            on_stored=self.on_stored,
+            progress=self.progress,
+            worker_id=self.worker_id,
+        )
