@@ -142,9 +142,26 @@ def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> Engine:
     return engine
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """ORM sessions bound to ``engine``; objects keep their values after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, *, immediate: bool = False) -> sessionmaker[Session]:
+    """ORM sessions bound to ``engine``; objects keep their values after commit.
+
+    ``immediate=True``: on SQLite each transaction takes the write lock at ``BEGIN`` (waiting up to
+    the busy timeout). Use it for transactions that read then write while other writers run: a
+    deferred SQLite transaction that must upgrade to writing fails at once with "database is
+    locked" instead of waiting. No effect on PostgreSQL.
+    """
+    bind = engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) if immediate else engine
+    return sessionmaker(bind, expire_on_commit=False)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that will write: ``BEGIN IMMEDIATE`` on SQLite; errors translated."""
+    with storage_errors(engine.url), engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with connection.begin():
+            yield connection
 
 
 def _driver_message(exc: sa_exc.SQLAlchemyError, url: str | URL) -> str:

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Table, and_, func, or_, select, update
+from sqlalchemy import Engine, Table, and_, func, or_, select, update
 
-from jnx.exchange.db import SQLITE_BEGIN, storage_errors
+from jnx.exchange.db import write_transaction
 from jnx.exchange.errors import LeaseLostError
 from jnx.exchange.models import Delivery, DeliveryStatus, Run, RunStatus, utcnow
 
@@ -110,14 +109,6 @@ class Leases:
         self._queue = queue
         self._t = queue.table
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        with storage_errors(self._engine.url), self._engine.connect() as connection:
-            if connection.dialect.name == "sqlite":
-                connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-            with connection.begin():
-                yield connection
-
     def claim(self, owner: str, *, limit: int, lease_for: dt.timedelta, now: dt.datetime | None = None) -> list[Lease]:
         """Lease up to ``limit`` due rows (waiting and due, or leased with an expired lease) to ``owner``."""
         if limit < 1:
@@ -138,7 +129,7 @@ class Leases:
         if q.started_column:
             values[q.started_column] = func.coalesce(t.c[q.started_column], now)
         pick = select(t.c.id).where(due).order_by(t.c[q.due_column], t.c.id).limit(limit).with_for_update(skip_locked=True)
-        with self._transaction() as connection:
+        with write_transaction(self._engine) as connection:
             ids = list(connection.execute(pick).scalars())
             if not ids:
                 return []
@@ -158,7 +149,7 @@ class Leases:
             .where(t.c.id == lease.row_id, t.c.lease_owner == lease.owner, t.c.status == self._queue.leased)
             .values(dict(values))
         )
-        with self._transaction() as connection:
+        with write_transaction(self._engine) as connection:
             matched = connection.execute(statement).rowcount
         if matched != 1:
             raise LeaseLostError(
@@ -201,5 +192,5 @@ class Leases:
             .where(t.c.status == q.leased, t.c.lease_expires_at < now)
             .values(status=q.waiting, lease_owner=None, lease_expires_at=None)
         )
-        with self._transaction() as connection:
+        with write_transaction(self._engine) as connection:
             return connection.execute(statement).rowcount

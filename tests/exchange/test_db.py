@@ -13,13 +13,14 @@ from sqlalchemy.exc import StatementError
 
 from jnx.errors import ConfigError, StorageError, TransientError
 from jnx.exchange.db import (
-    SQLITE_BEGIN,
     create_engine_for,
     current_revision,
     head_revision,
     mask_url,
     require_current,
+    session_factory,
     storage_errors,
+    write_transaction,
 )
 from jnx.exchange.errors import (
     ConstraintViolationError,
@@ -61,25 +62,22 @@ def test_sqlite_transactions_are_real_and_roll_back(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def test_a_second_immediate_writer_is_told_the_database_is_locked(tmp_path: Path) -> None:
+def test_a_second_writer_is_told_the_database_is_locked_after_the_busy_timeout(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'jnx.db'}"
     holder, waiter = create_engine_for(url), create_engine_for(url, busy_timeout_ms=100)
     held, done = threading.Event(), threading.Event()
 
     def hold_the_lock() -> None:
-        with holder.connect() as connection:
-            connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-            with connection.begin():
-                held.set()
-                done.wait(10)
+        with write_transaction(holder):
+            held.set()
+            done.wait(10)
 
     thread = threading.Thread(target=hold_the_lock)
     thread.start()
     try:
         held.wait(10)
-        with pytest.raises(DatabaseLockedError) as locked, storage_errors(url), waiter.connect() as connection:
-            connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-            connection.begin()
+        with pytest.raises(DatabaseLockedError) as locked, write_transaction(waiter):
+            pass
     finally:
         done.set()
         thread.join()
@@ -137,3 +135,18 @@ def test_a_migrated_database_is_current(migrated_engine: Engine, database_url: s
 def test_a_bug_in_a_statement_is_not_disguised_as_a_transient_storage_error(migrated_engine: Engine) -> None:
     with pytest.raises(StatementError, match="naive datetime"), storage_errors(migrated_engine.url), migrated_engine.connect() as connection:
         connection.execute(select(Run.id).where(Run.due_at < dt.datetime(2026, 1, 1)))
+
+
+def test_an_immediate_session_holds_the_sqlite_write_lock_from_its_first_read(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'jnx.db'}"
+    engine, other = create_engine_for(url), create_engine_for(url, busy_timeout_ms=100)
+    try:
+        with session_factory(engine, immediate=True)() as session:
+            session.execute(text("SELECT 1"))
+            with pytest.raises(DatabaseLockedError), write_transaction(other) as connection:
+                connection.execute(text("SELECT 1"))
+        with write_transaction(other) as connection:  # lock released with the session
+            assert connection.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
+        other.dispose()
