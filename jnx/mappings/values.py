@@ -45,9 +45,6 @@ HALFWIDTH_ALNUM = {code: code - 0xFEE0 for code in (*range(0xFF10, 0xFF1A), *ran
 CN_PARENS = {ord("("): "（", ord(")"): "）"}
 """Half-width parentheses to the full-width ones Chinese names are registered with."""
 
-_SPACES = re.compile(r"[\s\u3000\xa0\u200b]+")
-
-
 def as_text(value: Any, transform: str) -> str:
     """Strings pass; integers and Decimals become their digits; anything else is an error."""
     if value.__class__ is str:
@@ -57,28 +54,39 @@ def as_text(value: Any, transform: str) -> str:
     raise TransformFailure(transform, f"{transform}.type", f"expected text, got a {type(value).__name__}")
 
 
+_WIDE = re.compile("[\uff01-\uff5e\u3000]")
+_WIDE_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]")
+_INVISIBLE = "\u200b\ufeff"  # not whitespace to Python's str.split(), but never wanted around a value
+
+
 def trim(value: Any) -> str | None:
     """Strip surrounding whitespace (including U+3000, NBSP, BOM); empty text becomes no value."""
-    text = as_text(value, "trim").strip(STRIP_CHARS)
+    text = (value if value.__class__ is str else as_text(value, "trim")).strip(STRIP_CHARS)
     return text or None
+
+
+def squeeze(value: Any) -> str | None:
+    """Whitespace runs (any Unicode whitespace, newlines) to one space, then trim."""
+    text = value if value.__class__ is str else as_text(value, "squeeze")
+    return " ".join(text.split()).strip(_INVISIBLE) or None
 
 
 def clean(value: Any) -> str | None:
     """Full-width digits and letters to half-width, whitespace runs to one space, then trim."""
-    text = _SPACES.sub(" ", as_text(value, "clean").translate(HALFWIDTH_ALNUM)).strip(STRIP_CHARS)
-    return text or None
+    text = value if value.__class__ is str else as_text(value, "clean")
+    if _WIDE_ALNUM.search(text) is not None:
+        text = text.translate(HALFWIDTH_ALNUM)
+    return " ".join(text.split()).strip(_INVISIBLE) or None
 
 
 def halfwidth(value: Any) -> str:
-    return as_text(value, "halfwidth").translate(HALFWIDTH)
+    text = value if value.__class__ is str else as_text(value, "halfwidth")
+    return text.translate(HALFWIDTH) if _WIDE.search(text) is not None else text
 
 
 def cn_parens(value: Any) -> str:
-    return as_text(value, "cn_parens").translate(CN_PARENS)
-
-
-def squeeze(value: Any) -> str | None:
-    return _SPACES.sub(" ", as_text(value, "squeeze")).strip(STRIP_CHARS) or None
+    text = value if value.__class__ is str else as_text(value, "cn_parens")
+    return text.translate(CN_PARENS) if "(" in text or ")" in text else text
 
 
 # ---------------------------------------------------------------- dates
@@ -119,7 +127,15 @@ def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> C
         except OverflowError:
             raise TransformFailure("date", "date.range", "epoch milliseconds out of any date range") from None
 
+    iso_first = bool(formats) and formats[0] == "YYYY-MM-DD"
+
     def parse(value: Any) -> dt.date:
+        if iso_first and value.__class__ is str and len(value) == 10 and value[4] == "-" and value[7] == "-" \
+                and value.isascii():
+            try:  # the common case, in C; anything odd falls through to the declared patterns
+                return in_range(dt.date.fromisoformat(value))
+            except ValueError:
+                pass
         if value.__class__ is dt.date:
             return in_range(value)
         if value.__class__ is int:
