@@ -221,9 +221,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(json_response({"code": 41300, "msg": "body too large"}, 413))
+        length_header = self.headers.get("Content-Length") or "0"
+        length = int(length_header) if length_header.isdigit() else -1
+        if not 0 <= length <= MAX_BODY:
+            self.close_connection = True
+            self._send(json_response({"code": 41300, "msg": f"Content-Length must be 0–{MAX_BODY} bytes"}, 413))
             return
         body = self.rfile.read(length) if length else b""
         request = Request(self.command, split.path, parse_qs(split.query, keep_blank_values=True), self.headers, body, line.name)
