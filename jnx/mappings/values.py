@@ -112,7 +112,7 @@ DATE_FORMAT_NAMES: tuple[str, ...] = (*DATE_FORMATS, "epoch_ms")
 
 def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> Callable[[Any], dt.date]:
     """A parser trying ``formats`` in order; dates outside ``earliest``–``latest`` are errors."""
-    patterns = [re.compile(DATE_FORMATS[f]) for f in formats if f != "epoch_ms"]
+    patterns = [re.compile(DATE_FORMATS[f], re.ASCII) for f in formats if f != "epoch_ms"]  # ０-９: halfwidth first
     epoch_ms = "epoch_ms" in formats
     declared = ", ".join(formats)
 
@@ -169,7 +169,7 @@ def format_date(value: Any, layout: str) -> str:
 UNITS: dict[str, int] = {"元": -4, "万元": 0}
 """Declared units of a bare number and the power of ten that turns them into 万元."""
 
-_AMOUNT = re.compile(r"([+-]?)[¥￥]? ?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+) ?(万元|元|万)?")
+_AMOUNT = re.compile(r"([+-]?)[¥￥]? ?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+) ?(万元|元|万)?", re.ASCII)
 _SUFFIX_SHIFT = {"元": -4, "万元": 0, "万": 0}
 
 

@@ -1,0 +1,109 @@
+"""Edge cases of the value parsers behind the transforms: text, dates, amounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from jnx.mappings.values import TransformFailure, amount_parser, clean, cn_parens, date_parser, halfwidth, squeeze, trim
+
+ALL_FORMATS = ("YYYY-MM-DD", "YYYY/M/D", "YYYYMMDD", "YYYY年M月D日", "epoch_ms")
+parse_date = date_parser(ALL_FORMATS, dt.date(1900, 1, 1), dt.date(2099, 12, 31))
+yuan = amount_parser("元")
+
+
+def rule_of(fn, value) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(TransformFailure) as failure:
+        fn(value)
+    return failure.value.rule
+
+
+@pytest.mark.parametrize("value", ["", " ", "\u3000", "\t\n", "\ufeff", "\xa0 \u200b"])
+def test_empty_and_whitespace_only_text_is_no_value(value: str) -> None:
+    assert trim(value) is None
+    assert clean(value) is None
+    assert squeeze(value) is None
+
+
+def test_clean_turns_full_width_digits_and_letters_half_width_but_keeps_chinese_punctuation() -> None:
+    assert clean(" ＡＢＣ超市（任城店）\u3000") == "ABC超市（任城店）"
+    assert clean("９１３７０８１１ＭＡ３Ｃ") == "91370811MA3C"
+
+
+def test_squeeze_collapses_newlines_and_runs_of_spaces() -> None:
+    assert squeeze("经查，当事人于  2021年1月\n经营") == "经查，当事人于 2021年1月 经营"
+
+
+def test_halfwidth_and_chinese_parentheses() -> None:
+    assert halfwidth("５，０００元") == "5,000元"
+    assert cn_parens("济宁某某有限公司(任城分店)") == "济宁某某有限公司（任城分店）"
+
+
+def test_numbers_become_text_but_other_types_are_errors() -> None:
+    assert trim(370811) == "370811"
+    assert rule_of(trim, ["a"]) == "trim.type"
+
+
+@pytest.mark.parametrize(
+    ("value", "day"),
+    [("2021-03-05", dt.date(2021, 3, 5)), ("2021/3/5", dt.date(2021, 3, 5)), ("20210305", dt.date(2021, 3, 5)),
+     ("2021年3月5日", dt.date(2021, 3, 5)), (1614873600000, dt.date(2021, 3, 5)), ("1614873600000", dt.date(2021, 3, 5)),
+     (dt.date(2021, 3, 5), dt.date(2021, 3, 5))],
+)
+def test_every_declared_date_format_reads_the_same_day(value: object, day: dt.date) -> None:
+    assert parse_date(value) == day
+
+
+def test_epoch_milliseconds_are_read_in_beijing_time() -> None:
+    assert parse_date(1614873600000 - 1) == dt.date(2021, 3, 4)  # 23:59:59.999 the day before, UTC+8
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [("2021-02-30", "date.invalid"), ("2021/13/1", "date.invalid"), ("1899-12-31", "date.range"),
+     ("2100-01-01", "date.range"), ("2021.3.5", "date.format"), ("２０２１-03-05", "date.format"),
+     ("yesterday", "date.format"), (10**20, "date.range"), (1.5, "date.type")],
+)
+def test_bad_dates_say_why(value: object, rule: str) -> None:
+    assert rule_of(parse_date, value) == rule
+
+
+def test_undeclared_formats_are_refused() -> None:
+    only_iso = date_parser(("YYYY-MM-DD",), dt.date(1900, 1, 1), dt.date(2099, 12, 31))
+    assert rule_of(only_iso, "20210305") == "date.format"
+    assert rule_of(only_iso, 1614873600000) == "date.type"
+
+
+@pytest.mark.parametrize(
+    ("value", "wan"),
+    [("5,000.00元", "0.500000"), ("5000", "0.500000"), ("5000.35", "0.500035"), ("0.5万元", "0.500000"),
+     ("¥5000", "0.500000"), ("5,000 元", "0.500000"), (5000, "0.500000"), (Decimal("0.01"), "0.000001"),
+     ("0", "0.000000"), ("-0", "0.000000"), ("1,234,567.89元", "123.456789")],
+)
+def test_amounts_in_yuan_become_exact_wan_with_six_places(value: object, wan: str) -> None:
+    result = yuan(value)
+    assert isinstance(result, Decimal)
+    assert str(result) == wan
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [("-300", "amount.negative"), ("5000.001", "amount.places"), ("99999999999999999999元", "amount.range"),
+     ("12,34", "amount.format"), ("壹仟元", "amount.format"), ("5 000", "amount.format"), ("", "amount.format"),
+     ("NaN", "amount.format"), (Decimal("Infinity"), "amount.format")],
+)
+def test_bad_amounts_are_errors_never_rounded(value: object, rule: str) -> None:
+    assert rule_of(yuan, value) == rule
+
+
+def test_amounts_declared_in_wan_keep_their_unit() -> None:
+    assert str(amount_parser("万元")("0.2")) == "0.200000"
+    assert str(amount_parser("万元")("2000元")) == "0.200000"
+
+
+def test_full_width_digits_need_halfwidth_first() -> None:
+    assert rule_of(yuan, "５０００元") == "amount.format"
+    assert yuan(halfwidth("５０００元")) == Decimal("0.5")
+    assert parse_date(halfwidth("２０２１-03-05")) == dt.date(2021, 3, 5)
