@@ -10,19 +10,16 @@ import typer
 from jnx.commands._context import load_settings, transaction
 from jnx.commands._output import JsonOption, emit
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry, load_registration
+from jnx.exchange.wiring import TableCatalog, table_catalog
 
 app = typer.Typer(help="Source systems registered by departments.", no_args_is_help=True)
 
 SystemId = Annotated[str, typer.Argument(help="The system's id, as in its registration file.")]
 
 
-def _catalog() -> Any:
-    """The mapping tables jnx knows, if the mappings package offers a catalog (None: not checked)."""
-    try:
-        from jnx.mappings.catalog import default_catalog
-    except ImportError:  # pragma: no cover - until the mappings catalog lands
-        return None
-    return default_catalog(load_settings())
+def _catalog() -> TableCatalog:
+    """The mapping tables jnx knows (shipped and published under JNX_HOME)."""
+    return table_catalog(load_settings())
 
 
 def _render_one(system: dict[str, Any]) -> None:
@@ -85,6 +82,40 @@ def disable(system_id: SystemId, as_json: JsonOption = False) -> None:
 def enable(system_id: SystemId, as_json: JsonOption = False) -> None:
     """Schedule runs of a system again."""
     _set_enabled(system_id, True, as_json)
+
+
+@app.command()
+def check(system_id: SystemId, as_json: JsonOption = False) -> None:
+    """Check a registered system: every line, the API/WSDL, credentials, and a sample pull mapped as a dry run."""
+    import os
+
+    from jnx.adapters.config import MappingSecrets
+    from jnx.exchange.syscheck import check_system
+
+    with transaction(load_settings()) as session:
+        system = SystemRegistry().get(session, system_id)
+    report = check_system(system, tables=_catalog(), secrets=MappingSecrets(dict(os.environ)))
+
+    def render(d: dict[str, Any]) -> None:
+        typer.echo(f"system {d['system']}")
+        for line in d["lines"]:
+            mark = "ok  " if line["ok"] else "FAIL"
+            latency = f"{line['latency_ms']:.0f} ms" if line["latency_ms"] is not None else "-"
+            typer.echo(f"  [{mark}] line {line['name']:<8} {line['url']}  {latency}  {line['detail']}")
+        for stream in d["streams"]:
+            mark = "ok  " if stream["ok"] else "FAIL"
+            typer.echo(f"  [{mark}] {stream['record_type']} via {stream['table']}: {stream['detail']}")
+            for rule, count in stream["errors_by_rule"].items():
+                typer.echo(f"         {count} × {rule}")
+        if d["ok"]:
+            typer.echo("the registration works")
+        else:
+            for problem in d["problems"]:
+                typer.echo(f"problem: {problem}", err=True)
+
+    emit(report.as_dict(), as_json, render)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def register(root: typer.Typer) -> None:
