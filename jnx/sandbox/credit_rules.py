@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import re
+
 from jnx.codesets.validators import USCC_PLACEHOLDER, check_id_number, check_uscc
+
+#: A natural person's ID number as senders must publish it: masked (REFERENCE §2.2), e.g. 370811********0027.
+#: The platform accepts the masked form; a full number is checked (and is what senders must not send).
+MASKED_ID = re.compile(r"^[0-9]{6}\*{8}[0-9]{3}[0-9X]$")
 
 PARTY_KINDS = ("法人及非法人组织", "自然人", "个体工商户")
 ID_KINDS = ("身份证", "护照号", "港澳居民来往内地通行证", "台湾居民来往大陆通行证", "外国人永久居留身份证")
@@ -109,7 +115,8 @@ def check_record(kind: str, record: Any, today: dt.date) -> list[Reason]:
     id_kind = value("XDR_ZJLX")
     if id_kind and id_kind not in ID_KINDS and not id_kind.startswith("其他-"):
         reasons.append(Reason(p + "XDR_ZJLX", "ENUM", f"证件类型须为 {'、'.join(ID_KINDS)} 或 其他-…"))
-    if id_kind == "身份证" and value("XDR_ZJHM") and not (verdict := check_id_number(value("XDR_ZJHM"), today=today)):
+    number = value("XDR_ZJHM")
+    if id_kind == "身份证" and number and not MASKED_ID.match(number) and not (verdict := check_id_number(number, today=today)):
         reasons.append(Reason(p + "XDR_ZJHM", "CHECKSUM", f"身份证号码无效 ({verdict.rule})"))
     for name in AGENCY_CODES[kind]:
         if value(name) and not (verdict := check_uscc(value(name))):
