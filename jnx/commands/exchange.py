@@ -224,7 +224,24 @@ def serve(
     typer.echo("jnx serve: stopped", err=True)
 
 
+def demo(
+    records: Annotated[int, typer.Option(min=10, max=200_000, help="Records per sandbox platform.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the sandbox data (same seed, same data).")] = 1,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the previous demo database instead of starting afresh.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The whole exchange against sandbox platforms on loopback: pull, map, store, derive 双公示, push, sum up."""
+    from jnx.demo import DemoOptions, render, run_demo
+
+    def say(line: str) -> None:
+        typer.echo(line, err=True)
+
+    summary = run_demo(DemoOptions(records=records, seed=seed, keep=keep), load_settings(), say)
+    emit(summary, as_json, lambda d: render(d, typer.echo))
+
+
 def register(root: typer.Typer) -> None:
+    root.command("demo")(demo)
     root.command("serve")(serve)
     root.command("run")(run)
     root.command("replay")(replay)
