@@ -90,9 +90,17 @@ def bare_hash(value: str) -> str:
 
 
 def payload_bytes(record: PulledRecord) -> bytes:
+    """The bytes staged for a raw record: as received, or the canonical JSON its content hash covers."""
     if isinstance(record.payload, bytes):
         return record.payload
-    return json.dumps(to_jsonable(record.payload), ensure_ascii=False, sort_keys=True).encode()
+    return json.dumps(record.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_json_value).encode()
+
+
+def _json_value(value: Any) -> Any:
+    converted = to_jsonable(value)
+    if converted is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return converted
 
 
 def decode_payload(payload: bytes | Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -237,49 +245,67 @@ class PageIngester:
         self._store(session, good, outcome, now)
 
     def _store(self, session: Session, good: Sequence[tuple[int, PulledRecord, dict[str, Any], str]], outcome: PageOutcome, now: dt.datetime) -> None:
+        """Decide each record in page order (new, revised or unchanged), then write in batches.
+
+        A business key first seen in this page has no id until it is inserted; it is referred to by
+        ``("new", key)`` until the batch insert answers its id (a key revised within the same page is
+        inserted once, at its last content, with a revision row for each content).
+        """
         counts = outcome.counts
         if not good:
             return
         table = self.mapper.ref
-        current = queries.current_records(session, self.target_type, [key for *_, key in good])
-        sources_of = queries.lineage_sources(session, [v[0] for v in current.values()])
+        current: dict[str, tuple[Any, int, str]] = dict(queries.current_records(session, self.target_type, [key for *_, key in good]))
+        sources_of: dict[Any, set[tuple[str, str]]] = dict(queries.lineage_sources(session, [v[0] for v in current.values()]))
+        inserts: dict[str, dict[str, Any]] = {}
+        updates: dict[int, dict[str, Any]] = {}
         revisions: list[dict[str, Any]] = []
-        links: list[dict[str, Any]] = []
+        links: list[tuple[Any, int]] = []
+        stored: list[tuple[Any, str, int, dict[str, Any]]] = []
         for raw_id, record, data, key in good:
             digest = content_hash(data)
-            decision = _date(data.get(self.reference_date)) if self.reference_date else None
+            source = (self.system_id, record.source_key)
             existing = current.get(key)
-            if existing is None:
-                record_id = queries.insert_standard(
-                    session,
-                    {"record_type": self.target_type, "business_key": key, "current_revision": 1, "content_hash": digest,
-                     "data": data, "decision_date": decision, "created_at": now, "updated_at": now},
-                )
-                revision = 1
-                counts.new += 1
-            elif existing[2] == digest:
-                record_id, revision = existing[0], existing[1]
-                links.append({"standard_record_id": record_id, "raw_record_id": raw_id, "system_id": self.system_id, "created_at": now})
+            if existing is not None and existing[2] == digest:
+                ref = existing[0]
+                links.append((ref, raw_id))
                 counts.unchanged += 1
-                source = (self.system_id, record.source_key)
-                if sources_of.get(record_id, set()) - {source}:
+                if sources_of.get(ref, set()) - {source}:
                     counts.duplicates_merged += 1  # the same decision from another source: one record, both in its lineage
-                sources_of.setdefault(record_id, set()).add(source)
+                sources_of.setdefault(ref, set()).add(source)
                 continue
+            decision = _date(data.get(self.reference_date)) if self.reference_date else None
+            state = {"current_revision": 1, "content_hash": digest, "data": data, "decision_date": decision, "updated_at": now}
+            if existing is None:
+                ref, revision = ("new", key), 1
+                inserts[key] = {"record_type": self.target_type, "business_key": key, "created_at": now, **state}
+                counts.new += 1
             else:
-                record_id, revision = existing[0], existing[1] + 1
-                queries.revise_standard(session, record_id, revision, digest, data, decision)
+                ref, revision = existing[0], existing[1] + 1
+                state["current_revision"] = revision
+                if isinstance(ref, tuple):
+                    inserts[key].update(state)
+                else:
+                    updates[ref] = state
                 counts.revised += 1
-            current[key] = (record_id, revision, digest)
-            sources_of.setdefault(record_id, set()).add((self.system_id, record.source_key))
+            current[key] = (ref, revision, digest)
+            sources_of.setdefault(ref, set()).add(source)
             revisions.append(
-                {"record_id": record_id, "revision": revision, "data": data, "content_hash": digest, "raw_record_id": raw_id,
+                {"record_id": ref, "revision": revision, "data": data, "content_hash": digest, "raw_record_id": raw_id,
                  "mapping_name": table.name, "mapping_version": str(table.version), "mapping_hash": bare_hash(table.content_hash), "created_at": now}
             )
-            links.append({"standard_record_id": record_id, "raw_record_id": raw_id, "system_id": self.system_id, "created_at": now})
-            outcome.stored.append(StoredRecord(record_id, self.target_type, key, revision, data))
-        queries.insert_revisions(session, revisions)
-        queries.link(session, links)
+            links.append((ref, raw_id))
+            stored.append((ref, key, revision, data))
+        ids = queries.insert_standard_records(session, list(inserts.values()))
+
+        def resolve(ref: Any) -> int:
+            return ids[ref[1]] if isinstance(ref, tuple) else int(ref)
+
+        queries.revise_standard_records(session, updates)
+        queries.insert_revisions(session, [{**row, "record_id": resolve(row["record_id"])} for row in revisions])
+        queries.link(session, [{"standard_record_id": resolve(ref), "raw_record_id": raw_id, "system_id": self.system_id, "created_at": now}
+                               for ref, raw_id in links])
+        outcome.stored.extend(StoredRecord(resolve(ref), self.target_type, key, revision, data) for ref, key, revision, data in stored)
         # a newer record of a source key that had errors supersedes them
         stale = queries.superseded_raw_ids(session, self.system_id, [r.source_key for _, r, *_ in good], [g[0] for g in good])
         queries.close_errors_of(session, stale, MappingErrorStatus.RESOLVED)

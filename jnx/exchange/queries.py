@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, select, tuple_, update
+from sqlalchemy import Table, bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -79,16 +79,26 @@ def current_records(session: Session, record_type: str, keys: Sequence[str]) -> 
     return found
 
 
-def insert_standard(session: Session, row: Mapping[str, Any]) -> int:
-    return int(session.execute(STANDARD.insert().returning(STANDARD.c.id), [dict(row)]).scalar_one())
+def insert_standard_records(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Insert new standard records in one batch; their ids by business key."""
+    if not rows:
+        return {}
+    result = session.execute(STANDARD.insert().returning(STANDARD.c.id, STANDARD.c.business_key), [dict(r) for r in rows])
+    return {row.business_key: int(row.id) for row in result}
 
 
-def revise_standard(session: Session, record_id: int, revision: int, content_hash: str, data: Any, decision_date: Any) -> None:
-    session.execute(
+def revise_standard_records(session: Session, changes: Mapping[int, Mapping[str, Any]]) -> None:
+    """Move standard records to a new current revision (id → current_revision, content_hash, data,
+    decision_date, updated_at), in one batch."""
+    if not changes:
+        return
+    statement = (
         update(STANDARD)
-        .where(STANDARD.c.id == record_id)
-        .values(current_revision=revision, content_hash=content_hash, data=data, decision_date=decision_date, updated_at=utcnow())
+        .where(STANDARD.c.id == bindparam("record_id"))
+        .values({name: bindparam(f"new_{name}") for name in ("current_revision", "content_hash", "data", "decision_date", "updated_at")})
     )
+    params = [{"record_id": record_id, **{f"new_{k}": v for k, v in values.items()}} for record_id, values in changes.items()]
+    session.connection().execute(statement, params)
 
 
 def insert_revisions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -12,10 +12,11 @@ bad records become errors in the queue and the run goes on.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
@@ -97,15 +98,6 @@ def _context(system: RegisteredSystem) -> MappingContext:
         region_code=system.region,
         system_name=system.name,
     )
-
-
-def _since(value: str | None) -> str:
-    if value is None:
-        return ""
-    try:
-        return Watermark.from_json(value).since
-    except (ValueError, TypeError):
-        return ""
 
 
 class RunService:
@@ -227,18 +219,10 @@ class RunService:
         with self.sessions() as session:
             stored = queries.get_watermark(session, system.id, stream)
         start = None if (full or stored is None) else Watermark.from_json(stored)
-        previous_signature: tuple[Any, ...] | None = None
+        seen: set[bytes] = set()
         for page in puller.pull(start):
-            signature = (page.watermark.to_json(), tuple(r.content_hash for r in page.records))
-            if page.records and signature == previous_signature:
-                raise SourceLoopError(
-                    f"{system.id}/{stream}: the source returned the same page again at {page.line} "
-                    f"(watermark {page.watermark.to_json()}); stopped to avoid a loop",
-                    hint="check the system's pagination (cursor or page parameters) in its registration",
-                )
-            previous_signature = signature
-            lease = self._commit_page(lease, system, stream, ingester, page, stored, summary)
-            stored = summary.watermarks.get(stream, stored)
+            self._check_not_looping(system, stream, page, seen)
+            lease = self._commit_page(lease, system, stream, ingester, page, start, summary)
             puller.acknowledge(page)
             if self.progress is not None:
                 self.progress(stream, summary.counts)
@@ -246,14 +230,35 @@ class RunService:
                 raise _Interrupted
         return lease
 
-    def _commit_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,
-                     stored: str | None, summary: RunSummary) -> Lease:
-        new_mark = page.watermark.to_json()
-        if stored is not None and page.watermark.since < _since(stored):
-            summary.warnings.append(
-                f"{stream}: the source's watermark went backwards ({_since(stored)} → {page.watermark.since}); kept {_since(stored)}"
+    @staticmethod
+    def _check_not_looping(system: RegisteredSystem, stream: str, page: Page, seen: set[bytes]) -> None:
+        """The same page (same records at the same position) twice in one pull is a loop — the
+        source ignores the paging parameters or cycles — so the run stops instead of pulling forever.
+        A page resent with its next position (a duplicate) differs in its watermark and goes on."""
+        if not page.records:
+            return
+        signature = hashlib.sha256(page.watermark.to_json().encode())
+        for record in page.records:
+            signature.update(record.content_hash.encode())
+        digest = signature.digest()
+        if digest in seen:
+            raise SourceLoopError(
+                f"{system.id}/{stream}: the source returned the same page again at {page.line} "
+                f"(watermark {page.watermark.to_json()}); stopped to avoid a loop",
+                hint="check the system's pagination (cursor or page parameters) in its registration",
             )
-            new_mark = stored
+        seen.add(digest)
+
+    def _commit_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,
+                     start: Watermark | None, summary: RunSummary) -> Lease:
+        mark = page.watermark
+        if start is not None and mark.since < start.since:
+            # never store a watermark behind the one this pull started from: keep that, go on with the pass
+            warning = f"{stream}: the source's watermark went backwards ({start.since} → {mark.since}); kept {start.since}"
+            if warning not in summary.warnings:
+                summary.warnings.append(warning)
+            mark = replace(mark, since=start.since)
+        new_mark = mark.to_json()
         expires = utcnow() + LEASE_FOR
         with storage_errors(self.engine.url), self.sessions.begin() as session:
             outcome = ingester.ingest(session, page.records)
