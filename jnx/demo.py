@@ -13,6 +13,7 @@ standard records the case-handling system made — one record, both sources in i
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from jnx.adapters.config import MappingSecrets
+from jnx.codesets import check_id_number
 from jnx.adapters.factory import build_adapters
 from jnx.exchange.calendar import WorkdayCalendar
 from jnx.exchange.db import create_engine_for, session_factory, upgrade
@@ -40,6 +42,7 @@ from jnx.settings import Settings
 
 Say = Callable[[str], None]
 MIRROR_ID = "jn-province-mirror"
+_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,23 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
     finally:
         adapters.close()
     say(f"pushed disclosures: {delivered.acknowledged} acknowledged, {delivered.rejected} rejected")
-    return _summary(engine, runs, totals, derived.as_dict(), delivered.as_dict(), settings, time.monotonic() - started)
+    summary = _summary(engine, runs, totals, derived.as_dict(), delivered.as_dict(), settings, time.monotonic() - started)
+    summary["platform"] = platform_view(sandbox)
+    return summary
+
+
+def platform_view(sandbox: Sandbox) -> dict[str, int]:
+    """What the sandbox credit platform holds after the pushes, checked from its side: how many records
+    came from jnx, and how many natural persons' ID numbers it holds in clear (must be 0)."""
+    store = sandbox.servers["credit"].platform.store  # type: ignore[attr-defined]
+    pushed = [held for held in store.records.values() if held.source == "push"]
+    clear = 0
+    for held in pushed:
+        for value in held.record.values():
+            if isinstance(value, str):
+                clear += sum(1 for m in _ID_LIKE.findall(value) if check_id_number(m.upper()))
+    return {"records_from_jnx": len(pushed), "records_filed_by_hand": len(store.records) - len(pushed),
+            "receipts": len(store.receipts), "clear_id_numbers": clear}
 
 
 def _summary(engine: Any, runs: list[RunSummary], totals: PageCounts, derived: dict[str, Any], delivered: dict[str, Any],
@@ -160,6 +179,10 @@ def render(summary: dict[str, Any], say: Say) -> None:
     say(f"  {summary['mapping_errors']} records wait in the errors queue, in {summary['error_groups']} groups by cause")
     say(f"  {summary['disclosures']} 双公示 disclosures derived; {summary['disclosures_acknowledged']} acknowledged by the "
         f"credit platform, {summary['disclosures_rejected']} rejected; {summary['overdue']} overdue")
+    platform = summary.get("platform", {})
+    if platform:
+        say(f"  the credit platform holds {platform['records_from_jnx']} records from jnx "
+            f"(and {platform['records_filed_by_hand']} filed by hand); ID numbers in clear there: {platform['clear_id_numbers']}")
     say(f"  in {summary['seconds']:.1f} s")
     say("")
     say("where to look next (the demo's data is in its own folder):")

@@ -7,11 +7,10 @@ Pure: a record in, a list of :class:`Reason` out. Messages never repeat an ID nu
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-
-import re
 
 from jnx.codesets.validators import USCC_PLACEHOLDER, check_id_number, check_uscc
 
@@ -163,12 +162,27 @@ def _amount(raw: Any) -> Decimal | None:
     return amount
 
 
+PENALTY_LAW_2021 = dt.date(2021, 7, 15)
+#: Before 2021-07-15 decisions name the kinds of the 2017 law (REFERENCE §1.4); the platform accepts those for them.
+PENALTY_KINDS_2017 = ("警告", "罚款", "没收违法所得", "没收非法财物", "责令停产停业", "暂扣或者吊销许可证", "暂扣或者吊销执照", "行政拘留")
+
+
+def _decision_date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(text).replace("/", "-")[:10]) if text else None
+    except ValueError:
+        return None
+
+
 def _penalty_rules(record: dict[str, Any], value: Any) -> list[Reason]:
     out = []
     kinds = [k.strip() for k in value("CFLB").split(";") if k.strip()]
+    decided = _decision_date(value("JDRQ"))
+    allowed = PENALTY_KINDS if decided is None or decided >= PENALTY_LAW_2021 else PENALTY_KINDS_2017
+    article = "《行政处罚法》(2021) 第九条" if allowed is PENALTY_KINDS else "《行政处罚法》(2017) 第八条"
     for k in kinds:
-        if k not in PENALTY_KINDS and not k.startswith("其他"):
-            out.append(Reason("CF_CFLB", "ENUM", f"处罚类别 {k!r} 不在《行政处罚法》第九条所列种类中"))
+        if k not in allowed and not k.startswith("其他"):
+            out.append(Reason("CF_CFLB", "ENUM", f"处罚类别 {k!r} 不在{article}所列种类中（按处罚决定日期）"))
     for name in ("CF_NR_FK", "CF_NR_WFFF"):
         if _amount(record.get(name)) == Decimal(-1):
             out.append(Reason(name, "FORMAT", f"{name} 须为不小于 0、最多 6 位小数的数字（万元）"))
