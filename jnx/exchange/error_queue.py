@@ -83,7 +83,7 @@ def groups(session: Session, *, system: str | None = None, status: MappingErrorS
         query = query.where(E.system_id == system)
     out = []
     for row in session.execute(query):
-        value = row.value if row.value is not None and "*" not in row.value else None
+        value = row.value if row.value is not None and "*" not in row.value and row.rule.startswith(("code", "codeset")) else None
         out.append(ErrorGroup(row.group_key, row.system_id, f"{row.mapping_name}@{row.mapping_version}", row.record_type,
                               row.field, row.rule, value, row.records, row.errors, row.message, row.first, row.last))
     return out

@@ -78,9 +78,16 @@ def canonical(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: to_jsonable(v) for k, v in data.items() if v is not None and v != [] and v != ""}
 
 
+#: Fields that say who *reported* a decision, not what was decided. They are left out of change
+#: detection, so the same decision arriving from a second system merges into the record (both
+#: sources in its lineage, the first reporter kept) instead of becoming a revision per reporter.
+PROVENANCE_FIELDS = frozenset({"data_source_unit", "data_source_credit_code"})
+
+
 def content_hash(data: Mapping[str, Any]) -> str:
-    """sha256 (hex) of the canonical JSON of a standard record."""
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """sha256 (hex) of the canonical JSON of a standard record's decision content (provenance left out)."""
+    decided = {k: v for k, v in data.items() if k not in PROVENANCE_FIELDS}
+    text = json.dumps(decided, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -113,10 +120,17 @@ def decode_payload(payload: bytes | Mapping[str, Any]) -> Mapping[str, Any] | No
     return value if isinstance(value, Mapping) else None
 
 
+def _value_is_the_cause(issue: MappingIssue) -> bool:
+    """An unknown code is its own cause ("code 13 unknown: 231 records"); a wrong check digit or a bad
+    date is one cause whatever the value, and personal (masked) values never split a group."""
+    value = issue.value
+    return value is not None and "*" not in value and len(value) <= 64 and issue.rule.startswith(("code", "codeset"))
+
+
 def group_key(system_id: str, table: TableRef, issue: MappingIssue) -> str:
-    """Errors with the same cause share a group: system, table version, field, rule and — for codes
-    and other short, non-personal values — the value itself (masked values never split a group)."""
-    value = issue.value if issue.value is not None and "*" not in issue.value and len(issue.value) <= 64 else ""
+    """Errors with the same cause share a group: system, table version, field, rule and — for unknown
+    codes — the value itself."""
+    value = issue.value if _value_is_the_cause(issue) else ""
     text = "\x1f".join((system_id, table.name, str(table.version), issue.field, issue.rule, value))
     return hashlib.sha256(text.encode()).hexdigest()
 
