@@ -194,7 +194,7 @@ def translate(exc: sa_exc.SQLAlchemyError, url: str | URL) -> JnxError:
         return ConstraintViolationError(f"{where}: {message}", constraint=constraint)
     if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
         return SchemaNotReadyError(f"{where} has no jnx tables ({message})")
-    if any(word in lowered for word in ("database is locked", "database table is locked", "busy", "deadlock", "could not obtain lock")):
+    if any(word in lowered for word in ("database is locked", "database table is locked", "busy", "deadlock", "could not obtain lock", "lock timeout")):
         return DatabaseLockedError(f"{where} is locked: {message}", hint="another writer holds it; retry shortly")
     if isinstance(exc, sa_exc.OperationalError) and any(
         word in lowered for word in ("connect", "unable to open", "authentication", "database")

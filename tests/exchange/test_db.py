@@ -150,3 +150,19 @@ def test_an_immediate_session_holds_the_sqlite_write_lock_from_its_first_read(tm
     finally:
         engine.dispose()
         other.dispose()
+
+
+def test_a_postgres_row_lock_past_lock_timeout_is_a_locked_database(migrated_engine: Engine) -> None:
+    if migrated_engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite's database lock is tested above")
+    with migrated_engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO keys (kid, owner, use, suite, algorithm, public_jwk, state, created_at) "
+                 "VALUES ('k1', 'self', 'sig', 'jose', 'ES256', '{}', 'active', now())")
+        )
+    with migrated_engine.connect() as holder, holder.begin():
+        holder.execute(text("SELECT kid FROM keys FOR UPDATE"))
+        with pytest.raises(DatabaseLockedError) as locked, storage_errors(migrated_engine.url), migrated_engine.begin() as waiter:
+            waiter.execute(text("SET LOCAL lock_timeout = '100ms'"))
+            waiter.execute(text("UPDATE keys SET state = 'retired'"))
+    assert isinstance(locked.value, TransientError)
