@@ -145,8 +145,10 @@ def _summary(engine: Any, runs: list[RunSummary], totals: PageCounts, derived: d
                                       .where(Delivery.status == DeliveryStatus.ACKNOWLEDGED)) or 0
         rejected = session.scalar(select(func.count(func.distinct(Delivery.disclosure_revision_id)))
                                   .where(Delivery.status == DeliveryStatus.REJECTED)) or 0
+        # overdue: not on the platform (pending, rejected, blocked) and past its 7-working-day deadline
+        done = (DisclosureStatus.PUBLISHED, DisclosureStatus.WITHDRAWN, DisclosureStatus.EXPIRED)
         overdue = session.scalar(select(func.count()).select_from(Disclosure).where(
-            Disclosure.status == DisclosureStatus.PENDING, Disclosure.deadline < today)) or 0
+            Disclosure.status.not_in(done), Disclosure.deadline < today)) or 0
     return {
         "pulled": totals.pulled,
         "standard_records": standard,
