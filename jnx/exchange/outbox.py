@@ -1,0 +1,343 @@
+"""The outbox: deliveries of disclosure revisions, leased by workers and pushed in batches.
+
+One :meth:`Outbox.deliver_due` pass: claim due deliveries (the same leasing as runs, see
+:mod:`jnx.exchange.leases`), drop those a newer revision superseded, seal each item when the peer
+wants envelopes (sign with jnx's key, encrypt to the platform's — the transport never sees a key),
+push them through the credit system's :class:`~jnx.adapters.base.Pusher` with the revision's
+idempotency key, and record the receipts:
+
+========================  =========================  ==============================================
+what happened             delivery                   disclosure (when it is the current revision)
+========================  =========================  ==============================================
+accepted                  ``acknowledged`` + receipt ``published`` (``withdrawn`` for a withdrawal)
+rejected (field reasons)  ``rejected`` + receipt     ``rejected``, ``problems`` = the reasons; a
+                                                     corrected revision clears it
+queued (answer later)     ``sent`` + receipt         unchanged
+transient failure         waiting again, due later   unchanged (retried with back-off)
+permanent failure         ``failed`` + reason        unchanged (reviewable: ``jnx disclosures show``)
+========================  =========================  ==============================================
+
+Exactly once: a delivery's idempotency key is fixed when its revision is created and the sealed
+envelope is stored before the first push, so whatever crashes between push and record, the retry
+sends the same key (and bytes) again and the platform answers with its first receipt. Failover
+between lines is the transport's business.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from jnx.adapters.base import OutboundItem, Pusher, Receipt, ReceiptStatus
+from jnx.errors import JnxError, PermanentError
+from jnx.exchange.db import session_factory, storage_errors
+from jnx.exchange.leases import DELIVERIES, Lease, Leases
+from jnx.exchange.models import (
+    Delivery,
+    DeliveryStatus,
+    Disclosure,
+    DisclosureAction,
+    DisclosureRevision,
+    DisclosureStatus,
+    utcnow,
+)
+
+ENVELOPE_FIELD = "jnx_envelope"  # a sealed item travels as {"jnx_envelope": "<compact JWE>"}
+WITHDRAWAL_SUFFIX = "_withdrawal"
+
+
+class Sealer(Protocol):
+    """Seals one item for the peer (:class:`jnx.exchange.delivery.EnvelopeSealer`)."""
+
+    ttl: dt.timedelta
+
+    def seal(self, payload: bytes, *, idempotency_key: str, now: dt.datetime) -> str: ...
+
+
+class Audit(Protocol):
+    def append(self, *, actor: str, action: str, subject: str, details: dict[str, Any], at: dt.datetime) -> Any: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Back-off of a delivery after a transient failure: doubling from ``initial`` up to ``maximum``,
+    given up (``failed``) after ``max_attempts`` claims."""
+
+    initial: dt.timedelta = dt.timedelta(seconds=30)
+    maximum: dt.timedelta = dt.timedelta(hours=1)
+    max_attempts: int = 12
+
+    def next_attempt(self, attempts: int, now: dt.datetime) -> dt.datetime | None:
+        if attempts >= self.max_attempts:
+            return None
+        return now + min(self.initial * (2 ** max(attempts - 1, 0)), self.maximum)
+
+
+@dataclass
+class DeliverySummary:
+    """What one pass did (``jnx disclosures deliver --json``, ``jnx demo``)."""
+
+    claimed: int = 0
+    acknowledged: int = 0
+    rejected: int = 0
+    queued: int = 0
+    retried: int = 0
+    failed: int = 0
+    superseded: int = 0
+    lost_leases: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: DeliverySummary) -> None:
+        for f in dataclasses.fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            setattr(self, f.name, mine + theirs)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["errors"] = self.errors[:20]
+        return data
+
+
+@dataclass(frozen=True)
+class _Work:
+    lease: Lease
+    delivery_id: int
+    disclosure_id: int
+    revision: int
+    current: bool
+    action: DisclosureAction
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    envelope: str | None
+
+
+def item_bytes(payload: dict[str, Any]) -> bytes:
+    """The bytes an envelope signs: canonical JSON (sorted keys, UTF-8)."""
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def record_type_of(kind: str, action: DisclosureAction) -> str:
+    return kind + WITHDRAWAL_SUFFIX if action is DisclosureAction.WITHDRAWAL else kind
+
+
+class Outbox:
+    """Delivers due disclosure revisions through one pusher. One instance per worker."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        pusher: Pusher,
+        *,
+        withdrawals: Pusher | None = None,
+        sealer: Sealer | None = None,
+        policy: RetryPolicy = RetryPolicy(),
+        worker_id: str = "jnx-outbox",
+        lease_for: dt.timedelta = dt.timedelta(minutes=5),
+        batch_size: int = 100,
+        audit: Audit | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.pusher = pusher
+        self.withdrawals = withdrawals or pusher
+        self.sealer = sealer
+        self.policy = policy
+        self.worker_id = worker_id
+        self.lease_for = lease_for
+        self.batch_size = batch_size
+        self.audit = audit
+        self.clock = clock
+        self.leases = Leases(engine, DELIVERIES)
+        self.sessions = session_factory(engine)
+
+    def deliver_due(self, limit: int = 1000) -> DeliverySummary:
+        """Push what is due now, batch by batch, until nothing is due or ``limit`` deliveries were claimed."""
+        total = DeliverySummary()
+        while total.claimed < limit:
+            leases = self.leases.claim(self.worker_id, limit=min(self.batch_size, limit - total.claimed),
+                                       lease_for=self.lease_for, now=self.clock())
+            if not leases:
+                break
+            total.add(self.deliver(leases))
+        return total
+
+    # ------------------------------------------------------------------ one batch
+    def deliver(self, leases: Sequence[Lease]) -> DeliverySummary:
+        summary = DeliverySummary(claimed=len(leases), batches=1)
+        work = self._load(leases)
+        stale = [w for w in work if not w.current]
+        if stale:
+            self._supersede(stale, summary)
+        live = [w for w in work if w.current]
+        if not live:
+            return summary
+        try:
+            items = self._items(live)
+        except JnxError as exc:  # a key missing or unusable: nothing can be sealed, nothing sent
+            self._failed(live, exc, summary)
+            return summary
+        for group, pusher in ((
+            [w for w in live if w.action is not DisclosureAction.WITHDRAWAL], self.pusher),
+            ([w for w in live if w.action is DisclosureAction.WITHDRAWAL], self.withdrawals),
+        ):
+            if not group:
+                continue
+            try:
+                receipts = pusher.push([items[w.delivery_id] for w in group])
+            except JnxError as exc:
+                self._failed(group, exc, summary)
+                continue
+            self._record(group, receipts, summary)
+        return summary
+
+    def _load(self, leases: Sequence[Lease]) -> list[_Work]:
+        by_id = {lease.row_id: lease for lease in leases}
+        query = (
+            select(Delivery.id, Delivery.envelope, DisclosureRevision.revision, DisclosureRevision.action,
+                   DisclosureRevision.idempotency_key, DisclosureRevision.payload, Disclosure.id, Disclosure.kind,
+                   Disclosure.current_revision)
+            .join(DisclosureRevision, Delivery.disclosure_revision_id == DisclosureRevision.id)
+            .join(Disclosure, DisclosureRevision.disclosure_id == Disclosure.id)
+            .where(Delivery.id.in_(list(by_id)))
+        )
+        with storage_errors(self.engine.url), self.sessions() as session:
+            rows = session.execute(query).all()
+        return [
+            _Work(by_id[row[0]], row[0], row[6], row[2], row[2] == row[8], row[3], row[7].value, row[4], row[5], row[1])
+            for row in sorted(rows, key=lambda r: r[0])
+        ]
+
+    def _items(self, work: Sequence[_Work]) -> dict[int, OutboundItem]:
+        items: dict[int, OutboundItem] = {}
+        fresh: dict[int, str] = {}
+        now = self.clock()
+        for w in work:
+            record_type = record_type_of(w.kind, w.action)
+            if self.sealer is None:
+                items[w.delivery_id] = OutboundItem(w.key, record_type, w.payload)
+                continue
+            kept = stored_envelope(w.envelope)
+            if kept is not None and now < kept[1] + self.sealer.ttl / 2:
+                envelope = kept[0]  # resent byte for byte: the platform answers its first receipt
+            else:  # none yet, or less than half its lifetime left: a new one, same idempotency key
+                envelope = self.sealer.seal(item_bytes(w.payload), idempotency_key=w.key, now=now)
+                fresh[w.delivery_id] = json.dumps({"sealed_at": now.isoformat(), "envelope": envelope})
+            items[w.delivery_id] = OutboundItem(w.key, record_type, {ENVELOPE_FIELD: envelope})
+        if fresh:  # stored before the push: a retry after a crash resends the same bytes
+            with storage_errors(self.engine.url), self.sessions.begin() as session:
+                for delivery_id, envelope in fresh.items():
+                    session.execute(update(Delivery).where(Delivery.id == delivery_id,
+                                                           Delivery.lease_owner == self.worker_id)
+                                    .values(envelope=envelope))
+        return items
+
+    # ------------------------------------------------------------------ outcomes
+    def _record(self, work: Sequence[_Work], receipts: Sequence[Receipt], summary: DeliverySummary) -> None:
+        now = self.clock()
+        with storage_errors(self.engine.url), self.sessions.begin() as session:
+            for w, receipt in zip(work, receipts, strict=True):
+                status = {ReceiptStatus.ACCEPTED: DeliveryStatus.ACKNOWLEDGED, ReceiptStatus.REJECTED: DeliveryStatus.REJECTED,
+                          ReceiptStatus.QUEUED: DeliveryStatus.SENT}[receipt.status]
+                reasons = [{"field": r.field, "rule": r.code or "rejected", "message": r.reason} for r in receipt.reasons]
+                stored = {"status": receipt.status.value, "receipt_id": receipt.receipt_id, "record_id": receipt.record_id,
+                          "reasons": reasons, "raw": receipt.raw, "at": now.isoformat()}
+                error = "; ".join(f"{r['field']}: {r['message']}" for r in reasons) or None
+                if not self._close(session, w, status, {"receipt": stored, "error": error, "line": None}, now):
+                    summary.lost_leases += 1
+                    continue
+                if status is DeliveryStatus.ACKNOWLEDGED:
+                    summary.acknowledged += 1
+                    done = DisclosureStatus.WITHDRAWN if w.action is DisclosureAction.WITHDRAWAL else DisclosureStatus.PUBLISHED
+                    self._disclosure(session, w, done, None)
+                elif status is DeliveryStatus.REJECTED:
+                    summary.rejected += 1
+                    self._disclosure(session, w, DisclosureStatus.REJECTED, reasons or [{"field": "", "rule": "rejected",
+                                                                                          "message": "rejected without reasons"}])
+                else:
+                    summary.queued += 1
+        self._audit("disclosure.push", work, {"acknowledged": summary.acknowledged, "rejected": summary.rejected,
+                                              "queued": summary.queued}, now)
+
+    def _failed(self, work: Sequence[_Work], exc: JnxError, summary: DeliverySummary) -> None:
+        now = self.clock()
+        message = f"{type(exc).__name__}: {exc}"[:2000]
+        summary.errors.append(message)
+        with storage_errors(self.engine.url), self.sessions.begin() as session:
+            for w in work:
+                due = None if isinstance(exc, PermanentError) else self.policy.next_attempt(w.lease.attempts, now)
+                if due is None:
+                    reason = message if isinstance(exc, PermanentError) else f"gave up after {w.lease.attempts} attempts: {message}"
+                    if self._close(session, w, DeliveryStatus.FAILED, {"error": reason}, now):
+                        summary.failed += 1
+                    else:
+                        summary.lost_leases += 1
+                elif self._release(session, w, due, message, now):
+                    summary.retried += 1
+                else:
+                    summary.lost_leases += 1
+        self._audit("disclosure.push_failed", work, {"error": message}, now)
+
+    def _supersede(self, work: Sequence[_Work], summary: DeliverySummary) -> None:
+        now = self.clock()
+        with storage_errors(self.engine.url), self.sessions.begin() as session:
+            for w in work:
+                if self._close(session, w, DeliveryStatus.FAILED, {"error": "superseded by a newer revision before it was sent"}, now):
+                    summary.superseded += 1
+                else:
+                    summary.lost_leases += 1
+
+    def _close(self, session: Session, w: _Work, status: DeliveryStatus, values: dict[str, Any], now: dt.datetime) -> bool:
+        statement = (
+            update(Delivery)
+            .where(Delivery.id == w.delivery_id, Delivery.lease_owner == self.worker_id, Delivery.status == DeliveryStatus.LEASED)
+            .values(status=status, lease_owner=None, lease_expires_at=None, updated_at=now, **values)
+        )
+        return session.execute(statement).rowcount == 1
+
+    def _release(self, session: Session, w: _Work, due: dt.datetime, error: str, now: dt.datetime) -> bool:
+        statement = (
+            update(Delivery)
+            .where(Delivery.id == w.delivery_id, Delivery.lease_owner == self.worker_id, Delivery.status == DeliveryStatus.LEASED)
+            .values(status=DeliveryStatus.PENDING, lease_owner=None, lease_expires_at=None, next_attempt_at=due,
+                    error=error, updated_at=now)
+        )
+        return session.execute(statement).rowcount == 1
+
+    def _disclosure(self, session: Session, w: _Work, status: DisclosureStatus, problems: list[dict[str, str]] | None) -> None:
+        session.execute(
+            update(Disclosure)
+            .where(Disclosure.id == w.disclosure_id, Disclosure.current_revision == w.revision)
+            .values(status=status, problems=problems, updated_at=self.clock())
+        )
+
+    def _audit(self, action: str, work: Sequence[_Work], details: dict[str, Any], now: dt.datetime) -> None:
+        if self.audit is None:
+            return
+        keys = [w.key for w in work]
+        self.audit.append(actor=self.worker_id, action=action, subject=f"deliveries:{len(keys)}",
+                          details={**details, "idempotency_keys": keys}, at=now)
+
+
+def stored_envelope(text: str | None) -> tuple[str, dt.datetime] | None:
+    """``deliveries.envelope`` holds ``{"sealed_at": ISO, "envelope": compact}``; None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        return str(data["envelope"]), dt.datetime.fromisoformat(data["sealed_at"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def deliver_due(engine: Engine, pusher: Pusher, *, limit: int = 1000, **options: Any) -> DeliverySummary:
+    """One delivery pass (for ``jnx demo`` and cron): see :class:`Outbox`."""
+    return Outbox(engine, pusher, **options).deliver_due(limit)
