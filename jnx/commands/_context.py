@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jnx.errors import JnxError
 from jnx.exchange.db import create_engine_for, require_current, session_factory
 from jnx.settings import Settings
 
@@ -18,28 +17,51 @@ def load_settings() -> Settings:
     return Settings()
 
 
-class DatabaseNotReady(JnxError):
-    exit_code = 3
+def audit(engine: Engine, action: str, subject: str, details: dict[str, object] | None = None) -> None:
+    """Append an admin action to the audit chain (after its own transaction committed)."""
+    import datetime as dt
+    import getpass
+
+    from jnx.security.audit_sql import SqlAuditStore
+
+    try:
+        actor = f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        actor = "cli"
+    SqlAuditStore(engine).append(actor=actor, action=action, subject=subject, details=details or {}, at=dt.datetime.now(dt.UTC))
 
 
 @contextmanager
 def open_engine(settings: Settings) -> Iterator[Engine]:
-    """The engine of the configured database, at the schema this jnx needs."""
+    """The engine of the configured database, at the schema this jnx needs.
+
+    A database that is not initialised or is older than this jnx raises ``SchemaNotReadyError``
+    (hint: run ``jnx init``); one that cannot be reached raises a transient ``StorageError``.
+    """
     engine = create_engine_for(settings.effective_database_url)
     try:
-        try:
-            require_current(engine)
-        except JnxError as exc:
-            raise DatabaseNotReady(str(exc), hint="run `jnx init` to create or upgrade the database") from exc
+        require_current(engine)
         yield engine
     finally:
         engine.dispose()
 
 
+AUDIT_KEY = "jnx.audit"
+
+
+def record_audit(session: Session, action: str, subject: str, details: dict[str, object] | None = None) -> None:
+    """Note an admin action; :func:`transaction` appends it to the audit chain once the session committed."""
+    session.info.setdefault(AUDIT_KEY, []).append((action, subject, details or {}))
+
+
 @contextmanager
 def transaction(settings: Settings) -> Iterator[Session]:
-    """One session in one transaction: committed when the block ends, rolled back on error."""
+    """One session in one transaction: committed when the block ends, rolled back on error; the admin
+    actions noted with :func:`record_audit` go to the audit chain after the commit."""
     with open_engine(settings) as engine:
         factory: sessionmaker[Session] = session_factory(engine)
         with factory.begin() as session:
             yield session
+            pending = list(session.info.get(AUDIT_KEY, []))
+        for action, subject, details in pending:
+            audit(engine, action, subject, details)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from jnx.commands._context import load_settings, open_engine
+from jnx.commands._context import audit, load_settings, open_engine
 from jnx.commands._output import JsonOption, emit
 from jnx.errors import ConfigError
 from jnx.exchange import error_queue
@@ -174,16 +174,20 @@ def errors_ignore(
     as_json: JsonOption = False,
 ) -> None:
     """Take errors out of the queue on purpose, with a reason."""
-    with exchange() as ex, session_factory(ex.engine).begin() as session:
-        count = error_queue.ignore(session, reason=reason, error_id=error_id, group=group, system=system)
+    with exchange() as ex:
+        with session_factory(ex.engine).begin() as session:
+            count = error_queue.ignore(session, reason=reason, error_id=error_id, group=group, system=system)
+        audit(ex.engine, "errors.ignored", group or system or f"error:{error_id}", {"count": count, "reason": reason})
     emit({"ignored": count}, as_json, lambda d: typer.echo(f"ignored {d['ignored']} error(s)"))
 
 
 @errors_app.command("replay")
 def errors_replay(group: GroupOption = None, system: SystemOption = None, as_json: JsonOption = False) -> None:
     """Re-map the records behind open errors with each system's current table; fixed ones leave the queue."""
-    with exchange() as ex, session_factory(ex.engine).begin() as session:
-        report = error_queue.replay(ex.runs(), session, group=group, system=system)
+    with exchange() as ex:
+        with session_factory(ex.engine).begin() as session:
+            report = error_queue.replay(ex.runs(), session, group=group, system=system)
+        audit(ex.engine, "errors.replayed", group or system or "all", report.as_dict())
     emit(report.as_dict(), as_json, lambda d: typer.echo(
         f"replayed {d['records']} record(s): {d['fixed']} fixed, {d['still_broken']} still with errors "
         f"({d['new']} new, {d['revised']} revised standard records)"))
@@ -201,6 +205,8 @@ def replay(
 
     with exchange() as ex:
         report = replay_system(ex, system=system, mapping=mapping, since=since, dry_run=dry_run)
+        if not dry_run:
+            audit(ex.engine, "records.replayed", system, report)
     emit(report, as_json, lambda d: typer.echo(
         f"{'would re-map' if d['dry_run'] else 're-mapped'} {d['records']} record(s) of {d['system']} with {d['mapping']}: "
         f"{d['new']} new, {d['revised']} revised, {d['unchanged']} unchanged, {d['errors']} with errors"))

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
-from jnx.commands._context import load_settings, transaction
+from jnx.commands._context import load_settings, record_audit, transaction
 from jnx.commands._output import JsonOption, emit
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry, load_registration
 from jnx.exchange.wiring import TableCatalog, table_catalog
@@ -15,6 +16,11 @@ from jnx.exchange.wiring import TableCatalog, table_catalog
 app = typer.Typer(help="Source systems registered by departments.", no_args_is_help=True)
 
 SystemId = Annotated[str, typer.Argument(help="The system's id, as in its registration file.")]
+
+
+def _registry(session: Session) -> SystemRegistry:
+    """The registry, with every change noted for the audit chain."""
+    return SystemRegistry(on_change=lambda action, subject, details: record_audit(session, action, subject, details))
 
 
 def _catalog() -> TableCatalog:
@@ -44,7 +50,7 @@ def register_system(
     """Check a registration file offline and store it (re-registering updates the system)."""
     registration = load_registration(file, _catalog())
     with transaction(load_settings()) as session:
-        system, action = SystemRegistry().register(session, registration)
+        system, action = _registry(session).register(session, registration)
         data = {**system.summary(), "action": action.value}
     emit(data, as_json, lambda d: typer.echo(f"{d['action']}: system {d['id']} — {d['name']}"))
 
@@ -53,7 +59,7 @@ def register_system(
 def list_(as_json: JsonOption = False) -> None:
     """List registered systems."""
     with transaction(load_settings()) as session:
-        systems = [s.summary() for s in SystemRegistry().list(session)]
+        systems = [s.summary() for s in _registry(session).list(session)]
     emit({"systems": systems} if as_json else systems, as_json, _render_list)
 
 
@@ -61,14 +67,14 @@ def list_(as_json: JsonOption = False) -> None:
 def show(system_id: SystemId, as_json: JsonOption = False) -> None:
     """Show one system and its registration."""
     with transaction(load_settings()) as session:
-        system: RegisteredSystem = SystemRegistry().get(session, system_id)
+        system: RegisteredSystem = _registry(session).get(session, system_id)
         data = {**system.summary(), "registration": system.registration.model_dump(mode="json", by_alias=True)}
     emit(data, as_json, _render_one)
 
 
 def _set_enabled(system_id: str, enabled: bool, as_json: bool) -> None:
     with transaction(load_settings()) as session:
-        data = SystemRegistry().set_enabled(session, system_id, enabled).summary()
+        data = _registry(session).set_enabled(session, system_id, enabled).summary()
     emit(data, as_json, lambda d: typer.echo(f"system {d['id']} {'enabled' if d['enabled'] else 'disabled'}"))
 
 
@@ -93,7 +99,7 @@ def check(system_id: SystemId, as_json: JsonOption = False) -> None:
     from jnx.exchange.syscheck import check_system
 
     with transaction(load_settings()) as session:
-        system = SystemRegistry().get(session, system_id)
+        system = _registry(session).get(session, system_id)
     report = check_system(system, tables=_catalog(), secrets=MappingSecrets(dict(os.environ)))
 
     def render(d: dict[str, Any]) -> None:
