@@ -22,13 +22,19 @@ from typing import Any
 
 from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef, TargetDictionary
 from jnx.mappings.table import Condition, FieldRule, MappingTable
-from jnx.mappings.values import TransformFailure
+from jnx.mappings.values import STRIP_CHARS, TransformFailure
 from jnx.security.masking import mask_value
 
 Mapper = Callable[[Mapping[str, Any], MappingContext], tuple[dict[str, Any], list[MappingIssue]]]
 SHOWN_VALUE_CHARS = 80
 MAY_EMPTY = frozenset({"trim", "clean", "squeeze", "split", "join", "concat", "coalesce"})
 """Transforms that may turn a value into no value (the next step is then skipped)."""
+INLINE = {
+    "trim": "(v.strip(STRIP) or None) if v.__class__ is str else {fn}(v)",
+    "upper": "v.upper() if v.__class__ is str else {fn}(v)",
+    "lower": "v.lower() if v.__class__ is str else {fn}(v)",
+}
+"""The commonest one-liners written in place for text (a call saved per field); other types call the transform."""
 _BAD = object()  # a field whose chain failed: its issue is recorded, it is neither required-checked nor stored
 
 
@@ -135,7 +141,11 @@ def _emit_field(rule: FieldRule, out: _Emitter) -> None:
         maybe_empty = False
         for step in rule.steps:
             fn = out.bind("s", step.fn)
-            call = f"v = each({fn}, v)" if step.each else f"v = {fn}(v)"
+            template = INLINE.get(step.name, "{fn}(v)")
+            if step.name == "code":  # a dict hit in place; misses (aliases, defaults, errors) call the transform
+                table = out.bind("t", step.fn.table)  # type: ignore[attr-defined]
+                template = f"({table}.get(v) if v.__class__ is str else None) or {{fn}}(v)"
+            call = f"v = each({fn}, v)" if step.each else "v = " + template.format(fn=fn)
             guards = (["v is not None"] if maybe_empty else []) + (
                 [_condition_expr(step.when, out)] if step.when is not None else [])
             if guards:
@@ -207,7 +217,8 @@ class CompiledTable:
 def compile_table(table: MappingTable, dictionary: TargetDictionary | None = None) -> CompiledTable:
     """Compile once; the result maps records until the process ends."""
     source, names = generate(table)
-    namespace: dict[str, Any] = {"dig": dig, "each": each, "Failure": TransformFailure, "BAD": _BAD, **names}
+    namespace: dict[str, Any] = {"dig": dig, "each": each, "Failure": TransformFailure, "BAD": _BAD, "STRIP": STRIP_CHARS,
+                                 **names}
     code = compile(source, f"<mapping {table.name}@{table.version}>", "exec")
     exec(code, namespace)  # noqa: S102 - source generated from the checked table only, see module docstring
     return CompiledTable(table, namespace["map_record"], source, dictionary)

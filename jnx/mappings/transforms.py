@@ -196,6 +196,7 @@ def _build_code(params: Mapping[str, Any], env: BuildEnv) -> Step:
             return default  # type: ignore[no-any-return]
         raise TransformFailure("code", "code.unknown", message)
 
+    translate.table = table  # type: ignore[attr-defined]  # the compiler looks hits up in place
     return translate
 
 

@@ -115,3 +115,11 @@ def test_the_generated_source_contains_no_text_of_the_table_but_names_and_paths(
     source = compiled(FIELDS).source
     assert "罚款" not in source and "自然人" not in source and "2099" not in source
     assert "src.get('dsrmc')" in source
+
+
+def test_values_of_the_wrong_json_type_are_issues_not_crashes(compiled) -> None:  # type: ignore[no-untyped-def]
+    result = compiled(FIELDS)({**GOOD, "dsrlx": {"code": 1}, "dsrmc": ["张三"], "jdrq": 2.5}, CONTEXT, today=TODAY)
+    rules = {i.field: i.rule for i in result.issues}
+    assert rules["party_type"] == "trim.type"
+    assert rules["party_name"] == "clean.type"
+    assert rules["decision_date"] == "trim.type"
