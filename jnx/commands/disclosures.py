@@ -1,9 +1,178 @@
-"""双公示 disclosures and reconciliation with the credit platform."""
+"""``jnx disclosures …`` (双公示) and ``jnx reconcile credit``: list, show, withdraw, deliver, recompute
+deadlines, reconcile with the credit platform. Thin: each parses, calls one library function, prints."""
 
 from __future__ import annotations
 
+import os
+from typing import Annotated, Any
+
 import typer
+
+from jnx.adapters.config import MappingSecrets
+from jnx.commands._context import load_settings, open_engine, record_audit, transaction
+from jnx.commands._output import JsonOption, emit
+from jnx.errors import ConfigError
+from jnx.exchange.calendar import WorkdayCalendar
+from jnx.exchange.db import session_factory
+from jnx.exchange.delivery import credit_outbox
+from jnx.exchange.disclosure_views import list_disclosures, show_disclosure
+from jnx.exchange.disclosures import credit_system, recompute_deadlines, withdraw
+from jnx.exchange.models import DisclosureStatus
+from jnx.exchange.reconcile import reconcile_credit
+from jnx.exchange.registry import RegisteredSystem, SystemRegistry
+from jnx.exchange.runs import beijing_today
+from jnx.settings import Settings
+
+app = typer.Typer(help="双公示 disclosures: list, show, withdraw, deliver to the credit platform.", no_args_is_help=True)
+reconcile_app = typer.Typer(help="Reconcile jnx with the platforms it feeds (对账).", no_args_is_help=True)
+
+DisclosureId = Annotated[int, typer.Argument(help="The disclosure's id (`jnx disclosures list`).")]
+SystemOption = Annotated[str | None, typer.Option("--system", help="The credit system's id (default: the one registered).")]
+
+
+def _calendar(settings: Settings) -> WorkdayCalendar:
+    return WorkdayCalendar.load(settings.home / "calendar")
+
+
+def _credit(settings: Settings, system_id: str | None) -> RegisteredSystem:
+    with open_engine(settings) as engine, session_factory(engine)() as session:
+        if system_id is not None:
+            return SystemRegistry().get(session, system_id)
+        system = credit_system(session)
+    if system is None:
+        raise ConfigError("no enabled system of kind `credit` is registered",
+                          hint="register the credit platform with `jnx systems register FILE` (kind: credit, a push section)")
+    return system
+
+
+def _key_store(settings: Settings, system: RegisteredSystem) -> Any:
+    if not system.registration.settings.get("envelope_to"):
+        return None
+    from jnx.security.operator import key_store
+
+    passphrase = os.environ.get(settings.key_passphrase_env)
+    if not passphrase:
+        raise ConfigError(f"system {system.id!r} takes envelopes but {settings.key_passphrase_env} is empty",
+                          hint=f"export {settings.key_passphrase_env}=… so jnx can use its signing key")
+    return key_store(settings.home, passphrase)
+
+
+def _render_list(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        typer.echo("no disclosures match")
+        return
+    for r in rows:
+        flags = (" provisional" if r["provisional"] else "") + (" OVERDUE" if r["overdue"] else "")
+        typer.echo(f"{r['id']:>7} {r['kind']:<8} {r['status']:<10} due {r['deadline']}{flags}  {r['business_key']}")
+
+
+@app.command("list")
+def list_(
+    status: Annotated[DisclosureStatus | None, typer.Option("--status", help="Only disclosures in this status.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only those past their due date and not yet done.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 1000,
+    as_json: JsonOption = False,
+) -> None:
+    """List disclosures: id, kind, status, deadline (provisional?), business key."""
+    with transaction(load_settings()) as session:
+        rows = list_disclosures(session, today=beijing_today(), status=status, overdue=overdue, limit=limit)
+    emit({"disclosures": rows, "count": len(rows)}, as_json, lambda d: _render_list(d["disclosures"]))
+
+
+def _render_one(d: dict[str, Any]) -> None:
+    typer.echo(f"disclosure {d['id']}: {d['kind']} {d['business_key']} — {d['status']}"
+               + (" (OVERDUE)" if d["overdue"] else ""))
+    typer.echo(f"  decided {d['decision_date']}, due {d['deadline']}{' (provisional)' if d['provisional'] else ''}; "
+               f"displayed until {d['display_until']}")
+    typer.echo(f"  basis: {d['deadline_basis']}")
+    for problem in d["problems"] or []:
+        typer.echo(f"  problem: {problem['field']} [{problem['rule']}] {problem['message']}")
+    for r in d["revisions"]:
+        typer.echo(f"  revision {r['revision']} {r['action']} due {r['due_date']} key {r['idempotency_key']}"
+                   + (f" — {r['reason']}" if r["reason"] else ""))
+        for delivery in r["deliveries"]:
+            receipt = delivery["receipt"] or {}
+            typer.echo(f"    delivery {delivery['id']}: {delivery['status']} after {delivery['attempts']} attempt(s)"
+                       + (f", receipt {receipt.get('receipt_id')} record {receipt.get('record_id')}" if receipt else "")
+                       + (f" — {delivery['error']}" if delivery["error"] else ""))
+
+
+@app.command("show")
+def show(disclosure_id: DisclosureId, as_json: JsonOption = False) -> None:
+    """One disclosure: its revisions, deliveries and receipts."""
+    with transaction(load_settings()) as session:
+        data = show_disclosure(session, disclosure_id, beijing_today())
+    emit(data, as_json, _render_one)
+
+
+@app.command("withdraw")
+def withdraw_(
+    disclosure_id: DisclosureId,
+    reason: Annotated[str, typer.Option("--reason", help="Why: 决定被撤销, 确认违法, 信用修复 …")],
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw (撤下) a disclosure: queued for the platform, due in 3 working days."""
+    settings = load_settings()
+    with transaction(settings) as session:
+        disclosure = withdraw(session, disclosure_id, reason, _calendar(settings), beijing_today())
+        record_audit(session, "disclosure.withdraw", f"disclosure:{disclosure_id}", {"reason": reason})
+        data = {"id": disclosure.id, "status": disclosure.status.value, "revision": disclosure.current_revision}
+    emit(data, as_json, lambda d: typer.echo(f"disclosure {d['id']}: withdrawal queued as revision {d['revision']}"
+                                             if d["status"] != "withdrawn" else f"disclosure {d['id']}: withdrawn (it had not been sent)"))
+
+
+@app.command("deliver")
+def deliver(
+    system: SystemOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Claim at most this many deliveries.")] = 10_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Push what is due now to the credit platform (for cron); exit 0 even when some were rejected."""
+    settings = load_settings()
+    credit = _credit(settings, system)
+    with open_engine(settings) as engine, credit_outbox(engine, credit, MappingSecrets(dict(os.environ)),
+                                                       keys=_key_store(settings, credit)) as wired:
+        summary = wired.outbox.deliver_due(limit)
+    emit(summary.as_dict(), as_json,
+         lambda d: typer.echo(f"claimed {d['claimed']}: {d['acknowledged']} acknowledged, {d['rejected']} rejected, "
+                              f"{d['retried']} to retry, {d['failed']} failed, {d['superseded']} superseded"))
+
+
+@app.command("recompute-deadlines")
+def recompute(as_json: JsonOption = False) -> None:
+    """Count provisional deadlines again, after a year's official schedule was loaded."""
+    settings = load_settings()
+    with transaction(settings) as session:
+        changed = recompute_deadlines(session, _calendar(settings))
+        rows = [{"id": c.disclosure_id, "old": c.old, "new": c.new, "provisional": c.provisional} for c in changed]
+
+    def render(d: dict[str, Any]) -> None:
+        typer.echo(f"{d['count']} deadline(s) changed")
+        for r in d["changed"]:
+            typer.echo(f"  {r['id']}: {r['old']} → {r['new']}{' (still provisional)' if r['provisional'] else ''}")
+
+    emit({"changed": rows, "count": len(rows)}, as_json, render)
+
+
+@reconcile_app.command("credit")
+def reconcile_credit_(system: SystemOption = None, as_json: JsonOption = False) -> None:
+    """Compare what the credit platform holds (hand-filed records too) with jnx's disclosures."""
+    settings = load_settings()
+    credit = _credit(settings, system)
+    with open_engine(settings) as engine:
+        report = reconcile_credit(engine, credit, MappingSecrets(dict(os.environ))).as_dict()
+
+    def render(d: dict[str, Any]) -> None:
+        typer.echo(f"platform holds {d['platform_records']}, jnx has {d['disclosures']}: {d['matched']} matched "
+                   f"({d['linked']} linked now, {len(d['differs'])} with different content), {d['requeued']} requeued, "
+                   f"{d['republished']} published again, {d['platform_only_count']} on the platform only")
+        for department, rows in d["platform_only"].items():
+            typer.echo(f"  {department}: {len(rows)} on the platform only")
+
+    emit(report, as_json, render)
 
 
 def register(root: typer.Typer) -> None:
     """Add this module's commands and groups to the root app."""
+    root.add_typer(app, name="disclosures")
+    root.add_typer(reconcile_app, name="reconcile")

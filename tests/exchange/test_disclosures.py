@@ -220,3 +220,69 @@ def test_provisional_deadlines_are_recomputed_once_the_years_schedule_is_loaded(
     assert [(c.old, c.new, c.provisional) for c in changed] == [(dt.date(2027, 1, 5), dt.date(2027, 1, 6), False)]
     assert (disclosure.deadline, disclosure.deadline_provisional) == (dt.date(2027, 1, 6), False)
     assert revision.due_date == dt.date(2027, 1, 6) and "2027.yaml" in (disclosure.deadline_basis or "")
+
+
+# ---------------------------------------------------------------- the commands
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("JNX_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("JNX_DATABASE_URL", database_url)
+    return database_url
+
+
+def jnx(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from jnx.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_list_and_show_give_id_kind_status_deadline_and_the_whole_history(cli_env: str, rules: DisclosureRules) -> None:
+    from jnx.exchange.db import create_engine_for, session_factory
+
+    engine = create_engine_for(cli_env)
+    sessions = session_factory(engine)
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    today = DisclosureRules(calendar=rules.calendar, tables=rules.tables, today=dt.date.today)
+    derive(sessions, today, ("penalty", sample("penalty.valid")),  # decided 2022: long overdue
+           ("license", sample("license.valid", decision_date=yesterday, valid_from=yesterday)))
+    engine.dispose()
+
+    listed = jnx("disclosures", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)["disclosures"]
+    assert [(r["kind"], r["status"], r["overdue"]) for r in rows] == [("penalty", "pending", True), ("license", "pending", False)]
+    assert set(rows[0]) >= {"id", "kind", "status", "deadline", "provisional", "business_key"}
+
+    overdue = json.loads(jnx("disclosures", "list", "--overdue", "--json").stdout)["disclosures"]
+    assert [r["kind"] for r in overdue] == ["penalty"]
+    assert json.loads(jnx("disclosures", "list", "--status", "published", "--json").stdout)["count"] == 0
+    text = jnx("disclosures", "list").stdout
+    assert "OVERDUE" in text and "penalty" in text
+
+    shown = jnx("disclosures", "show", str(rows[0]["id"]), "--json")
+    assert shown.exit_code == 0, shown.output
+    detail = json.loads(shown.stdout)
+    assert detail["revisions"][0]["action"] == "new" and detail["revisions"][0]["deliveries"][0]["status"] == "pending"
+    assert "424号" in detail["deadline_basis"]
+    assert "revision 1 new" in jnx("disclosures", "show", str(rows[0]["id"])).stdout
+
+
+def test_withdraw_and_recompute_from_the_command_line(cli_env: str, rules: DisclosureRules) -> None:
+    from jnx.exchange.db import create_engine_for, session_factory
+
+    engine = create_engine_for(cli_env)
+    derive(session_factory(engine), rules, ("penalty", sample("penalty.valid")))
+    engine.dispose()
+
+    withdrawn = jnx("disclosures", "withdraw", "1", "--reason", "决定被撤销", "--json")
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert json.loads(withdrawn.stdout)["status"] == "withdrawn"  # nothing had been sent
+    again = jnx("disclosures", "withdraw", "1", "--reason", "again")
+    assert again.exit_code != 0 and "already withdrawn" in str(again.exception)
+    missing = jnx("disclosures", "show", "999")
+    assert missing.exit_code != 0 and "no disclosure 999" in str(missing.exception)
+
+    recomputed = jnx("disclosures", "recompute-deadlines", "--json")
+    assert recomputed.exit_code == 0 and json.loads(recomputed.stdout) == {"changed": [], "count": 0}

@@ -375,3 +375,24 @@ def test_workers_killed_at_random_points_leave_every_disclosure_acknowledged_exa
     for i in range(40):
         wsh = f"济市监罚〔2026〕{tag}K{i:04d}号"
         assert len(held(credit, "xzcf", wsh)) == 1 and created_results(credit, wsh) == 1
+
+
+def test_jnx_disclosures_deliver_pushes_what_is_due_for_cron(
+    sessions: Any, rules: DisclosureRules, credit: Sandbox, database_url: str, tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch, tag: str
+) -> None:
+    from tests.exchange.conftest import Credentials
+    from tests.exchange.test_disclosures import jnx
+
+    monkeypatch.setenv("JNX_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("JNX_DATABASE_URL", database_url)
+    derive(sessions, rules, *penalties(3, tag))
+    missing = jnx("disclosures", "deliver", "--json")
+    assert missing.exit_code != 0 and "no enabled system of kind `credit`" in str(missing.exception)
+
+    register_credit(sessions, credit)
+    monkeypatch.setenv("CREDIT_TOKEN", Credentials().credit_token)
+    result = jnx("disclosures", "deliver", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["acknowledged"] == 3
+    assert "claimed 0" in jnx("disclosures", "deliver").stdout

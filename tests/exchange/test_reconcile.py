@@ -4,6 +4,7 @@ are reported per department, and a second run changes nothing."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -115,3 +116,20 @@ def test_an_unreachable_platform_fails_reconciliation_with_a_clear_error(
         reconcile_credit(migrated_engine, system, CREDIT_SECRETS, sleep=lambda _: None)
     with sessions() as session:
         assert session.scalars(select(Disclosure)).first() is None
+
+
+def test_jnx_reconcile_credit_prints_the_report(
+    sessions: Any, credit: Sandbox, database_url: str, tmp_path: Any, system: RegisteredSystem,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.exchange.conftest import Credentials
+    from tests.exchange.test_disclosures import jnx
+
+    monkeypatch.setenv("JNX_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("JNX_DATABASE_URL", database_url)
+    monkeypatch.setenv("CREDIT_TOKEN", Credentials().credit_token)
+    result = jnx("reconcile", "credit", "--system", "credit-jn", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["disclosures"] == 0 and report["platform_only_count"] == report["platform_records"] > 0
+    assert "on the platform only" in jnx("reconcile", "credit").stdout
