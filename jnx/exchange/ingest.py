@@ -182,22 +182,24 @@ class PageIngester:
     def ingest(self, session: Session, records: Sequence[PulledRecord]) -> PageOutcome:
         counts = PageCounts(pulled=len(records))
         outcome = PageOutcome(counts)
-        pairs = [(r.source_key, bare_hash(r.content_hash)) for r in records]
+        pairs = [(r.source_key[:200], bare_hash(r.content_hash)) for r in records]
         known = queries.staged_ids(session, self.system_id, pairs)
         fresh: dict[tuple[str, str], PulledRecord] = {}
         for record, pair in zip(records, pairs, strict=True):
             if pair in known and not self.remap_existing:
                 counts.unchanged += 1  # the same content was staged (and processed) before
+            elif pair in fresh:
+                counts.unchanged += 1  # the same record twice in one page
             elif pair not in known:
-                fresh.setdefault(pair, record)
+                fresh[pair] = record
         now = utcnow()
-        queries.stage(
+        ids = queries.stage(
             session,
             [
                 {
                     "system_id": self.system_id,
                     "run_id": self.run_id,
-                    "source_key": r.source_key[:200],
+                    "source_key": pair[0],
                     "record_type": r.record_type,
                     "content_hash": pair[1],
                     "payload": payload_bytes(r),
@@ -207,7 +209,9 @@ class PageIngester:
                 for pair, r in fresh.items()
             ],
         )
-        ids = queries.staged_ids(session, self.system_id, list(fresh)) if fresh else {}
+        for pair in [p for p in fresh if p not in ids]:
+            del fresh[pair]  # staged meanwhile by another worker, which maps and stores it
+            counts.unchanged += 1
         counts.staged = len(fresh)
         todo = [(ids[pair], record) for pair, record in fresh.items()]
         if self.remap_existing:

@@ -60,9 +60,22 @@ def staged_ids(session: Session, system_id: str, pairs: Sequence[tuple[str, str]
     return found
 
 
-def stage(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert raw records; one already staged (same system, key and content) is left as it is."""
-    _insert_ignore(session, RAW, rows, ["system_id", "source_key", "content_hash"])
+def stage(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
+    """Insert raw records; one already staged (same system, key and content) is left as it is.
+
+    Returns the ids of the rows this statement inserted, by (source key, content hash): a row that
+    another worker staged meanwhile (it waited for that worker's commit) is not among them, so only
+    one of the two goes on to map and store it."""
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = (
+        module.insert(RAW)
+        .on_conflict_do_nothing(index_elements=["system_id", "source_key", "content_hash"])
+        .returning(RAW.c.id, RAW.c.source_key, RAW.c.content_hash)
+    )
+    return {(row.source_key, row.content_hash): int(row.id) for row in session.execute(statement, list(rows))}
 
 
 def current_records(session: Session, record_type: str, keys: Sequence[str]) -> dict[str, tuple[int, int, str]]:

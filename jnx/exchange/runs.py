@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from jnx.adapters.base import Page, Puller, Watermark
 from jnx.adapters.config import SecretResolver
 from jnx.adapters.factory import Adapters, build_adapters
-from jnx.errors import JnxError, PermanentError
+from jnx.errors import JnxError, PermanentError, StorageError
 from jnx.exchange import queries
 from jnx.exchange.db import session_factory, storage_errors
-from jnx.exchange.errors import LeaseLostError
+from jnx.exchange.errors import ConstraintViolationError, LeaseLostError
 from jnx.exchange.ingest import Mapper, PageCounts, PageIngester, StoredRecord
 from jnx.exchange.leases import RUNS, Lease, Leases
 from jnx.exchange.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
@@ -39,7 +39,21 @@ from jnx.standard.dictionary import Dictionary
 log = logging.getLogger(__name__)
 
 LEASE_FOR = dt.timedelta(minutes=5)
+#: A page that met a concurrent writer of the same records (PostgreSQL: a unique key inserted by
+#: another worker meanwhile, a deadlock) is rolled back and stored again, at most this many times.
+PAGE_ATTEMPTS = 4
+_RACE_STATES = frozenset({"23505", "40001", "40P01"})  # unique violation, serialization failure, deadlock
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def _lost_a_race(exc: BaseException) -> bool:
+    """Whether a storage error is another worker's concurrent write (retry) rather than a fault."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if getattr(cause, "sqlstate", None) in _RACE_STATES or getattr(getattr(cause, "orig", None), "sqlstate", None) in _RACE_STATES:
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def beijing_today() -> dt.date:
@@ -116,9 +130,13 @@ class RunService:
         worker_id: str = "jnx",
         today: Callable[[], dt.date] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        lease_for: dt.timedelta = LEASE_FOR,
     ) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = session_factory(engine)
+        # transactions that read then write take SQLite's write lock at BEGIN (other workers wait
+        # their turn instead of failing with "database is locked"); the same sessions on PostgreSQL
+        self.writes: sessionmaker[Session] = session_factory(engine, immediate=True)
         self.tables = tables
         self.dictionary = dictionary
         self.secrets = secrets
@@ -128,6 +146,7 @@ class RunService:
         self.worker_id = worker_id
         self.today = today or beijing_today
         self.should_stop = should_stop or (lambda: False)
+        self.lease_for = lease_for  # each committed page extends the run's lease by this much
         self.leases = Leases(engine, RUNS)
         self.registry = SystemRegistry()
 
@@ -136,7 +155,7 @@ class RunService:
     def enqueue(self, system_id: str, *, trigger: RunTrigger = RunTrigger.MANUAL, full: bool = False,
                 due_at: dt.datetime | None = None) -> int:
         """Queue a run; a scheduled run's ``due_at`` is its slot, unique per system (no double runs)."""
-        with storage_errors(self.engine.url), self.sessions.begin() as session:
+        with storage_errors(self.engine.url), self.writes.begin() as session:
             self.registry.get(session, system_id)  # a clear error for an unknown system
             run = Run(system_id=system_id, trigger=trigger, full=full, due_at=due_at or utcnow(), status=RunStatus.QUEUED)
             session.add(run)
@@ -151,11 +170,11 @@ class RunService:
 
     def _claim_exact(self, run_id: int) -> Lease:
         # the run was just queued by us; claim it directly (others may be due too: keep ours only)
-        with storage_errors(self.engine.url), self.sessions.begin() as session:
+        with storage_errors(self.engine.url), self.writes.begin() as session:
             now = utcnow()
             session.execute(
                 update(Run).where(Run.id == run_id, Run.status == RunStatus.QUEUED).values(
-                    status=RunStatus.RUNNING, lease_owner=self.worker_id, lease_expires_at=now + LEASE_FOR,
+                    status=RunStatus.RUNNING, lease_owner=self.worker_id, lease_expires_at=now + self.lease_for,
                     heartbeat_at=now, attempts=Run.attempts + 1, started_at=now,
                 )
             )
@@ -259,8 +278,23 @@ class RunService:
                 summary.warnings.append(warning)
             mark = replace(mark, since=start.since)
         new_mark = mark.to_json()
-        expires = utcnow() + LEASE_FOR
-        with storage_errors(self.engine.url), self.sessions.begin() as session:
+        for attempt in range(1, PAGE_ATTEMPTS + 1):
+            expires = utcnow() + self.lease_for
+            try:
+                counts = self._store_page(lease, system, stream, ingester, page, summary, new_mark, expires)
+                break
+            except (ConstraintViolationError, StorageError) as exc:
+                if attempt == PAGE_ATTEMPTS or not _lost_a_race(exc):
+                    raise
+                log.info("%s/%s: page %s met a concurrent writer (%s); storing it again", system.id, stream, page.number, exc)
+        summary.counts = counts
+        summary.watermarks[stream] = new_mark
+        return Lease(lease.table, lease.row_id, lease.owner, expires, lease.attempts)
+
+    def _store_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,
+                    summary: RunSummary, new_mark: str, expires: dt.datetime) -> PageCounts:
+        """One page, its watermark and the run's counters in one transaction, fenced by the lease."""
+        with storage_errors(self.engine.url), self.writes.begin() as session:
             outcome = ingester.ingest(session, page.records)
             if self.on_stored is not None and outcome.stored:
                 self.on_stored(session, system, outcome.stored)
@@ -276,9 +310,7 @@ class RunService:
             if fenced != 1:
                 raise LeaseLostError(f"run #{lease.row_id} is no longer leased to {lease.owner}",
                                      table="runs", row_id=lease.row_id, owner=lease.owner)
-        summary.counts = counts
-        summary.watermarks[stream] = new_mark
-        return Lease(lease.table, lease.row_id, lease.owner, expires, lease.attempts)
+        return counts
 
     # ---------------------------------------------------------------- queries for the CLI
 

@@ -26,12 +26,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from jnx.exchange.db import session_factory, storage_errors
 from jnx.exchange.leases import RUNS, Leases
 from jnx.exchange.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
-from jnx.exchange.runs import BEIJING, RunSummary
+from jnx.exchange.runs import BEIJING, LEASE_FOR, RunSummary
 from jnx.exchange.wiring import Exchange
 
 log = logging.getLogger(__name__)
-
-LEASE_FOR = dt.timedelta(minutes=5)
 
 
 def latest_slot(cron: str, now: dt.datetime) -> dt.datetime:
@@ -45,7 +43,7 @@ def enqueue_due(ex: Exchange, now: dt.datetime | None = None) -> int:
     """Create the run of each enabled system's latest slot unless it exists; how many were created."""
     now = now or utcnow()
     created = 0
-    with storage_errors(ex.engine.url), session_factory(ex.engine).begin() as session:
+    with storage_errors(ex.engine.url), session_factory(ex.engine, immediate=True).begin() as session:
         systems = session.execute(
             select(SourceSystem.id, SourceSystem.schedule_cron).where(SourceSystem.enabled.is_(True), SourceSystem.schedule_cron.is_not(None))
         ).all()
@@ -55,8 +53,8 @@ def enqueue_due(ex: Exchange, now: dt.datetime | None = None) -> int:
             statement = dialect.insert(Run.__table__).values(
                 system_id=system_id, status=RunStatus.QUEUED.value, trigger=RunTrigger.SCHEDULE.value, full=False,
                 due_at=slot, attempts=0, counts={}, created_at=now,
-            ).on_conflict_do_nothing(index_elements=["system_id", "due_at"])
-            created += session.execute(statement).rowcount or 0
+            ).on_conflict_do_nothing(index_elements=["system_id", "due_at"]).returning(Run.__table__.c.id)
+            created += len(session.execute(statement).all())  # rowcount is -1 here on psycopg
     return created
 
 
@@ -68,14 +66,16 @@ class Worker:
     name: str
     stop: threading.Event = field(default_factory=threading.Event)
     on_summary: Callable[[RunSummary], None] | None = None
+    lease_for: dt.timedelta = LEASE_FOR  # a run whose worker stops renewing is taken over after this
 
     def run_once(self) -> RunSummary | None:
         """Claim one due run and execute it; None when nothing is due."""
         service = self.ex.runs()
         service.worker_id = self.name
         service.should_stop = self.stop.is_set
+        service.lease_for = self.lease_for
         leases = Leases(self.ex.engine, RUNS)
-        claimed = leases.claim(self.name, limit=1, lease_for=LEASE_FOR)
+        claimed = leases.claim(self.name, limit=1, lease_for=self.lease_for)
         if not claimed:
             return None
         summary = service.execute(claimed[0])

@@ -37,7 +37,7 @@ from jnx.exchange.db import create_engine_for, upgrade
 from jnx.exchange.models import MappingErrorEntry, RawRecord, RecordLineage, Run, RunStatus, StandardRecord, StandardRecordRevision
 from jnx.exchange.models import Watermark as WatermarkRow
 from jnx.exchange.registry import SystemRegistry, parse_registration
-from jnx.exchange.runs import RunSummary
+from jnx.exchange.runs import RunService, RunSummary
 from jnx.exchange.wiring import Exchange
 from jnx.sandbox.runner import Credentials, Sandbox, SandboxConfig
 from jnx.settings import Settings
@@ -167,8 +167,8 @@ def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def crashing_run(url: str, home: str, point: str | None, page: int) -> None:
-    """Child process: run the system now and SIGKILL this process at ``point`` of its ``page``-th page."""
+def install_crash(ex: Exchange, service: RunService, point: str | None, page: int) -> None:
+    """In a child process only: SIGKILL it at ``point`` of the ``page``-th page its runs reach."""
     calls: dict[str, int] = {}
     watermark_written = [False]
 
@@ -197,18 +197,22 @@ def crashing_run(url: str, home: str, point: str | None, page: int) -> None:
             built.pullers[stream] = _PullHook(puller, lambda: reached("pull"))
         return built
 
-    ex = exchange_for(url, Path(home), worker_id=f"crash-{os.getpid()}")
-
     @event.listens_for(ex.engine, "commit")
     def _on_commit(connection: Any) -> None:
         if watermark_written[0]:
             watermark_written[0] = False
             reached("commit")
 
-    service = ex.runs()
     service.adapters_factory = adapters
     service.on_stored = lambda session, system, stored: reached("stored")
     service.progress = lambda stream, counts: reached("committed")
+
+
+def crashing_run(url: str, home: str, point: str | None, page: int) -> None:
+    """Child process: run the system now and SIGKILL this process at ``point`` of its ``page``-th page."""
+    ex = exchange_for(url, Path(home), worker_id=f"crash-{os.getpid()}")
+    service = ex.runs()
+    install_crash(ex, service, point, page)
     service.run_now(SYSTEM)
 
 
