@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -43,6 +44,8 @@ LEASE_FOR = dt.timedelta(minutes=5)
 #: another worker meanwhile, a deadlock) is rolled back and stored again, at most this many times.
 PAGE_ATTEMPTS = 4
 _RACE_STATES = frozenset({"23505", "40001", "40P01"})  # unique violation, serialization failure, deadlock
+#: How often the same records may come back in one pull (at new positions) before it counts as a loop.
+SAME_RECORDS_LIMIT = 3
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
@@ -54,6 +57,16 @@ def _lost_a_race(exc: BaseException) -> bool:
             return True
         cause = cause.__cause__
     return False
+
+
+def _failure(summary: RunSummary, exc: JnxError) -> str:
+    """The error of a failed run: where it stopped, what went wrong, what was kept, what to do."""
+    text = str(exc) + (f" — {exc.hint}" if exc.hint else "")
+    if summary.stream is None:
+        return text
+    done = summary.pages.get(summary.stream, 0)
+    return (f"{summary.stream}: page {done + 1} of this run failed: {text}. "
+            f"The {done} page(s) before it are committed; the next run resumes after them.")
 
 
 def beijing_today() -> dt.date:
@@ -91,6 +104,8 @@ class RunSummary:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     watermarks: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, int] = field(default_factory=dict)  # pages committed per stream by this run
+    stream: str | None = None  # the stream being pulled (where a failure happened)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -217,7 +232,7 @@ class RunService:
             return summary
         except JnxError as exc:
             status = RunStatus.FAILED
-            summary.error = str(exc) + (f" — {exc.hint}" if exc.hint else "")
+            summary.error = _failure(summary, exc)
         summary.status = status
         summary.seconds = time.monotonic() - started
         values = {"counts": {**summary.counts.as_dict(), "seconds": round(summary.seconds, 3), "warnings": summary.warnings},
@@ -238,35 +253,43 @@ class RunService:
         with self.sessions() as session:
             stored = queries.get_watermark(session, system.id, stream)
         start = None if (full or stored is None) else Watermark.from_json(stored)
-        seen: set[bytes] = set()
+        seen: Counter[bytes] = Counter()
+        summary.stream = stream
         for page in puller.pull(start):
             self._check_not_looping(system, stream, page, seen)
             lease = self._commit_page(lease, system, stream, ingester, page, start, summary)
+            summary.pages[stream] = summary.pages.get(stream, 0) + 1
             puller.acknowledge(page)
             if self.progress is not None:
                 self.progress(stream, summary.counts)
             if self.should_stop():
                 raise _Interrupted
+        summary.stream = None
         return lease
 
     @staticmethod
-    def _check_not_looping(system: RegisteredSystem, stream: str, page: Page, seen: set[bytes]) -> None:
-        """The same page (same records at the same position) twice in one pull is a loop — the
-        source ignores the paging parameters or cycles — so the run stops instead of pulling forever.
-        A page resent with its next position (a duplicate) differs in its watermark and goes on."""
+    def _check_not_looping(system: RegisteredSystem, stream: str, page: Page, seen: Counter[bytes]) -> None:
+        """Stop a pull that goes round in circles instead of pulling forever.
+
+        The same records at the same position twice is a loop (the source ignores the paging
+        parameters). The same records at ever new positions (a page parameter the source does not
+        read) is one too, once it has come more than :data:`SAME_RECORDS_LIMIT` times: a page that
+        a source resends once with its next position (a duplicate) goes on.
+        """
         if not page.records:
             return
-        signature = hashlib.sha256(page.watermark.to_json().encode())
+        records = hashlib.sha256()
         for record in page.records:
-            signature.update(record.content_hash.encode())
-        digest = signature.digest()
-        if digest in seen:
+            records.update(record.content_hash.encode())
+        exact = hashlib.sha256(records.digest() + page.watermark.to_json().encode()).digest()
+        seen[exact] += 1
+        seen[records.digest()] += 1
+        if seen[exact] > 1 or seen[records.digest()] > SAME_RECORDS_LIMIT:
             raise SourceLoopError(
                 f"{system.id}/{stream}: the source returned the same page again at {page.line} "
-                f"(watermark {page.watermark.to_json()}); stopped to avoid a loop",
+                f"({seen[records.digest()]} times, watermark {page.watermark.to_json()}); stopped to avoid a loop",
                 hint="check the system's pagination (cursor or page parameters) in its registration",
             )
-        seen.add(digest)
 
     def _commit_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,
                      start: Watermark | None, summary: RunSummary) -> Lease:

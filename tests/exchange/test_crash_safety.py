@@ -139,14 +139,26 @@ def assert_same_outcome(got: dict[str, Any], expected: dict[str, Any]) -> None:
         assert got[part] == expected[part], f"{part}: {len(got[part])} vs {len(expected[part])}; missing {missing}; extra {extra}"
 
 
-def run_to_the_end(url: str, home: Path) -> RunSummary:
+def run_to_the_end(url: str, home: Path, system: str = SYSTEM) -> RunSummary:
     ex = exchange_for(url, home)
     try:
-        summary = ex.runs().run_now(SYSTEM)
+        summary = ex.runs().run_now(system)
     finally:
         ex.engine.dispose()
     assert summary.status is RunStatus.SUCCEEDED, summary.error
     return summary
+
+
+def reference_outcome(sandbox: Sandbox, folder: Path, system: str = SYSTEM) -> tuple[dict[str, Any], RunSummary]:
+    """What one uninterrupted run of the sandbox (as it is now) leaves in a fresh SQLite database;
+    :func:`snapshot` does not depend on the backend, so it is the reference for PostgreSQL too."""
+    url = f"sqlite:///{folder / 'reference.db'}"
+    upgrade(url)
+    engine = create_engine_for(url)
+    register(engine, registration(sandbox, system))
+    engine.dispose()
+    summary = run_to_the_end(url, folder, system)
+    return snapshot(url), summary
 
 
 # --------------------------------------------------------------------------- the crashing worker
@@ -272,15 +284,9 @@ def _no_faults(sandbox: Sandbox) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def uninterrupted(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What one run with no crash leaves (SQLite; the snapshot does not depend on the backend)."""
-    folder = tmp_path_factory.mktemp("uninterrupted")
-    url = f"sqlite:///{folder / 'jnx.db'}"
-    upgrade(url)
-    engine = create_engine_for(url)
-    register(engine, registration(sandbox))
-    engine.dispose()
-    summary = run_to_the_end(url, folder)
+    outcome, summary = reference_outcome(sandbox, tmp_path_factory.mktemp("uninterrupted"))
     assert summary.counts.pulled == RECORDS and summary.counts.errors > 0
-    return snapshot(url)
+    return outcome
 
 
 @pytest.fixture

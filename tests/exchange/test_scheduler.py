@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from jnx.cli import app
-from jnx.exchange.db import create_engine_for, upgrade
+from jnx.exchange.db import create_engine_for
 from jnx.exchange.models import Run, RunStatus, RunTrigger
 from jnx.exchange.models import Watermark as WatermarkRow
 from jnx.exchange.registry import SystemRegistry
@@ -32,6 +32,7 @@ from tests.exchange.test_crash_safety import (
     PAGE_SIZE,
     assert_same_outcome,
     exchange_for,
+    reference_outcome,
     register,
     registration,
     snapshot,
@@ -190,15 +191,5 @@ def test_serve_stops_on_sigterm_releasing_the_run_in_flight_which_resumes_later(
     assert resumed.counts.pulled == RECORDS
     outcome = snapshot(database_url)
     assert len(outcome["raw"]) == len(set(outcome["raw"])) == RECORDS
-    reference_url = f"sqlite:///{tmp_path_factory.mktemp('reference') / 'jnx.db'}"
-    upgrade(reference_url)
-    engine = create_engine_for(reference_url)
-    register(engine, registration(sandbox, system))
-    engine.dispose()
-    ex = exchange_for(reference_url, tmp_path)
-    try:
-        ex.runs().run_now(system)
-    finally:
-        ex.engine.dispose()
-    expected = snapshot(reference_url)
+    expected, _ = reference_outcome(sandbox, tmp_path_factory.mktemp("reference"), system)
     assert_same_outcome(outcome, expected)
