@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, tuple_, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,16 +47,21 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def staged_ids(session: Session, system_id: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Ids of raw records already staged, by (source key, content hash)."""
+    """Ids of raw records already staged, by (source key, content hash).
+
+    Searched by ``source_key IN (…)`` — a prefix of the unique index (system, source key, content
+    hash) — and the hashes compared here: SQLite does not search that index by row values
+    ``(source_key, content_hash) IN (…)`` and would scan every raw record of the system per page."""
+    wanted = set(pairs)
     found: dict[tuple[str, str], int] = {}
-    for chunk in _chunks(list(dict.fromkeys(pairs))):
+    for chunk in _chunks(list(dict.fromkeys(key for key, _ in pairs))):
         rows = session.execute(
-            select(RAW.c.id, RAW.c.source_key, RAW.c.content_hash).where(
-                RAW.c.system_id == system_id, tuple_(RAW.c.source_key, RAW.c.content_hash).in_(chunk)
-            )
+            select(RAW.c.id, RAW.c.source_key, RAW.c.content_hash).where(RAW.c.system_id == system_id, RAW.c.source_key.in_(chunk))
         )
         for row in rows:
-            found[(row.source_key, row.content_hash)] = row.id
+            pair = (row.source_key, row.content_hash)
+            if pair in wanted:
+                found[pair] = row.id
     return found
 
 
@@ -156,18 +161,17 @@ def close_errors_of(session: Session, raw_ids: Sequence[int], status: MappingErr
 
 
 def superseded_raw_ids(session: Session, system_id: str, source_keys: Sequence[str], newer: Sequence[int]) -> list[int]:
-    """Raw records of the same source keys, older than ``newer``, that still have open errors."""
-    ids: list[int] = []
+    """Raw records of the same source keys, older than ``newer``, that still have open errors.
+
+    Searched from the raw records' index (system, source key) to the errors' index (raw record);
+    the status is compared here, so the planner never walks every open error of the queue."""
+    ids: set[int] = set()
     newer_set = set(newer)
     for chunk in _chunks(list(dict.fromkeys(source_keys))):
-        rows = session.execute(
-            select(ERRORS.c.raw_record_id)
-            .join(RAW, RAW.c.id == ERRORS.c.raw_record_id)
-            .where(RAW.c.system_id == system_id, RAW.c.source_key.in_(chunk), ERRORS.c.status == MappingErrorStatus.OPEN.value)
-            .distinct()
-        )
-        ids.extend(r.raw_record_id for r in rows if r.raw_record_id not in newer_set)
-    return ids
+        raw_ids = select(RAW.c.id).where(RAW.c.system_id == system_id, RAW.c.source_key.in_(chunk)).scalar_subquery()
+        rows = session.execute(select(ERRORS.c.raw_record_id, ERRORS.c.status).where(ERRORS.c.raw_record_id.in_(raw_ids)))
+        ids.update(r.raw_record_id for r in rows if r.status == MappingErrorStatus.OPEN.value and r.raw_record_id not in newer_set)
+    return sorted(ids)
 
 
 def get_watermark(session: Session, system_id: str, stream: str) -> str | None:

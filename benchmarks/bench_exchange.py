@@ -1,0 +1,266 @@
+"""End-to-end ingest: N penalties from the sandbox case-handling API into the exchange.
+
+What is measured, in one process (the sandbox serves from a child process, so its work is not
+counted in this process's memory, though it shares the machine's cores):
+
+* **first run** — ``RunService.run_now`` of a registered system: signed GETs of pages of
+  ``--page-size`` records, JSON parse and hashing (adapters), staging of raw records, mapping with
+  ``case_handling.penalty@1`` and the standard's record check, storage by business key with
+  revisions and lineage, errors queued, watermark and counters committed per page;
+* **second run** — the same system pulled again in full (``--full``): every record unchanged;
+* **baseline** — the plainest pipeline that moves the same records: requests + HMAC signing +
+  ``json.loads`` + ``sqlite3.executemany`` of (key, payload) rows, no mapping, no checks;
+* **peak memory** — the process's peak resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``),
+  read after the exchange runs and before the baseline; it includes the interpreter and imports.
+
+    python benchmarks/bench_exchange.py [--records N] [--page-size P] [--database-url URL] [--json]
+
+With ``--database-url`` (or ``JNX_TEST_DATABASE_URL``) pointing at a PostgreSQL server, the two runs
+are repeated on a database created for the benchmark there and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from jnx.exchange.db import create_engine_for, upgrade
+from jnx.exchange.registry import SystemRegistry, parse_registration
+from jnx.exchange.runs import RunSummary
+from jnx.exchange.wiring import Exchange
+from jnx.sandbox.runner import Credentials
+from jnx.settings import Settings
+
+SEED = 7
+SYSTEM = "jn-case-handling"
+CREDS = Credentials()
+TARGET_RATE = 5_000
+TARGET_MEMORY_MB = 300
+TARGET_SPEEDUP = 3.0
+
+
+# --------------------------------------------------------------------------- the source
+
+
+def _serve_case_handling(records: int, ready: Any, stop: Any) -> None:
+    """Child process: the sandbox case-handling platform alone, on ephemeral loopback ports."""
+    from jnx.sandbox import case_data
+    from jnx.sandbox.casehandling import CaseHandlingPlatform
+    from jnx.sandbox.faults import FaultState
+    from jnx.sandbox.feed import Feed
+    from jnx.sandbox.httpserver import PlatformServer
+
+    penalties = Feed(*case_data.penalties(SEED, records))
+    coercions = Feed(*case_data.coercions(SEED, max(1, records // 5), [r.key for r in penalties.all()[:200]]))
+    platform = CaseHandlingPlatform(FaultState(None, seed=SEED), {"penalties": penalties, "coercions": coercions},
+                                    {CREDS.case_app_key: CREDS.case_secret})
+    server = PlatformServer(platform, {"primary": 0, "backup": 0})
+    server.start()
+    ready.put(server.urls())
+    stop.wait()
+    server.stop()
+
+
+def _registration(urls: dict[str, str], page_size: int) -> dict[str, Any]:
+    return {
+        "format": 1, "id": SYSTEM, "name": "济宁市行政执法网上办案系统", "department": "济宁市司法局",
+        "department_credit_code": "11370800004180002M", "region": "370800", "kind": "case_handling",
+        "adapter": {
+            "protocol": "rest",
+            "lines": [{"url": urls["primary"], "name": "primary"}, {"url": urls["backup"], "name": "backup"}],
+            "auth": {"kind": "hmac", "app_key": CREDS.case_app_key, "secret": {"env": "JNX_CASE_SECRET"}},
+            "page_size": page_size,
+            "pull": [{
+                "record_type": "penalty", "path": "/api/v1/penalties",
+                "params": {"updated_after": "{since}", "cursor": "{cursor}", "limit": "{page_size}"},
+                "pagination": "cursor", "records_path": "data.items", "next_cursor_path": "data.next_cursor",
+                "ok_path": "code", "key_field": "ajbh", "updated_field": "updated_at", "initial_since": "2000-01-01 00:00:00",
+            }],
+        },
+        "mappings": {"penalty": "case_handling.penalty@1"},
+    }
+
+
+# --------------------------------------------------------------------------- the exchange
+
+
+def _exchange_runs(url: str, home: Path, urls: dict[str, str], page_size: int) -> tuple[RunSummary, float, RunSummary, float]:
+    upgrade(url)
+    engine = create_engine_for(url)
+    try:
+        with Session(engine) as session, session.begin():
+            SystemRegistry().register(session, parse_registration(_registration(urls, page_size), "bench.yaml"))
+        ex = Exchange(settings=Settings(home=home, database_url=url), engine=engine,
+                      environment={"JNX_CASE_SECRET": CREDS.case_secret}, worker_id="bench")
+        service = ex.runs()
+        started = time.perf_counter()
+        first = service.run_now(SYSTEM)
+        first_s = time.perf_counter() - started
+        started = time.perf_counter()
+        second = service.run_now(SYSTEM, full=True)
+        second_s = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    for summary in (first, second):
+        if summary.error:
+            raise SystemExit(f"run #{summary.run_id} {summary.status.value}: {summary.error}")
+    return first, first_s, second, second_s
+
+
+def _postgres_database(base: str) -> tuple[str, Any]:
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    name = f"jnx_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(base).set(database=name).render_as_string(hide_password=False), drop
+
+
+# --------------------------------------------------------------------------- the baseline
+
+
+def _baseline(urls: dict[str, str], page_size: int, folder: Path) -> tuple[int, float]:
+    """requests + json + sqlite3.executemany: pull every page and insert (key, payload) rows."""
+    from jnx.sandbox.signing import sign
+
+    path = "/api/v1/penalties"
+    database = sqlite3.connect(folder / "baseline.db")
+    database.execute("PRAGMA journal_mode=WAL")
+    database.execute("CREATE TABLE penalties (key TEXT PRIMARY KEY, payload TEXT NOT NULL)")
+    count = 0
+    started = time.perf_counter()
+    with requests.Session() as http:
+        cursor: str | None = None
+        while True:
+            params = {"updated_after": "2000-01-01 00:00:00", "limit": str(page_size)} | ({"cursor": cursor} if cursor else {})
+            answer = http.get(urls["primary"] + path, params=params,
+                              headers=sign(CREDS.case_app_key, CREDS.case_secret, "GET", path, params), timeout=30)
+            answer.raise_for_status()
+            data = json.loads(answer.content)["data"]
+            rows = [(item["ajbh"], json.dumps(item, ensure_ascii=False)) for item in data["items"]]
+            with database:
+                database.executemany("INSERT OR REPLACE INTO penalties VALUES (?, ?)", rows)
+            count += len(rows)
+            cursor = data.get("next_cursor")
+            if not cursor:
+                break
+    seconds = time.perf_counter() - started
+    database.close()
+    return count, seconds
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def _backend(name: str, first: RunSummary, first_s: float, second: RunSummary, second_s: float) -> dict[str, Any]:
+    return {
+        "backend": name,
+        "first_run": {**first.counts.as_dict(), "seconds": round(first_s, 2), "records_per_s": round(first.counts.pulled / first_s)},
+        "second_run": {**second.counts.as_dict(), "seconds": round(second_s, 2), "records_per_s": round(second.counts.pulled / second_s)},
+        "second_run_speedup": round(first_s / second_s, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--database-url", default=os.environ.get("JNX_TEST_DATABASE_URL"),
+                        help="a PostgreSQL server URL: the runs are repeated on a database created there")
+    parser.add_argument("--json", action="store_true", help="one JSON object")
+    args = parser.parse_args(argv)
+
+    context = multiprocessing.get_context("spawn")
+    ready, stop = context.Queue(), context.Event()
+    server = context.Process(target=_serve_case_handling, args=(args.records, ready, stop), daemon=True)
+    load_before = os.getloadavg()
+    generating = time.perf_counter()
+    server.start()
+    urls = ready.get(timeout=600)
+    generated_s = time.perf_counter() - generating
+    try:
+        with tempfile.TemporaryDirectory(prefix="jnx-bench-") as folder:
+            home = Path(folder)
+            rss_start = _peak_rss_mb()
+            sqlite_result = _exchange_runs(f"sqlite:///{home / 'jnx.db'}", home, urls, args.page_size)
+            rss_exchange = _peak_rss_mb()
+            results = [_backend("sqlite", *sqlite_result)]
+            if args.database_url and make_url(args.database_url).get_backend_name() == "postgresql":
+                url, drop = _postgres_database(args.database_url)
+                try:
+                    results.append(_backend("postgresql", *_exchange_runs(url, home, urls, args.page_size)))
+                finally:
+                    drop()
+            baseline_n, baseline_s = _baseline(urls, args.page_size, home)
+    finally:
+        stop.set()
+        server.join(timeout=30)
+    sqlite_first = results[0]["first_run"]
+    report = {
+        "records": args.records,
+        "page_size": args.page_size,
+        "sandbox_data_seconds": round(generated_s, 1),
+        "results": results,
+        "baseline": {"records": baseline_n, "seconds": round(baseline_s, 2), "records_per_s": round(baseline_n / baseline_s)},
+        "baseline_over_exchange": round((baseline_n / baseline_s) / sqlite_first["records_per_s"], 1),
+        "peak_rss_mb": {"at_start": round(rss_start), "after_exchange_runs": round(rss_exchange), "measure": "getrusage ru_maxrss"},
+        "machine": {"cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
+                    "load_average_after": [round(x, 2) for x in os.getloadavg()], "python": sys.version.split()[0]},
+        "targets": {
+            "sqlite_records_per_s": {"target": TARGET_RATE, "met": sqlite_first["records_per_s"] >= TARGET_RATE},
+            "peak_rss_mb": {"target": TARGET_MEMORY_MB, "met": rss_exchange < TARGET_MEMORY_MB},
+            "second_run_speedup": {"target": TARGET_SPEEDUP, "met": results[0]["second_run_speedup"] >= TARGET_SPEEDUP},
+        },
+    }
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        _print(report)
+    return 0
+
+
+def _print(report: dict[str, Any]) -> None:
+    print(f"records: {report['records']:,} (page size {report['page_size']}); sandbox data generated in {report['sandbox_data_seconds']} s")
+    for r in report["results"]:
+        first, second = r["first_run"], r["second_run"]
+        print(f"[{r['backend']}] first run:  {first['seconds']:>7.2f} s  {first['records_per_s']:>6,} records/s  "
+              f"(new {first['new']:,}, revised {first['revised']:,}, with errors {first['errors']:,})")
+        print(f"[{r['backend']}] second run: {second['seconds']:>7.2f} s  {second['records_per_s']:>6,} records/s  "
+              f"(unchanged {second['unchanged']:,}) — {r['second_run_speedup']}× faster")
+    b = report["baseline"]
+    print(f"baseline (requests + json + sqlite3 executemany): {b['seconds']:.2f} s  {b['records_per_s']:,} records/s "
+          f"— {report['baseline_over_exchange']}× the exchange's first run")
+    rss = report["peak_rss_mb"]
+    print(f"peak RSS ({rss['measure']}): {rss['at_start']} MB before the runs, {rss['after_exchange_runs']} MB after them")
+    m = report["machine"]
+    print(f"machine: {m['cpus']} cpus, load average {m['load_average_before']} before, {m['load_average_after']} after")
+    for name, t in report["targets"].items():
+        print(f"target {name} {t['target']}: {'met' if t['met'] else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
