@@ -207,8 +207,10 @@ class DisclosureDeriver:
         if not wanted:
             return
         tables = self._tables(session)
+        known = existing_disclosures(session, [(KIND_OF_RECORD[s.record_type], s.business_key) for s in wanted])
         for record in wanted:
-            self.derive(session, record, tables, _context(system))
+            self.derive(session, record, tables, _context(system), known)
+        session.flush()
 
     def _tables(self, session: Session) -> dict[DisclosureKind, OutboundTable]:
         pinned = dict(DEFAULT_TABLES)
@@ -222,8 +224,11 @@ class DisclosureDeriver:
 
     # ------------------------------------------------------------------ one record
     def derive(self, session: Session, record: StoredRecord, tables: Mapping[DisclosureKind, OutboundTable],
-               context: MappingContext) -> Disclosure | None:
+               context: MappingContext, known: dict[tuple[DisclosureKind, str], Disclosure] | None = None) -> Disclosure | None:
+        """Derive or revise the disclosure of one stored record; ``known`` caches the page's disclosures."""
         kind = KIND_OF_RECORD[record.record_type]
+        if known is None:
+            known = existing_disclosures(session, [(kind, record.business_key)])
         data = record.data
         today = self.rules.today()
         decision = _date(data.get("decision_date"))
@@ -234,9 +239,7 @@ class DisclosureDeriver:
             subject = SubjectCategory.ORGANIZATION
         verdict = assess_publication(RuleKind(kind.value), categories, subject,
                                      fine_wan=_decimal(data.get("fine_amount")), policy=self.rules.publication)
-        disclosure = session.scalars(
-            select(Disclosure).where(Disclosure.kind == kind, Disclosure.business_key == record.business_key)
-        ).one_or_none()
+        disclosure = known.get((kind, record.business_key))
         if not verdict.publish:
             self.summary.not_published += 1
             self.summary.reasons_not_published.append(f"{kind.value} {record.business_key}: {verdict.reason}")
@@ -272,7 +275,7 @@ class DisclosureDeriver:
                                     deadline_provisional=deadline.provisional, deadline_basis=deadline.basis,
                                     display_until=period.longest_end if period else None, current_revision=0)
             session.add(disclosure)
-            session.flush()
+            known[(kind, record.business_key)] = disclosure
         elif decision is not None and decision != disclosure.decision_date:
             deadline = disclosure_deadline(decision, self.rules.calendar)
             disclosure.decision_date, disclosure.deadline = decision, deadline.date
@@ -289,7 +292,7 @@ class DisclosureDeriver:
             if disclosure.status is not DisclosureStatus.WITHDRAWN:
                 self._withdraw(session, disclosure, "许可当前状态 2（无效）: licence revoked, cancelled or expired", today)
             return disclosure
-        latest = _latest(session, disclosure)
+        latest = _latest(session, disclosure) if disclosure.current_revision else None
         if latest is not None and latest.action is not DisclosureAction.WITHDRAWAL and latest.payload == payload:
             self.summary.unchanged += 1
             if disclosure.status is DisclosureStatus.BLOCKED:
@@ -320,6 +323,17 @@ class DisclosureDeriver:
         self.summary.withdrawals += 1
 
 
+def existing_disclosures(session: Session, keys: list[tuple[DisclosureKind, str]]) -> dict[tuple[DisclosureKind, str], Disclosure]:
+    """The disclosures of these (kind, business key) pairs, in one query per kind and 500 keys."""
+    found: dict[tuple[DisclosureKind, str], Disclosure] = {}
+    for kind in {k for k, _ in keys}:
+        wanted = sorted({key for k, key in keys if k is kind})
+        for start in range(0, len(wanted), 500):
+            query = select(Disclosure).where(Disclosure.kind == kind, Disclosure.business_key.in_(wanted[start:start + 500]))
+            found.update({(kind, d.business_key): d for d in session.scalars(query)})
+    return found
+
+
 def _latest(session: Session, disclosure: Disclosure) -> DisclosureRevision | None:
     return session.scalars(
         select(DisclosureRevision).where(DisclosureRevision.disclosure_id == disclosure.id)
@@ -339,15 +353,16 @@ def add_revision(session: Session, disclosure: Disclosure, action: DisclosureAct
                  due: dt.date | None, reason: str | None) -> DisclosureRevision:
     """A new revision and its delivery, in the caller's transaction; older undelivered ones are superseded."""
     number = disclosure.current_revision + 1
-    revision = DisclosureRevision(disclosure_id=disclosure.id, revision=number, action=action, payload=payload,
+    revision = DisclosureRevision(disclosure=disclosure, revision=number, action=action, payload=payload,
                                   idempotency_key=idempotency_key(disclosure.kind, disclosure.business_key, number, payload),
                                   due_date=due, reason=reason)
     session.add(revision)
-    session.flush()
-    supersede_waiting(session, disclosure.id, number)
-    session.add(Delivery(disclosure_revision_id=revision.id, status=DeliveryStatus.PENDING, next_attempt_at=utcnow()))
+    if number > 1:
+        if disclosure.id is None:
+            session.flush()  # created earlier in this page
+        supersede_waiting(session, disclosure.id, number)
+    session.add(Delivery(disclosure_revision=revision, status=DeliveryStatus.PENDING, next_attempt_at=utcnow()))
     disclosure.current_revision = number
-    session.flush()
     return revision
 
 
@@ -376,6 +391,8 @@ def withdraw_disclosure(session: Session, disclosure: Disclosure, reason: str, d
     """Withdraw (撤下): a withdrawal revision to push, or — nothing having left jnx yet — just withdrawn here."""
     if disclosure.status is DisclosureStatus.WITHDRAWN:
         raise DisclosureStateError(f"disclosure {disclosure.id} is already withdrawn")
+    if disclosure.id is None:
+        session.flush()  # created earlier in this page
     content = _latest_content(session, disclosure)
     if content is None or not _ever_sent(session, disclosure.id):
         if content is not None:

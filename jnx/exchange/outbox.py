@@ -32,22 +32,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from jnx.adapters.base import OutboundItem, Pusher, Receipt, ReceiptStatus
 from jnx.errors import JnxError, PermanentError
-from jnx.exchange.db import session_factory, storage_errors
 from jnx.exchange.leases import DELIVERIES, Lease, Leases
-from jnx.exchange.models import (
-    Delivery,
-    DeliveryStatus,
-    Disclosure,
-    DisclosureAction,
-    DisclosureRevision,
-    DisclosureStatus,
-    utcnow,
-)
+from jnx.exchange.models import DeliveryStatus, DisclosureAction, DisclosureStatus, utcnow
+from jnx.exchange.outbox_store import Outcome, OutboxStore, Work
 
 ENVELOPE_FIELD = "jnx_envelope"  # a sealed item travels as {"jnx_envelope": "<compact JWE>"}
 WITHDRAWAL_SUFFIX = "_withdrawal"
@@ -106,20 +97,6 @@ class DeliverySummary:
         return data
 
 
-@dataclass(frozen=True)
-class _Work:
-    lease: Lease
-    delivery_id: int
-    disclosure_id: int
-    revision: int
-    current: bool
-    action: DisclosureAction
-    kind: str
-    key: str
-    payload: dict[str, Any]
-    envelope: str | None
-
-
 def item_bytes(payload: dict[str, Any]) -> bytes:
     """The bytes an envelope signs: canonical JSON (sorted keys, UTF-8)."""
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -157,7 +134,7 @@ class Outbox:
         self.audit = audit
         self.clock = clock
         self.leases = Leases(engine, DELIVERIES)
-        self.sessions = session_factory(engine)
+        self.store = OutboxStore(engine, worker_id)
 
     def deliver_due(self, limit: int = 1000) -> DeliverySummary:
         """Push what is due now, batch by batch, until nothing is due or ``limit`` deliveries were claimed."""
@@ -172,51 +149,37 @@ class Outbox:
 
     # ------------------------------------------------------------------ one batch
     def deliver(self, leases: Sequence[Lease]) -> DeliverySummary:
+        """Push one claimed batch and record what happened to each delivery."""
         summary = DeliverySummary(claimed=len(leases), batches=1)
-        work = self._load(leases)
-        stale = [w for w in work if not w.current]
-        if stale:
-            self._supersede(stale, summary)
+        work = self.store.load(leases)
+        superseded = [Outcome(w, DeliveryStatus.FAILED, "superseded by a newer revision before it was sent")
+                      for w in work if not w.current]
+        summary.superseded = len(self._write(superseded, summary))
         live = [w for w in work if w.current]
         if not live:
             return summary
         try:
             items = self._items(live)
         except JnxError as exc:  # a key missing or unusable: nothing can be sealed, nothing sent
-            self._failed(live, exc, summary)
+            self._write(self._failures(live, exc, summary), summary)
             return summary
-        for group, pusher in ((
-            [w for w in live if w.action is not DisclosureAction.WITHDRAWAL], self.pusher),
-            ([w for w in live if w.action is DisclosureAction.WITHDRAWAL], self.withdrawals),
-        ):
+        outcomes: list[Outcome] = []
+        for group, pusher in (([w for w in live if w.action is not DisclosureAction.WITHDRAWAL], self.pusher),
+                              ([w for w in live if w.action is DisclosureAction.WITHDRAWAL], self.withdrawals)):
             if not group:
                 continue
             try:
                 receipts = pusher.push([items[w.delivery_id] for w in group])
             except JnxError as exc:
-                self._failed(group, exc, summary)
+                outcomes += self._failures(group, exc, summary)
                 continue
-            self._record(group, receipts, summary)
+            outcomes += [self._receipted(w, receipt) for w, receipt in zip(group, receipts, strict=True)]
+        for outcome in self._write(outcomes, summary):
+            self._count(outcome, summary)
+        self._audit(live, summary)
         return summary
 
-    def _load(self, leases: Sequence[Lease]) -> list[_Work]:
-        by_id = {lease.row_id: lease for lease in leases}
-        query = (
-            select(Delivery.id, Delivery.envelope, DisclosureRevision.revision, DisclosureRevision.action,
-                   DisclosureRevision.idempotency_key, DisclosureRevision.payload, Disclosure.id, Disclosure.kind,
-                   Disclosure.current_revision)
-            .join(DisclosureRevision, Delivery.disclosure_revision_id == DisclosureRevision.id)
-            .join(Disclosure, DisclosureRevision.disclosure_id == Disclosure.id)
-            .where(Delivery.id.in_(list(by_id)))
-        )
-        with storage_errors(self.engine.url), self.sessions() as session:
-            rows = session.execute(query).all()
-        return [
-            _Work(by_id[row[0]], row[0], row[6], row[2], row[2] == row[8], row[3], row[7].value, row[4], row[5], row[1])
-            for row in sorted(rows, key=lambda r: r[0])
-        ]
-
-    def _items(self, work: Sequence[_Work]) -> dict[int, OutboundItem]:
+    def _items(self, work: Sequence[Work]) -> dict[int, OutboundItem]:
         items: dict[int, OutboundItem] = {}
         fresh: dict[int, str] = {}
         now = self.clock()
@@ -233,98 +196,62 @@ class Outbox:
                 fresh[w.delivery_id] = json.dumps({"sealed_at": now.isoformat(), "envelope": envelope})
             items[w.delivery_id] = OutboundItem(w.key, record_type, {ENVELOPE_FIELD: envelope})
         if fresh:  # stored before the push: a retry after a crash resends the same bytes
-            with storage_errors(self.engine.url), self.sessions.begin() as session:
-                for delivery_id, envelope in fresh.items():
-                    session.execute(update(Delivery).where(Delivery.id == delivery_id,
-                                                           Delivery.lease_owner == self.worker_id)
-                                    .values(envelope=envelope))
+            self.store.keep_envelopes(fresh)
         return items
 
     # ------------------------------------------------------------------ outcomes
-    def _record(self, work: Sequence[_Work], receipts: Sequence[Receipt], summary: DeliverySummary) -> None:
-        now = self.clock()
-        with storage_errors(self.engine.url), self.sessions.begin() as session:
-            for w, receipt in zip(work, receipts, strict=True):
-                status = {ReceiptStatus.ACCEPTED: DeliveryStatus.ACKNOWLEDGED, ReceiptStatus.REJECTED: DeliveryStatus.REJECTED,
-                          ReceiptStatus.QUEUED: DeliveryStatus.SENT}[receipt.status]
-                reasons = [{"field": r.field, "rule": r.code or "rejected", "message": r.reason} for r in receipt.reasons]
-                stored = {"status": receipt.status.value, "receipt_id": receipt.receipt_id, "record_id": receipt.record_id,
-                          "reasons": reasons, "raw": receipt.raw, "at": now.isoformat()}
-                error = "; ".join(f"{r['field']}: {r['message']}" for r in reasons) or None
-                if not self._close(session, w, status, {"receipt": stored, "error": error, "line": None}, now):
-                    summary.lost_leases += 1
-                    continue
-                if status is DeliveryStatus.ACKNOWLEDGED:
-                    summary.acknowledged += 1
-                    done = DisclosureStatus.WITHDRAWN if w.action is DisclosureAction.WITHDRAWAL else DisclosureStatus.PUBLISHED
-                    self._disclosure(session, w, done, None)
-                elif status is DeliveryStatus.REJECTED:
-                    summary.rejected += 1
-                    self._disclosure(session, w, DisclosureStatus.REJECTED, reasons or [{"field": "", "rule": "rejected",
-                                                                                          "message": "rejected without reasons"}])
-                else:
-                    summary.queued += 1
-        self._audit("disclosure.push", work, {"acknowledged": summary.acknowledged, "rejected": summary.rejected,
-                                              "queued": summary.queued}, now)
+    def _receipted(self, w: Work, receipt: Receipt) -> Outcome:
+        reasons = [{"field": r.field, "rule": r.code or "rejected", "message": r.reason} for r in receipt.reasons]
+        stored = {"status": receipt.status.value, "receipt_id": receipt.receipt_id, "record_id": receipt.record_id,
+                  "reasons": reasons, "raw": receipt.raw, "at": self.clock().isoformat()}
+        if receipt.status is ReceiptStatus.ACCEPTED:
+            done = DisclosureStatus.WITHDRAWN if w.action is DisclosureAction.WITHDRAWAL else DisclosureStatus.PUBLISHED
+            return Outcome(w, DeliveryStatus.ACKNOWLEDGED, None, stored, disclosure_status=done)
+        if receipt.status is ReceiptStatus.REJECTED:
+            problems = reasons or [{"field": "", "rule": "rejected", "message": "rejected without reasons"}]
+            error = "; ".join(f"{r['field']}: {r['message']}" for r in problems)
+            return Outcome(w, DeliveryStatus.REJECTED, error, stored, disclosure_status=DisclosureStatus.REJECTED,
+                           problems=problems)
+        return Outcome(w, DeliveryStatus.SENT, None, stored)
 
-    def _failed(self, work: Sequence[_Work], exc: JnxError, summary: DeliverySummary) -> None:
+    def _failures(self, work: Sequence[Work], exc: JnxError, summary: DeliverySummary) -> list[Outcome]:
         now = self.clock()
         message = f"{type(exc).__name__}: {exc}"[:2000]
         summary.errors.append(message)
-        with storage_errors(self.engine.url), self.sessions.begin() as session:
-            for w in work:
-                due = None if isinstance(exc, PermanentError) else self.policy.next_attempt(w.lease.attempts, now)
-                if due is None:
-                    reason = message if isinstance(exc, PermanentError) else f"gave up after {w.lease.attempts} attempts: {message}"
-                    if self._close(session, w, DeliveryStatus.FAILED, {"error": reason}, now):
-                        summary.failed += 1
-                    else:
-                        summary.lost_leases += 1
-                elif self._release(session, w, due, message, now):
-                    summary.retried += 1
-                else:
-                    summary.lost_leases += 1
-        self._audit("disclosure.push_failed", work, {"error": message}, now)
+        outcomes = []
+        for w in work:
+            due = None if isinstance(exc, PermanentError) else self.policy.next_attempt(w.lease.attempts, now)
+            if due is not None:
+                outcomes.append(Outcome(w, None, message, due=due))
+            elif isinstance(exc, PermanentError):
+                outcomes.append(Outcome(w, DeliveryStatus.FAILED, message))
+            else:
+                outcomes.append(Outcome(w, DeliveryStatus.FAILED, f"gave up after {w.lease.attempts} attempts: {message}"))
+        return outcomes
 
-    def _supersede(self, work: Sequence[_Work], summary: DeliverySummary) -> None:
-        now = self.clock()
-        with storage_errors(self.engine.url), self.sessions.begin() as session:
-            for w in work:
-                if self._close(session, w, DeliveryStatus.FAILED, {"error": "superseded by a newer revision before it was sent"}, now):
-                    summary.superseded += 1
-                else:
-                    summary.lost_leases += 1
+    def _write(self, outcomes: Sequence[Outcome], summary: DeliverySummary) -> list[Outcome]:
+        if not outcomes:
+            return []
+        written = self.store.write(outcomes, self.clock())
+        summary.lost_leases += len(outcomes) - len(written)
+        return written
 
-    def _close(self, session: Session, w: _Work, status: DeliveryStatus, values: dict[str, Any], now: dt.datetime) -> bool:
-        statement = (
-            update(Delivery)
-            .where(Delivery.id == w.delivery_id, Delivery.lease_owner == self.worker_id, Delivery.status == DeliveryStatus.LEASED)
-            .values(status=status, lease_owner=None, lease_expires_at=None, updated_at=now, **values)
-        )
-        return session.execute(statement).rowcount == 1
+    @staticmethod
+    def _count(outcome: Outcome, summary: DeliverySummary) -> None:
+        if outcome.status is None:
+            summary.retried += 1
+        else:
+            name = {DeliveryStatus.ACKNOWLEDGED: "acknowledged", DeliveryStatus.REJECTED: "rejected",
+                    DeliveryStatus.SENT: "queued", DeliveryStatus.FAILED: "failed"}[outcome.status]
+            setattr(summary, name, getattr(summary, name) + 1)
 
-    def _release(self, session: Session, w: _Work, due: dt.datetime, error: str, now: dt.datetime) -> bool:
-        statement = (
-            update(Delivery)
-            .where(Delivery.id == w.delivery_id, Delivery.lease_owner == self.worker_id, Delivery.status == DeliveryStatus.LEASED)
-            .values(status=DeliveryStatus.PENDING, lease_owner=None, lease_expires_at=None, next_attempt_at=due,
-                    error=error, updated_at=now)
-        )
-        return session.execute(statement).rowcount == 1
-
-    def _disclosure(self, session: Session, w: _Work, status: DisclosureStatus, problems: list[dict[str, str]] | None) -> None:
-        session.execute(
-            update(Disclosure)
-            .where(Disclosure.id == w.disclosure_id, Disclosure.current_revision == w.revision)
-            .values(status=status, problems=problems, updated_at=self.clock())
-        )
-
-    def _audit(self, action: str, work: Sequence[_Work], details: dict[str, Any], now: dt.datetime) -> None:
+    def _audit(self, work: Sequence[Work], summary: DeliverySummary) -> None:
         if self.audit is None:
             return
-        keys = [w.key for w in work]
-        self.audit.append(actor=self.worker_id, action=action, subject=f"deliveries:{len(keys)}",
-                          details={**details, "idempotency_keys": keys}, at=now)
+        details = {"acknowledged": summary.acknowledged, "rejected": summary.rejected, "queued": summary.queued,
+                   "retried": summary.retried, "failed": summary.failed, "idempotency_keys": [w.key for w in work]}
+        self.audit.append(actor=self.worker_id, action="disclosure.push", subject=f"deliveries:{len(work)}",
+                          details=details, at=self.clock())
 
 
 def stored_envelope(text: str | None) -> tuple[str, dt.datetime] | None:

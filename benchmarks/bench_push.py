@@ -1,0 +1,239 @@
+"""双公示 disclosures pushed end to end to a loopback receiver; prints disclosures per second.
+
+    .venv/bin/python benchmarks/bench_push.py [-n 3000] [--batch 100] [--suite jose|sm] [--store file|memory] [--json]
+
+The chain measured (wall clock, from the first claim to the last receipt recorded):
+
+    jnx outbox (SQLite, its own process)                 receiver (jnx.security.receiver, another process)
+    claim leased deliveries → seal each item (sign with   → POST /batch on 127.0.0.1 → per item: decrypt,
+    jnx's key, encrypt to the platform's) → store the       verify, time and replay checks, idempotent
+    envelopes → RestPusher batch POST with its key  ←────── store, signed receipt → one JSON answer
+    → receipts recorded, disclosures published
+
+Set-up (not timed): N penalty disclosures derived through ``credit.penalty@1`` into a fresh SQLite
+database, keys generated, the receiver started. A second figure is the receiver's verify+decrypt
+alone (``open_envelope`` over N envelopes sealed beforehand, one process), in wall-clock and in
+process-CPU time (the latter keeps other users' load on this shared machine out of it).
+Targets: end to end ≥ 1,000/s with batching; receiver verify+decrypt ≥ 3,000/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from jnx.adapters.config import MappingSecrets, RestConfig  # noqa: E402
+from jnx.adapters.factory import build_adapters  # noqa: E402
+from jnx.exchange.calendar import WorkdayCalendar  # noqa: E402
+from jnx.exchange.db import create_engine_for, session_factory, upgrade  # noqa: E402
+from jnx.exchange.delivery import EnvelopeSealer  # noqa: E402
+from jnx.exchange.disclosures import DisclosureDeriver, DisclosureRules, existing_disclosures  # noqa: E402
+from jnx.exchange.ingest import StoredRecord, canonical  # noqa: E402
+from jnx.exchange.models import DisclosureKind, StandardRecord  # noqa: E402
+from jnx.mappings.model import MappingContext  # noqa: E402
+from jnx.exchange.outbox import ENVELOPE_FIELD, Outbox, RetryPolicy, item_bytes  # noqa: E402
+from jnx.mappings.service import open_registry  # noqa: E402
+from jnx.security.envelope import open_envelope  # noqa: E402
+from jnx.security.keys import KeyUse, PrivateKey, Suite, generate_private_key  # noqa: E402
+
+PENALTY = {
+    "party_name": "济宁示例科技有限公司", "party_type": "法人及非法人组织", "party_credit_code": "91370800MA3C00011N",
+    "legal_representative": "张三", "case_number": "济市监案〔2026〕88号", "case_source": "2",
+    "illegal_act": "未按规定标明价格", "illegal_facts": "当事人销售商品未明码标价，经责令改正后仍未改正。" * 4,
+    "legal_basis": "《价格违法行为行政处罚规定》第十三条", "penalty_types": ["警告", "罚款"],
+    "penalty_content": "警告，罚款2000元", "fine_amount": "0.2", "decision_date": "2026-11-02", "valid_to": "2099-12-31",
+    "authority_name": "济宁市市场监督管理局", "authority_credit_code": "11370800004180002M",
+    "data_source_unit": "济宁市市场监督管理局", "data_source_credit_code": "11370800004180002M", "region": "370800",
+}
+
+
+# ---------------------------------------------------------------- the receiver (its own process)
+def serve_receiver(keys: dict[str, Any], store_path: str, ready: Any, stop: Any, used: Any) -> None:
+    from jnx.security.receiver import Receiver, SqliteReceiptStore
+    from jnx.security.errors import EnvelopeError
+
+    jnx_sig, platform_enc, platform_sig = (PrivateKey.from_secret_jwk_bytes(keys[k].encode())
+                                           for k in ("jnx_sig", "platform_enc", "platform_sig"))
+    receiver = Receiver(decryption_keys=[platform_enc], trusted_signers=[jnx_sig.public()], signing_key=platform_sig,
+                        store=SqliteReceiptStore(store_path))
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+        def do_POST(self) -> None:  # noqa: N802
+            document = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            results = []
+            for index, record in enumerate(document["records"]):
+                try:
+                    receipt = receiver.receive(record[ENVELOPE_FIELD])
+                    results.append({"index": index, "status": receipt.status, "record_id": receipt.receipt_id,
+                                    "signed_receipt": receipt.signed})
+                except EnvelopeError as exc:
+                    results.append({"index": index, "status": "rejected", "reasons": [{"field": "", "code": exc.code,
+                                                                                       "message": exc.reason}]})
+            body = json.dumps({"results": results}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ready.put(server.server_address[1])
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cpu = time.process_time()
+    stop.wait()
+    used.put(time.process_time() - cpu)
+    server.shutdown()
+
+
+# ---------------------------------------------------------------- set-up
+def derive_disclosures(url: str, n: int) -> None:
+    engine = create_engine_for(url)
+    sessions = session_factory(engine)
+    rules = DisclosureRules(calendar=WorkdayCalendar.load(), tables=open_registry(None), today=lambda: dt.date(2026, 11, 25))
+    deriver = DisclosureDeriver(rules)
+    with sessions.begin() as session:
+        rows = []
+        for i in range(n):
+            data = canonical({**PENALTY, "document_number": f"济市监罚〔2026〕B{i:06d}号"})
+            rows.append(StandardRecord(record_type="penalty", business_key=f"11370800004180002M|{data['document_number']}",
+                                       current_revision=1, content_hash=f"{i:064d}", data=data,
+                                       decision_date=dt.date(2026, 11, 2)))
+        session.add_all(rows)
+        session.flush()
+        stored = [StoredRecord(r.id, "penalty", r.business_key, 1, r.data) for r in rows]
+        tables = deriver._tables(session)
+        known = existing_disclosures(session, [(DisclosureKind.PENALTY, r.business_key) for r in stored])
+        for record in stored:
+            deriver.derive(session, record, tables, MappingContext(), known)
+    engine.dispose()
+    assert deriver.summary.new == n, deriver.summary
+
+
+def push_worker(url: str, port: int, batch: int, keys: dict[str, str], index: int, ready: Any, start: Any, done: Any) -> None:
+    """One sender process: an outbox of its own (worker id), leasing from the shared database."""
+    jnx_sig, platform_enc = (PrivateKey.from_secret_jwk_bytes(keys[k].encode()) for k in ("jnx_sig", "platform_enc"))
+    config = RestConfig.model_validate({
+        "lines": [{"url": f"http://127.0.0.1:{port}"}], "timeouts": {"connect": 5, "read": 120},
+        "push": {"paths": {"penalty": "/batch"}, "max_batch": batch, "batch_extra": {"batch_no": "{batch_no}"},
+                 "receipt": {"batch_id_path": None}},
+    })
+    adapters = build_adapters(config, MappingSecrets({}))
+    engine = create_engine_for(url)
+    outbox = Outbox(engine, adapters.pusher, sealer=EnvelopeSealer(jnx_sig, platform_enc.public()),  # type: ignore[arg-type]
+                    batch_size=batch, policy=RetryPolicy(max_attempts=1), worker_id=f"bench-{index}")
+    ready.put(index)
+    start.wait()
+    cpu = time.process_time()
+    summary = outbox.deliver_due(limit=10**9)
+    done.put({**summary.as_dict(), "cpu_s": time.process_time() - cpu})
+    adapters.close()
+    engine.dispose()
+
+
+def receiver_open_rate(n: int, suite: Suite) -> dict[str, float]:
+    signer = generate_private_key("s", suite, KeyUse.SIG)
+    recipient = generate_private_key("r", suite, KeyUse.ENC)
+    now = dt.datetime.now(dt.UTC)
+    payload = item_bytes({"CF_" + k: str(v) for k, v in PENALTY.items()})
+    sealed = [EnvelopeSealer(signer, recipient.public()).seal(payload, idempotency_key=f"k{i}", now=now) for i in range(n)]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for token in sealed:
+        open_envelope(token, decryption_keys=[recipient], trusted_signers=[signer.public()], replay_guard=None, now=now)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"open_per_s_wall": n / wall, "open_per_s_cpu": n / cpu}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=3000, help="disclosures to push")
+    parser.add_argument("--batch", type=int, default=100, help="items per POST (and per claim)")
+    parser.add_argument("--suite", choices=[s.value for s in Suite], default=Suite.JOSE.value)
+    parser.add_argument("--store", choices=["file", "memory"], default="file", help="the receiver's receipt store")
+    parser.add_argument("--workers", type=int, default=2, help="sender processes (outboxes leasing from one database)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    suite = Suite(args.suite)
+
+    keys = {"jnx_sig": generate_private_key("jnx-sig", suite, KeyUse.SIG),
+            "platform_enc": generate_private_key("platform-enc", suite, KeyUse.ENC),
+            "platform_sig": generate_private_key("platform-sig", suite, KeyUse.SIG)}
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/jnx.db"
+        upgrade(url)
+        started = time.perf_counter()
+        derive_disclosures(url, args.n)
+        derive_s = time.perf_counter() - started
+
+        context = multiprocessing.get_context("spawn")
+        ready, stop, used = context.Queue(), context.Event(), context.Queue()
+        store_path = ":memory:" if args.store == "memory" else f"{tmp}/receipts.db"
+        receiver = context.Process(target=serve_receiver, daemon=True,
+                                   args=({k: v.secret_jwk_bytes().decode() for k, v in keys.items()}, store_path, ready, stop, used))
+        receiver.start()
+        port = ready.get(timeout=60)
+        secrets = {k: v.secret_jwk_bytes().decode() for k, v in keys.items()}
+        go, done, set_up = context.Event(), context.Queue(), context.Queue()
+        workers = [context.Process(target=push_worker, args=(url, port, args.batch, secrets, i, set_up, go, done), daemon=True)
+                   for i in range(args.workers)]
+        for worker in workers:
+            worker.start()
+        for _ in workers:  # the clock starts once every worker has imported and built its outbox
+            set_up.get(timeout=120)
+        started = time.perf_counter()
+        go.set()
+        results = [done.get(timeout=600) for _ in workers]
+        push_s = time.perf_counter() - started
+        for worker in workers:
+            worker.join(timeout=10)
+        stop.set()
+        receiver_cpu = used.get(timeout=30)
+        receiver.join(timeout=10)
+    acknowledged = sum(r["acknowledged"] for r in results)
+    if acknowledged != args.n:
+        sys.exit(f"only {acknowledged} of {args.n} acknowledged: {results}")
+    opened = receiver_open_rate(min(args.n, 3000), suite)
+    figures = {
+        "disclosures": args.n, "batch": args.batch, "workers": args.workers, "suite": suite.value, "receiver_store": args.store,
+        "derive_s": round(derive_s, 2), "push_s": round(push_s, 2),
+        "end_to_end_per_s": round(args.n / push_s, 1),
+        "sender_cpu_ms_per_item": round(1000 * sum(r["cpu_s"] for r in results) / args.n, 3),
+        "receiver_cpu_ms_per_item": round(1000 * receiver_cpu / args.n, 3),
+        "receiver_open_per_s_wall": round(opened["open_per_s_wall"], 1),
+        "receiver_open_per_s_cpu": round(opened["open_per_s_cpu"], 1),
+        "targets": {"end_to_end_per_s": 1000, "receiver_open_per_s": 3000},
+    }
+    figures["capacity_per_s_two_free_cores"] = round(
+        2000 / (figures["sender_cpu_ms_per_item"] + figures["receiver_cpu_ms_per_item"]), 1)  # type: ignore[operator]
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(f"{args.n} disclosures ({suite.value}, batches of {args.batch}, {args.workers} sender(s), receiver store {args.store}): "
+              f"derived in {derive_s:.2f} s; pushed end to end in {push_s:.2f} s = {figures['end_to_end_per_s']:.0f}/s "
+              f"(target ≥ 1,000/s)")
+        cpu_ms = figures["sender_cpu_ms_per_item"] + figures["receiver_cpu_ms_per_item"]
+        figures["capacity_per_s_two_free_cores"] = round(2000 / cpu_ms, 1)
+        print(f"CPU per disclosure: sender {figures['sender_cpu_ms_per_item']:.2f} ms + receiver "
+              f"{figures['receiver_cpu_ms_per_item']:.2f} ms ⇒ ≈{figures['capacity_per_s_two_free_cores']:.0f}/s on two free cores")
+        print(f"receiver verify+decrypt alone: {figures['receiver_open_per_s_wall']:.0f}/s wall, "
+              f"{figures['receiver_open_per_s_cpu']:.0f}/s per CPU-second (target ≥ 3,000/s)")
+
+
+if __name__ == "__main__":
+    main()
