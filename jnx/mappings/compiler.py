@@ -11,6 +11,16 @@ benchmarks/bench_mapping.py). Safety: the source is generated only from the chec
 only things of the table that reach it are field names and paths as ``repr()`` string literals;
 every transform, constant, condition value and default is bound as a function-level name, never
 spliced in as text. The generated source is kept on the result (``CompiledTable.source``) for review.
+
+Memo per field: real feeds repeat their values (dates, amounts, codes, category lists, authority
+names), and every transform is a pure function of the value, so a field whose chain depends on its
+source value alone remembers, per distinct short text, what the chain gave: the value, no value, or
+the issue (issues are immutable; their shown value is the text itself, masked when personal). The
+record function looks a text up in place and calls the field's chain function only for new texts
+and other types (numbers, lists: never remembered, ``True`` and ``1`` differ). Memos are bounded
+(``MEMO_SIZE`` texts, emptied when full; texts over ``MEMO_CHARS`` are not kept), list values are
+copied out so a caller cannot change what is remembered, and a race between threads can only make
+a chain run twice. Fields whose steps read other fields (``when:``) are mapped every time.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from typing import Any
 
 from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef, TargetDictionary
 from jnx.mappings.table import Condition, FieldRule, MappingTable
+from jnx.mappings.transforms import TRANSFORMS
 from jnx.mappings.values import STRIP_CHARS, TransformFailure
 from jnx.security.masking import mask_value
 
@@ -35,7 +46,11 @@ INLINE = {
     "lower": "v.lower() if v.__class__ is str else {fn}(v)",
 }
 """The commonest one-liners written in place for text (a call saved per field); other types call the transform."""
-_BAD = object()  # a field whose chain failed: its issue is recorded, it is neither required-checked nor stored
+MEMO_SIZE = 2048
+"""Distinct source texts remembered per field; the memo is emptied when it reaches this size."""
+MEMO_CHARS = 64
+"""Longer texts (facts, addresses) rarely repeat: they are mapped every time and never remembered."""
+_MISS = object()  # not in a field's memo
 
 
 def shown(value: Any, personal: bool) -> str | None:
@@ -68,6 +83,8 @@ def each(step: Callable[[Any], Any], items: list[Any]) -> list[Any] | None:
 class _Emitter:
     lines: list[str] = field(default_factory=list)
     names: dict[str, Any] = field(default_factory=dict)
+    functions: list[str] = field(default_factory=list)
+    memos: list[dict[str, Any]] = field(default_factory=list)
 
     def bind(self, prefix: str, value: Any) -> str:
         name = f"_{prefix}{len(self.names)}"
@@ -80,7 +97,7 @@ class _Emitter:
 
 def _getter(path: str) -> str:
     keys = tuple(path.split("."))
-    return f"src.get({keys[0]!r})" if len(keys) == 1 else f"dig(src, {keys!r})"
+    return f"get({keys[0]!r})" if len(keys) == 1 else f"dig(src, {keys!r})"
 
 
 def _source_expr(rule: FieldRule, out: _Emitter) -> str:
@@ -124,58 +141,126 @@ def _missing(rule: FieldRule) -> MappingIssue:
     return MappingIssue(rule.target, rule.source, None, None, "required", why)
 
 
-def _emit_field(rule: FieldRule, out: _Emitter) -> None:
-    out.emit(1, f"# {rule.target} (table line {rule.line})")
-    out.emit(1, f"raw = v = {_source_expr(rule, out)}")
-    depth = 1
-    if rule.when is not None:
-        out.emit(1, f"if {_condition_expr(rule.when, out)}:")
-        depth = 2
-    if rule.default is not None:  # stands in for a missing or empty source value, then runs the chain
-        out.emit(depth, f"if v is None or v == '':")
-        out.emit(depth + 1, f"v = {out.bind('d', rule.default)}")
-    if rule.steps:
-        issue = out.bind("i", _issue_factory(rule))
-        out.emit(depth, "if v is not None:")
-        out.emit(depth + 1, "try:")
-        maybe_empty = False
-        for step in rule.steps:
-            fn = out.bind("s", step.fn)
-            template = INLINE.get(step.name, "{fn}(v)")
-            if step.name == "code":  # a dict hit in place; misses (aliases, defaults, errors) call the transform
-                table = out.bind("t", step.fn.table)  # type: ignore[attr-defined]
-                template = f"({table}.get(v) if v.__class__ is str else None) or {{fn}}(v)"
-            call = f"v = each({fn}, v)" if step.each else "v = " + template.format(fn=fn)
-            guards = (["v is not None"] if maybe_empty else []) + (
-                [_condition_expr(step.when, out)] if step.when is not None else [])
-            if guards:
-                out.emit(depth + 2, f"if {' and '.join(guards)}:")
-                out.emit(depth + 3, call)
-            else:
-                out.emit(depth + 2, call)
-            maybe_empty = step.each or step.name in MAY_EMPTY or (maybe_empty and step.when is not None)
-        out.emit(depth + 1, "except Failure as exc:")
-        out.emit(depth + 2, f"issues.append({issue}(raw, exc))")
-        out.emit(depth + 2, "v = BAD")
+def _emit_steps(rule: FieldRule, out: _Emitter, depth: int, failed: str) -> None:
+    """The chain of ``rule`` on ``v``, at ``depth``; a failure runs ``failed`` (a statement) with ``exc``."""
+    out.emit(depth, "if v is not None:")
+    out.emit(depth + 1, "try:")
+    maybe_empty = False
+    for step in rule.steps:
+        fn = out.bind("s", step.fn)
+        template = INLINE.get(step.name, "{fn}(v)")
+        if step.name == "code":  # a dict hit in place; misses (aliases, defaults, errors) call the transform
+            table = out.bind("t", step.fn.table)  # type: ignore[attr-defined]
+            template = f"({table}.get(v) if v.__class__ is str else None) or {{fn}}(v)"
+        call = f"v = each({fn}, v)" if step.each else "v = " + template.format(fn=fn)
+        guards = (["v is not None"] if maybe_empty else []) + (
+            [_condition_expr(step.when, out)] if step.when is not None else [])
+        if guards:
+            out.emit(depth + 2, f"if {' and '.join(guards)}:")
+            out.emit(depth + 3, call)
+        else:
+            out.emit(depth + 2, call)
+        maybe_empty = step.each or step.name in MAY_EMPTY or (maybe_empty and step.when is not None)
+    out.emit(depth + 1, "except Failure as exc:")
+    out.emit(depth + 2, failed)
+
+
+def _memoised(rule: FieldRule) -> bool:
+    """Worth remembering per source text: the result depends on the source value alone (no step reads
+    other fields), and the chain does more than the in-place one-liners a lookup would cost as much as."""
+    return bool(rule.paths) and rule.setting is None and rule.const is None \
+        and all(step.when is None for step in rule.steps) and any(step.name not in INLINE for step in rule.steps)
+
+
+def _gives_list(rule: FieldRule) -> bool:
+    shape = "one"
+    for step in rule.steps:
+        shape = "list" if step.each else TRANSFORMS[step.name].gives
+    return shape == "list"
+
+
+def _emit_outcome(rule: FieldRule, out: _Emitter, depth: int) -> None:
+    """Store ``v`` in the record, or record its issue, or report a required value missing."""
     out.emit(depth, "if v is None:")
     if rule.facts.required and rule.when is None:
         out.emit(depth + 1, f"issues.append({out.bind('m', _missing(rule))})")
     else:
         out.emit(depth + 1, "pass")
-    out.emit(depth, "elif v is not BAD:" if rule.steps else "else:")
-    out.emit(depth + 1, f"out[{rule.target!r}] = v")
+    if rule.steps:
+        out.emit(depth, "elif v.__class__ is Issue:")
+        out.emit(depth + 1, "issues.append(v)")
+    out.emit(depth, "else:")
+    out.emit(depth + 1, f"out[{rule.target!r}] = {'[*v]' if _gives_list(rule) else 'v'}")
 
 
-def generate(table: MappingTable) -> tuple[str, dict[str, Any]]:
-    """The Python source of the mapper of ``table`` and the names it needs bound."""
+def _emit_chain_function(rule: FieldRule, out: _Emitter, values: str, others: str) -> str:
+    """``f(raw, out, issues)``: the field's chain on one source value, remembered when it is short text.
+
+    ``values`` remembers texts that gave a value (looked up in place by the record function),
+    ``others`` those that gave no value or an issue (looked up here, off the common path).
+    """
+    name = f"_f{len(out.names)}"
+    out.names[name] = None  # defined by the generated source
+    chain = _Emitter(names=out.names)
+    chain.emit(0, f"def {name}(raw, out, issues):")
+    chain.emit(1, f"v = {others}.get(raw, MISS) if raw.__class__ is str else MISS")
+    chain.emit(1, "if v is MISS:")
+    chain.emit(2, "v = raw")
+    if rule.default is not None:  # stands in for a missing or empty source value, then runs the chain
+        chain.emit(2, "if v is None or v == '':")
+        chain.emit(3, f"v = {out.bind('d', rule.default)}")
+    _emit_steps(rule, chain, 2, f"v = {out.bind('i', _issue_factory(rule))}(raw, exc)")
+    chain.emit(2, "if raw.__class__ is str and len(raw) <= MEMO_CHARS:")
+    chain.emit(3, f"memo = {others} if v is None or v.__class__ is Issue else {values}")
+    chain.emit(3, "if len(memo) >= MEMO_SIZE:")
+    chain.emit(4, "memo.clear()")
+    chain.emit(3, "memo[raw] = v")
+    _emit_outcome(rule, chain, 1)
+    out.functions.append("\n".join(chain.lines))
+    return name
+
+
+def _emit_field(rule: FieldRule, out: _Emitter) -> None:
+    out.emit(1, f"# {rule.target} (table line {rule.line})")
+    memoised = _memoised(rule)
+    out.emit(1, f"raw = {_source_expr(rule, out)}" if memoised else f"raw = v = {_source_expr(rule, out)}")
+    depth = 1
+    if rule.when is not None:
+        out.emit(1, f"if {_condition_expr(rule.when, out)}:")
+        depth = 2
+    if not memoised:
+        if rule.default is not None:
+            out.emit(depth, "if v is None or v == '':")
+            out.emit(depth + 1, f"v = {out.bind('d', rule.default)}")
+        if rule.steps:
+            _emit_steps(rule, out, depth, f"v = {out.bind('i', _issue_factory(rule))}(raw, exc)")
+        _emit_outcome(rule, out, depth)
+        return
+    values: dict[str, Any] = {}
+    others: dict[str, Any] = {}
+    out.memos.extend((values, others))
+    lookup = out.bind("g", values.get)
+    chain = _emit_chain_function(rule, out, out.bind("memo", values), out.bind("memo", others))
+    out.emit(depth, f"if raw.__class__ is str and (v := {lookup}(raw)) is not None:  # a text seen before")
+    out.emit(depth + 1, f"out[{rule.target!r}] = {'[*v]' if _gives_list(rule) else 'v'}")
+    if rule.default is None and not (rule.facts.required and rule.when is None):
+        out.emit(depth, "elif raw is not None:")
+    else:
+        out.emit(depth, "else:")
+    out.emit(depth + 1, f"{chain}(raw, out, issues)")
+
+
+def generate(table: MappingTable) -> tuple[str, dict[str, Any], tuple[dict[str, Any], ...]]:
+    """The Python source of the mapper of ``table``, the names it needs bound, and its fields' memos."""
     out = _Emitter()
     out.emit(0, "def map_record(src, ctx):")
+    out.emit(1, "get = src.get")
     out.emit(1, "out = {}")
     out.emit(1, "issues = []")
     for rule in table.fields:
         _emit_field(rule, out)
     out.emit(1, "return out, issues")
-    return "\n".join(out.lines) + "\n", out.names
+    return "\n\n".join([*out.functions, "\n".join(out.lines)]) + "\n", out.names, tuple(out.memos)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +271,8 @@ class CompiledTable:
     map_fields: Mapper
     source: str
     dictionary: TargetDictionary | None
+    memos: tuple[dict[str, Any], ...] = ()
+    """Per memoised field: source text → its value, no value (None) or its issue. Bounded by MEMO_SIZE."""
 
     @property
     def ref(self) -> TableRef:
@@ -216,9 +303,9 @@ class CompiledTable:
 
 def compile_table(table: MappingTable, dictionary: TargetDictionary | None = None) -> CompiledTable:
     """Compile once; the result maps records until the process ends."""
-    source, names = generate(table)
-    namespace: dict[str, Any] = {"dig": dig, "each": each, "Failure": TransformFailure, "BAD": _BAD, "STRIP": STRIP_CHARS,
-                                 **names}
+    source, names, memos = generate(table)
+    namespace: dict[str, Any] = {"dig": dig, "each": each, "Failure": TransformFailure, "Issue": MappingIssue, "MISS": _MISS,
+                                 "STRIP": STRIP_CHARS, "MEMO_SIZE": MEMO_SIZE, "MEMO_CHARS": MEMO_CHARS, **names}
     code = compile(source, f"<mapping {table.name}@{table.version}>", "exec")
     exec(code, namespace)  # noqa: S102 - source generated from the checked table only, see module docstring
-    return CompiledTable(table, namespace["map_record"], source, dictionary)
+    return CompiledTable(table, namespace["map_record"], source, dictionary, memos)

@@ -114,7 +114,7 @@ fields:
 def test_the_generated_source_contains_no_text_of_the_table_but_names_and_paths(compiled) -> None:  # type: ignore[no-untyped-def]
     source = compiled(FIELDS).source
     assert "罚款" not in source and "自然人" not in source and "2099" not in source
-    assert "src.get('dsrmc')" in source
+    assert "get('dsrmc')" in source
 
 
 def test_values_of_the_wrong_json_type_are_issues_not_crashes(compiled) -> None:  # type: ignore[no-untyped-def]
