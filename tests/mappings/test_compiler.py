@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from jnx.mappings.compiler import MEMO_CHARS, MEMO_SIZE
 from jnx.mappings.model import MappingContext
 from tests.mappings.conftest import CONTEXT, TODAY
 
@@ -32,6 +33,18 @@ authority_name: {from: cfjg}
 authority_credit_code: {from: cfjgdm}
 data_source_unit: {setting: department_name}
 data_source_credit_code: {setting: department_credit_code}
+"""
+
+OUTBOUND = """\
+format: 1
+name: test.out
+version: 1
+direction: outbound
+source_kind: standard
+source_record: penalty
+target: credit_penalty
+effective_from: 2024-01-01
+fields:
 """
 
 GOOD = {"dsrmc": " 张三 ", "dsrlx": "1", "zjhm": "37081119900215006x", "ajbh": "AJ1", "wfxw": "w", "wfss": "s", "cfyj": "y",
@@ -95,18 +108,7 @@ def test_a_record_that_is_not_an_object_is_an_issue_not_a_crash(compiled) -> Non
 
 
 def test_steps_with_a_condition_apply_only_when_it_holds(compiled) -> None:  # type: ignore[no-untyped-def]
-    header_out = """\
-format: 1
-name: test.out
-version: 1
-direction: outbound
-source_kind: standard
-source_record: penalty
-target: credit_penalty
-effective_from: 2024-01-01
-fields:
-"""
-    mapper = compiled("CF_XDR_MC: {from: party_name, do: [{mask: name, when: {path: party_type, equals: 自然人}}]}\n", header_out)
+    mapper = compiled("CF_XDR_MC: {from: party_name, do: [{mask: name, when: {path: party_type, equals: 自然人}}]}\n", OUTBOUND)
     assert mapper.map_fields({"party_name": "张三丰", "party_type": "自然人"}, CONTEXT)[0] == {"CF_XDR_MC": "张**"}
     assert mapper.map_fields({"party_name": "某公司", "party_type": "法人及非法人组织"}, CONTEXT)[0] == {"CF_XDR_MC": "某公司"}
 
@@ -123,3 +125,58 @@ def test_values_of_the_wrong_json_type_are_issues_not_crashes(compiled) -> None:
     assert rules["party_type"] == "trim.type"
     assert rules["party_name"] == "clean.type"
     assert rules["decision_date"] == "trim.type"
+
+
+# ---------------------------------------------------------------- the per-field memo
+
+
+def test_a_value_seen_before_maps_exactly_as_the_first_time(compiled) -> None:  # type: ignore[no-untyped-def]
+    mapper = compiled(FIELDS)
+    records = [GOOD, {**GOOD, "dsrlx": "7", "jdrq": "2022-02-30", "fkje": "-1"}, {**GOOD, "dsrmc": "\u3000"},
+               {**GOOD, "cflb": "警告;训诫", "jdrq": 20220105}]
+    first = [mapper.map_fields(r, CONTEXT) for r in records]
+    assert [mapper.map_fields(r, CONTEXT) for r in records] == first
+    assert [mapper.map_fields(r, CONTEXT) for r in reversed(records)] == first[::-1]
+
+
+def test_a_bad_value_is_reported_on_every_record_that_carries_it(compiled) -> None:  # type: ignore[no-untyped-def]
+    mapper = compiled(FIELDS)
+    bad = {**GOOD, "dsrlx": "7"}
+    for _ in range(3):
+        issues = mapper.map_fields(bad, CONTEXT)[1]
+        assert [(i.field, i.rule, i.value) for i in issues] == [("party_type", "code.unknown", "7")]
+
+
+def test_a_remembered_list_is_copied_out_so_a_caller_cannot_change_it(compiled) -> None:  # type: ignore[no-untyped-def]
+    mapper = compiled(FIELDS)
+    mapper.map_fields(GOOD, CONTEXT)[0]["penalty_types"].append("训诫")
+    again = mapper.map_fields(GOOD, CONTEXT)[0]["penalty_types"]
+    assert again == ["警告", "罚款"]
+    assert again is not mapper.map_fields(GOOD, CONTEXT)[0]["penalty_types"]
+
+
+def test_values_of_other_types_are_never_taken_for_the_text_remembered(compiled) -> None:  # type: ignore[no-untyped-def]
+    mapper = compiled(FIELDS)
+    assert mapper.map_fields(GOOD, CONTEXT)[0]["party_type"] == "自然人"  # "1" is now remembered
+    out, issues = mapper.map_fields({**GOOD, "dsrlx": True}, CONTEXT)  # True == 1, but it is no text
+    assert "party_type" not in out
+    assert [(i.field, i.rule) for i in issues] == [("party_type", "trim.type")]
+    assert mapper.map_fields({**GOOD, "dsrlx": 1}, CONTEXT)[0]["party_type"] == "自然人"
+
+
+def test_memos_stay_bounded_and_keep_no_long_texts(compiled) -> None:  # type: ignore[no-untyped-def]
+    mapper = compiled(FIELDS)
+    day = dt.date(2000, 1, 1)
+    for n in range(2 * MEMO_SIZE + 7):
+        mapper.map_fields({**GOOD, "jdrq": (day + dt.timedelta(days=n)).isoformat(), "dsrmc": "某" * (MEMO_CHARS + n)}, CONTEXT)
+    assert mapper.memos and all(len(memo) <= MEMO_SIZE for memo in mapper.memos)
+    assert all(len(text) <= MEMO_CHARS for memo in mapper.memos for text in memo)
+    assert mapper.map_fields({**GOOD, "jdrq": "2000-01-01"}, CONTEXT)[0]["decision_date"] == dt.date(2000, 1, 1)
+
+
+def test_fields_whose_steps_read_other_fields_are_mapped_every_time(compiled) -> None:  # type: ignore[no-untyped-def]
+    mapper = compiled("CF_XDR_MC: {from: party_name, do: [clean, {mask: name, when: {path: party_type, equals: 自然人}}]}\n",
+                      OUTBOUND)
+    assert mapper.map_fields({"party_name": "张三丰", "party_type": "自然人"}, CONTEXT)[0] == {"CF_XDR_MC": "张**"}
+    assert mapper.map_fields({"party_name": "张三丰", "party_type": "法人及非法人组织"}, CONTEXT)[0] == {"CF_XDR_MC": "张三丰"}
+    assert mapper.memos == ()
