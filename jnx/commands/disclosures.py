@@ -130,8 +130,10 @@ def deliver(
     """Push what is due now to the credit platform (for cron); exit 0 even when some were rejected."""
     settings = load_settings()
     credit = _credit(settings, system)
+    from jnx.security.audit_sql import SqlAuditStore
+
     with open_engine(settings) as engine, credit_outbox(engine, credit, MappingSecrets(dict(os.environ)),
-                                                       keys=_key_store(settings, credit)) as wired:
+                                                       keys=_key_store(settings, credit), audit=SqlAuditStore(engine)) as wired:
         summary = wired.outbox.deliver_due(limit)
     emit(summary.as_dict(), as_json,
          lambda d: typer.echo(f"claimed {d['claimed']}: {d['acknowledged']} acknowledged, {d['rejected']} rejected, "

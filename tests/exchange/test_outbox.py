@@ -396,3 +396,10 @@ def test_jnx_disclosures_deliver_pushes_what_is_due_for_cron(
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["acknowledged"] == 3
     assert "claimed 0" in jnx("disclosures", "deliver").stdout
+    from jnx.exchange.db import create_engine_for
+    from jnx.security.audit_sql import SqlAuditStore
+
+    engine = create_engine_for(database_url)
+    [entry] = [e for e in SqlAuditStore(engine).entries() if e.action == "disclosure.push"]
+    engine.dispose()
+    assert entry.details["acknowledged"] == 3 and len(entry.details["idempotency_keys"]) == 3
