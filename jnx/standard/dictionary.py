@@ -27,6 +27,7 @@ DATA_FILE = Path(__file__).with_name("data") / "elements.yaml"
 FORMAT = 1
 
 _ID = re.compile(r"^JN-DE-\d{4}$")
+USE_RULES = ("when", "forbidden_when", "placeholder_when", "id_number_when", "masked_id_number_when")
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -57,6 +58,7 @@ class Use(enum.StrEnum):
     REQUIRED = "required"
     OPTIONAL = "optional"
     CONDITIONAL = "conditional"
+    FORBIDDEN = "forbidden"  # a field of the target format jnx never fills (personal data not published)
 
 
 DEFAULT_FORMATS: dict[ElementType, str] = {
@@ -107,6 +109,7 @@ class ElementUse:
     forbidden_when: Condition | None = None
     placeholder_when: Condition | None = None
     id_number_when: Condition | None = None
+    masked_id_number_when: Condition | None = None  # the masked form 370811********0027, never the number itself
 
     @property
     def field(self) -> str:
@@ -118,10 +121,16 @@ class ElementUse:
 
     def describe_use(self) -> str:
         text = self.use.value
+        if self.use is Use.FORBIDDEN:
+            text += " (never published: always absent)"
         if self.when is not None:
             text += f" (when {self.when.describe()})"
         if self.forbidden_when is not None:
             text += f"; absent when {self.forbidden_when.describe()}"
+        if self.id_number_when is not None:
+            text += f"; a resident ID number when {self.id_number_when.describe()}"
+        if self.masked_id_number_when is not None:
+            text += f"; masked like `370811********0027`, never in clear, when {self.masked_id_number_when.describe()}"
         return text
 
 
@@ -314,16 +323,21 @@ def _record_type(raw: Mapping[str, Any], elements: Mapping[str, DataElement], gr
     uses = []
     for raw_use in raw_uses:
         at = f"{where}.{raw_use['element']}"
-        _keys(raw_use, {"element", "use", "when", "forbidden_when", "placeholder_when", "id_number_when"}, at)
+        _keys(raw_use, {"element", "use", *USE_RULES}, at)
         element = elements[raw_use["element"]]
         use = _enum(Use, raw_use.get("use"), at)
         if (use is Use.CONDITIONAL) != ("when" in raw_use):
             raise DictionaryError(f"{at}: a conditional use needs `when`, and only a conditional use has one")
+        if use is Use.FORBIDDEN and set(USE_RULES) & set(raw_use):
+            raise DictionaryError(f"{at}: a forbidden element is always absent; it takes no {', '.join(k for k in USE_RULES if k in raw_use)}")
         if "placeholder_when" in raw_use and element.type is not ElementType.USCC:
             raise DictionaryError(f"{at}: placeholder_when applies to credit codes only")
-        if "id_number_when" in raw_use and element.type is not ElementType.STRING:
-            raise DictionaryError(f"{at}: id_number_when applies to string elements only")
-        conds = {k: _condition(raw_use[k], elements, field_set, registry, f"{at}.{k}") for k in ("when", "forbidden_when", "placeholder_when", "id_number_when") if k in raw_use}
+        for key in ("id_number_when", "masked_id_number_when"):
+            if key in raw_use and element.type is not ElementType.STRING:
+                raise DictionaryError(f"{at}: {key} applies to string elements only")
+        if "id_number_when" in raw_use and "masked_id_number_when" in raw_use:
+            raise DictionaryError(f"{at}: an ID number is either in clear (id_number_when) or masked (masked_id_number_when), not both")
+        conds = {k: _condition(raw_use[k], elements, field_set, registry, f"{at}.{k}") for k in USE_RULES if k in raw_use}
         uses.append(ElementUse(element=element, use=use, **conds))
     by_field = {use.field: use for use in uses}
     business_key = tuple(raw.get("business_key") or ())

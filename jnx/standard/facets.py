@@ -18,6 +18,7 @@ USCC_CHARS = "[0-9A-HJ-NPQRTUWXY]"
 USCC_PATTERN = "(" + "|".join(f"{first}[{seconds}]" for first, seconds in USCC_REGISTRATION_KINDS.items()) + f")[0-9]{{6}}{USCC_CHARS}{{10}}"
 ORG_CODE_PATTERN = "[0-9A-Z]{8}-?[0-9X]"
 ID_NUMBER_PATTERN = "[0-9]{17}[0-9X]"
+MASKED_ID_NUMBER_PATTERN = r"[0-9]{6}\*{8}[0-9]{3}[0-9X]"  # 370811********0027: area code and last four kept
 DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 AMOUNT_PATTERN = r"[0-9]{1,12}(\.[0-9]{1,6})?"
 AMOUNT_MAX = "999999999999.999999"

@@ -4,8 +4,11 @@ A document is one record (with ``record_type``), a list of records, or a batch
 ``{"record_type": …, "records": […]}``. Each record type is a ``$defs`` entry and a record is
 ``oneOf`` them. The conditional rules that JSON Schema can express are ``if``/``then``: conditional
 and forbidden elements, the placeholder credit code only where allowed, and the shape of an ID
-number when the ID type is 身份证. Model-only: check characters and birth dates, code set versions
-by decision date, date order, "not in the future", more than six decimals in a JSON *number*.
+number when the ID type is 身份证 — a full one in the standard's records, the masked form
+(``370811********0027``) in the disclosure formats. Elements a format never carries are ``not
+required``. Model-only: check characters and birth dates (so whether a wrong value in a disclosure
+is a clear ID number or a malformed mask), code set versions by decision date, date order, "not in
+the future", more than six decimals in a JSON *number*.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from typing import Any
 
 from jnx.codesets import USCC_PLACEHOLDER, CodeSetRegistry
 from jnx.standard.conditions import Condition
-from jnx.standard.dictionary import DataElement, Dictionary, ElementUse, RecordType
-from jnx.standard.facets import AMOUNT_MAX, ID_NUMBER_PATTERN, Facets, element_facets, placeholder_fields, regex_literal
+from jnx.standard.dictionary import DataElement, Dictionary, ElementUse, RecordType, Use
+from jnx.standard.facets import AMOUNT_MAX, ID_NUMBER_PATTERN, MASKED_ID_NUMBER_PATTERN, Facets, element_facets, placeholder_fields, regex_literal
 from jnx.standard.fields import CONTROL_CHARS
 from jnx.standard.rules import RECORD_TYPE_KEY
 
@@ -77,6 +80,8 @@ def _condition(condition: Condition) -> dict[str, Any]:
 def _use_rules(use: ElementUse) -> list[dict[str, Any]]:
     field = use.field
     rules: list[dict[str, Any]] = []
+    if use.use is Use.FORBIDDEN:
+        rules.append({"not": {"required": [field]}})
     if use.when is not None:
         rules.append({"if": _condition(use.when), "then": {"required": [field]}})
     if use.forbidden_when is not None:
@@ -85,6 +90,8 @@ def _use_rules(use: ElementUse) -> list[dict[str, Any]]:
         rules.append({"if": {"not": _condition(use.placeholder_when)}, "then": {"properties": {field: {"not": {"const": USCC_PLACEHOLDER}}}}})
     if use.id_number_when is not None:
         rules.append({"if": _condition(use.id_number_when), "then": {"properties": {field: {"pattern": _anchored(ID_NUMBER_PATTERN)}}}})
+    if use.masked_id_number_when is not None:
+        rules.append({"if": _condition(use.masked_id_number_when), "then": {"properties": {field: {"pattern": _anchored(MASKED_ID_NUMBER_PATTERN)}}}})
     return rules
 
 

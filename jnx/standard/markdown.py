@@ -14,11 +14,25 @@ Schema (`--format jsonschema`). Check a file with `jnx standard validate FILE`.
 natural person, in clear otherwise · `never_for_natural_person`: shown for organisations only ·
 `not_published`: collected for matching, never shown.
 
+**ID numbers in the disclosure formats (双公示).** A natural person's ID number never leaves jnx in
+clear. In `credit_license` / `credit_penalty`, `XK_XDR_ZJHM` / `CF_XDR_ZJHM` with ID type 身份证
+must be the masked form the outbound tables write: 6 digits, 8 `*`, 3 digits and a digit or X
+(`370811********0027`). A full, valid ID number there is the error `id_number.clear_in_disclosure`
+("a natural person's ID number must be published masked"); anything else that is not the masked
+form is `id_number.masked_format`; neither message shows the value. The legal representative's ID
+number (`XK_FR_ZJHM` / `CF_FR_ZJHM`) is never published: the outbound tables do not send it, so
+the formats forbid it (use `forbidden`; the XSD gives it `maxOccurs="0"`, the JSON Schema
+`not required`) rather than accept a masked copy nobody needs. The models and the JSON Schema
+demand the masked form; the XSD cannot (the element also holds passport and other numbers, and
+XSD 1.0 cannot make its type depend on the ID type), so there it is model-only.
+
 **Rules only the models enforce** (XSD 1.0 cannot express them; the JSON Schema expresses the
-conditional, forbidden and placeholder rules with `if`/`then`): check characters (GB 32100,
-GB 11714, GB 11643) and birth dates, codes against the code set version in force on the record's
-decision date (处罚类别 2017 before 2021-07-15, 2021 from that day), date order, decisions not in
-the future, at most six decimals in an amount given as a JSON number.
+conditional, forbidden and placeholder rules and the shape of an ID number — full or masked — by
+ID type with `if`/`then`): check characters (GB 32100, GB 11714, GB 11643) and birth dates (so
+also whether a disclosure's ID number that is not masked is a clear one or a malformed mask),
+codes against the code set version in force on the record's decision date (处罚类别 2017 before
+2021-07-15, 2021 from that day), date order, decisions not in the future, at most six decimals in
+an amount given as a JSON number.
 """
 
 

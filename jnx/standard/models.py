@@ -41,7 +41,8 @@ def today_from(info: ValidationInfo | None) -> dt.date:
 class StandardRecord(BaseModel):
     """Base of every generated record model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a record holds ID numbers; an error message never repeats the input (DESIGN rule 6)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     RECORD_TYPE: ClassVar[RecordType]
     REGISTRY: ClassVar[CodeSetRegistry]

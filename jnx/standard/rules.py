@@ -1,7 +1,8 @@
 """Record-level checks: everything about a record that one field alone cannot tell.
 
-Required and conditionally required elements, elements a natural person must not have, the
-双公示 placeholder credit code, ID numbers checked when the ID type is 身份证, code values against
+Required and conditionally required elements, elements a natural person must not have, elements a
+disclosure format never carries, the 双公示 placeholder credit code, ID numbers checked when the ID
+type is 身份证 — in clear in the standard's records, masked in the disclosure formats — code values against
 the code set version in force on the record's reference date (its decision date), date order and
 decisions not in the future (REFERENCE §1.5). :func:`check_record` runs the field checks and these
 rules and returns every issue; the generated models call :func:`record_rule_issues` too, so a model
@@ -11,6 +12,7 @@ and the validation service never disagree.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +20,13 @@ from typing import Any
 from jnx.codesets import USCC_PLACEHOLDER, CodeSetRegistry, check_id_number
 from jnx.errors import CodeSetError
 from jnx.standard.conditions import as_items
-from jnx.standard.dictionary import DataElement, DateOrder, ElementType, ElementUse, NotInFuture, RecordType
+from jnx.standard.dictionary import DataElement, DateOrder, ElementType, ElementUse, NotInFuture, RecordType, Use
+from jnx.standard.facets import MASKED_ID_NUMBER_PATTERN
 from jnx.standard.fields import FieldCheck, FieldProblem, field_check, scrub
 from jnx.standard.report import Issue
 
 RECORD_TYPE_KEY = "record_type"
+MASKED_ID_NUMBER = re.compile(MASKED_ID_NUMBER_PATTERN)
 
 
 def _issue(element: DataElement, rule: str, message: str, severity: str = "error") -> Issue:
@@ -103,6 +107,8 @@ def record_rule_issues(
             issues.append(_issue(use.element, "conditional_required", f"required when {use.when.describe()}"))
         if use.forbidden_when is not None and use.forbidden_when.holds(values) and present:
             issues.append(_issue(use.element, "forbidden", f"must be absent when {use.forbidden_when.describe()}"))
+        if use.use is Use.FORBIDDEN and present:
+            issues.append(_issue(use.element, "forbidden", f"{record_type.name} never carries {use.field} ({use.element.name_zh}): it is not published; leave it out"))
         value = values.get(use.field)
         if value is None:
             continue
@@ -112,6 +118,10 @@ def record_rule_issues(
             verdict = check_id_number(value, today=today)
             if not verdict:
                 issues.append(_issue(use.element, verdict.rule or "id_number", scrub(f"not a valid resident ID number: {verdict.reason}")))
+        if use.masked_id_number_when is not None and use.masked_id_number_when.holds(values):
+            problem = masked_id_number_problem(value, today=today)
+            if problem is not None:
+                issues.append(_issue(use.element, *problem))
     _codes_on_date(record_type, values, failed, today, registry, issues, warnings)
     for rule in record_type.rules:
         if isinstance(rule, DateOrder):
@@ -124,6 +134,19 @@ def record_rule_issues(
             if day is not None and day > today:
                 issues.append(_issue(record_type.use(rule.field).element, "not_in_future", f"{day.isoformat()} is after today ({today.isoformat()})"))
     return issues, warnings
+
+
+def masked_id_number_problem(value: str, *, today: dt.date) -> tuple[str, str] | None:
+    """(rule, message) when ``value`` is not a masked resident ID number; the message never shows the value.
+
+    A full, valid ID number is the worst case — personal data about to be published — and has a rule
+    of its own; anything else that is not 6 digits, 8 ``*``, 3 digits and a digit or X is a format error.
+    """
+    if MASKED_ID_NUMBER.fullmatch(value):
+        return None
+    if check_id_number(value, today=today):
+        return "id_number.clear_in_disclosure", "a natural person's ID number must be published masked (6 digits, 8 '*', the last 4), never in clear"
+    return "id_number.masked_format", "not a masked resident ID number: expected 6 digits, 8 '*', 3 digits and a digit or X (18 characters)"
 
 
 def _codes_on_date(

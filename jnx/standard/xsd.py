@@ -5,10 +5,15 @@ complex type per record type (an ``xs:all``: any order, each element at most onc
 elements ``minOccurs="1"``) and a root ``<records>`` holding a batch of records of any types. List
 elements hold ``<item>`` children. Compiles in both lxml and xmlschema.
 
+An element a disclosure format never carries (use ``forbidden``, e.g. the legal representative's ID
+number) is ``maxOccurs="0"``.
+
 Model-only (XSD 1.0 has no co-occurrence constraints): conditional elements, elements a natural
 person must not have, the placeholder credit code being allowed only for 个体工商户, ID numbers
-checked only when the ID type is 身份证, check characters, code set versions by decision date, date
-order and "not in the future". The models and ``jnx standard validate`` enforce them.
+checked only when the ID type is 身份证 (in clear in the standard's records, masked in the disclosure
+formats: the element also holds passport and other numbers, so its type cannot demand either form),
+check characters, code set versions by decision date, date order and "not in the future". The
+models and ``jnx standard validate`` enforce them.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape, quoteattr
 
 from jnx.codesets import CodeSetRegistry
-from jnx.standard.dictionary import DataElement, Dictionary, RecordType
+from jnx.standard.dictionary import DataElement, Dictionary, RecordType, Use
 from jnx.standard.facets import AMOUNT_MAX, Facets, element_facets, placeholder_fields
 
 ROOT = "records"
@@ -80,10 +85,10 @@ def _record(record_type: RecordType, facets: dict[str, Facets]) -> str:
     out = [f'  <xs:complexType name="{record_type_name(record_type)}">\n', _doc(f"{record_type.name_zh} — {record_type.name_en}", "    "), "    <xs:all>\n"]
     for use in record_type.uses:
         element = use.element
-        occurs = "1" if use.required else "0"
+        occurs = 'minOccurs="1"' if use.required else 'minOccurs="0" maxOccurs="0"' if use.use is Use.FORBIDDEN else 'minOccurs="0"'
         note = f"{element.id} {element.name_zh}: {use.describe_use()}"
         if facets[element.field].is_list:
-            out.append(f'      <xs:element name="{element.field}" type="jnx:{element.field}.list" minOccurs="{occurs}">\n')
+            out.append(f'      <xs:element name="{element.field}" type="jnx:{element.field}.list" {occurs}>\n')
             out.append(_doc(note, "        "))
             if facets[element.field].unique_items:
                 out.append(
@@ -92,7 +97,7 @@ def _record(record_type: RecordType, facets: dict[str, Facets]) -> str:
                 )
             out.append("      </xs:element>\n")
         else:
-            out.append(f'      <xs:element name="{element.field}" type="jnx:{simple_type_name(element)}" minOccurs="{occurs}">\n')
+            out.append(f'      <xs:element name="{element.field}" type="jnx:{simple_type_name(element)}" {occurs}>\n')
             out.append(_doc(note, "        ") + "      </xs:element>\n")
     out.append("    </xs:all>\n")
     out.append(f'    <xs:attribute name="record_type" type="xs:string" fixed="{record_type.name}"/>\n')

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from jnx.cli import app
 from jnx.codesets import default_registry
-from jnx.standard import DictionaryError
+from jnx.standard import DictionaryError, Use
 from jnx.standard.dictionary import DATA_FILE, parse_dictionary
 from jnx.standard.export import ExportFormat, export
 
@@ -84,3 +84,35 @@ def test_elements_lists_the_dictionary_and_a_record_type() -> None:
 
 def test_docs_standard_md_is_the_current_export() -> None:
     assert (ROOT / "docs" / "standard.md").read_text(encoding="utf-8") == export(ExportFormat.MARKDOWN)
+
+
+def _credit_penalty_use(doc: dict[str, Any], field: str) -> dict[str, Any]:
+    record_type = next(rt for rt in doc["record_types"] if rt["name"] == "credit_penalty")
+    return next(use for use in record_type["elements"] if use.get("element") == field)
+
+
+def test_the_disclosure_formats_mask_the_partys_id_number_and_forbid_the_representatives() -> None:
+    dictionary = parse_dictionary(DOC, default_registry())
+    for name, prefix in (("credit_license", "XK"), ("credit_penalty", "CF")):
+        record_type = dictionary.record_type(name)
+        party = record_type.use(f"{prefix}_XDR_ZJHM")
+        assert party.id_number_when is None and party.masked_id_number_when is not None
+        assert party.masked_id_number_when.field == f"{prefix}_XDR_ZJLX" and party.masked_id_number_when.values == ("身份证",)
+        assert record_type.use(f"{prefix}_FR_ZJHM").use is Use.FORBIDDEN
+
+
+ID_CARD = {"field": "CF_XDR_ZJLX", "in": ["身份证"]}
+
+
+@pytest.mark.parametrize(
+    "field, change, expected",
+    [
+        ("CF_XDR_LB", {"masked_id_number_when": ID_CARD}, "masked_id_number_when applies to string elements only"),
+        ("CF_XDR_ZJHM", {"id_number_when": ID_CARD}, "either in clear (id_number_when) or masked (masked_id_number_when)"),
+        ("CF_FR_ZJHM", {"forbidden_when": {"field": "CF_XDR_LB", "in": ["自然人"]}}, "a forbidden element is always absent; it takes no forbidden_when"),
+        ("CF_XDR_ZJHM", {"masked_id_number_when": {"field": "XK_XDR_ZJLX", "in": ["身份证"]}}, "condition names 'XK_XDR_ZJLX', which this record type does not have"),
+    ],
+    ids=["masked_on_a_code", "clear_and_masked", "forbidden_with_a_condition", "masked_on_a_foreign_field"],
+)
+def test_a_broken_id_number_rule_is_refused(field: str, change: dict[str, Any], expected: str) -> None:
+    assert expected in broken(lambda d: _credit_penalty_use(d, field).update(change))

@@ -1,4 +1,5 @@
-"""Hypothesis: records of every type, with every free field drawn at random, are valid in all three."""
+"""Hypothesis: records of every type, with every free field drawn at random, are valid in all three;
+any resident ID number is accepted masked and refused in clear in a disclosure format."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from jnx.codesets import default_registry
-from jnx.standard import ElementType, RecordType, check_record, default_dictionary
+from jnx.codesets.validators import id_check_char
+from jnx.security.masking import mask_id_number
+from jnx.standard import ElementType, RecordType, Use, check_record, default_dictionary
 from jnx.standard.xmlio import records_to_xml
 from tests.standard.conftest import TODAY
-from tests.standard.samples.build import BASES
+from tests.standard.samples.build import BASES, CREDIT_PARTY, as_natural_person
 
 TEXT = st.text(alphabet=st.sampled_from("济宁市任城区兖州邹城曲阜示例公司ABCxyz0123456789（）-、"), min_size=1, max_size=30)
 
@@ -25,7 +28,7 @@ TEXT = st.text(alphabet=st.sampled_from("济宁市任城区兖州邹城曲阜示
 def _conditioning(record_type: RecordType) -> set[str]:
     fields = set()
     for use in record_type.uses:
-        for cond in (use.when, use.forbidden_when, use.placeholder_when, use.id_number_when):
+        for cond in (use.when, use.forbidden_when, use.placeholder_when, use.id_number_when, use.masked_id_number_when):
             if cond is not None:
                 fields |= {cond.field, use.field}
     return fields
@@ -58,7 +61,7 @@ def records(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     on = dt.date.fromisoformat(record[record_type.reference_date]) if record_type.reference_date else TODAY
     fixed = _conditioning(record_type) | set(record_type.business_key)
     for use in record_type.uses:
-        strategy = None if use.field in fixed else _value(record_type, use.field, on)
+        strategy = None if use.field in fixed or use.use is Use.FORBIDDEN else _value(record_type, use.field, on)
         if strategy is None:
             continue
         if use.required or use.field in record:
@@ -84,3 +87,31 @@ def test_generated_valid_records_are_valid_in_models_xsd_and_json_schema(
     xml = etree.fromstring(records_to_xml(default_dictionary(), [(name, record)]))
     assert lxml_schema.validate(xml), lxml_schema.error_log
     assert xmlschema_schema.is_valid(xml)
+
+
+@st.composite
+def resident_id_numbers(draw: st.DrawFn) -> str:
+    born = draw(st.dates(dt.date(1930, 1, 1), dt.date(2010, 12, 31)))
+    body = f"{draw(st.sampled_from(['370811', '370883', '110105']))}{born:%Y%m%d}{draw(st.integers(0, 999)):03d}"
+    return body + id_check_char(body)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from([("credit_license", "XK"), ("credit_penalty", "CF")]), resident_id_numbers())
+def test_a_disclosure_accepts_any_id_number_masked_and_refuses_it_in_clear(
+    lxml_schema: etree.XMLSchema,
+    json_validator: jsonschema.Draft202012Validator,
+    disclosure: tuple[str, str],
+    number: str,
+) -> None:
+    name, prefix = disclosure
+    f = CREDIT_PARTY[prefix]
+    record_type = default_dictionary().record_type(name)
+    natural = as_natural_person(BASES[name], f)
+    for value, rules in ((mask_id_number(number), []), (number, ["id_number.clear_in_disclosure"])):
+        record = {**natural, f["id_no"]: value}
+        checked = check_record(record_type, record, today=TODAY, registry=default_registry())
+        assert [issue.rule for issue in checked.issues] == rules
+        assert all(number not in issue.describe() and number[6:14] not in issue.describe() for issue in checked.issues)
+        assert json_validator.is_valid({"record_type": name, **record}) == (not rules)
+        assert lxml_schema.validate(etree.fromstring(records_to_xml(default_dictionary(), [(name, record)])))  # model-only in XSD 1.0

@@ -11,7 +11,17 @@ from pydantic import ValidationError
 from jnx.codesets import default_registry
 from jnx.standard import check_record, default_dictionary, model_for
 from tests.standard.conftest import TODAY
-from tests.standard.samples.build import BASES, CREDIT_PARTY, as_individual_business, as_natural_person
+from jnx.security.masking import mask_id_number
+from tests.standard.samples.build import (
+    BASES,
+    CREDIT_PARTY,
+    ID_NUMBER,
+    MALFORMED_MASK,
+    MASKED_ID_NUMBER,
+    PARTY_FIELDS,
+    as_individual_business,
+    as_natural_person,
+)
 
 
 def issues(record_type: str, data: dict[str, Any], today: dt.date = TODAY) -> set[tuple[str, str]]:
@@ -91,11 +101,44 @@ def test_every_failing_field_is_reported_at_once() -> None:
 
 
 def test_id_numbers_never_appear_in_messages() -> None:
-    f = CREDIT_PARTY["CF"]
-    natural = {**as_natural_person(BASES["credit_penalty"], f), f["id_no"]: "370811199002300027"}  # 30 February
-    checked = check_record(default_dictionary().record_type("credit_penalty"), natural, today=TODAY, registry=default_registry())
+    natural = {**as_natural_person(BASES["penalty"], PARTY_FIELDS), "party_id_number": "370811199002300027"}  # 30 February
+    checked = check_record(default_dictionary().record_type("penalty"), natural, today=TODAY, registry=default_registry())
     assert [i.rule for i in checked.issues] == ["id_number.birth_date"]
     assert "19900230" not in checked.issues[0].message and "370811" not in checked.issues[0].message
+
+
+@pytest.mark.parametrize("record_type, prefix", [("credit_license", "XK"), ("credit_penalty", "CF")])
+def test_a_disclosure_publishes_a_natural_persons_id_number_masked_only(record_type: str, prefix: str) -> None:
+    f = CREDIT_PARTY[prefix]
+    natural = as_natural_person(BASES[record_type], f)
+    assert natural[f["id_no"]] == MASKED_ID_NUMBER == mask_id_number(ID_NUMBER)
+    assert issues(record_type, natural) == set()
+    assert issues(record_type, {**natural, f["id_no"]: ID_NUMBER}) == {(f["id_no"], "id_number.clear_in_disclosure")}
+    for malformed in (MALFORMED_MASK, "370811********002", "370811********002x", "370811########0027", "37081119900215002X", "王某某"):
+        assert issues(record_type, {**natural, f["id_no"]: malformed}) == {(f["id_no"], "id_number.masked_format")}, malformed
+    # another kind of document is not a resident ID number: no mask is demanded of it
+    assert issues(record_type, {**natural, f["id_type"]: "护照号", f["id_no"]: "E12345678"}) == set()
+
+
+def test_a_clear_id_number_in_a_disclosure_is_reported_without_the_number() -> None:
+    f = CREDIT_PARTY["CF"]
+    clear = {**as_natural_person(BASES["credit_penalty"], f), f["id_no"]: ID_NUMBER}
+    checked = check_record(default_dictionary().record_type("credit_penalty"), clear, today=TODAY, registry=default_registry())
+    [issue] = checked.issues
+    assert issue.message.startswith("a natural person's ID number must be published masked")
+    assert ID_NUMBER not in issue.describe() and "370811" not in issue.describe() and "0027" not in issue.describe()
+    with pytest.raises(ValidationError, match="must be published masked") as info:
+        model_for("credit_penalty").model_validate(clear, context={"today": TODAY})
+    assert ID_NUMBER not in str(info.value)
+
+
+@pytest.mark.parametrize("record_type, prefix", [("credit_license", "XK"), ("credit_penalty", "CF")])
+def test_a_disclosure_never_carries_the_legal_representatives_id_number(record_type: str, prefix: str) -> None:
+    f = CREDIT_PARTY[prefix]
+    with_type = {**BASES[record_type], f["rep_type"]: "身份证"}
+    assert issues(record_type, with_type) == set()
+    for number in (MASKED_ID_NUMBER, ID_NUMBER):
+        assert issues(record_type, {**with_type, f["rep_no"]: number}) == {(f["rep_no"], "forbidden")}
 
 
 def test_business_key_and_reference_date() -> None:

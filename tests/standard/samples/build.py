@@ -2,7 +2,9 @@
 
 Run ``python tests/standard/samples/build.py`` after changing the dictionary. Each invalid sample is a
 valid base record with one deliberate fault; ``beyond`` lists the schema validators that cannot see
-that fault (they accept the sample; the models reject it) — see docs/standard.md.
+that fault (they accept the sample; the models reject it) — see docs/standard.md. In the disclosure
+formats (credit_license, credit_penalty) a natural person's ID number is masked, as the outbound
+tables write it.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ PARTY_FIELDS = {"name": "party_name", "type": "party_type", "credit": "party_cre
 CREDIT_PARTY = {prefix: {"name": f"{prefix}_XDR_MC", "type": f"{prefix}_XDR_LB", "credit": f"{prefix}_XDR_SHXYM", "reg": f"{prefix}_XDR_GSZC",
                          "rep": f"{prefix}_FRDB", "rep_type": f"{prefix}_FR_ZJLX", "rep_no": f"{prefix}_FR_ZJHM",
                          "id_type": f"{prefix}_XDR_ZJLX", "id_no": f"{prefix}_XDR_ZJHM"} for prefix in ("XK", "CF")}
+ID_NUMBER = "370811199002150027"
+MASKED_ID_NUMBER = "370811********0027"  # jnx.security.masking.mask_id_number(ID_NUMBER)
+MALFORMED_MASK = "370811****02150027"  # four '*' only: the birth month and day show
+DISCLOSURES = ("credit_license", "credit_penalty")
 
 
 def party_names(record_type: str) -> dict[str, str] | None:
@@ -76,8 +82,10 @@ def party_names(record_type: str) -> dict[str, str] | None:
 
 
 def as_natural_person(record: dict[str, Any], f: dict[str, str]) -> dict[str, Any]:
+    """The record for a natural person with a 身份证: the number masked in a disclosure format, in clear otherwise."""
     out = {k: v for k, v in record.items() if k not in (f["credit"], f["rep"], f["rep_type"], f["rep_no"])}
-    out.update({f["name"]: "王某某", f["type"]: "自然人", f["id_type"]: "身份证", f["id_no"]: "370811199002150027"})
+    number = MASKED_ID_NUMBER if f in CREDIT_PARTY.values() else ID_NUMBER
+    out.update({f["name"]: "王某某", f["type"]: "自然人", f["id_type"]: "身份证", f["id_no"]: number})
     return out
 
 
@@ -115,6 +123,15 @@ def variants(record_type: str) -> list[tuple[str, dict[str, Any], str, list[str]
         out.append(("placeholder_without_registration_no", {k: v for k, v in individual.items() if k != f["reg"]}, "invalid", ["xsd"]))
         out.append(("legal_person_placeholder", {**base, f["credit"]: "00000000000000000X"}, "invalid", ["xsd"]))
         out.append(("legal_person_without_representative", {k: v for k, v in base.items() if k != f["rep"]}, "invalid", ["xsd"]))
+    if record_type in DISCLOSURES:
+        assert f is not None
+        natural = as_natural_person(base, f)
+        out.append(("natural_person_clear_id", {**natural, f["id_no"]: ID_NUMBER}, "invalid", ["xsd"]))
+        out.append(("natural_person_malformed_mask", {**natural, f["id_no"]: MALFORMED_MASK}, "invalid", ["xsd"]))
+        out.append(("natural_person_passport", {**natural, f["id_type"]: "护照号", f["id_no"]: "E1234****"}, "valid", []))
+        with_type = {**base, f["rep_type"]: "身份证"}
+        out.append(("legal_person_with_representative_id_type", with_type, "valid", []))
+        out.append(("legal_person_with_representative_id_number", {**with_type, f["rep_no"]: MASKED_ID_NUMBER}, "invalid", []))
     return out
 
 
