@@ -11,7 +11,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,11 +47,6 @@ names = st.text(alphabet="张王李赵鑫源餐饮有限公司超市店（）", 
 
 
 ORGANISATIONS = ["法人及非法人组织", "个体工商户"]
-MASKED_ID_CONFLICT = pytest.mark.xfail(
-    strict=True,
-    reason="the dictionary masks CF_XDR_ZJHM (publication not_published) yet credit_penalty checks it as a full resident "
-           "ID number when the ID type is 身份证 (id_number_when): jnx/standard must accept the masked form there",
-)
 
 
 @st.composite
@@ -101,7 +95,6 @@ def test_outbound_of_any_valid_organisation_penalty_is_a_valid_credit_record(rec
     _outbound_is_valid(record)
 
 
-@MASKED_ID_CONFLICT
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(standard_penalty(("自然人",)))
 def test_outbound_of_any_valid_natural_person_penalty_is_a_valid_credit_record(record: dict[str, Any]) -> None:
@@ -155,7 +148,6 @@ def test_inbound_then_outbound_keeps_every_published_field_of_organisations(sour
     _round_trip_keeps_published_fields(source)
 
 
-@MASKED_ID_CONFLICT
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case_handling_penalty(("自然人",)))
 def test_inbound_then_outbound_keeps_every_published_field_of_natural_persons(source: dict[str, Any]) -> None:
