@@ -68,12 +68,16 @@ def trim(value: Any) -> str | None:
 def squeeze(value: Any) -> str | None:
     """Whitespace runs (any Unicode whitespace, newlines) to one space, then trim."""
     text = value if value.__class__ is str else as_text(value, "squeeze")
+    if text.isascii():  # O(1) for str: no full-width forms, no zero-width space, no BOM to look for
+        return " ".join(text.split()) or None
     return " ".join(text.split()).strip(_INVISIBLE) or None
 
 
 def clean(value: Any) -> str | None:
     """Full-width digits and letters to half-width, whitespace runs to one space, then trim."""
     text = value if value.__class__ is str else as_text(value, "clean")
+    if text.isascii():
+        return " ".join(text.split()) or None
     if _WIDE_ALNUM.search(text) is not None:
         text = text.translate(HALFWIDTH_ALNUM)
     return " ".join(text.split()).strip(_INVISIBLE) or None
@@ -81,7 +85,7 @@ def clean(value: Any) -> str | None:
 
 def halfwidth(value: Any) -> str:
     text = value if value.__class__ is str else as_text(value, "halfwidth")
-    return text.translate(HALFWIDTH) if _WIDE.search(text) is not None else text
+    return text if text.isascii() or _WIDE.search(text) is None else text.translate(HALFWIDTH)
 
 
 def cn_parens(value: Any) -> str:
@@ -112,7 +116,10 @@ DATE_FORMAT_NAMES: tuple[str, ...] = (*DATE_FORMATS, "epoch_ms")
 
 def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> Callable[[Any], dt.date]:
     """A parser trying ``formats`` in order; dates outside ``earliest``–``latest`` are errors."""
-    patterns = [re.compile(DATE_FORMATS[f], re.ASCII) for f in formats if f != "epoch_ms"]  # ０-９: halfwidth first
+    written = [DATE_FORMATS[f] for f in formats if f != "epoch_ms"]
+    # One alternation tried in the declared order (fullmatch backtracks into the next format); each
+    # format has three groups, so the last group matched says which format read the text. ０-９: halfwidth first.
+    pattern = re.compile("|".join(f"(?:{w})" for w in written), re.ASCII) if written else None
     epoch_ms = "epoch_ms" in formats
     declared = ", ".join(formats)
 
@@ -142,15 +149,15 @@ def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> C
             if epoch_ms:
                 return from_epoch_ms(value)
             raise TransformFailure("date", "date.type", f"a number is not a date in the declared formats ({declared})")
-        text = as_text(value, "date")
-        for pattern in patterns:
-            match = pattern.fullmatch(text)
-            if match is not None:
-                try:
-                    day = dt.date(int(match[1]), int(match[2]), int(match[3]))
-                except ValueError:
-                    raise TransformFailure("date", "date.invalid", "no such day in the calendar") from None
-                return in_range(day)
+        text = value if value.__class__ is str else as_text(value, "date")
+        match = pattern.fullmatch(text) if pattern is not None else None
+        if match is not None:
+            last = match.lastindex
+            try:
+                day = dt.date(int(match[last - 2]), int(match[last - 1]), int(match[last]))
+            except ValueError:
+                raise TransformFailure("date", "date.invalid", "no such day in the calendar") from None
+            return in_range(day)
         if epoch_ms and text.isdigit() and text.isascii():
             return from_epoch_ms(int(text))
         raise TransformFailure("date", "date.format", f"not a date in the declared formats ({declared})")
@@ -200,7 +207,10 @@ def amount_parser(unit: str) -> Callable[[Any], Decimal]:
             return checked(Decimal(value).scaleb(shift))
         if cls is float:
             return checked(Decimal(repr(value)).scaleb(shift))
-        match = _AMOUNT.fullmatch(as_text(value, "amount"))
+        text = value if cls is str else as_text(value, "amount")
+        if text.isdigit() and text.isascii():  # a bare number of the declared unit, the commonest form
+            return checked(Decimal(text).scaleb(shift))
+        match = _AMOUNT.fullmatch(text)
         if match is None:
             raise TransformFailure("amount", "amount.format", "not an amount (e.g. 5000, 5,000.00元, 0.5万元)")
         sign, digits, suffix = match.groups()

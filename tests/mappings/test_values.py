@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from jnx.mappings.values import TransformFailure, amount_parser, clean, cn_parens, date_parser, halfwidth, squeeze, trim
+from jnx.mappings.values import (DATE_FORMATS, HALFWIDTH, HALFWIDTH_ALNUM, TransformFailure, amount_parser, clean, cn_parens,
+                                 date_parser, halfwidth, squeeze, trim)
 
 ALL_FORMATS = ("YYYY-MM-DD", "YYYY/M/D", "YYYYMMDD", "YYYY年M月D日", "epoch_ms")
 parse_date = date_parser(ALL_FORMATS, dt.date(1900, 1, 1), dt.date(2099, 12, 31))
@@ -107,3 +111,58 @@ def test_full_width_digits_need_halfwidth_first() -> None:
     assert rule_of(yuan, "５０００元") == "amount.format"
     assert yuan(halfwidth("５０００元")) == Decimal("0.5")
     assert parse_date(halfwidth("２０２１-03-05")) == dt.date(2021, 3, 5)
+
+
+# ---------------------------------------------------------------- fast paths agree with the definitions
+
+MESSY_TEXT = st.text(alphabet=st.sampled_from("aZ09 \t\n\u3000\xa0\u200b\ufeff１Ａｚ（），济宁-/.年月日:T"), max_size=24)
+
+
+@given(MESSY_TEXT)
+def test_text_normalisation_is_what_its_definition_says_for_ascii_and_other_text(text: str) -> None:
+    assert clean(text) == (" ".join(text.translate(HALFWIDTH_ALNUM).split()).strip("\u200b\ufeff") or None)
+    assert squeeze(text) == (" ".join(text.split()).strip("\u200b\ufeff") or None)
+    assert halfwidth(text) == text.translate(HALFWIDTH)
+
+
+DATE_TEXT = st.one_of(
+    st.dates(dt.date(1890, 1, 1), dt.date(2110, 12, 31)).flatmap(lambda d: st.sampled_from([
+        d.isoformat(), f"{d.year}/{d.month}/{d.day}", d.strftime("%Y%m%d"), f"{d.year}年{d.month}月{d.day}日",
+        f"{d.year}-{d.month}-{d.day}", f"{d.isoformat()} 09:12:40", f"{d.year}.{d.month}.{d.day}"])),
+    st.text(alphabet=st.sampled_from("0123456789-/年月日 :"), max_size=14),
+)
+
+
+def reference_date(formats: tuple[str, ...], text: str) -> object:
+    """The declared formats tried one by one, as the parser is documented to do."""
+    for name in formats:
+        match = re.fullmatch(DATE_FORMATS[name], text, re.ASCII)
+        if match is not None:
+            try:
+                day = dt.date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                return "date.invalid"
+            return day if dt.date(1900, 1, 1) <= day <= dt.date(2099, 12, 31) else "date.range"
+    return "date.format"
+
+
+@given(DATE_TEXT, st.permutations([f for f in DATE_FORMATS]).map(lambda fs: tuple(fs[:3])))
+def test_dates_are_read_by_the_first_declared_format_that_fits(text: str, formats: tuple[str, ...]) -> None:
+    parse = date_parser(formats, dt.date(1900, 1, 1), dt.date(2099, 12, 31))
+    try:
+        got: object = parse(text)
+    except TransformFailure as failure:
+        got = failure.rule
+    assert got == reference_date(formats, text)
+
+
+def outcome(fn, value):  # type: ignore[no-untyped-def]
+    try:
+        return fn(value)
+    except TransformFailure as failure:
+        return failure.rule
+
+
+@given(st.integers(min_value=0, max_value=10**20))
+def test_a_bare_number_reads_as_the_same_number_with_its_unit_written(yuan_amount: int) -> None:
+    assert outcome(yuan, str(yuan_amount)) == outcome(yuan, f"{yuan_amount}元") == outcome(yuan, f"{yuan_amount:,}.00元")
