@@ -2,9 +2,16 @@
 
 Maps N penalty records of the case-handling shape (docs/source-shapes.md §2.1: 31 keys, 27 target
 fields) with the shape's messiness — five date formats, six amount formats, mixed category
-separators, full-width and padded names, 2017 and 2021 category names, ~1 % unknown codes —
-through ``case_handling.penalty@1`` compiled once, and through ``handwritten`` below, in the same
-process, one core.
+separators, full-width, half-width-parenthesised and padded names, 2017 and 2021 category names,
+~1 % unknown codes — through ``case_handling.penalty@1`` compiled once, and through ``handwritten``
+below, in the same process, one core.
+
+Values repeat as in real feeds and no more: case and document numbers, ID numbers and the facts
+text are unique per pool record, party names nearly so (~4,400 of 5,000), dates and amounts spread
+over six years and 50–5,000,000 元; acts, legal bases and codes come from short lists. The engine
+remembers each field's outcome per distinct short text (``compiler.MEMO_SIZE`` texts per field);
+the pool is cycled, so it must hold more than twice that many records, or values unique per record
+would be found in the memo on the next cycle and flatter the engine: ``main`` refuses to run then.
 
 "The same work" on both sides: read every source field, run the same value parsers
 (jnx.mappings.values: clean, date, amount — a hand-written mapper would call the same helpers),
@@ -29,7 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jnx.codesets.validators import id_check_char, uscc_check_char
-from jnx.mappings.compiler import shown
+from jnx.mappings.compiler import MEMO_SIZE, shown
 from jnx.mappings.model import MappingContext, MappingIssue
 from jnx.mappings.service import open_registry
 from jnx.mappings.values import TransformFailure, amount_parser, clean, cn_parens, date_parser, halfwidth, squeeze, trim
@@ -40,6 +47,14 @@ FULLWIDTH = {ord(c): ord(c) + 0xFEE0 for c in "0123456789ABCDEFGHJKLMNPQRTUWXY"}
 OLD = ["警告", "罚款", "没收违法所得", "没收非法财物", "责令停产停业", "暂扣或者吊销许可证", "暂扣或者吊销执照"]
 NEW = ["警告", "通报批评", "罚款", "没收违法所得", "没收非法财物", "暂扣许可证件", "吊销许可证件", "责令停产停业", "限制从业"]
 REGIONS = ["370811", "370812", "370826", "370827", "370828", "370829", "370830", "370831", "370832", "370881", "370883"]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国玉兰志红"
+STEMS = "鑫源宏达盛泰恒丰金瑞福祥隆兴嘉和顺安永康德利华美佳乐天成新"
+TRADES = ["餐饮", "商贸", "食品", "建材", "药房", "超市", "烧烤店", "百货"]
+ACTS = ["经营超过保质期的食品", "未取得食品经营许可从事食品经营活动", "销售不符合安全标准的产品", "未按规定公示营业执照",
+        "虚假宣传", "使用未经检定的计量器具", "无证排污", "超范围经营"]
+BASES = ["《中华人民共和国食品安全法》第一百二十四条第一款", "《中华人民共和国食品安全法》第一百二十二条",
+         "《中华人民共和国产品质量法》第四十九条", "《中华人民共和国反不正当竞争法》第二十条", "《中华人民共和国计量法》第二十六条"]
 
 
 def _uscc(rng: random.Random, head: str) -> str:
@@ -81,6 +96,22 @@ def _messy_amount(rng: random.Random) -> str:
     return f" {yuan:,} 元 "
 
 
+def _party_name(rng: random.Random, person: bool) -> str:
+    """Names as feeds carry them: people and firms rarely repeat; some full-width, half-width (), padded."""
+    if person:
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
+    else:
+        stem = rng.choice(STEMS) + rng.choice(STEMS)
+        kind = rng.random()
+        if kind < 0.10:
+            name = f"ＡＢＣ{stem}{rng.choice(TRADES)}"
+        elif kind < 0.25:
+            name = f"{rng.choice(['任城区', '兖州区', '曲阜市'])}{stem}{rng.choice(TRADES)}(建设路{rng.randint(1, 300)}号店)"
+        else:
+            name = f"济宁市{rng.choice(['任城区', '兖州区', '曲阜市', '邹城市'])}{stem}{rng.choice(TRADES)}有限公司"
+    return f" {name}\u3000" if rng.random() < 0.04 else name
+
+
 def penalty_records(seed: int = 20250701) -> list[dict[str, Any]]:
     """A pool of case-handling penalty records, as messy as the sandbox makes them."""
     rng = random.Random(seed)
@@ -92,9 +123,7 @@ def penalty_records(seed: int = 20250701) -> list[dict[str, Any]]:
             kinds.append("训诫")
         person = rng.random() < 0.38
         party = rng.choice(["1", "2", "3", "9"]) if not person else "1"
-        name = rng.choice(["张三", "李四", "王五"]) if person else rng.choice(["济宁市任城区鑫源餐饮有限公司", "ＡＢＣ超市", "任城区老王烧烤店(建设路店)"])
-        if rng.random() < 0.04:
-            name = f" {name}\u3000"
+        name = _party_name(rng, person)
         records.append({
             "ajbh": f"JNCF370811{day.year}{n:06d}", "ajmc": f"{name}案",
             "cfjdsh": f"济任市监罚〔{day.year}〕{n}号" + (" " if rng.random() < 0.02 else ""),
@@ -103,9 +132,12 @@ def penalty_records(seed: int = 20250701) -> list[dict[str, Any]]:
             "tyshxydm": None if person else _uscc(rng, "91370811"), "gszch": None,
             "fddbr": None if person else "王建国", "fddbrzjlx": None if person else "01",
             "fddbrzjhm": None if person else _id(rng), "dz": "济宁市任城区建设路12号",
-            "wfxw": "经营超过保质期的食品", "wfss": "经查，当事人于  2021年1月\n经营超过保质期的食品。",
-            "cfyj": "《中华人民共和国食品安全法》第一百二十四条第一款",
-            "cflb": rng.choice([";", "；", "、", ",", "，"]).join(kinds), "cfnr": "警告，罚款人民币伍仟元整",
+            "wfxw": (act := rng.choice(ACTS)),
+            "wfss": f"经查，当事人于  {day.year}年{day.month}月{day.day}日在{name.strip()}经营场所{act}，"
+                    f"涉及货值{rng.randint(100, 90_000)}元、{rng.randint(1, 40)}批次。\n以上事实有现场检查笔录、询问笔录等证据证实。",
+            "cfyj": rng.choice(BASES),
+            "cflb": rng.choice([";", "；", "、", ",", "，"]).join(kinds),
+            "cfnr": f"{'、'.join(kinds)}，罚款人民币{rng.randint(1, 500) * 100}元" if "罚款" in kinds else "、".join(kinds),
             "fkje": _messy_amount(rng) if "罚款" in kinds else None,
             "mswfsdje": _messy_amount(rng) if "没收违法所得" in kinds or "没收非法财物" in kinds else None,
             "zkdxzzmc": "食品经营许可证（JY13708110012345）" if any("许可证" in k or "执照" in k for k in kinds) else None,
@@ -268,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--validate", action="store_true", help="also measure the engine with the standard's record check")
     parser.add_argument("--json", action="store_true", help='print {"records", "engine_rps", "handwritten_rps", "ratio"}')
     args = parser.parse_args(argv)
+    if POOL < 2 * MEMO_SIZE:
+        print(f"the pool ({POOL:,}) must exceed twice the memo ({MEMO_SIZE:,}) to keep unique values unique", file=sys.stderr)
+        return 1
     compiled = open_registry(None).compiled("case_handling.penalty", 1)
     pool = penalty_records()
     agree = sum(compiled.map_fields(r, CONTEXT)[0] == handwritten(r, CONTEXT)[0] for r in pool)
