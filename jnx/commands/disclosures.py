@@ -16,7 +16,7 @@ from jnx.exchange.calendar import WorkdayCalendar
 from jnx.exchange.db import session_factory
 from jnx.exchange.delivery import credit_outbox
 from jnx.exchange.disclosure_views import list_disclosures, show_disclosure
-from jnx.exchange.disclosures import credit_system, recompute_deadlines, withdraw
+from jnx.exchange.disclosures import credit_system, expire_displays, recompute_deadlines, withdraw
 from jnx.exchange.models import DisclosureStatus
 from jnx.exchange.reconcile import reconcile_credit
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry
@@ -154,6 +154,14 @@ def recompute(as_json: JsonOption = False) -> None:
             typer.echo(f"  {r['id']}: {r['old']} → {r['new']}{' (still provisional)' if r['provisional'] else ''}")
 
     emit({"changed": rows, "count": len(rows)}, as_json, render)
+
+
+@app.command("expire")
+def expire(as_json: JsonOption = False) -> None:
+    """Mark published disclosures whose display period (公示截止期) is over as expired (for cron)."""
+    with transaction(load_settings()) as session:
+        count = expire_displays(session, beijing_today())
+    emit({"expired": count}, as_json, lambda d: typer.echo(f"{d['expired']} disclosure(s) expired"))
 
 
 @reconcile_app.command("credit")

@@ -445,6 +445,18 @@ def recompute_deadlines(session: Session, calendar: WorkingDays) -> list[Recompu
     return changed
 
 
+def expire_displays(session: Session, today: dt.date) -> int:
+    """Published disclosures whose 公示截止期 has passed are ``expired``: the platform stops showing them
+    by itself after the longest period (58号), so nothing is pushed. How many changed."""
+    result = session.execute(
+        update(Disclosure)
+        .where(Disclosure.status == DisclosureStatus.PUBLISHED, Disclosure.display_until < today)
+        .values(status=DisclosureStatus.EXPIRED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
 def derive_hook(rules: DisclosureRules) -> tuple[Callable[[Session, RegisteredSystem, list[StoredRecord]], None], DerivationSummary]:
     """The run's ``on_stored`` hook and the summary it fills (for ``jnx demo``)."""
     deriver = DisclosureDeriver(rules)
@@ -453,6 +465,6 @@ def derive_hook(rules: DisclosureRules) -> tuple[Callable[[Session, RegisteredSy
 
 __all__ = [
     "DerivationSummary", "DisclosureDeriver", "DisclosureRules", "DisclosureStateError", "Problem", "Recomputed",
-    "add_revision", "clear_id_numbers", "derive_hook", "idempotency_key", "recompute_deadlines", "withdraw",
+    "add_revision", "clear_id_numbers", "derive_hook", "existing_disclosures", "expire_displays", "idempotency_key", "recompute_deadlines", "withdraw",
     "withdraw_disclosure", "withdrawal_request",
 ]

@@ -16,6 +16,7 @@ from jnx.exchange.disclosures import (
     DisclosureRules,
     DisclosureStateError,
     clear_id_numbers,
+    expire_displays,
     recompute_deadlines,
     withdraw,
 )
@@ -139,6 +140,17 @@ def test_a_licence_turning_invalid_after_publication_is_a_withdrawal_due_in_thre
     assert revisions[1].due_date == dt.date(2026, 11, 30)
     assert deliveries[-1].status is DeliveryStatus.PENDING
     assert disclosure.status is DisclosureStatus.PUBLISHED  # until the platform acknowledges the withdrawal
+
+
+def test_published_disclosures_expire_after_their_display_period_and_only_those(sessions: Any, rules: DisclosureRules) -> None:
+    derive(sessions, rules, ("penalty", sample("penalty.valid", decision_date="2026-11-02")), ("license", sample("license.valid")))
+    mark_acknowledged(sessions)
+    with sessions.begin() as session:
+        assert expire_displays(session, dt.date(2027, 3, 1)) == 1  # the licence ran until 2027-02-28
+    with sessions.begin() as session:
+        assert expire_displays(session, dt.date(2027, 3, 1)) == 0
+    assert only(sessions, DisclosureKind.LICENSE)[0].status is DisclosureStatus.EXPIRED
+    assert only(sessions)[0].status is DisclosureStatus.PUBLISHED  # the penalty shows until 2029-11-02
 
 
 def test_withdrawing_what_never_left_jnx_needs_no_push(sessions: Any, rules: DisclosureRules) -> None:
@@ -286,3 +298,4 @@ def test_withdraw_and_recompute_from_the_command_line(cli_env: str, rules: Discl
 
     recomputed = jnx("disclosures", "recompute-deadlines", "--json")
     assert recomputed.exit_code == 0 and json.loads(recomputed.stdout) == {"changed": [], "count": 0}
+    assert json.loads(jnx("disclosures", "expire", "--json").stdout) == {"expired": 0}
