@@ -14,10 +14,10 @@ spliced in as text. The generated source is kept on the result (``CompiledTable.
 
 Memo per field: real feeds repeat their values (dates, amounts, codes, category lists, authority
 names), and every transform is a pure function of the value, so a field whose chain depends on its
-source value alone remembers, per distinct short text, what the chain gave: the value, no value, or
-the issue (issues are immutable; their shown value is the text itself, masked when personal). The
-record function looks a text up in place and calls the field's chain function only for new texts
-and other types (numbers, lists: never remembered, ``True`` and ``1`` differ). Memos are bounded
+source value alone remembers, per distinct short text, the value the chain gave. The record
+function looks a text up in place and calls the field's chain function only for texts not
+remembered and for other types (numbers, lists: never remembered, ``True`` and ``1`` differ); no
+value and issues are worked out each time, so every record carrying a bad value reports it. Memos are bounded
 (``MEMO_SIZE`` texts, emptied when full; texts over ``MEMO_CHARS`` are not kept), list values are
 copied out so a caller cannot change what is remembered, and a race between threads can only make
 a chain run twice. Fields whose steps read other fields (``when:``) are mapped every time.
@@ -179,8 +179,9 @@ def _gives_list(rule: FieldRule) -> bool:
     return shape == "list"
 
 
-def _emit_outcome(rule: FieldRule, out: _Emitter, depth: int) -> None:
-    """Store ``v`` in the record, or record its issue, or report a required value missing."""
+def _emit_outcome(rule: FieldRule, out: _Emitter, depth: int, memo: str | None = None) -> None:
+    """Store ``v`` in the record (and in ``memo`` when it came from short text), or record its issue,
+    or report a required value missing."""
     out.emit(depth, "if v is None:")
     if rule.facts.required and rule.when is None:
         out.emit(depth + 1, f"issues.append({out.bind('m', _missing(rule))})")
@@ -190,32 +191,29 @@ def _emit_outcome(rule: FieldRule, out: _Emitter, depth: int) -> None:
         out.emit(depth, "elif v.__class__ is Issue:")
         out.emit(depth + 1, "issues.append(v)")
     out.emit(depth, "else:")
+    if memo is not None:
+        out.emit(depth + 1, "if raw.__class__ is str and len(raw) <= MEMO_CHARS:")
+        out.emit(depth + 2, f"if len({memo}) >= MEMO_SIZE:")
+        out.emit(depth + 3, f"{memo}.clear()")
+        out.emit(depth + 2, f"{memo}[raw] = v")
     out.emit(depth + 1, f"out[{rule.target!r}] = {'[*v]' if _gives_list(rule) else 'v'}")
 
 
-def _emit_chain_function(rule: FieldRule, out: _Emitter, values: str, others: str) -> str:
-    """``f(raw, out, issues)``: the field's chain on one source value, remembered when it is short text.
-
-    ``values`` remembers texts that gave a value (looked up in place by the record function),
-    ``others`` those that gave no value or an issue (looked up here, off the common path).
-    """
+def _emit_chain_function(rule: FieldRule, out: _Emitter, memo: str) -> str:
+    """``f(raw, out, issues)``: the field's chain on one source value; a short text that gave a value
+    is remembered in ``memo`` (looked up in place by the record function). No value and issues are
+    worked out again each time: they are rare, and their texts are never the ones that repeat by
+    the thousand."""
     name = f"_f{len(out.names)}"
     out.names[name] = None  # defined by the generated source
     chain = _Emitter(names=out.names)
     chain.emit(0, f"def {name}(raw, out, issues):")
-    chain.emit(1, f"v = {others}.get(raw, MISS) if raw.__class__ is str else MISS")
-    chain.emit(1, "if v is MISS:")
-    chain.emit(2, "v = raw")
+    chain.emit(1, "v = raw")
     if rule.default is not None:  # stands in for a missing or empty source value, then runs the chain
-        chain.emit(2, "if v is None or v == '':")
-        chain.emit(3, f"v = {out.bind('d', rule.default)}")
-    _emit_steps(rule, chain, 2, f"v = {out.bind('i', _issue_factory(rule))}(raw, exc)")
-    chain.emit(2, "if raw.__class__ is str and len(raw) <= MEMO_CHARS:")
-    chain.emit(3, f"memo = {others} if v is None or v.__class__ is Issue else {values}")
-    chain.emit(3, "if len(memo) >= MEMO_SIZE:")
-    chain.emit(4, "memo.clear()")
-    chain.emit(3, "memo[raw] = v")
-    _emit_outcome(rule, chain, 1)
+        chain.emit(1, "if v is None or v == '':")
+        chain.emit(2, f"v = {out.bind('d', rule.default)}")
+    _emit_steps(rule, chain, 1, f"v = {out.bind('i', _issue_factory(rule))}(raw, exc)")
+    _emit_outcome(rule, chain, 1, memo)
     out.functions.append("\n".join(chain.lines))
     return name
 
@@ -236,11 +234,10 @@ def _emit_field(rule: FieldRule, out: _Emitter) -> None:
             _emit_steps(rule, out, depth, f"v = {out.bind('i', _issue_factory(rule))}(raw, exc)")
         _emit_outcome(rule, out, depth)
         return
-    values: dict[str, Any] = {}
-    others: dict[str, Any] = {}
-    out.memos.extend((values, others))
-    lookup = out.bind("g", values.get)
-    chain = _emit_chain_function(rule, out, out.bind("memo", values), out.bind("memo", others))
+    memo: dict[str, Any] = {}
+    out.memos.append(memo)
+    lookup = out.bind("g", memo.get)
+    chain = _emit_chain_function(rule, out, out.bind("memo", memo))
     out.emit(depth, f"if raw.__class__ is str and (v := {lookup}(raw)) is not None:  # a text seen before")
     out.emit(depth + 1, f"out[{rule.target!r}] = {'[*v]' if _gives_list(rule) else 'v'}")
     if rule.default is None and not (rule.facts.required and rule.when is None):
@@ -272,7 +269,7 @@ class CompiledTable:
     source: str
     dictionary: TargetDictionary | None
     memos: tuple[dict[str, Any], ...] = ()
-    """Per memoised field: source text → its value, no value (None) or its issue. Bounded by MEMO_SIZE."""
+    """Per memoised field: source text → the value its chain gave. Bounded by MEMO_SIZE."""
 
     @property
     def ref(self) -> TableRef:
