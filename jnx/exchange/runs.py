@@ -44,6 +44,8 @@ LEASE_FOR = dt.timedelta(minutes=5)
 #: another worker meanwhile, a deadlock) is rolled back and stored again, at most this many times.
 PAGE_ATTEMPTS = 4
 _RACE_STATES = frozenset({"23505", "40001", "40P01"})  # unique violation, serialization failure, deadlock
+#: A run refreshes the database's statistics when it has staged this many records, then twice as many, …
+ANALYZE_FROM = 1_000
 #: How often the same records may come back in one pull (at new positions) before it counts as a loop.
 SAME_RECORDS_LIMIT = 3
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -162,6 +164,7 @@ class RunService:
         self.today = today or beijing_today
         self.should_stop = should_stop or (lambda: False)
         self.lease_for = lease_for  # each committed page extends the run's lease by this much
+        self._analyzed_at = ANALYZE_FROM
         self.leases = Leases(engine, RUNS)
         self.registry = SystemRegistry()
 
@@ -202,6 +205,7 @@ class RunService:
     def execute(self, lease: Lease) -> RunSummary:
         """Execute a leased run to its end and complete the lease with the outcome."""
         started = time.monotonic()
+        self._analyzed_at = ANALYZE_FROM
         with self.sessions() as session:
             run = session.get(Run, lease.row_id)
             assert run is not None
@@ -259,6 +263,7 @@ class RunService:
             self._check_not_looping(system, stream, page, seen)
             lease = self._commit_page(lease, system, stream, ingester, page, start, summary)
             summary.pages[stream] = summary.pages.get(stream, 0) + 1
+            self._refresh_statistics(summary)
             puller.acknowledge(page)
             if self.progress is not None:
                 self.progress(stream, summary.counts)
@@ -290,6 +295,18 @@ class RunService:
                 f"({seen[records.digest()]} times, watermark {page.watermark.to_json()}); stopped to avoid a loop",
                 hint="check the system's pagination (cursor or page parameters) in its registration",
             )
+
+    def _refresh_statistics(self, summary: RunSummary) -> None:
+        """After the run's staged records pass 1,000, 2,000, 4,000, … (a handful per burst)."""
+        staged = summary.counts.staged
+        if staged < self._analyzed_at:
+            return
+        self._analyzed_at = max(2 * self._analyzed_at, staged + 1)
+        try:
+            with storage_errors(self.engine.url), self.writes.begin() as session:
+                queries.refresh_statistics(session)
+        except StorageError as exc:  # e.g. not the tables' owner: slower plans, never a failed run
+            log.warning("could not refresh the database's statistics: %s", exc)
 
     def _commit_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,
                      start: Watermark | None, summary: RunSummary) -> Lease:
