@@ -16,7 +16,8 @@ from jnx.exchange.calendar import WorkdayCalendar
 from jnx.exchange.db import session_factory
 from jnx.exchange.delivery import credit_outbox
 from jnx.exchange.disclosure_views import list_disclosures, show_disclosure
-from jnx.exchange.disclosures import credit_system, expire_displays, recompute_deadlines, withdraw
+from jnx.exchange.disclosure_actions import expire_displays, recompute_deadlines, withdraw
+from jnx.exchange.disclosures import credit_system
 from jnx.exchange.models import DisclosureStatus
 from jnx.exchange.reconcile import reconcile_credit
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry

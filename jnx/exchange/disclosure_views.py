@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from jnx.exchange.disclosures import get_disclosure
+from jnx.exchange.disclosure_actions import get_disclosure
 from jnx.exchange.models import Delivery, DeliveryStatus, Disclosure, DisclosureRevision, DisclosureStatus
 
 UNSETTLED = (DeliveryStatus.PENDING, DeliveryStatus.LEASED, DeliveryStatus.SENT, DeliveryStatus.REJECTED,

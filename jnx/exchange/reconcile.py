@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from jnx.adapters.rest import RestPusher, decode_json
 from jnx.errors import ConfigError
 from jnx.exchange.db import session_factory, storage_errors
-from jnx.exchange.disclosures import add_revision
+from jnx.exchange.disclosure_actions import add_revision
 from jnx.exchange.models import (
     Delivery,
     DeliveryStatus,

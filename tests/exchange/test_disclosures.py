@@ -12,14 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from jnx.exchange.calendar import WorkdayCalendar
-from jnx.exchange.disclosures import (
-    DisclosureRules,
-    DisclosureStateError,
-    clear_id_numbers,
-    expire_displays,
-    recompute_deadlines,
-    withdraw,
-)
+from jnx.exchange.disclosure_actions import DisclosureStateError, expire_displays, recompute_deadlines, withdraw
+from jnx.exchange.disclosures import DisclosureRules, clear_id_numbers
 from jnx.exchange.models import (
     Delivery,
     DeliveryStatus,

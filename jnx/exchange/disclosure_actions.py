@@ -1,0 +1,165 @@
+"""What happens to a disclosure after derivation: revisions with their outbox rows, withdrawals (by
+rule or by hand), deadlines counted again, display periods ending. Every function works in the
+caller's session and transaction; the CLI and the deriver (:mod:`jnx.exchange.disclosures`) call them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from jnx.errors import InputError, NotFoundError
+from jnx.exchange.models import (
+    Delivery,
+    DeliveryStatus,
+    Disclosure,
+    DisclosureAction,
+    DisclosureKind,
+    DisclosureRevision,
+    DisclosureStatus,
+    utcnow,
+)
+from jnx.exchange.publicity import WorkingDays, disclosure_deadline, withdrawal_deadline
+
+OPEN_DELIVERY = (DeliveryStatus.PENDING,)
+
+
+class DisclosureStateError(InputError):
+    """An operator action that does not fit the disclosure's state (withdrawing a withdrawn one…)."""
+
+
+def idempotency_key(kind: DisclosureKind, business_key: str, revision: int, payload: Mapping[str, Any]) -> str:
+    """Stable for one disclosure revision and its content, unique across jnx installations."""
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(f"{kind.value}\n{business_key}\n{revision}\n{body}".encode()).hexdigest()
+    return f"jnx-{kind.value[:3]}-r{revision}-{digest[:40]}"
+
+
+def withdrawal_request(kind: DisclosureKind, payload: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    """The platform's withdrawal (撤下) request: the record's key (agency code, 文书号) and a reason."""
+    if kind is DisclosureKind.LICENSE:
+        return {"XK_XKJGDM": payload.get("XK_XKJGDM"), "XK_WSH": payload.get("XK_WSH"), "reason": reason}
+    return {"CF_CFJGDM": payload.get("CF_CFJGDM"), "CF_WSH": payload.get("CF_WSH"), "reason": reason}
+
+
+def _latest_content(session: Session, disclosure: Disclosure) -> DisclosureRevision | None:
+    return session.scalars(
+        select(DisclosureRevision).where(DisclosureRevision.disclosure_id == disclosure.id,
+                                         DisclosureRevision.action != DisclosureAction.WITHDRAWAL)
+        .order_by(DisclosureRevision.revision.desc()).limit(1)
+    ).one_or_none()
+
+
+def add_revision(session: Session, disclosure: Disclosure, action: DisclosureAction, payload: dict[str, Any],
+                 due: dt.date | None, reason: str | None) -> DisclosureRevision:
+    """A new revision and its delivery, in the caller's transaction; older undelivered ones are superseded."""
+    number = disclosure.current_revision + 1
+    revision = DisclosureRevision(disclosure=disclosure, revision=number, action=action, payload=payload,
+                                  idempotency_key=idempotency_key(disclosure.kind, disclosure.business_key, number, payload),
+                                  due_date=due, reason=reason)
+    session.add(revision)
+    if number > 1:
+        if disclosure.id is None:
+            session.flush()  # created earlier in this page
+        supersede_waiting(session, disclosure.id, number)
+    session.add(Delivery(disclosure_revision=revision, status=DeliveryStatus.PENDING, next_attempt_at=utcnow()))
+    disclosure.current_revision = number
+    return revision
+
+
+def supersede_waiting(session: Session, disclosure_id: int, current: int) -> int:
+    """Waiting deliveries of older revisions will never be sent: the newest revision says it all."""
+    older = select(DisclosureRevision.id).where(DisclosureRevision.disclosure_id == disclosure_id,
+                                                DisclosureRevision.revision < current)
+    result = session.execute(
+        update(Delivery).where(Delivery.disclosure_revision_id.in_(older), Delivery.status.in_(OPEN_DELIVERY))
+        .values(status=DeliveryStatus.FAILED, error=f"superseded by revision {current} before it was sent",
+                updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+def _ever_sent(session: Session, disclosure_id: int) -> bool:
+    """Did any revision of this disclosure leave jnx (or may have: leased, sent, acknowledged)?"""
+    statuses = (DeliveryStatus.LEASED, DeliveryStatus.SENT, DeliveryStatus.ACKNOWLEDGED)
+    query = (select(Delivery.id).join(DisclosureRevision, Delivery.disclosure_revision_id == DisclosureRevision.id)
+             .where(DisclosureRevision.disclosure_id == disclosure_id, Delivery.status.in_(statuses)).limit(1))
+    return session.scalars(query).first() is not None
+
+
+def withdraw_disclosure(session: Session, disclosure: Disclosure, reason: str, due: dt.date | None) -> DisclosureRevision | None:
+    """Withdraw (撤下): a withdrawal revision to push, or — nothing having left jnx yet — just withdrawn here."""
+    if disclosure.status is DisclosureStatus.WITHDRAWN:
+        raise DisclosureStateError(f"disclosure {disclosure.id} is already withdrawn")
+    if disclosure.id is None:
+        session.flush()  # created earlier in this page
+    content = _latest_content(session, disclosure)
+    if content is None or not _ever_sent(session, disclosure.id):
+        if content is not None:
+            supersede_waiting(session, disclosure.id, disclosure.current_revision + 1)
+        disclosure.status, disclosure.problems = DisclosureStatus.WITHDRAWN, None
+        return None
+    request = withdrawal_request(disclosure.kind, content.payload, reason)
+    return add_revision(session, disclosure, DisclosureAction.WITHDRAWAL, request, due, reason)
+
+
+def withdraw(session: Session, disclosure_id: int, reason: str, calendar: WorkingDays, today: dt.date) -> Disclosure:
+    """``jnx disclosures withdraw``: a revoked decision or 信用修复; due 3 working days from ``today``."""
+    if not reason.strip():
+        raise InputError("a withdrawal needs a reason (e.g. 决定被撤销, 信用修复)", hint="pass --reason TEXT")
+    disclosure = get_disclosure(session, disclosure_id)
+    withdraw_disclosure(session, disclosure, reason.strip(), withdrawal_deadline(today, calendar).date)
+    session.flush()
+    return disclosure
+
+
+def get_disclosure(session: Session, disclosure_id: int) -> Disclosure:
+    disclosure = session.get(Disclosure, disclosure_id)
+    if disclosure is None:
+        raise NotFoundError(f"no disclosure {disclosure_id}", hint="`jnx disclosures list` shows their ids")
+    return disclosure
+
+
+@dataclass(frozen=True, slots=True)
+class Recomputed:
+    disclosure_id: int
+    old: dt.date | None
+    new: dt.date
+    provisional: bool
+
+
+def recompute_deadlines(session: Session, calendar: WorkingDays) -> list[Recomputed]:
+    """Count every provisional deadline again (after a year's schedule was loaded); which changed."""
+    changed: list[Recomputed] = []
+    for disclosure in session.scalars(select(Disclosure).where(Disclosure.deadline_provisional.is_(True))):
+        deadline = disclosure_deadline(disclosure.decision_date, calendar)
+        if (deadline.date, deadline.provisional) != (disclosure.deadline, disclosure.deadline_provisional):
+            changed.append(Recomputed(disclosure.id, disclosure.deadline, deadline.date, deadline.provisional))
+        new_revisions = session.scalars(select(DisclosureRevision).where(
+            DisclosureRevision.disclosure_id == disclosure.id, DisclosureRevision.action == DisclosureAction.NEW))
+        for revision in new_revisions:
+            revision.due_date = deadline.date
+        disclosure.deadline, disclosure.deadline_provisional = deadline.date, deadline.provisional
+        disclosure.deadline_basis = deadline.basis
+    session.flush()
+    return changed
+
+
+def expire_displays(session: Session, today: dt.date) -> int:
+    """Published disclosures whose 公示截止期 has passed are ``expired``: the platform stops showing them
+    by itself after the longest period (58号), so nothing is pushed. How many changed."""
+    result = session.execute(
+        update(Disclosure)
+        .where(Disclosure.status == DisclosureStatus.PUBLISHED, Disclosure.display_until < today)
+        .values(status=DisclosureStatus.EXPIRED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
