@@ -76,6 +76,8 @@ def squeeze(value: Any) -> str | None:
 def clean(value: Any) -> str | None:
     """Full-width digits and letters to half-width, whitespace runs to one space, then trim."""
     text = value if value.__class__ is str else as_text(value, "clean")
+    if text.isalnum():  # one word (ID numbers, most names): no whitespace, no zero-width space or BOM
+        return text if text.isascii() or _WIDE_ALNUM.search(text) is None else text.translate(HALFWIDTH_ALNUM)
     if text.isascii():
         return " ".join(text.split()) or None
     if _WIDE_ALNUM.search(text) is not None:
@@ -140,9 +142,11 @@ def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> C
         if iso_first and value.__class__ is str and len(value) == 10 and value[4] == "-" and value[7] == "-" \
                 and value.isascii():
             try:  # the common case, in C; anything odd falls through to the declared patterns
-                return in_range(dt.date.fromisoformat(value))
+                day = dt.date.fromisoformat(value)
             except ValueError:
                 pass
+            else:
+                return day if earliest <= day <= latest else in_range(day)
         if value.__class__ is dt.date:
             return in_range(value)
         if value.__class__ is int:
