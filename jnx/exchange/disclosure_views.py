@@ -16,10 +16,6 @@ from sqlalchemy.orm import Session
 from jnx.exchange.disclosure_actions import get_disclosure
 from jnx.exchange.models import Delivery, DeliveryStatus, Disclosure, DisclosureRevision, DisclosureStatus
 
-UNSETTLED = (DeliveryStatus.PENDING, DeliveryStatus.LEASED, DeliveryStatus.SENT, DeliveryStatus.REJECTED,
-             DeliveryStatus.FAILED)
-NOT_DONE = (DisclosureStatus.PENDING, DisclosureStatus.REJECTED, DisclosureStatus.BLOCKED)
-
 
 def _waiting_due(today: dt.date) -> Any:
     """The current revision is not acknowledged and was due before ``today``."""

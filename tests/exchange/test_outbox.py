@@ -403,3 +403,63 @@ def test_jnx_disclosures_deliver_pushes_what_is_due_for_cron(
     [entry] = [e for e in SqlAuditStore(engine).entries() if e.action == "disclosure.push"]
     engine.dispose()
     assert entry.details["acknowledged"] == 3 and len(entry.details["idempotency_keys"]) == 3
+
+
+@pytest.mark.slow
+def test_random_corrections_withdrawals_and_faults_leave_the_platform_holding_exactly_jnxs_latest_state(
+    sessions: Any, rules: DisclosureRules, credit: Sandbox, migrated_engine: Any, tag: str
+) -> None:
+    from jnx.exchange.disclosure_actions import withdraw
+    from jnx.exchange.registry import SystemRegistry, parse_registration
+
+    registration = credit_registration(credit)
+    registration["adapter"]["health"] = {"failures_before_down": 100, "cooldown": 0}  # faults here are brief
+    with sessions.begin() as session:
+        system, _ = SystemRegistry().register(session, parse_registration(registration, "test"))
+
+    rng = random.Random(42)  # a fixed sequence of steps (that has corrections, withdrawals and faults)
+    numbers = [f"济市监罚〔2026〕{tag}X{i}号" for i in range(4)]
+    fines = {wsh: 1 for wsh in numbers}
+
+    def record(wsh: str) -> tuple[str, dict[str, Any]]:
+        fine = fines[wsh]
+        return ("penalty", sample("penalty.valid", document_number=wsh, decision_date="2026-11-02",
+                                  penalty_content=f"警告，罚款{fine}000元", fine_amount=str(fine / 10)))
+
+    derive(sessions, rules, *[record(wsh) for wsh in numbers])
+    policy = RetryPolicy(initial=dt.timedelta(0), max_attempts=1000)
+    for outbox in outbox_for(migrated_engine, system, policy=policy, batch_size=3):
+        for _ in range(25):
+            step = rng.random()
+            wsh = rng.choice(numbers)
+            if step < 0.4:  # the decision is changed at the source: a correction
+                fines[wsh] += 1
+                derive(sessions, rules, record(wsh))
+            elif step < 0.55:  # revoked by hand
+                with sessions.begin() as session:
+                    disclosure = session.scalars(select(Disclosure).where(Disclosure.business_key.endswith(wsh))).one()
+                    if disclosure.status is not DisclosureStatus.WITHDRAWN:
+                        withdraw(session, disclosure.id, "决定被撤销", rules.calendar, dt.date(2026, 11, 25))
+            else:  # a delivery pass, sometimes against a platform failing a few requests
+                if rng.random() < 0.5:
+                    credit.set_faults("credit", fail_next=rng.randint(1, 4))
+                outbox.deliver_due()
+                credit.clear_faults()
+        outbox.deliver_due()
+
+    with sessions() as session:
+        actions = {r.action for r in session.scalars(select(DisclosureRevision))}
+        assert actions == {DisclosureAction.NEW, DisclosureAction.CORRECTION, DisclosureAction.WITHDRAWAL}
+        for wsh in numbers:
+            disclosure = session.scalars(select(Disclosure).where(Disclosure.business_key.endswith(wsh))).one()
+            current = session.scalars(select(DisclosureRevision).where(
+                DisclosureRevision.disclosure_id == disclosure.id, DisclosureRevision.revision == disclosure.current_revision)).one()
+            deliveries = list(session.scalars(select(Delivery).where(Delivery.disclosure_revision_id == current.id)))
+            held_records = held(credit, "xzcf", wsh)
+            assert len(held_records) == 1 and created_results(credit, wsh) == 1
+            if disclosure.status is DisclosureStatus.WITHDRAWN:
+                assert held_records[0].status == "withdrawn"
+            else:
+                assert disclosure.status is DisclosureStatus.PUBLISHED, (wsh, disclosure.status)
+                assert [d.status for d in deliveries] == [DeliveryStatus.ACKNOWLEDGED]
+                assert held_records[0].status == "published" and held_records[0].record == current.payload
