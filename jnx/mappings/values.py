@@ -46,9 +46,12 @@ CN_PARENS = {ord("("): "（", ord(")"): "）"}
 """Half-width parentheses to the full-width ones Chinese names are registered with."""
 
 def as_text(value: Any, transform: str) -> str:
-    """Strings pass; integers and Decimals become their digits; anything else is an error."""
+    """Strings pass (a ``str`` subclass, e.g. lxml's, as its plain text); integers and Decimals become
+    their digits; anything else is an error."""
     if value.__class__ is str:
         return value  # type: ignore[no-any-return]
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return str(value)
     raise TransformFailure(transform, f"{transform}.type", f"expected text, got a {type(value).__name__}")

@@ -116,7 +116,7 @@ def test_steps_with_a_condition_apply_only_when_it_holds(compiled) -> None:  # t
 def test_the_generated_source_contains_no_text_of_the_table_but_names_and_paths(compiled) -> None:  # type: ignore[no-untyped-def]
     source = compiled(FIELDS).source
     assert "罚款" not in source and "自然人" not in source and "2099" not in source
-    assert "get('dsrmc')" in source
+    assert "get('ajbh')" in source and "get('dsrmc')" in source
 
 
 def test_values_of_the_wrong_json_type_are_issues_not_crashes(compiled) -> None:  # type: ignore[no-untyped-def]
@@ -180,3 +180,14 @@ def test_fields_whose_steps_read_other_fields_are_mapped_every_time(compiled) ->
     assert mapper.map_fields({"party_name": "张三丰", "party_type": "自然人"}, CONTEXT)[0] == {"CF_XDR_MC": "张**"}
     assert mapper.map_fields({"party_name": "张三丰", "party_type": "法人及非法人组织"}, CONTEXT)[0] == {"CF_XDR_MC": "张三丰"}
     assert mapper.memos == ()
+
+
+def test_text_of_a_str_subclass_maps_as_its_plain_text_before_and_after_it_is_remembered(compiled) -> None:  # type: ignore[no-untyped-def]
+    class SmartString(str):  # what lxml returns for text() results
+        pass
+
+    mapper = compiled(FIELDS)
+    smart = {**GOOD, "dsrlx": SmartString("1"), "jdrq": SmartString("20220105"), "cflb": SmartString("警告;罚款")}
+    first = mapper.map_fields(smart, CONTEXT)
+    mapper.map_fields(GOOD, CONTEXT)  # the plain texts are now remembered
+    assert mapper.map_fields(smart, CONTEXT) == first == mapper.map_fields(GOOD, CONTEXT)
