@@ -344,30 +344,43 @@ print("done")
 
 
 @pytest.mark.slow
-def test_workers_killed_at_random_points_leave_every_disclosure_acknowledged_exactly_once(
+def test_workers_killed_right_after_a_push_leave_every_disclosure_acknowledged_exactly_once(
     sessions: Any, rules: DisclosureRules, credit: Sandbox, database_url: str, system: RegisteredSystem, tag: str
 ) -> None:
     from tests.exchange.conftest import Credentials
 
     derive(sessions, rules, *penalties(40, tag + "K"))
     credit.set_faults("credit", latency_ms=15, error_rate=0.1)
-    rng = random.Random(6)
+    store = platform(credit).store
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     command = [sys.executable, "-c", WORKER, database_url, Credentials().credit_token]
-    kills = 0
-    for _ in range(6):
+
+    def ours_on_platform() -> int:
+        with store.lock:
+            return sum(1 for (_, _, wsh) in store.records if f"{tag}K" in wsh)
+
+    def acknowledged() -> int:
+        with sessions() as session:
+            return sum(1 for d in session.scalars(select(Delivery)) if d.status is DeliveryStatus.ACKNOWLEDGED)
+
+    kills = pushed_not_recorded = 0
+    for _ in range(5):
+        before = ours_on_platform()
         worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 1.2))
+        deadline = time.monotonic() + 30
+        while worker.poll() is None and ours_on_platform() == before and time.monotonic() < deadline:
+            time.sleep(0.001)  # kill right after the platform stored a batch: before the worker records it
         if worker.poll() is None:
             worker.send_signal(signal.SIGKILL)
             kills += 1
         worker.wait(timeout=30)
+        pushed_not_recorded += ours_on_platform() > acknowledged()
         time.sleep(1.1)  # the killed worker's leases expire
     credit.clear_faults()
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr[-2000:]
 
-    assert kills >= 1
+    assert kills >= 3 and pushed_not_recorded >= 1  # the crash between push and record did happen
     assert set(statuses(sessions).values()) == {"published"}
     with sessions() as session:
         assert {d.status for d in session.scalars(select(Delivery))} == {DeliveryStatus.ACKNOWLEDGED}
