@@ -25,19 +25,21 @@ from sqlalchemy import func, select
 
 from jnx.adapters.config import MappingSecrets
 from jnx.codesets import check_id_number
-from jnx.adapters.factory import build_adapters
 from jnx.exchange.calendar import WorkdayCalendar
 from jnx.exchange.db import create_engine_for, session_factory, upgrade
+from jnx.exchange.delivery import EnvelopeSealer, credit_outbox
 from jnx.exchange.disclosures import DisclosureRules, derive_hook
 from jnx.exchange.error_queue import groups
 from jnx.exchange.ingest import PageCounts
 from jnx.exchange.models import Delivery, DeliveryStatus, Disclosure, DisclosureStatus, MappingErrorEntry, MappingErrorStatus, StandardRecord
-from jnx.exchange.outbox import deliver_due
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunSummary, beijing_today
 from jnx.exchange.wiring import Exchange
 from jnx.sandbox.runner import Sandbox, SandboxConfig
+from jnx.sandbox.envelopes import envelope_unwrap
 from jnx.sandbox.systems import registrations_for, secrets_from
+from jnx.security.audit_sql import SqlAuditStore
+from jnx.security.keys import KeyUse, PrivateKey, Suite, generate_private_key
 from jnx.settings import Settings
 
 Say = Callable[[str], None]
@@ -70,19 +72,34 @@ def run_demo(options: DemoOptions, settings: Settings, say: Say) -> dict[str, An
     url = demo_settings.effective_database_url
     upgrade(url)
     say(f"database: {url}")
-    sandbox = Sandbox(SandboxConfig(seed=options.seed, records=options.records, port_base=0))
+    keys = DemoKeys.generate()
+    sandbox = Sandbox(SandboxConfig(seed=options.seed, records=options.records, port_base=0,
+                                    unwrap=envelope_unwrap([keys.platform_enc], [keys.jnx_sig.public()])))
     say(f"starting the sandbox platforms ({options.records} records each, seed {options.seed})…")
     with sandbox:
         environment = secrets_from(sandbox.config.credentials)
         engine = create_engine_for(url)
         try:
-            return _exchange(options, demo_settings, sandbox, engine, environment, say, started)
+            return _exchange(options, demo_settings, sandbox, engine, environment, keys, say, started)
         finally:
             engine.dispose()
 
 
+@dataclass(frozen=True)
+class DemoKeys:
+    """Real keys, made for this demo only: jnx signs with ``jnx_sig``; the platform decrypts with ``platform_enc``."""
+
+    jnx_sig: PrivateKey
+    platform_enc: PrivateKey
+
+    @classmethod
+    def generate(cls) -> DemoKeys:
+        return cls(generate_private_key("jnx-demo-sig-1", Suite.JOSE, KeyUse.SIG),
+                   generate_private_key("sandbox-credit-enc-1", Suite.JOSE, KeyUse.ENC))
+
+
 def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine: Any, environment: dict[str, str],
-              say: Say, started: float) -> dict[str, Any]:
+              keys: DemoKeys, say: Say, started: float) -> dict[str, Any]:
     documents = registrations_for(sandbox.urls())
     documents.append(_mirror(next(d for d in documents if d["id"] == "jn-case-handling")))
     ex = Exchange(settings=settings, engine=engine, environment=environment, worker_id="demo")
@@ -106,13 +123,13 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
         say(f"ran {doc['id']}: {summary.status.value} — pulled {summary.counts.pulled}, new {summary.counts.new}, "
             f"merged {summary.counts.duplicates_merged}, with errors {summary.counts.errors}"
             + (f" — {summary.error}" if summary.error else ""))
-    credit = next(d for d in documents if d["kind"] == "credit")
-    adapters = build_adapters(parse_registration(credit, "credit.yaml").adapter, MappingSecrets(environment))
-    try:
-        delivered = deliver_due(engine, adapters.pusher, limit=100_000)  # type: ignore[arg-type]
-    finally:
-        adapters.close()
-    say(f"pushed disclosures: {delivered.acknowledged} acknowledged, {delivered.rejected} rejected")
+    with session_factory(engine)() as session:
+        credit = registry.get(session, next(d["id"] for d in documents if d["kind"] == "credit"))
+    # every disclosure is signed by jnx and encrypted to the platform (JWS in JWE), pushes and receipts audited
+    with credit_outbox(engine, credit, MappingSecrets(environment), audit=SqlAuditStore(engine)) as wired:
+        wired.outbox.sealer = EnvelopeSealer(keys.jnx_sig, keys.platform_enc.public())
+        delivered = wired.outbox.deliver_due(limit=1_000_000)
+    say(f"pushed disclosures, signed and encrypted: {delivered.acknowledged} acknowledged, {delivered.rejected} rejected")
     summary = _summary(engine, runs, totals, derived.as_dict(), delivered.as_dict(), settings, time.monotonic() - started)
     summary["platform"] = platform_view(sandbox)
     return summary
