@@ -31,6 +31,7 @@ from jnx.exchange.delivery import EnvelopeSealer, credit_outbox
 from jnx.exchange.disclosures import DisclosureRules, derive_hook
 from jnx.exchange.error_queue import groups
 from jnx.exchange.ingest import PageCounts
+from jnx.exchange.models import utcnow
 from jnx.exchange.models import Delivery, DeliveryStatus, Disclosure, DisclosureStatus, MappingErrorEntry, MappingErrorStatus, StandardRecord
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunSummary, beijing_today
@@ -103,11 +104,15 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
     documents = registrations_for(sandbox.urls())
     documents.append(_mirror(next(d for d in documents if d["id"] == "jn-case-handling")))
     ex = Exchange(settings=settings, engine=engine, environment=environment, worker_id="demo")
-    registry = SystemRegistry()
+    changes: list[tuple[str, str, dict[str, Any]]] = []
+    registry = SystemRegistry(on_change=lambda action, subject, details: changes.append((action, subject, details)))
     with session_factory(engine).begin() as session:
         for doc in documents:
             system, action = registry.register(session, parse_registration(doc, f"{doc['id']}.yaml", ex.catalog))
             say(f"registered {system.id} ({system.name}): {action.value}")
+    audit = SqlAuditStore(engine)
+    for action, subject, details in changes:  # after the commit: the chain has its own transaction
+        audit.append(actor="jnx-demo", action=action, subject=subject, details=details, at=utcnow())
     rules = DisclosureRules(calendar=WorkdayCalendar.load(settings.home / "calendar"), tables=ex.catalog.registry, today=beijing_today)
     hook, derived = derive_hook(rules)
     ex.on_stored = hook
@@ -126,7 +131,7 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
     with session_factory(engine)() as session:
         credit = registry.get(session, next(d["id"] for d in documents if d["kind"] == "credit"))
     # every disclosure is signed by jnx and encrypted to the platform (JWS in JWE), pushes and receipts audited
-    with credit_outbox(engine, credit, MappingSecrets(environment), audit=SqlAuditStore(engine)) as wired:
+    with credit_outbox(engine, credit, MappingSecrets(environment), audit=audit) as wired:
         wired.outbox.sealer = EnvelopeSealer(keys.jnx_sig, keys.platform_enc.public())
         delivered = wired.outbox.deliver_due(limit=1_000_000)
     say(f"pushed disclosures, signed and encrypted: {delivered.acknowledged} acknowledged, {delivered.rejected} rejected")
