@@ -17,10 +17,10 @@ transient failure         waiting again, due later   unchanged (retried with bac
 permanent failure         ``failed`` + reason        unchanged (reviewable: ``jnx disclosures show``)
 ========================  =========================  ==============================================
 
-Exactly once: a delivery's idempotency key is fixed when its revision is created and the sealed
-envelope is stored before the first push, so whatever crashes between push and record, the retry
-sends the same key (and bytes) again and the platform answers with its first receipt. Failover
-between lines is the transport's business.
+Exactly once: a delivery's idempotency key is fixed when its revision is created, so whatever
+crashes between push and record, the retry sends the same key again (in a newly sealed envelope:
+a receiver refuses a seen ``jti`` as a replay) and the platform answers with its first receipt.
+Failover between lines is the transport's business.
 """
 
 from __future__ import annotations
@@ -188,14 +188,12 @@ class Outbox:
             if self.sealer is None:
                 items[w.delivery_id] = OutboundItem(w.key, record_type, w.payload)
                 continue
-            kept = stored_envelope(w.envelope)
-            if kept is not None and now < kept[1] + self.sealer.ttl / 2:
-                envelope = kept[0]  # resent byte for byte: the platform answers its first receipt
-            else:  # none yet, or less than half its lifetime left: a new one, same idempotency key
-                envelope = self.sealer.seal(item_bytes(w.payload), idempotency_key=w.key, now=now)
-                fresh[w.delivery_id] = json.dumps({"sealed_at": now.isoformat(), "envelope": envelope})
+            # every attempt is a new envelope (new jti) with the same idempotency key: a receiver refuses
+            # a jti it has seen (replay) and answers a known idempotency key with its first receipt
+            envelope = self.sealer.seal(item_bytes(w.payload), idempotency_key=w.key, now=now)
+            fresh[w.delivery_id] = json.dumps({"sealed_at": now.isoformat(), "envelope": envelope})
             items[w.delivery_id] = OutboundItem(w.key, record_type, {ENVELOPE_FIELD: envelope})
-        if fresh:  # stored before the push: a retry after a crash resends the same bytes
+        if fresh:  # the last envelope sent is kept with its delivery, for the record
             self.store.keep_envelopes(fresh)
         return items
 

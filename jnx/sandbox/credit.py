@@ -110,7 +110,13 @@ class CreditPlatform(Platform):
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not 1 <= len(key) <= 128:
             return json_response({"error": "IDEMPOTENCY_KEY_REQUIRED", "message": "请求头 Idempotency-Key 必填（1–128 字符）"}, 400)
-        digest = hashlib.sha256(request.body).hexdigest()
+        try:
+            payload = self.unwrap(request.body, request.headers)
+        except UnwrapError as exc:
+            return json_response({"error": "BAD_REQUEST", "message": str(exc)}, 400)
+        # the same key must carry the same *content*: compared after unwrapping, since a sender's retry
+        # reseals its records (new envelopes, new bytes) with the same idempotency key
+        digest = hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
         with self.store.lock:
             seen = self.store.receipts.get(key)
             if seen is not None:
@@ -118,10 +124,6 @@ class CreditPlatform(Platform):
                     return json_response({"error": "IDEMPOTENCY_CONFLICT",
                                           "message": "该 Idempotency-Key 已用于不同的请求体"}, 409)
                 return Response(200, seen[1], headers={"Idempotent-Replay": "true"})
-            try:
-                payload = self.unwrap(request.body, request.headers)
-            except UnwrapError as exc:
-                return json_response({"error": "BAD_REQUEST", "message": str(exc)}, 400)
             if action == "batch":
                 if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
                     return json_response({"error": "BAD_REQUEST", "message": "批量报送须为 {batch_no, records: [...]} 对象"}, 400)

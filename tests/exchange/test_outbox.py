@@ -304,7 +304,7 @@ def sealed_sandbox() -> Iterator[Sandbox]:
         yield sandbox
 
 
-def test_sealed_items_are_signed_by_jnx_encrypted_to_the_platform_and_resent_byte_for_byte(
+def test_sealed_items_are_signed_by_jnx_encrypted_to_the_platform_and_resealed_on_retry(
     sessions: Any, rules: DisclosureRules, sealed_sandbox: Sandbox, migrated_engine: Any, tag: str
 ) -> None:
     system = register_credit(sessions, sealed_sandbox)
@@ -314,7 +314,7 @@ def test_sealed_items_are_signed_by_jnx_encrypted_to_the_platform_and_resent_byt
     sealer = EnvelopeSealer(JNX_SIG, PLATFORM_ENC.public())
     with credit_outbox(migrated_engine, system, CREDIT_SECRETS, sleep=lambda _: None) as wired:
         wired.outbox.sealer = sealer
-        sealed_sandbox.set_faults("credit", fail_next=1, error_status=503)  # first try fails: the same envelope again
+        sealed_sandbox.set_faults("credit", fail_next=1, error_status=503)  # first try fails: resealed, same key
         assert wired.outbox.deliver_due().acknowledged == 3
     [record] = held(sealed_sandbox, "xzcf", f"济市监罚〔2026〕{tag}E1号")
     assert record.record["CF_XDR_MC"] == "王**"

@@ -108,3 +108,11 @@ def test_http_endpoint_answers_receipts_and_coded_refusals(jose_parties: Parties
     expired = seal(b"{}", signer=jose_parties.jnx_signing, recipient=jose_parties.platform_decryption.public(),
                    now=NOW - dt.timedelta(hours=1))
     assert _post(http_receiver, expired.encode())[1]["code"] == "JNX-ENV-EXPIRED"
+
+
+def test_a_resealed_retry_with_the_same_idempotency_key_gets_the_first_receipt(jose_parties: Parties, tmp_path: Path) -> None:
+    # what jnx's outbox does after a lost answer: a new envelope (new jti), the same idempotency key
+    receiver = _receiver(jose_parties, tmp_path)
+    first = receiver.receive(_envelope(jose_parties, b'{"CF_WSH": "1"}', "k-retry"))
+    again = receiver.receive(_envelope(jose_parties, b'{"CF_WSH": "1"}', "k-retry"))
+    assert again.receipt_id == first.receipt_id
