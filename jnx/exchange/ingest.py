@@ -73,9 +73,12 @@ class PageOutcome:
     stored: list[StoredRecord] = field(default_factory=list)
 
 
+_PLAIN = frozenset({str, int, float, bool})
+
+
 def canonical(data: Mapping[str, Any]) -> dict[str, Any]:
     """The stored form of a standard record: JSON values (Decimals and dates as strings), no Nones."""
-    return {k: to_jsonable(v) for k, v in data.items() if v is not None and v != [] and v != ""}
+    return {k: v if type(v) in _PLAIN else to_jsonable(v) for k, v in data.items() if v is not None and v != [] and v != ""}
 
 
 #: Fields that say who *reported* a decision, not what was decided. They are left out of change
