@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from jnx.commands._output import JsonOption, emit
+from jnx.sandbox.errors import SandboxConfigError
 
 app = typer.Typer(help="Simulators of the four platforms on loopback, for demo and tests.", no_args_is_help=True)
 
@@ -38,7 +39,12 @@ def serve(
     sandbox = Sandbox(config_from_flags(seed, records, port_base, fault or [])).start()
     info = sandbox.describe()
     if export_dir is not None:
-        info["exports"] = [str(p) for p in sandbox.write_exports(export_dir)]
+        try:
+            info["exports"] = [str(p) for p in sandbox.write_exports(export_dir)]
+        except OSError as exc:
+            sandbox.stop()
+            raise SandboxConfigError(f"cannot write the exports into {export_dir}: {exc.strerror or exc}",
+                                     hint="give --export-dir a folder you can write to (it is created if missing)") from exc
     emit(info, as_json, _render)
     serve_until_stopped(sandbox)
 

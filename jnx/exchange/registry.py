@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -86,7 +87,8 @@ class Registration(BaseModel):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        verdict = default_registry().check("region", value)
+        # judged on today: a code abolished years ago (370802 市中区) is no region for a new system
+        verdict = default_registry().check("region", value, dt.date.today())
         if not verdict:
             raise ValueError(f"{verdict.reason} [{verdict.rule}]")
         return value
@@ -94,8 +96,8 @@ class Registration(BaseModel):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is not None and not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a cron expression (minute hour day month weekday)")
+        if value is not None and (len(value.split()) != 5 or not croniter.is_valid(value)):
+            raise ValueError(f"{value!r} is not a cron expression of 5 fields (minute hour day month weekday)")
         return value
 
     @field_validator("mappings")
@@ -105,6 +107,14 @@ class Registration(BaseModel):
             if not _TABLE_REF.match(ref):
                 raise ValueError(f"{record_type}: {ref!r} is not NAME@VERSION")
         return value
+
+    @model_validator(mode="after")
+    def _line_names_are_unique(self) -> Registration:
+        names = [line.name for line in getattr(self.adapter, "lines", []) if line.name]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"line name(s) {twice} are used twice; name each line once (primary, backup, …)")
+        return self
 
     @model_validator(mode="after")
     def _every_pulled_type_has_a_table(self) -> Registration:
@@ -185,20 +195,46 @@ def _refs(registration: Registration) -> list[tuple[str, str, str]]:
     return out
 
 
-def load_registration(path: Path, catalog: MappingCatalog | None = None) -> Registration:
-    """Read and check a registration file (YAML or JSON)."""
+def _read_limited(path: Path) -> bytes:
+    """The file's bytes, refusing folders and anything over the limit (pipes and devices too)."""
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; give the registration file itself")
     try:
-        size = path.stat().st_size
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    if size > MAX_FILE_BYTES:
-        raise ConfigError(f"{path}: {size} bytes is too large for a registration file (limit {MAX_FILE_BYTES})")
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not a registration file")
+    return data
+
+
+def _parse_yaml(text: str, path: Path) -> Any:
+    """YAML (or JSON) without aliases: an alias bomb expands nothing, it is refused before loading."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 at byte {exc.start}", hint="save the file as UTF-8") from exc
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise ConfigError(f"{path}: YAML aliases (*name) are not allowed in a registration file",
+                                  hint="write each value out in full")
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def load_registration(path: Path, catalog: MappingCatalog | None = None) -> Registration:
+    """Read and check a registration file: YAML (``.yaml``/``.yml``; JSON is YAML too) or TOML (``.toml``)."""
+    data = _read_limited(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 at byte {exc.start}", hint="save the file as UTF-8") from exc
+    if path.suffix.lower() == ".toml":
+        try:
+            doc: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    else:
+        doc = _parse_yaml(text, path)
     return parse_registration(doc, str(path), catalog)
 
 

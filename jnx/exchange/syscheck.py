@@ -12,7 +12,8 @@ from typing import Any
 
 import requests
 
-from jnx.adapters.config import DbFrontConfig, FileDropConfig, SecretResolver, SoapConfig
+from jnx.adapters.auth import build_http_auth
+from jnx.adapters.config import DbFrontConfig, FileDropConfig, RestConfig, SecretResolver, SoapConfig
 from jnx.adapters.factory import Adapters, build_adapters, new_session
 from jnx.errors import AuthenticationError, JnxError
 from jnx.exchange.ingest import decode_payload
@@ -63,6 +64,27 @@ def _probe_url(config: Any, url: str) -> str:
     return url + "?wsdl" if isinstance(config, SoapConfig) and "?" not in url else url
 
 
+PROBES = 3
+
+
+def _probe(session: requests.Session, url: str, timeout: tuple[float, float]) -> tuple[requests.Response | None, float | None, str]:
+    """Up to :data:`PROBES` tries: a line is judged by its best answer, not by one unlucky 5xx or timeout."""
+    answer: requests.Response | None = None
+    failure = ""
+    for _ in range(PROBES):
+        started = time.perf_counter()
+        try:
+            answer = session.get(url, timeout=timeout)
+        except requests.RequestException as exc:
+            failure = f"unreachable: {type(exc).__name__}"
+            continue
+        latency = (time.perf_counter() - started) * 1000
+        if answer.status_code < 500:
+            return answer, latency, ""
+        failure = f"HTTP {answer.status_code}"
+    return (answer, None, failure) if answer is not None and answer.status_code < 500 else (None, None, failure + f" ({PROBES} tries)")
+
+
 def check_lines(system: RegisteredSystem, session: requests.Session | None = None, timeout: float = 5.0) -> list[LineCheck]:
     """Each HTTP line on its own (no failover): reachable at all, and how fast. A 4xx still means reachable."""
     config = system.registration.adapter
@@ -73,15 +95,12 @@ def check_lines(system: RegisteredSystem, session: requests.Session | None = Non
     for index, line in enumerate(config.lines):
         name = line.name or ("primary" if index == 0 else f"backup{index}")
         url = _probe_url(config, line.url)
-        started = time.perf_counter()
-        try:
-            answer = session.get(url, timeout=(min(config.timeouts.connect, timeout), timeout))
-        except requests.RequestException as exc:
-            checks.append(LineCheck(name, line.url, False, None, f"unreachable: {type(exc).__name__}"))
+        answer, latency, failure = _probe(session, url, (min(config.timeouts.connect, timeout), timeout))
+        if answer is None:
+            checks.append(LineCheck(name, line.url, False, None, failure))
             continue
-        latency = (time.perf_counter() - started) * 1000
         detail = f"HTTP {answer.status_code}"
-        ok = answer.status_code < 500
+        ok = True
         if isinstance(config, SoapConfig) and answer.ok:
             missing = [spec.operation for spec in config.pull if spec.operation not in answer.text]
             if missing:
@@ -117,7 +136,42 @@ def check_system(
             report.streams.append(_check_stream(system, record_type, puller, tables, report))
     finally:
         adapters.close()
+    push = getattr(system.registration.adapter, "push", None)
+    if isinstance(system.registration.adapter, RestConfig) and push is not None:
+        report.streams.extend(_check_push(system, secrets, report))
     return report
+
+
+def _check_push(system: RegisteredSystem, secrets: SecretResolver, report: SystemCheck) -> list[StreamCheck]:
+    """A receiving platform: an authenticated GET on each push path. Nothing is pushed; 401/403 means
+    the credentials are refused, any other answer that they are accepted (the path takes POSTs)."""
+    config = system.registration.adapter
+    assert isinstance(config, RestConfig) and config.push is not None
+    try:
+        auth = build_http_auth(config.auth, secrets)
+    except JnxError as exc:
+        report.problems.append(f"push: {exc}")
+        return [StreamCheck("push", "-", ok=False, detail=str(exc))]
+    lines = [line for line in report.lines if line.ok] or report.lines
+    base = lines[0].url.rstrip("/") if lines else ""
+    session = new_session(pool_size=2)
+    checks = []
+    for record_type, path in config.push.paths.items():
+        check = StreamCheck(f"push {record_type}", path, ok=True)
+        try:
+            answer = session.get(base + path, auth=auth, timeout=(config.timeouts.connect, config.timeouts.read))
+        except requests.RequestException as exc:
+            check.ok, check.detail = False, f"unreachable: {type(exc).__name__}"
+        else:
+            if answer.status_code in (401, 403):
+                check.ok, check.detail = False, f"credentials refused (HTTP {answer.status_code})"
+            else:
+                check.detail = f"credentials accepted (HTTP {answer.status_code} to a GET; pushes are POSTs)"
+        if not check.ok:
+            report.problems.append(f"push {record_type} ({path}): {check.detail}")
+        checks.append(check)
+    session.close()
+    return checks
 
 
 def _check_stream(system: RegisteredSystem, record_type: str, puller: Any, tables: TableSource, report: SystemCheck) -> StreamCheck:

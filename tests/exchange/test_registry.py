@@ -139,3 +139,68 @@ def test_unknown_system_lists_the_known_ones(migrated_engine: Engine) -> None:
         registry.register(session, parse_registration(_doc(), "case.yaml"))
         with pytest.raises(NotFoundError, match="jn-case-handling"):
             registry.get(session, "nope")
+
+
+def test_hostile_and_odd_files_are_clear_errors(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text('a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+                    'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="aliases"):
+        load_registration(bomb)
+    with pytest.raises(ConfigError, match="folder"):
+        load_registration(tmp_path)
+    with pytest.raises(ConfigError, match="larger than"):
+        load_registration(Path("/dev/zero"))
+
+
+def test_a_toml_registration_is_read_like_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "case.toml"
+    adapter = CASE_HANDLING["adapter"]
+    pull = adapter["pull"][0]
+    path.write_text(
+        f"""format = 1
+id = "jn-case-handling"
+name = "济宁市行政执法网上办案系统"
+department = "济宁市司法局"
+department_credit_code = "11370800004180002M"
+region = "370800"
+kind = "case_handling"
+schedule = "*/15 * * * *"
+[mappings]
+penalty = "case-handling-penalty@1"
+[adapter]
+protocol = "rest"
+lines = [{{url = "http://127.0.0.1:18082"}}]
+[adapter.auth]
+kind = "hmac"
+app_key = "jnx-demo"
+secret = {{env = "JNX_CASE_SECRET"}}
+[[adapter.pull]]
+record_type = "penalty"
+path = "{pull['path']}"
+records_path = "{pull['records_path']}"
+key_field = "{pull['key_field']}"
+next_cursor_path = "{pull['next_cursor_path']}"
+""",
+        encoding="utf-8",
+    )
+    assert load_registration(path).adapter.protocol == "rest"
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"schedule": "* * * * * * *"}, "5 fields"),
+        ({"region": "370802"}, "370811"),  # 市中区, abolished in 2013: not a region for a new system
+    ],
+)
+def test_more_offline_checks(changes: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        parse_registration(_doc(**changes), "case.yaml")
+
+
+def test_line_names_must_be_unique() -> None:
+    doc = _doc()
+    doc["adapter"]["lines"][1]["name"] = "primary"
+    with pytest.raises(ConfigError, match="used twice"):
+        parse_registration(doc, "case.yaml")

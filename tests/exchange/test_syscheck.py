@@ -61,7 +61,11 @@ def test_the_shipped_registrations_work_against_the_sandbox(sandbox: Sandbox, sy
     assert [line.name for line in report.lines] == ["primary", "backup"]
     assert all(line.latency_ms is not None for line in report.lines)
     for stream in report.streams:
-        assert stream.pulled > 0 and stream.mapped > 0
+        if stream.record_type.startswith("push "):
+            assert stream.ok and "credentials accepted" in stream.detail
+        else:
+            assert stream.pulled > 0 and stream.mapped > 0
+    assert report.streams, "every system has something to check beyond its lines"
 
 
 def test_a_wrong_secret_is_reported_as_refused_credentials(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -92,3 +96,16 @@ def test_a_wsdl_without_the_operation_is_reported(sandbox: Sandbox, tmp_path: Pa
     report = _check(sandbox, doc, tmp_path)
     assert not report.ok
     assert any("QueryPermits" in p for p in report.problems)
+
+
+def test_a_refused_token_of_the_credit_platform_is_reported(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = {**secrets_from(sandbox.config.credentials), "JNX_SANDBOX_CREDIT_TOKEN": "wrong"}
+    report = _check(sandbox, _docs(sandbox)["jn-credit"], tmp_path, env)
+    assert not report.ok
+    assert any("credentials refused" in p for p in report.problems)
+
+
+def test_one_unlucky_5xx_does_not_make_a_line_down(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.set_faults("case_handling", fail_next=1, error_status=503)
+    report = _check(sandbox, _docs(sandbox)["jn-case-handling"], tmp_path)
+    assert report.ok, report.problems
