@@ -47,6 +47,8 @@ def test_every_run_succeeded(summary: dict) -> None:
 def test_disclosures_reach_the_platform_once_and_without_clear_id_numbers(summary: dict) -> None:
     platform = summary["platform"]
     assert summary["disclosures_acknowledged"] > 0
+    assert summary["disclosures_rejected"] == 0, "every disclosure jnx derives is one the platform accepts"
+    assert summary["disclosures_acknowledged"] == summary["disclosures"] - summary["derived"]["blocked"]
     assert platform["records_from_jnx"] == summary["disclosures_acknowledged"]
     assert platform["clear_id_numbers"] == 0
 

@@ -62,8 +62,8 @@ from jnx.mappings.model import MappingContext, MappingResult
 from jnx.security.masking import MASK_CHAR, mask_id_number
 
 DEFAULT_TABLES: dict[DisclosureKind, tuple[str, int]] = {
-    DisclosureKind.LICENSE: ("credit.license", 1),
-    DisclosureKind.PENALTY: ("credit.penalty", 1),
+    DisclosureKind.LICENSE: ("credit.license", 2),
+    DisclosureKind.PENALTY: ("credit.penalty", 2),
 }
 KIND_OF_RECORD: dict[str, DisclosureKind] = {"license": DisclosureKind.LICENSE, "penalty": DisclosureKind.PENALTY}
 LICENSE_INVALID = "2"  # XK_ZT / license_status 2 = 无效 (注销/撤销/吊销/失效)

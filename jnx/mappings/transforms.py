@@ -205,6 +205,11 @@ def _build_replace(params: Mapping[str, Any], env: BuildEnv) -> Step:
     return lambda value: table.get(value, value)
 
 
+def _build_remove(params: Mapping[str, Any], env: BuildEnv) -> Step:
+    table = str.maketrans("", "", str(params["chars"]))
+    return lambda value: str(value).translate(table)
+
+
 def _build_label(params: Mapping[str, Any], env: BuildEnv) -> Step:
     name: str = params["set"]
     labels = {code: entry.label for version in env.versions(name) for code, entry in version.entries.items()}
@@ -309,6 +314,8 @@ TRANSFORMS: Mapping[str, TransformSpec] = {
         TransformSpec("replace", "replace whole values listed in map (e.g. 长期 → 2099-12-31); others pass",
                       _build_replace, {"map": Param(_text_map, required=True, doc="value → replacement")},
                       shorthand="map"),
+        TransformSpec("remove", "remove every listed character (e.g. the hyphen of an organisation code)", _build_remove,
+                      {"chars": Param(_text, required=True, doc="the characters to remove")}, shorthand="chars"),
         TransformSpec("label", "a code's label (its text) in a code set", _build_label, _SET, shorthand="set"),
         TransformSpec("split", "split one text into several values (multi-valued field)", _build_split,
                       {"sep": Param(_texts, default=(";", "；", ",", "，", "、"), doc="separator characters")},
