@@ -3,9 +3,10 @@
 ::
 
     AdapterError
-     ├── TransportError                 (transient: retried, then another line)
+     ├── TransportError                 (transient: counted against the line, retried on the next)
      │    ├── LineTimeoutError              connect or read timeout on one line
-     │    ├── LineUnreachableError          connection refused / reset / DNS
+     │    ├── LineUnreachableError          connection refused / DNS: the line is down at once
+     │    ├── ConnectionDroppedError        the line accepted, then reset or closed unanswered
      │    ├── ServerBusyError               5xx or 429 (``retry_after`` from ``Retry-After``)
      │    └── AllLinesDownError             every line is cooling down (``retry_after`` = next probe)
      ├── AuthenticationError            (permanent: 401/403, SOAP auth fault — never retried)
@@ -26,6 +27,7 @@ from jnx.errors import AdapterError, AuthenticationError, PayloadError, Permanen
 __all__ = [
     "AllLinesDownError",
     "AuthenticationError",
+    "ConnectionDroppedError",
     "FileEncodingError",
     "LineTimeoutError",
     "LineUnreachableError",
@@ -44,6 +46,10 @@ class LineTimeoutError(TransportError):
 
 class LineUnreachableError(TransportError):
     """The line refused or dropped the connection: it is marked down at once."""
+
+
+class ConnectionDroppedError(TransportError):
+    """The line took the connection, then reset or closed it before answering (counted, not down at once)."""
 
 
 class ServerBusyError(TransportError):

@@ -3,8 +3,9 @@
 A line goes *down* after ``failures_before_down`` consecutive transient failures, or at once when
 it refuses connections. While down it is skipped; when its cool-down has passed it is *probed*: the
 next call may use it again, and success brings it up, failure takes it down for twice as long (up
-to ``max_cooldown``). The first line listed is preferred whenever it is usable, so traffic returns
-to the primary once it recovers.
+to ``max_cooldown``). A call starts on the first usable line, so the primary (listed first) is
+preferred whenever it is usable and traffic returns to it once it recovers; a retry goes to the
+next usable line after the one that failed (round robin, :meth:`LineSet.pick` with ``after``).
 """
 
 from __future__ import annotations
@@ -23,14 +24,26 @@ Clock = Callable[[], float]
 
 
 def redact_url(url: str) -> str:
-    """The URL as it may appear in messages and logs: no user, password, query or fragment."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
-        return url.split("?", 1)[0]
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    """The URL as it may appear in messages and logs: no user, password, query or fragment.
+
+    Never raises: a URL ``urlsplit`` cannot read (bad port, broken IPv6 literal) still loses
+    everything before the last ``@`` of its authority.
+    """
+    try:
+        parts = urlsplit(url)
+        if parts.scheme and parts.netloc:
+            host = parts.hostname or ""
+            if ":" in host:
+                host = f"[{host}]"
+            if parts.port is not None:
+                host = f"{host}:{parts.port}"
+            return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        pass
+    text = url.split("?", 1)[0].split("#", 1)[0]
+    scheme, sep, rest = text.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{authority.rpartition('@')[2]}{slash}{path}"
 
 
 class LineState(enum.Enum):
@@ -81,16 +94,30 @@ class LineSet:
             return LineState.UP
         return LineState.DOWN if self._clock() < line.down_until else LineState.PROBING
 
-    def pick(self) -> Line:
-        """The first line not cooling down; ``AllLinesDownError`` when every line is."""
+    def next_line(self, after: Line | None = None) -> Line | None:
+        """The line the next call should use, or None when every line is cooling down.
+
+        Without ``after`` (a call's first attempt) the first usable line: the primary whenever it
+        is up or due a probe. With ``after`` (a retry) the next usable line after that one, round
+        robin, ``after`` itself last.
+        """
         with self._lock:
-            for line in self.lines:
+            start = 0 if after is None else next(i for i, line in enumerate(self.lines) if line is after) + 1
+            for line in self.lines[start:] + self.lines[:start]:
                 if self.state(line) is not LineState.DOWN:
                     return line
+            return None
+
+    def pick(self, after: Line | None = None) -> Line:
+        """:meth:`next_line`, or ``AllLinesDownError`` naming each line's last error."""
+        line = self.next_line(after)
+        if line is not None:
+            return line
+        with self._lock:
             now = self._clock()
             wait = max(min((line.down_until or now) - now for line in self.lines), 0.0)
             causes = "; ".join(line.last_error or line.label for line in self.lines)
-            raise AllLinesDownError(f"all lines are down (next probe in {wait:.1f}s): {causes}", retry_after=wait)
+        raise AllLinesDownError(f"all lines are down (next probe in {wait:.1f}s): {causes}", retry_after=wait)
 
     def next_probe_in(self) -> float | None:
         """Seconds until a line may be tried again when every line is down; None when one is usable."""

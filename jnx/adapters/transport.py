@@ -2,11 +2,12 @@
 
 :class:`Transport` runs an operation ``op(line)`` against the line :class:`LineSet` picks. A
 transient failure (:class:`~jnx.errors.TransientError`: timeout, refused connection, 5xx, 429)
-counts against the line and is retried with exponential backoff and full jitter, capped, honouring
-the server's ``Retry-After`` (and the next probe time when every line is down); when the failure
-took the line down and another line is usable, the retry goes there at once (线路切换). A permanent
-error (authentication, rejected request, unusable payload) is raised on the first occurrence: a
-wrong password is never retried.
+counts against the line and the retry goes at once to the next usable line (线路切换, round robin;
+a line taken down is skipped until its cool-down ends). When no untried line is left the transport
+pauses (exponential backoff with full jitter, capped, honouring the server's ``Retry-After`` and the
+next probe time when every line is down) and goes round again. A permanent error (authentication,
+rejected request, unusable payload) is raised on the first occurrence: a wrong password is never
+retried.
 
 :class:`HttpClient` is the requests edge: it builds URLs on the picked line, sends with
 ``(connect, read)`` timeouts, and turns requests exceptions and HTTP statuses into jnx errors.
@@ -15,6 +16,7 @@ wrong password is never retried.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
@@ -22,19 +24,19 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_random_exponential
-
+import urllib3
 from jnx.adapters.config import RetryConfig, Timeouts
 from jnx.adapters.errors import (
+    AllLinesDownError,
     AuthenticationError,
+    ConnectionDroppedError,
     LineTimeoutError,
     LineUnreachableError,
     RequestRejectedError,
     ServerBusyError,
     TruncatedPageError,
 )
-from jnx.adapters.lines import Line, LineSet, LineState, redact_url
+from jnx.adapters.lines import Line, LineSet, redact_url
 from jnx.errors import AdapterError, TransientError, TransportError
 
 T = TypeVar("T")
@@ -43,20 +45,53 @@ Sleep = Callable[[float], None]
 
 
 class Transport:
-    """Runs operations over a system's lines with retries and failover."""
+    """Runs operations over a system's lines with retries and failover.
 
-    def __init__(self, lines: LineSet, retry: RetryConfig, *, sleep: Sleep = time.sleep) -> None:
+    A call makes at most ``retry.attempts`` attempts. Each transient failure counts against the
+    line that failed (:meth:`LineSet.failed`), and the next attempt goes at once to the next usable
+    line (round robin). Only when the next line is one this call already tried since its last pause
+    (one line left, or every line tried once) does it pause: backoff with full jitter, at least the
+    largest ``Retry-After`` heard in that round (or the next probe when every line is down), capped.
+    """
+
+    def __init__(
+        self,
+        lines: LineSet,
+        retry: RetryConfig,
+        *,
+        sleep: Sleep = time.sleep,
+        jitter: Callable[[float], float] = lambda high: random.uniform(0.0, high),
+    ) -> None:
         self.lines = lines
         self.retry = retry
         self._sleep = sleep
-        self._backoff = wait_random_exponential(multiplier=retry.initial, max=retry.maximum)
+        self._jitter = jitter
 
     def call(self, op: Callable[[Line], T], *, what: str) -> T:
         """``op(line)`` on a healthy line; retried on transient errors, failing over between lines."""
-        switched: list[bool] = [False]
-
-        def attempt() -> T:
-            line = self.lines.pick()
+        failed: Line | None = None  # the line of the last failure: the retry starts after it
+        tried: list[Line] = []  # lines tried since the last pause
+        retry_afters: list[float] = []
+        pauses = 0
+        last: TransientError | None = None
+        for number in range(1, self.retry.attempts + 1):
+            if last is not None:
+                upcoming = self.lines.next_line(failed)
+                if upcoming is None or any(upcoming is line for line in tried):
+                    pauses += 1
+                    pause = self._pause(pauses, retry_afters, all_down=upcoming is None)
+                    log.warning("%s: attempt %d failed (%s); retrying in %.2fs", what, number - 1, last, pause)
+                    self._sleep(pause)
+                    tried.clear()
+                    retry_afters.clear()
+                else:
+                    log.warning("%s: attempt %d failed (%s); switching to line %s", what, number - 1, last, upcoming.label)
+            try:
+                line = self.lines.pick(failed)
+            except AllLinesDownError as exc:
+                last = exc
+                continue
+            tried.append(line)
             try:
                 try:
                     result = op(line)
@@ -64,39 +99,31 @@ class Transport:
                     raise translate_requests_error(exc, line, what) from exc
             except TransportError as exc:
                 self.lines.failed(line, at_once=isinstance(exc, LineUnreachableError), reason=exc.message)
-                switched[0] = self.lines.state(line) is LineState.DOWN and self._usable_other(line)
-                raise
+                retry_after = getattr(exc, "retry_after", None)
+                if retry_after is not None:
+                    retry_afters.append(float(retry_after))
+                failed, last = line, exc
+                continue
+            except TransientError as exc:
+                failed, last = line, exc
+                continue
             self.lines.succeeded(line)
             return result
+        assert last is not None
+        raise last
 
-        def wait(state: RetryCallState) -> float:
-            if switched[0]:
-                return 0.0
-            exc = state.outcome.exception() if state.outcome else None
-            pause = float(self._backoff(state))
-            retry_after = getattr(exc, "retry_after", None)
-            if retry_after is None:
-                retry_after = self.lines.next_probe_in()
-            if retry_after is not None:
-                pause = max(pause, min(float(retry_after), self.retry.max_retry_after))
-            return pause
-
-        def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.warning("%s: attempt %d failed (%s); retrying", what, state.attempt_number, exc)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self.retry.attempts),
-            wait=wait,
-            retry=retry_if_exception_type(TransientError),
-            reraise=True,
-            sleep=self._sleep,
-            before_sleep=before_sleep,
-        )
-        return retrying(attempt)
-
-    def _usable_other(self, line: Line) -> bool:
-        return any(other is not line and self.lines.state(other) is not LineState.DOWN for other in self.lines.lines)
+    def _pause(self, pauses: int, retry_afters: list[float], *, all_down: bool) -> float:
+        """Seconds to wait before the next round: jittered backoff, at least a capped Retry-After."""
+        high = min(self.retry.maximum, self.retry.initial * 2 ** (pauses - 1))
+        pause = self._jitter(high) if high > 0 else 0.0
+        wanted = max(retry_afters, default=None)
+        if all_down:
+            probe = self.lines.next_probe_in()
+            if probe is not None:
+                wanted = probe if wanted is None else max(wanted, probe)
+        if wanted is not None:
+            pause = max(pause, min(wanted, self.retry.max_retry_after))
+        return pause
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -125,8 +152,28 @@ def translate_requests_error(exc: requests.RequestException, line: Line, what: s
     if isinstance(exc, requests.Timeout):
         return LineTimeoutError(f"{where}: read timeout")
     if isinstance(exc, requests.ConnectionError):
-        return LineUnreachableError(f"{where}: cannot connect ({type(exc).__name__})")
+        if _connected(exc):
+            return ConnectionDroppedError(f"{where}: the connection was dropped before the answer ({_cause(exc)})")
+        return LineUnreachableError(f"{where}: cannot connect ({_cause(exc)})")
     return TransportError(f"{where}: {type(exc).__name__}")
+
+
+def _reason(exc: requests.ConnectionError) -> object:
+    reason = exc.args[0] if exc.args else None
+    return getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+
+
+def _connected(exc: requests.ConnectionError) -> bool:
+    """True when the connection was open and then reset or closed; False when it never opened."""
+    return isinstance(_reason(exc), urllib3.exceptions.ProtocolError)
+
+
+def _cause(exc: requests.ConnectionError) -> str:
+    """The class name of what went wrong (never its text: that may hold the URL)."""
+    reason = _reason(exc)
+    if isinstance(reason, urllib3.exceptions.ProtocolError) and len(reason.args) > 1:
+        reason = reason.args[1]  # ProtocolError("Connection aborted.", RemoteDisconnected(...))
+    return type(reason).__name__ if isinstance(reason, BaseException) else type(exc).__name__
 
 
 def check_status(response: requests.Response, line_label: str, what: str, *, ok: Collection[int] = ()) -> None:

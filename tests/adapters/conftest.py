@@ -1,4 +1,4 @@
-"""Fixtures of the adapter tests: small scripted HTTP servers on 127.0.0.1 and a free dead port.
+"""Fixtures of the adapter tests: small scripted HTTP servers on 127.0.0.1, silent ones and a dead port.
 
 ``http_server()`` starts a :class:`ScriptedServer`: each request takes the next scripted answer
 (status, headers, body, delay) or, when the script is empty, the ``default`` answer — or whatever
@@ -119,6 +119,59 @@ def dead_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class SilentServer:
+    """Accepts connections on 127.0.0.1 and never answers (or, ``hang_up``, closes them at once)."""
+
+    def __init__(self, *, hang_up: bool = False) -> None:
+        self.hang_up = hang_up
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            if self.hang_up:
+                conn.recv(65536)  # the request arrives, then the line drops the connection
+                conn.close()
+            else:
+                self._held.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for conn in self._held:
+            conn.close()
+        self._sock.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[Callable[..., SilentServer]]:
+    servers: list[SilentServer] = []
+
+    def start(*, hang_up: bool = False) -> SilentServer:
+        server = SilentServer(hang_up=hang_up)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture
