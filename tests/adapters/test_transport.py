@@ -201,12 +201,11 @@ def test_a_primary_answering_503_fails_over_to_the_backup_with_the_default_setti
 def test_a_primary_that_never_replies_fails_over_on_the_read_timeout(http_server, silent_server) -> None:
     primary, backup = silent_server(), http_server()
     backup.default = Answer(200, {"line": "backup"})
-    http = client(primary.url, backup.url, retry=RetryConfig(), health=HealthConfig(failures_before_down=2),
-                  timeouts=Timeouts(connect=1, read=0.2))
-    assert pull(http, 6) == ["backup"] * 6
-    assert primary.accepted == 2
+    http = client(primary.url, backup.url, retry=RetryConfig(), health=HealthConfig(), timeouts=Timeouts(connect=1, read=0.2))
+    assert pull(http, 8) == ["backup"] * 8
+    assert primary.accepted == HealthConfig().failures_before_down
     report = http.transport.lines.report()
-    assert report[0].state is LineState.DOWN and report[0].failures == 2
+    assert report[0].state is LineState.DOWN and report[0].failures == HealthConfig().failures_before_down
     assert "read timeout" in (http.transport.lines.lines[0].last_error or "")
 
 
