@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from jnx.adapters.base import Adapters, OutboundItem, ReceiptStatus
 from jnx.adapters.config import MappingSecrets, RestConfig, SoapConfig
-from jnx.adapters.errors import AuthenticationError, PayloadError, TruncatedPageError, UnsafeXmlError
+from jnx.adapters.errors import (
+    AllLinesDownError,
+    AuthenticationError,
+    LineTimeoutError,
+    PayloadError,
+    TruncatedPageError,
+    UnsafeXmlError,
+)
 from jnx.adapters.factory import build_adapters
 from jnx.sandbox.runner import Credentials, Sandbox, SandboxConfig
+from tests.adapters.conftest import Answer
 
 pytestmark = pytest.mark.integration
 RECORDS = 120
@@ -44,7 +53,7 @@ def lines(sandbox: Sandbox, platform: str, path: str = "") -> list[dict[str, str
     return [{"url": sandbox.url(platform, "primary") + path}, {"url": sandbox.url(platform, "backup") + path}]
 
 
-def licensing(sandbox: Sandbox, password_env: str = "LIC_PW") -> Adapters:
+def licensing(sandbox: Sandbox, password_env: str = "LIC_PW", **settings: Any) -> Adapters:
     config = SoapConfig.model_validate(
         {
             "lines": lines(sandbox, "licensing", "/services/LicenseQueryService"),
@@ -52,6 +61,7 @@ def licensing(sandbox: Sandbox, password_env: str = "LIC_PW") -> Adapters:
             "retry": FAST,
             "health": {"failures_before_down": 2, "cooldown": 60},
             "timeouts": {"connect": 2, "read": 5},
+            **settings,
             "pull": [
                 {
                     "record_type": "license",
@@ -135,12 +145,13 @@ def test_broken_soap_pages_are_payload_errors(sandbox: Sandbox, knob: str, error
         pull_keys(licensing(sandbox), "license", 20)
 
 
-def case_handling(sandbox: Sandbox, secret_env: str = "CASE_SECRET") -> Adapters:
+def case_handling(sandbox: Sandbox, secret_env: str = "CASE_SECRET", **settings: Any) -> Adapters:
     config = RestConfig.model_validate(
         {
             "lines": lines(sandbox, "case_handling"),
             "auth": {"kind": "hmac", "app_key": CREDS.case_app_key, "secret": {"env": secret_env}},
             "retry": FAST,
+            **settings,
             "pull": [
                 {
                     "record_type": "penalty",
@@ -193,3 +204,90 @@ def test_the_credit_platform_answers_receipts_and_repeats_them_for_the_same_key(
     first = pusher.push(items)
     assert first[0].status is ReceiptStatus.REJECTED and {r.code for r in first[0].reasons} >= {"REQUIRED"}
     assert pusher.push(items) == first
+
+
+# 线路切换: a primary that answers 503 or never answers, and a healthy sandbox backup. The retry and
+# health settings are the defaults (5 attempts, a line down after 5 failures): the backup must be
+# used by the retry, not only once the primary is down.
+SOAP_PATH = "/services/LicenseQueryService"
+
+
+def failing_primary(kind: str, http_server, silent_server) -> str:
+    if kind == "503":
+        server = http_server()
+        server.default = Answer(503, b"<html>Service Unavailable</html>", headers={"Content-Type": "text/html"})
+        return server.url
+    return silent_server().url
+
+
+@pytest.mark.parametrize("kind", ["503", "silent"])
+def test_a_rest_pull_completes_through_the_backup_when_the_primary_fails(
+    sandbox: Sandbox, http_server, silent_server, kind: str
+) -> None:
+    primary = failing_primary(kind, http_server, silent_server)
+    adapters = case_handling(
+        sandbox,
+        lines=[{"url": primary}, {"url": sandbox.url("case_handling", "backup")}],
+        retry={"initial": 0.001, "maximum": 0.01},
+        timeouts={"connect": 1, "read": 0.3},
+    )
+    pages = list(adapters.pullers["penalty"].pull(None, page_size=30))
+    assert pages[-1].last and all("backup" in p.line for p in pages)
+    assert adapters.lines.report()[0].failures >= 1
+
+
+@pytest.mark.parametrize("kind", ["503", "silent"])
+def test_a_soap_pull_completes_through_the_backup_when_the_primary_fails(
+    sandbox: Sandbox, http_server, silent_server, kind: str
+) -> None:
+    primary = failing_primary(kind, http_server, silent_server)
+    adapters = licensing(
+        sandbox,
+        lines=[{"url": primary + SOAP_PATH}, {"url": sandbox.url("licensing", "backup") + SOAP_PATH}],
+        retry={"initial": 0.001, "maximum": 0.01},
+        health={},
+        timeouts={"connect": 1, "read": 0.3},
+    )
+    keys = [r.source_key for p in adapters.pullers["license"].pull(None, page_size=40) for r in p.records]
+    assert len(keys) == len(set(keys)) >= RECORDS * 0.9
+    assert adapters.lines.report()[0].failures >= 1
+
+
+def test_a_pull_completes_when_requests_hang_on_both_lines(sandbox: Sandbox) -> None:
+    sandbox.set_faults("case_handling", timeout_rate=0.3, hang_seconds=2)
+    adapters = case_handling(sandbox, timeouts={"connect": 1, "read": 0.3})
+    pages = list(adapters.pullers["penalty"].pull(None, page_size=20))
+    keys = [r.source_key for p in pages for r in p.records]
+    assert pages[-1].last and len(keys) == len(set(keys)) > 0
+    assert {"primary", "backup"} <= {p.line.split()[0] for p in pages}  # timeouts moved pages to the backup
+
+
+def test_a_soap_pull_completes_when_requests_hang(sandbox: Sandbox) -> None:
+    sandbox.set_faults("licensing", timeout_rate=0.3, hang_seconds=2)
+    adapters = licensing(sandbox, health={}, timeouts={"connect": 1, "read": 0.3})
+    keys = pull_keys(adapters, "license", 20)
+    assert len(keys) == len(set(keys)) >= RECORDS * 0.9
+
+
+def test_latency_below_the_read_timeout_only_slows_the_pull(sandbox: Sandbox) -> None:
+    sandbox.set_faults("case_handling", latency_ms=50)
+    adapters = case_handling(sandbox, timeouts={"connect": 1, "read": 2})
+    pages = list(adapters.pullers["penalty"].pull(None, page_size=40))
+    assert pages[-1].last and all("primary" in p.line for p in pages)
+    assert [r.failures for r in adapters.lines.report()] == [0, 0]
+
+
+def test_latency_beyond_the_read_timeout_fails_the_run_naming_both_lines(sandbox: Sandbox) -> None:
+    sandbox.set_faults("case_handling", latency_ms=600)
+    adapters = case_handling(sandbox, retry={"attempts": 4, "initial": 0, "maximum": 0}, timeouts={"connect": 1, "read": 0.2})
+    with pytest.raises(LineTimeoutError, match="read timeout"):
+        pull_keys(adapters, "penalty", 30)
+    assert [r.failures for r in adapters.lines.report()] == [2, 2]  # the attempts went round both lines
+
+
+def test_every_line_timing_out_ends_in_all_lines_down(sandbox: Sandbox) -> None:
+    sandbox.set_faults("licensing", latency_ms=600)
+    adapters = licensing(sandbox, timeouts={"connect": 1, "read": 0.2})  # a line is down after 2 failures
+    with pytest.raises(AllLinesDownError) as info:
+        pull_keys(adapters, "license", 20)
+    assert "primary" in str(info.value) and "backup" in str(info.value) and "timeout" in str(info.value)
