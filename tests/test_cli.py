@@ -44,3 +44,18 @@ def test_console_script_runs_as_a_module() -> None:
     completed = subprocess.run([sys.executable, "-m", "jnx.cli", "--help"], capture_output=True, text=True, check=False)
     assert completed.returncode == 0
     assert "Usage:" in completed.stdout
+
+
+def test_each_command_module_registers_exactly_the_names_the_lazy_loader_expects() -> None:
+    from jnx import commands
+    from jnx.cli import build_app
+
+    for module, names in commands.COMMANDS.items():
+        group = typer.main.get_command(build_app([module]))
+        assert sorted(getattr(group, "commands", {})) == sorted(names), module
+
+
+def test_a_light_command_does_not_import_the_heavy_stack() -> None:
+    code = "import sys; from jnx.cli import main\ntry:\n    main(['codesets', 'list'])\nexcept SystemExit: pass\nprint('zeep' in sys.modules, 'alembic' in sys.modules)"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert completed.stdout.strip().splitlines()[-1] == "False False", completed.stderr[-2000:]
