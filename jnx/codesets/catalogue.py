@@ -93,8 +93,16 @@ def describe(name: str, on: dt.date | None = None, registry: CodeSetRegistry | N
     }
 
 
-def judge(name: str, value: str, on: dt.date | None = None, registry: CodeSetRegistry | None = None) -> dict[str, Any]:
-    """Run the named check and report ``ok``, the ``rule`` broken, the ``reason`` and any warnings."""
+def judge(
+    name: str, value: str, on: dt.date | None = None, registry: CodeSetRegistry | None = None, *, today: dt.date | None = None
+) -> dict[str, Any]:
+    """Run the named check and report ``ok``, the ``rule`` broken, the ``reason`` and any warnings.
+
+    Without ``on`` a code set judges by its latest version, while a validator judges as of ``today``
+    (the caller's clock: an ID number's birth date may not be after it), as the models do.
+    """
+    if on is None and name in VALIDATORS:
+        on = today
     verdict = check(name, value, on, registry=registry)
     return {
         "name": name,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
@@ -45,6 +45,7 @@ AMOUNT_MAX_WAN = Decimal("999999999999.999999")  # decimal(18, 6)
 
 _ORG_BODY = re.compile(r"^[0-9A-Z]{8}$")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")  # fullmatch; re's \d would admit "１２"
 _DIGITS = re.compile(r"[0-9]+")  # use fullmatch: str.isdigit() also admits "²" and other scripts' digits
 
 
@@ -170,6 +171,8 @@ def id_birth_date(value: str) -> dt.date | None:
 def check_id_number(value: str, *, today: dt.date | None = None) -> Verdict:
     """Check an 18-character resident ID number: charset, a real birth date, the check digit.
 
+    No reason quotes the number, any of its digits or its birth date (personal data, DESIGN rule 6).
+
     The area prefix is deliberately *not* checked against the birth year: numbers keep the area
     code in force at registration, and codes such as 370883 (邹城, from 1992) appear on people born
     before it existed.
@@ -186,12 +189,13 @@ def check_id_number(value: str, *, today: dt.date | None = None) -> Verdict:
         return _fail("id_number.charset", "17 digits then a digit or an uppercase X")
     born = id_birth_date(value)
     if born is None:
-        return _fail("id_number.birth_date", f"positions 7–14 ({value[6:14]}) are not a real date")
-    if born.year < 1880 or (today is not None and born > today):
-        return _fail("id_number.birth_date", f"birth date {born.isoformat()} is out of range")
-    expected = id_check_char(value[:17])
-    if value[17] != expected:
-        return _fail("id_number.check_digit", f"wrong check digit {value[17]!r} (expected {expected!r})")
+        return _fail("id_number.birth_date", "positions 7–14 (the birth date) are not a real date")
+    if born.year < 1880:
+        return _fail("id_number.birth_date", "the birth date (positions 7–14) is before 1880")
+    if today is not None and born > today:
+        return _fail("id_number.birth_date", "the birth date (positions 7–14) is after the day of the check (the record's date)")
+    if value[17] != id_check_char(value[:17]):
+        return _fail("id_number.check_digit", "the check character (position 18) does not match the first 17 digits (MOD 11-2); a digit is mistyped")
     return VALID
 
 
@@ -205,33 +209,43 @@ def upgrade_id_15_to_18(value: str) -> str:
         raise ValueError("a first-generation ID number has exactly 15 digits")
     first17 = value[:6] + "19" + value[6:]
     if id_birth_date(first17) is None:
-        raise ValueError(f"positions 7–12 ({value[6:12]}) are not a real date YYMMDD")
+        raise ValueError("positions 7–12 (the birth date YYMMDD) are not a real date")
     return first17 + id_check_char(first17)
 
 
 # ---------------------------------------------------------------- amounts and dates
 
 
+def _shown(value: object) -> str:
+    """A value as a message quotes it: its repr, cut short so a megabyte of digits stays out of a log."""
+    text = repr(value) if not isinstance(value, Decimal) else str(value)
+    return text if len(text) <= 40 else f"{text[:30]}… ({len(text):,} characters)"
+
+
 def parse_amount_wan(value: str | int | Decimal) -> Decimal:
     """An amount in 万元 as an exact Decimal with six places; raises ValueError with the reason.
 
+    Text must be plain ASCII decimal notation: digits with at most one point (``12``, ``0.2``,
+    ``12.345678``) — no sign, exponent, spaces (callers trim), full-width or other scripts' digits.
     More than six decimal places is an error, never a silent rounding.
     """
-    if isinstance(value, float):
-        raise ValueError("amounts must not be floats; give a string or a Decimal")
-    try:
-        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-    except InvalidOperation as exc:
-        raise ValueError(f"{value!r} is not a number") from exc
+    if isinstance(value, (float, bool)) or not isinstance(value, (str, int, Decimal)):
+        raise ValueError(f"amounts are text or Decimal, not {type(value).__name__}")
+    if isinstance(value, str):
+        if value.startswith("-") and _PLAIN_DECIMAL.fullmatch(value[1:]):
+            raise ValueError("an amount cannot be negative")
+        if not _PLAIN_DECIMAL.fullmatch(value):
+            raise ValueError(f"{_shown(value)} is not an amount in plain decimal notation like 0.2 or 12.345678 (ASCII digits, one optional point)")
+    amount = value if isinstance(value, Decimal) else Decimal(value)
     if not amount.is_finite():
-        raise ValueError(f"{value!r} is not a finite number")
+        raise ValueError(f"{_shown(value)} is not a finite number")
     if amount < 0:
         raise ValueError("an amount cannot be negative")
     if amount > AMOUNT_MAX_WAN:
-        raise ValueError(f"{amount} 万元 exceeds the largest amount the standard holds (decimal 18,6)")
+        raise ValueError(f"{_shown(amount)} 万元 exceeds the largest amount the standard holds (decimal 18,6)")
     exact = amount.quantize(AMOUNT_QUANTUM)
     if exact != amount:
-        raise ValueError(f"{amount} has more than {AMOUNT_PLACES} decimal places (万元)")
+        raise ValueError(f"{_shown(amount)} has more than {AMOUNT_PLACES} decimal places (万元)")
     return exact
 
 

@@ -20,8 +20,13 @@ app = typer.Typer(help="Code sets (代码集) and identifier validators.", no_ar
 NameArgument = Annotated[str, typer.Argument(help="A code set (e.g. penalty_type, region) or validator (uscc, id_number, org_code, amount_wan, date).")]
 OnOption = Annotated[
     dt.datetime | None,
-    typer.Option("--on", formats=["%Y-%m-%d"], help="The record's date (YYYY-MM-DD): use the version in force then. Default: the latest version."),
+    typer.Option(
+        "--on",
+        formats=["%Y-%m-%d"],
+        help="The record's date (YYYY-MM-DD): use the version in force then. Default: a code set's latest version; today (Beijing) for validators.",
+    ),
 ]
+BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 PERSONAL_CHECKS = {"id_number"}
 """Checks whose values are personal data: shown masked, never in clear."""
@@ -94,7 +99,7 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """Check one value against a code set or validator: exit 0 valid, 1 invalid, 3 unknown name."""
-    result = judge(name, value, on.date() if on else None)
+    result = judge(name, value, on.date() if on else None, today=dt.datetime.now(BEIJING).date())
     result["shown"] = mask_id_number(value) if name in PERSONAL_CHECKS else value
     emit(result, as_json, _render_judgement)
     if not result["ok"]:

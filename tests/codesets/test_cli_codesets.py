@@ -135,6 +135,28 @@ def test_a_one_character_change_of_an_id_number_fails_with_the_reason(value: str
     assert value not in result.output
 
 
+@pytest.mark.parametrize("value", ["370811199002300027", "370811210002150021"])
+def test_a_birth_date_never_appears_in_the_output(value: str) -> None:
+    for extra in ([], ["--json"]):
+        result = runner.invoke(app, ["codesets", "check", "id_number", value, *extra])
+        assert result.exit_code == 1
+        birth = value[6:14]
+        assert birth not in result.output and f"{birth[:4]}-{birth[4:6]}-{birth[6:]}" not in result.output, result.output
+
+
+def test_an_id_number_born_in_the_future_is_invalid_without_on() -> None:
+    """Without --on the check day is today in Beijing, as the models judge it; with --on, that day."""
+    result = runner.invoke(app, ["codesets", "check", "id_number", "370811210002150021", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["rule"] == "id_number.birth_date"
+    assert runner.invoke(app, ["codesets", "check", "id_number", "370811210002150021", "--on", "2100-02-15"]).exit_code == 0
+
+
+def test_a_code_set_without_on_is_still_judged_by_its_latest_version() -> None:
+    data = json.loads(runner.invoke(app, ["codesets", "check", "penalty_type", "通报批评", "--json"]).output)
+    assert data["on"] is None
+
+
 def test_check_json_reports_warnings() -> None:
     result = runner.invoke(app, ["codesets", "check", "region", "370871", "--json"])
     assert result.exit_code == 0

@@ -185,6 +185,30 @@ def test_reasons_never_contain_the_number() -> None:
         assert number not in (check_id_number(number).reason or "")
 
 
+@pytest.mark.parametrize(
+    ("number", "today", "rule"),
+    [
+        ("370811199002300027", None, "id_number.birth_date"),  # 30 February
+        ("370811210002150021", dt.date(2025, 6, 30), "id_number.birth_date"),  # born 2100
+        ("370811187002150027", None, "id_number.birth_date"),  # born 1870
+        ("370811199002150028", None, "id_number.check_digit"),
+    ],
+)
+def test_reasons_never_show_the_birth_date_nor_the_check_digits(number: str, today: dt.date | None, rule: str) -> None:
+    verdict = check_id_number(number, today=today)
+    reason = verdict.reason or ""
+    assert verdict.rule == rule
+    birth = number[6:14]
+    for shown in (birth, f"{birth[:4]}-{birth[4:6]}-{birth[6:]}", birth[:4], "'8'", "'7'"):
+        assert shown not in reason, reason
+
+
+def test_the_upgrade_refusal_does_not_show_the_birth_date() -> None:
+    with pytest.raises(ValueError) as refused:
+        upgrade_id_15_to_18("370811900230002")
+    assert "900230" not in str(refused.value)
+
+
 def test_lowercase_x_and_wrong_check_digit_are_told_apart() -> None:
     assert check_id_number("11010519491231002x").rule == "id_number.charset"
     assert check_id_number("110105194912310021").rule == "id_number.check_digit"
@@ -258,6 +282,21 @@ def test_organisation_code_rules_are_named(code: str, rule: str) -> None:
 @pytest.mark.parametrize(("value", "ok"), [("0.2", True), ("1.000001", True), (Decimal("12"), True), ("0.0000001", False), ("-1", False), ("NaN", False), ("abc", False), ("1000000000000", False)])
 def test_amounts_in_wan_have_at_most_six_places_and_are_never_rounded(value: str, ok: bool) -> None:
     assert check_amount_wan(value).ok is ok
+
+
+@pytest.mark.parametrize("value", ["１２", "1e3", "1E3", " 1.5 ", "1.5\n", "+1", "1,000", "12.", ".5", "1.2.3", "٣", "Infinity", "0x10", "1_000"])
+def test_amount_text_is_plain_ascii_decimal_notation_only(value: str) -> None:
+    verdict = check_amount_wan(value)
+    assert verdict.rule == "amount.wan" and "plain decimal notation" in (verdict.reason or "")
+
+
+def test_a_negative_amount_says_so() -> None:
+    assert check_amount_wan("-1").reason == "an amount cannot be negative"
+
+
+def test_an_enormous_amount_is_not_echoed_whole() -> None:
+    reason = check_amount_wan("9" * 5000).reason or ""
+    assert "exceeds" in reason and len(reason) < 200
 
 
 def test_amounts_are_exact_decimals_with_six_places() -> None:
