@@ -150,8 +150,13 @@ def test_serve_stops_on_sigterm_releasing_the_run_in_flight_which_resumes_later(
 ) -> None:
     system = "jn-served"
     engine = create_engine_for(database_url)
-    register(engine, registration(sandbox, system, schedule="* * * * *"))
+    register(engine, registration(sandbox, system))  # no schedule: the one queued run below is all there is
     engine.dispose()
+    ex = exchange_for(database_url, tmp_path)
+    try:
+        ex.runs().enqueue(system)
+    finally:
+        ex.engine.dispose()
     sandbox.set_faults("case_handling", latency_ms=150)  # pages slow enough to stop mid-run
     env = {**os.environ, "JNX_DATABASE_URL": database_url, "JNX_HOME": str(tmp_path), **ENVIRONMENT}
     serve = subprocess.Popen([sys.executable, "-m", "jnx.cli", "serve", "--workers", "1", "--tick", "1"], env=env,
@@ -174,8 +179,7 @@ def test_serve_stops_on_sigterm_releasing_the_run_in_flight_which_resumes_later(
     assert serve.returncode == 0, err.decode()[-2000:]
     assert time.monotonic() - stopping < 15, "serve stopped after the page in flight, not at the end of the run"
     assert b"stopped" in err
-    released, *later_slots = _runs(database_url)  # a minute may have passed: its slot waits, queued
-    assert all((r.status, r.lease_owner) == (RunStatus.QUEUED, None) for r in later_slots)
+    [released] = _runs(database_url)
     assert (released.status, released.lease_owner) == (RunStatus.QUEUED, None), "the run was given back, due at once"
     committed = int(released.counts["pulled"])
     assert 2 * PAGE_SIZE <= committed < RECORDS
@@ -185,12 +189,10 @@ def test_serve_stops_on_sigterm_releasing_the_run_in_flight_which_resumes_later(
     sandbox.clear_faults()
     ex = exchange_for(database_url, tmp_path)
     try:
-        summaries = run_due(ex)  # the released run first; the next minute's slot may be due as well
+        [resumed] = run_due(ex)
     finally:
         ex.engine.dispose()
-    resumed = summaries[0]
     assert (resumed.run_id, resumed.status) == (released.id, RunStatus.SUCCEEDED)
-    assert all(s.status is RunStatus.SUCCEEDED and s.counts.staged == 0 for s in summaries[1:])
     assert resumed.counts.pulled == RECORDS
     outcome = snapshot(database_url)
     assert len(outcome["raw"]) == len(set(outcome["raw"])) == RECORDS
