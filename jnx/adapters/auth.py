@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from jnx.adapters.config import HmacAuthConfig, PasswordAuthConfig, SecretResolver, TokenAuthConfig
+from jnx.adapters.config import HmacAuthConfig, PasswordAuthConfig, SecretResolver, TokenAuthConfig, resolve_secret
 
 
 def sorted_query(query: str) -> str:
@@ -85,7 +85,7 @@ def build_http_auth(
     if config is None:
         return None
     if isinstance(config, HmacAuthConfig):
-        return HmacSigner(config, secrets_.resolve(config.secret))
+        return HmacSigner(config, resolve_secret(secrets_, config.secret))
     if isinstance(config, TokenAuthConfig):
-        return TokenHeader(config, secrets_.resolve(config.token))
-    return HTTPBasicAuth(config.username, secrets_.resolve(config.password))
+        return TokenHeader(config, resolve_secret(secrets_, config.token))
+    return HTTPBasicAuth(config.username, resolve_secret(secrets_, config.password))

@@ -12,10 +12,13 @@ numbers); a parameter whose value is ``"{cursor}"`` is left out while there is n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jnx.errors import ConfigError
 
@@ -48,26 +51,88 @@ class SecretResolver(Protocol):
     def resolve(self, ref: SecretRef) -> str: ...
 
 
+def _describe(ref: SecretRef) -> str:
+    return f"environment variable {ref.env}" if ref.env else f"secret store entry {ref.store!r}"
+
+
+def resolve_secret(resolver: SecretResolver, ref: SecretRef) -> str:
+    """The secret ``ref`` names; an empty (or blank) one is missing: ``ConfigError`` naming it.
+
+    Every adapter resolves through here, whatever resolver the caller hands in, so an empty
+    password is never sent.
+    """
+    return _not_blank(ref, resolver.resolve(ref))
+
+
+def _not_blank(ref: SecretRef, value: str) -> str:
+    if not value.strip():
+        raise ConfigError(
+            f"secret {ref} is empty: the {_describe(ref)} is set but holds nothing",
+            hint=f"put the secret in the {_describe(ref)} before running jnx",
+        )
+    return value
+
+
 class MappingSecrets:
     """Resolves ``env`` references from a mapping the caller hands in (the CLI passes os.environ)."""
 
-    def __init__(self, env: dict[str, str], store: dict[str, str] | None = None) -> None:
+    def __init__(self, env: Mapping[str, str], store: Mapping[str, str] | None = None) -> None:
         self._env = env
         self._store = store or {}
 
     def resolve(self, ref: SecretRef) -> str:
         source, name = (self._env, ref.env) if ref.env else (self._store, ref.store)
         assert name is not None
-        if name not in source:
-            raise ConfigError(f"secret {ref} is not set", hint=f"set {ref} before running jnx")
-        return source[name]
+        value = source.get(name)
+        if value is None:
+            raise ConfigError(f"secret {ref} is not set", hint=f"set the {_describe(ref)} before running jnx")
+        return _not_blank(ref, value)
+
+
+LINE_SCHEMES = ("http", "https")
+_NO_CREDENTIALS = "credentials go in `auth` as references ({env: NAME} or {store: NAME}), never in a URL"
+
+
+def check_no_userinfo(url: str, what: str) -> str:
+    """``url`` unchanged, or ``ValueError`` when it carries a user or password (shown redacted)."""
+    from jnx.adapters.lines import redact_url
+
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError as exc:
+        raise ValueError(f"{what} {redact_url(url)!r} is not a valid URL ({exc})") from None
+    if "@" in netloc:
+        raise ValueError(f"{what} {redact_url(url)!r} holds a user or password: {_NO_CREDENTIALS}")
+    return url
 
 
 class LineConfig(_Model):
-    """One endpoint URL of a system (线路); the first line listed is the primary."""
+    """One endpoint URL of a system (线路); the first line listed is the primary.
+
+    Only ``http://`` and ``https://`` with a host, and never a user or password: those are refused
+    when the registration is loaded, not found at run time. Errors never echo the input.
+    """
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     url: str
     name: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_without_credentials(cls, url: str) -> str:
+        from jnx.adapters.lines import redact_url
+
+        url = check_no_userinfo(url.strip(), "line URL")
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in LINE_SCHEMES:
+            shown = f"{parts.scheme}://" if parts.scheme else "no scheme"
+            raise ValueError(
+                f"line URL {redact_url(url)!r} has {shown}: a line is reached over HTTP, write http:// or https://"
+            )
+        if not parts.hostname:
+            raise ValueError(f"line URL {redact_url(url)!r} has no host")
+        return url
 
 
 class Timeouts(_Model):
@@ -156,6 +221,8 @@ class ReceiptSpec(_Model):
 
 
 class _LinesConfig(_Model):
+    model_config = ConfigDict(hide_input_in_errors=True)  # a refused line URL is never echoed
+
     lines: list[LineConfig] = Field(min_length=1)
     timeouts: Timeouts = Timeouts()
     retry: RetryConfig = RetryConfig()
@@ -187,6 +254,11 @@ class SoapConfig(_LinesConfig):
     )
     pull: list[SoapPullSpec] = Field(default_factory=list)
     push: SoapPushSpec | None = None
+
+    @field_validator("wsdl")
+    @classmethod
+    def _wsdl_without_credentials(cls, wsdl: str | None) -> str | None:
+        return None if wsdl is None else check_no_userinfo(wsdl, "wsdl")
 
     @model_validator(mode="after")
     def _wsdl_or_lines(self) -> SoapConfig:

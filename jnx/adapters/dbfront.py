@@ -35,7 +35,7 @@ from jnx.adapters.base import (
     Watermark,
     to_jsonable,
 )
-from jnx.adapters.config import DbFrontConfig, DbPullSpec, DbPushSpec, SecretResolver
+from jnx.adapters.config import DbFrontConfig, DbPullSpec, DbPushSpec, SecretResolver, resolve_secret
 from jnx.adapters.errors import LineUnreachableError, RequestRejectedError, TransportError
 from jnx.adapters.lines import Clock, Line, LineSet
 from jnx.adapters.transport import Sleep, Transport
@@ -208,7 +208,7 @@ class DbFrontPusher:
 
 
 def build_dbfront(config: DbFrontConfig, secrets: SecretResolver, *, sleep: Sleep = time.sleep, clock: Clock = time.monotonic) -> Adapters:
-    url = secrets.resolve(config.url)
+    url = resolve_secret(secrets, config.url)
     engine = sa.create_engine(url, pool_pre_ping=True)
     lines = LineSet([(url, "database")], config.health, clock=clock)
     db = FrontDatabase(engine, Transport(lines, config.retry, sleep=sleep), schema=config.db_schema)

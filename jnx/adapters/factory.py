@@ -23,6 +23,7 @@ from jnx.adapters.config import (
     RestConfig,
     SecretResolver,
     SoapConfig,
+    resolve_secret,
 )
 from jnx.adapters.lines import Clock, LineSet
 from jnx.adapters.rest import RestPuller, RestPusher
@@ -70,7 +71,7 @@ def build_adapters(
     zeep_transport = CheckedZeepTransport(session=session, timeout=timeouts, operation_timeout=timeouts)
     wsse = None
     if config.auth is not None:
-        password = secrets.resolve(config.auth.password)
+        password = resolve_secret(secrets, config.auth.password)
         wsse = UsernameToken(config.auth.username, password, use_digest=config.auth.digest)
     service = SoapService(config, transport, zeep_transport, wsse=wsse)
     adapters.pullers = {spec.record_type: SoapPuller(service, spec, page_size=config.page_size) for spec in config.pull}

@@ -11,6 +11,7 @@ next usable line after the one that failed (round robin, :meth:`LineSet.pick` wi
 from __future__ import annotations
 
 import enum
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +45,14 @@ def redact_url(url: str) -> str:
     scheme, sep, rest = text.rpartition("://")
     authority, slash, path = rest.partition("/")
     return f"{scheme}{sep}{authority.rpartition('@')[2]}{slash}{path}"
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
+
+
+def scrub_credentials(text: str) -> str:
+    """``text`` with the user and password of every URL in it removed (for library error text)."""
+    return _USERINFO.sub(r"\1", text)
 
 
 class LineState(enum.Enum):

@@ -30,7 +30,7 @@ from zeep.wsse.username import UsernameToken
 from jnx.adapters.base import OutboundItem, Page, PayloadEncoding, Receipt, Watermark
 from jnx.adapters.config import SoapConfig, SoapPullSpec, SoapPushSpec, fill_placeholders
 from jnx.adapters.errors import AuthenticationError, PayloadError, RequestRejectedError, ServerBusyError, UnsafeXmlError
-from jnx.adapters.lines import Line, redact_url
+from jnx.adapters.lines import Line, redact_url, scrub_credentials
 from jnx.adapters.paging import PageAnswer, PageRequest, paginate
 from jnx.adapters.receipts import batch_key, read_receipts
 from jnx.adapters.transport import Transport, check_status
@@ -50,6 +50,10 @@ class CheckedZeepTransport(ZeepTransport):
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         response = super().post(address, message, headers)
         check_status(response, redact_url(address), "SOAP call", ok=(500,))  # 500 carries SOAP faults
+        media_type = response.headers.get("Content-Type", "text/xml").split(";", 1)[0].strip().lower()
+        if response.status_code == 500 and not (media_type.endswith("/xml") or media_type.endswith("+xml")):
+            # a failing server's error page, not a fault: transient, the next line is tried
+            raise ServerBusyError(f"SOAP call on line {redact_url(address)}: HTTP 500 ({media_type}, not a SOAP fault)", status=500)
         screen(response.content, source=f"SOAP answer from {redact_url(address)}", max_bytes=self.max_bytes)
         return response
 
@@ -143,30 +147,31 @@ class translated_zeep_errors:  # noqa: N801 - used as a context manager
         raise self._translate(exc) from exc
 
     def _translate(self, exc: BaseException) -> Exception:
+        said = scrub_credentials(str(getattr(exc, "message", None) or exc))  # library text may hold a URL
         if isinstance(exc, zeep.exceptions.Fault):
             code = str(exc.code or "")
-            text = f"{code} {exc.message or ''}"
+            text = f"{code} {said}"
             if any(marker in text for marker in self.auth_markers):
                 return AuthenticationError(
-                    f"{self.where}: credentials refused ({exc.message})",
+                    f"{self.where}: credentials refused ({said})",
                     hint="check the user name and the password the registration refers to; jnx did not retry",
                 )
-            return RequestRejectedError(f"{self.where}: SOAP fault {code}: {exc.message}")
+            return RequestRejectedError(f"{self.where}: SOAP fault {code}: {said}")
         if isinstance(exc, zeep.exceptions.DTDForbidden | zeep.exceptions.EntitiesForbidden):
-            return UnsafeXmlError(str(exc) or type(exc).__name__, source=self.where)
+            return UnsafeXmlError(said or type(exc).__name__, source=self.where)
         if isinstance(exc, zeep.exceptions.ExternalReferenceForbidden):
-            return UnsafeXmlError(f"external reference {exc}", source=self.where)
+            return UnsafeXmlError(f"external reference {said}", source=self.where)
         if isinstance(exc, zeep.exceptions.TransportError):
             if 200 <= exc.status_code < 300:  # zeep's way of saying the answer was not XML
-                return PayloadError(f"{self.where}: malformed XML ({exc.message[:160]})")
+                return PayloadError(f"{self.where}: malformed XML ({said[:160]})")
             if exc.status_code >= 500 or exc.status_code == 429:
                 return ServerBusyError(f"{self.where}: HTTP {exc.status_code}", status=exc.status_code)
             return RequestRejectedError(f"{self.where}: HTTP {exc.status_code}", status=exc.status_code)
         if isinstance(exc, zeep.exceptions.XMLSyntaxError | zeep.exceptions.XMLParseError):
-            return PayloadError(f"{self.where}: malformed XML ({exc.message})")
+            return PayloadError(f"{self.where}: malformed XML ({said})")
         if isinstance(exc, TypeError | ValueError | zeep.exceptions.ValidationError | zeep.exceptions.LookupError):
-            return RequestRejectedError(f"{self.where}: arguments do not fit the WSDL ({exc})")
-        return PayloadError(f"{self.where}: {type(exc).__name__}: {exc}")
+            return RequestRejectedError(f"{self.where}: arguments do not fit the WSDL ({said})")
+        return PayloadError(f"{self.where}: {type(exc).__name__}: {said}")
 
 
 class SoapPuller:

@@ -111,3 +111,15 @@ def test_a_batch_push_reads_a_receipt_per_item(http_server) -> None:
     receipts = pusher.push([OutboundItem("k1", "license", item), OutboundItem("k2", "license", item | {"name": "bad"})])
     assert [r.status for r in receipts] == [ReceiptStatus.ACCEPTED, ReceiptStatus.REJECTED]
     assert receipts[0].receipt_id == "R-1"
+
+
+def test_a_primary_answering_an_html_500_page_fails_over_to_the_backup(http_server) -> None:
+    service = items_service(ROWS)
+    error_page = Answer(500, b"<!DOCTYPE html><html><body>Internal Server Error</body></html>", {"Content-Type": "text/html"})
+    primary = http_server(lambda seen: service(seen) if seen.method == "GET" else error_page)
+    backup = http_server(items_service(ROWS))
+    adapters = build_adapters(config(primary.url + "/ws", backup.url + "/ws"), SECRETS, sleep=lambda s: None)
+    pages = list(adapters.pullers["license"].pull(None, page_size=3))
+    assert [r.source_key for p in pages for r in p.records] == [r[0] for r in ROWS]
+    assert all("backup" in p.line for p in pages)
+    assert adapters.lines.report()[0].failures == 3  # one per page, counted against the primary

@@ -254,3 +254,21 @@ def test_redaction_never_fails_and_never_keeps_the_userinfo() -> None:
     assert redact_url("http://u:p@127.0.0.1:notaport/x?k=v") == "http://127.0.0.1:notaport/x"
     assert redact_url("http://user:pw@[::1/x") == "http://[::1/x"
     assert redact_url("http://user:pw@[::1]:8080/ws") == "http://[::1]:8080/ws"
+
+
+def test_no_message_or_log_line_shows_a_password_held_in_a_line_url(dead_url, caplog) -> None:
+    secret_url = dead_url.replace("http://", "http://jnx:s3cret@")
+    http = client(secret_url, secret_url + "/b", retry=RetryConfig(attempts=3, initial=0, maximum=0, max_retry_after=0))
+    with pytest.raises(AllLinesDownError) as info:
+        http.request("GET", "/x", what="query")
+    shown = [str(info.value), *(r.last_error or "" for r in http.transport.lines.lines), caplog.text]
+    shown += [report.url for report in http.transport.lines.report()]
+    assert all("s3cret" not in text and "jnx:" not in text for text in shown)
+    assert dead_url in str(info.value)
+
+
+def test_library_text_loses_the_userinfo_of_every_url_in_it() -> None:
+    from jnx.adapters.lines import scrub_credentials
+
+    text = "Failed to load http://u:p@h:1/a?wsdl and HTTPS://x@h2/b, kept: mailto:a@b"
+    assert scrub_credentials(text) == "Failed to load http://h:1/a?wsdl and HTTPS://h2/b, kept: mailto:a@b"
