@@ -20,12 +20,20 @@ from jnx.standard.dictionary import DataElement, ElementType, Publication
 
 FieldCheck = Callable[[Any], Any]
 
-ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-AMOUNT_TEXT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
-INTEGER_TEXT = re.compile(r"^[+-]?[0-9]+$")
+# matched with fullmatch: "$" would also match before a final newline
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+AMOUNT_TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
+INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 XML_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_LONG_DIGITS = re.compile(r"[0-9]{6,}")
+NON_CHARACTERS = re.compile(
+    "[\ud800-\udfff\ufdd0-\ufdef" + "".join(f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)) + "]"
+)
+"""Lone surrogates (JSON's ``"\\ud800"``) and the 66 Unicode non-characters: never text."""
+_PERSONAL_DIGITS = re.compile(
+    r"[0-9]{4}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2}日?"  # a date: 1990-02-15, 1990/2/15, 1990年2月15日
+    r"|[0-9]{6,}"  # a birth date written 19900215, an ID number
+)
 
 
 class FieldProblem(ValueError):
@@ -38,8 +46,8 @@ class FieldProblem(ValueError):
 
 
 def scrub(message: str) -> str:
-    """Hide runs of six or more digits (a birth date, an ID number) in a message about personal data."""
-    return _LONG_DIGITS.sub(lambda m: "*" * len(m.group()), message)
+    """Hide dates and runs of six or more digits (a birth date, an ID number) in a message about personal data."""
+    return _PERSONAL_DIGITS.sub(lambda m: "*" * len(m.group()), message)
 
 
 def _text(value: Any, element: DataElement, max_length: int | None) -> str:
@@ -49,6 +57,10 @@ def _text(value: Any, element: DataElement, max_length: int | None) -> str:
         raise FieldProblem("string.empty", "empty text; leave the field out instead")
     if CONTROL_CHARS.search(value):
         raise FieldProblem("string.control_char", "contains a control character")
+    bad = NON_CHARACTERS.search(value)
+    if bad:
+        kind = "a lone surrogate" if "\ud800" <= bad.group() <= "\udfff" else "a Unicode non-character"
+        raise FieldProblem("string.non_character", f"contains {kind} (U+{ord(bad.group()):04X} at character {bad.start() + 1}), which is not text")
     if max_length is not None and len(value) > max_length:
         raise FieldProblem("string.max_length", f"{len(value)} characters, at most {max_length} allowed")
     return value
@@ -59,7 +71,7 @@ def _date(value: Any) -> dt.date:
         raise FieldProblem("date.format", "expected a date, got a date and time")
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str) and ISO_DATE.match(value):
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -70,7 +82,7 @@ def _date(value: Any) -> dt.date:
 def _amount(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise FieldProblem("amount.wan", f"expected an amount in 万元 as a decimal, got {type(value).__name__}")
-    if isinstance(value, str) and not AMOUNT_TEXT.match(value):
+    if isinstance(value, str) and not AMOUNT_TEXT.fullmatch(value):
         raise FieldProblem("amount.format", f"{value!r} is not an amount like 0.2 or 12.345678 (万元, up to 6 decimals)")
     try:
         return parse_amount_wan(value)
@@ -81,7 +93,7 @@ def _amount(value: Any) -> Decimal:
 def _integer(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and INTEGER_TEXT.match(value):
+    if isinstance(value, str) and INTEGER_TEXT.fullmatch(value):
         return int(value)
     raise FieldProblem("type.integer", f"{value!r} is not an integer")
 

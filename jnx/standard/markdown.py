@@ -32,7 +32,19 @@ ID type with `if`/`then`): check characters (GB 32100, GB 11714, GB 11643) and b
 also whether a disclosure's ID number that is not masked is a clear one or a malformed mask),
 codes against the code set version in force on the record's decision date (处罚类别 2017 before
 2021-07-15, 2021 from that day), date order, decisions not in the future, at most six decimals in
-an amount given as a JSON number.
+an amount given as a JSON number, no lone surrogate or Unicode non-character (U+FDD0…, U+FFFE…) in
+a JSON text.
+
+**Reading files.** `jnx standard validate` reads at most `--max-bytes` (16 MiB) of a file, a pipe
+(`/dev/stdin`) or a device and refuses anything longer; a directory, a DTD (a `<!DOCTYPE` in the
+prolog — the same letters in a comment or CDATA section are text), an undecodable byte (JSON must be
+UTF-8), malformed JSON or XML or a JSON integer of more than 100 digits make the file unusable (exit
+2). In XML a field's text is all of its text, comments and processing instructions inside it
+skipped; a field given twice, an element inside a text field, text between fields or items, an
+attribute other than a record's own `record_type` or a `<record_type>` element are errors of that
+record, as they are for the XSD. Amount text is plain ASCII decimal notation (`0.2`, `12.345678`):
+no sign, exponent, spaces or full-width digits. No message about an ID number shows its digits or its
+birth date.
 """
 
 

@@ -24,6 +24,14 @@ from jnx.standard.xmlio import xml_to_records
 from jnx.standard.xsd import ROOT
 
 
+BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def beijing_today() -> dt.date:
+    """Today in China: decision dates are Beijing dates, whatever the machine's time zone."""
+    return dt.datetime.now(BEIJING).date()
+
+
 def _result(
     index: int, declared: Any, data: Any, fallback: str | None, today: dt.date, dictionary: Dictionary, registry: CodeSetRegistry
 ) -> RecordResult:
@@ -31,11 +39,14 @@ def _result(
         return RecordResult(index, "?", (Issue("(record)", "record.not_an_object", f"a record is an object of fields, got {type(data).__name__}", record_index=index),))
     name = declared if declared is not None else data.get(RECORD_TYPE_KEY, fallback)
     if name is None:
-        issue = Issue(RECORD_TYPE_KEY, "record_type.missing", "no record_type given; add it to the record or pass --record-type", record_index=index)
+        issue = Issue(RECORD_TYPE_KEY, "record_type.missing", "no record_type given; add it to the record or pass --record-type", record_type="?", record_index=index)
+        return RecordResult(index, "?", (issue,))
+    if not isinstance(name, str):
+        issue = Issue(RECORD_TYPE_KEY, "record_type.type", f"record_type must be text such as \"penalty\", got {type(name).__name__}", record_type="?", record_index=index)
         return RecordResult(index, "?", (issue,))
     if name not in dictionary.record_types:
         known = ", ".join(dictionary.record_types)
-        return RecordResult(index, str(name), (Issue(RECORD_TYPE_KEY, "record_type.unknown", f"{name!r} is not a record type; known: {known}", record_index=index),))
+        return RecordResult(index, name, (Issue(RECORD_TYPE_KEY, "record_type.unknown", f"{name[:60]!r} is not a record type; known: {known}", record_type="?", record_index=index),))
     checked = check_record(dictionary.record_types[name], data, today=today, registry=registry)
     return RecordResult(
         index,
@@ -77,11 +88,11 @@ def validate_records(
     """Validate every record of a JSON or XML file (a path or its bytes) against the standard.
 
     ``today`` is the validation day (decisions may not be after it; code sets of records without a
-    decision date are judged on it); it defaults to the current date.
+    decision date are judged on it); it defaults to today in Beijing.
     """
     dictionary = dictionary if dictionary is not None else default_dictionary()
     registry = registry if registry is not None else default_registry()
-    today = today if today is not None else dt.date.today()
+    today = today if today is not None else beijing_today()
     label = name or (str(source) if isinstance(source, Path) else "<input>")
     if record_type is not None:
         dictionary.record_type(record_type)  # an unknown name fails now, listing the known ones
@@ -101,7 +112,11 @@ def validate_records(
             if record_type is not None and declared != record_type and declared in dictionary.record_types:
                 xml_record.data[RECORD_TYPE_KEY] = declared  # reported as a mismatch against --record-type
                 declared = record_type
-            results.append(_result(index, declared, xml_record.data, None, today, dictionary, registry))
+            result = _result(index, declared, xml_record.data, None, today, dictionary, registry)
+            if xml_record.issues:
+                xml_issues = tuple(issue.located(result.record_type, index) for issue in xml_record.issues)
+                result = RecordResult(index, result.record_type, xml_issues + result.issues, result.warnings)
+            results.append(result)
     if not results:
         raise UnusableInput(f"{label} holds no records", hint="a file needs at least one record")
     return Report(source=label, format=kind, records=tuple(results))

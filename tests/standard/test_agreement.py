@@ -88,3 +88,52 @@ def test_the_samples_are_what_build_py_writes(tmp_path: Path) -> None:
         document = json.loads((SAMPLES / f"{entry['sample']}.json").read_text(encoding="utf-8"))
         record_type = document.pop("record_type")
         assert records_to_xml(default_dictionary(), [(record_type, document)]) == (SAMPLES / f"{entry['sample']}.xml").read_bytes()
+
+
+# XML-only faults a JSON twin cannot carry: each is a change of penalty.valid.xml, judged alike by the
+# validation service and both XSD validators (a file the service refuses outright counts as invalid).
+VALID_PENALTY = (SAMPLES / "penalty.valid.xml").read_text(encoding="utf-8")
+XML_VARIANTS: list[tuple[str, str, str, str]] = [
+    ("comment_inside_text", "<party_name>济宁示例科技有限公司</party_name>", "<party_name>济宁示例<!-- c -->科技有限公司</party_name>", "valid"),
+    ("pi_inside_text", "<party_name>济宁示例科技有限公司</party_name>", "<party_name>济宁示例<?note x?>科技有限公司</party_name>", "valid"),
+    ("comment_between_items", "<item>警告</item>", "<item>警告</item><!-- then -->", "valid"),
+    ("own_record_type_attribute", "<penalty>", '<penalty record_type="penalty">', "valid"),
+    ("schema_location_hint", 'version="1"', 'version="1" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="urn:jining:jnx:standard:1 standard.xsd"', "valid"),
+    ("duplicate_field", "<region>370800</region>", "<region>370800</region><region>370811</region>", "invalid"),
+    ("duplicate_equal_field", "<region>370800</region>", "<region>370800</region><region>370800</region>", "invalid"),
+    ("other_record_type_attribute", "<penalty>", '<penalty record_type="license">', "invalid"),
+    ("unknown_record_attribute", "<penalty>", '<penalty id="7">', "invalid"),
+    ("field_attribute", "<region>370800</region>", '<region kind="city">370800</region>', "invalid"),
+    ("item_attribute", "<item>警告</item>", '<item lang="zh">警告</item>', "invalid"),
+    ("element_inside_text", "<party_name>济宁示例科技有限公司</party_name>", "<party_name>济宁示例<b>科技</b>有限公司</party_name>", "invalid"),
+    ("element_inside_date", "<decision_date>2022-05-01</decision_date>", "<decision_date>2022-05-01<x/></decision_date>", "invalid"),
+    ("text_between_fields", "<region>370800</region>", "<region>370800</region>备注", "invalid"),
+    ("text_between_items", "<item>警告</item>", "<item>警告</item>和", "invalid"),
+    ("non_item_in_list", "<item>警告</item>", "<item>警告</item><entry>罚款</entry>", "invalid"),
+    ("record_type_element", "<region>370800</region>", "<region>370800</region><record_type>penalty</record_type>", "invalid"),
+    ("text_between_records", "</penalty>", "</penalty>stray", "invalid"),
+    ("unknown_root_attribute", 'version="1"', 'version="1" batch="7"', "invalid"),
+]
+
+
+def service_verdict(data: bytes) -> str:
+    from jnx.standard.errors import UnusableInput
+
+    try:
+        return verdict(validate_records(data, name="variant.xml", today=TODAY).ok)
+    except UnusableInput:
+        return "invalid"
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [v[1:] for v in XML_VARIANTS], ids=[v[0] for v in XML_VARIANTS])
+def test_xml_only_variants_are_judged_alike(
+    old: str, new: str, expected: str, lxml_schema: etree.XMLSchema, xmlschema_schema: xmlschema.XMLSchema10
+) -> None:
+    assert old in VALID_PENALTY
+    data = VALID_PENALTY.replace(old, new, 1).encode("utf-8")
+    got = {
+        "service.xml": service_verdict(data),
+        "xsd.lxml": verdict(lxml_schema.validate(etree.fromstring(data).getroottree())),
+        "xsd.xmlschema": verdict(xmlschema_schema.is_valid(data.decode("utf-8"))),
+    }
+    assert got == dict.fromkeys(got, expected)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -96,3 +100,83 @@ def test_a_missing_file_and_a_bad_date_are_input_errors(capsys: pytest.CaptureFi
     assert code == 2 and "YYYY-MM-DD" in err
     code, _, err = run(capsys, str(SAMPLES / "agency.valid.json"), "-t", "nonsense")
     assert code == 3 and "known: agency" in err
+
+
+def test_a_number_of_thousands_of_digits_is_unusable_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = b'{"record_type": "penalty", "fine_amount": ' + b"9" * 5000 + b"}"
+    code, _, err = run(capsys, write(tmp_path, "long.json", data))
+    assert code == 2 and "a JSON number of 5,000 digits" in err and "hint: " in err
+
+
+@pytest.mark.parametrize("doc", [{"record_type": ["penalty"]}, {"record_type": {"a": 1}}, {"record_type": ["penalty"], "records": [{}]}])
+def test_a_record_type_that_is_not_text_is_an_issue_of_the_record(capsys: pytest.CaptureFixture[str], tmp_path: Path, doc: dict[str, object]) -> None:
+    code, out, _ = run(capsys, write(tmp_path, "type.json", json.dumps(doc).encode()), "--json")
+    assert code == 1
+    assert [i["rule"] for i in json.loads(out)["issues"]] == ["record_type.type"]
+
+
+def test_a_record_without_a_type_is_shown_with_a_question_mark(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, write(tmp_path, "untyped.json", b'{"region": "370800"}'))
+    assert code == 1 and "record 0 (?): record_type:" in out and "None" not in out
+
+
+def test_json_in_gb18030_is_told_to_be_utf8(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, write(tmp_path, "gb.json", '{"party_name": "济宁"}'.encode("gb18030")))
+    hint = err.split("hint: ", 1)[1]
+    assert code == 2 and "JSON must be UTF-8" in hint and "<?xml" not in hint
+
+
+def test_a_directory_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, str(tmp_path))
+    assert code == 2 and "is a directory, not a record file" in err
+
+
+def jnx_validate(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The real command in a child process: reading /dev/stdin needs a real standard input."""
+    command = [sys.executable, "-c", "from jnx.cli import main; main()", "standard", "validate", *args]
+    return subprocess.run(command, input=stdin, capture_output=True, timeout=60, check=False)
+
+
+def test_a_pipe_is_read_up_to_the_limit_and_refused_beyond_it() -> None:
+    sample = (SAMPLES / "agency.valid.json").read_bytes()
+    accepted = jnx_validate("/dev/stdin", "--on", "2025-06-30", stdin=sample)
+    assert accepted.returncode == 0, accepted.stderr
+    refused = jnx_validate("/dev/stdin", "--max-bytes", "100", stdin=sample)
+    assert refused.returncode == 2
+    assert b"holds more than 100 bytes, over the limit of 100 bytes" in refused.stderr and b"Traceback" not in refused.stderr
+
+
+def test_an_endless_device_costs_at_most_the_limit() -> None:
+    refused = jnx_validate("/dev/zero", "--max-bytes", "1000000")
+    assert refused.returncode == 2 and b"over the limit of 1,000,000 bytes" in refused.stderr
+
+
+def test_a_fifo_is_read_like_a_pipe(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    fifo = tmp_path / "records.json"
+    os.mkfifo(fifo)
+    sample = (SAMPLES / "agency.valid.json").read_bytes()
+    writer = threading.Thread(target=fifo.write_bytes, args=(sample,))
+    writer.start()
+    code, out, _ = run(capsys, str(fifo), "--on", "2025-06-30")
+    writer.join(10)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        "<illegal_facts><![CDATA[页面写有<!DOCTYPE html>。]]></illegal_facts>",
+        "<illegal_facts>当事人销售商品未明码标价。</illegal_facts><!-- an old <!DOCTYPE records> was removed -->",
+    ],
+)
+def test_doctype_letters_inside_content_are_not_a_dtd(capsys: pytest.CaptureFixture[str], tmp_path: Path, place: str) -> None:
+    text = (SAMPLES / "penalty.valid.xml").read_text(encoding="utf-8")
+    text = text.replace("<illegal_facts>当事人销售商品未明码标价。</illegal_facts>", place)
+    code, out, _ = run(capsys, write(tmp_path, "cdata.xml", text.encode()), "--on", "2025-06-30")
+    assert code == 0, out
+
+
+def test_a_doctype_after_a_comment_in_the_prolog_is_still_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = b'<?xml version="1.0"?>\n<!-- a note -->\n<?pi x?>\n<!doctype records [<!ENTITY a "b">]>\n<records/>'
+    code, _, err = run(capsys, write(tmp_path, "late.xml", data))
+    assert code == 2 and "line 4: XML with a DTD" in err

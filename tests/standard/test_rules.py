@@ -107,6 +107,14 @@ def test_id_numbers_never_appear_in_messages() -> None:
     assert "19900230" not in checked.issues[0].message and "370811" not in checked.issues[0].message
 
 
+def test_a_birth_date_after_the_validation_day_is_reported_without_the_date() -> None:
+    natural = {**as_natural_person(BASES["penalty"], PARTY_FIELDS), "party_id_number": "370811210002150021"}  # born 2100
+    checked = check_record(default_dictionary().record_type("penalty"), natural, today=TODAY, registry=default_registry())
+    [issue] = checked.issues
+    assert issue.rule == "id_number.birth_date"
+    assert "2100" not in issue.describe() and "21000215" not in issue.describe()
+
+
 @pytest.mark.parametrize("record_type, prefix", [("credit_license", "XK"), ("credit_penalty", "CF")])
 def test_a_disclosure_publishes_a_natural_persons_id_number_masked_only(record_type: str, prefix: str) -> None:
     f = CREDIT_PARTY[prefix]

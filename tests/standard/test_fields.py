@@ -1,0 +1,65 @@
+"""Field checks: text is real text, amounts plain decimals, and messages about personal data scrubbed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from jnx.codesets import default_registry
+from jnx.standard import default_dictionary
+from jnx.standard.fields import FieldProblem, field_check, scrub
+
+
+def check(field: str, value: Any) -> Any:
+    return field_check(default_dictionary().elements[field], default_registry())(value)
+
+
+def problem(field: str, value: Any) -> FieldProblem:
+    with pytest.raises(FieldProblem) as raised:
+        check(field, value)
+    return raised.value
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "济宁\udfff示例", "\ufffe", "\U0010ffff", "\ufdd0"])
+def test_lone_surrogates_and_non_characters_are_not_text(bad: str) -> None:
+    refused = problem("party_name", bad)
+    assert refused.rule == "string.non_character"
+    assert f"U+{ord(next(ch for ch in bad if ch not in '济宁示例')):04X}" in refused.message
+
+
+def test_ordinary_text_beyond_the_basic_plane_is_text() -> None:
+    assert check("party_name", "𠀀济宁示例😀") == "𠀀济宁示例😀"
+
+
+@pytest.mark.parametrize("value", ["１２", "1e3", " 1.5 ", "1.5\n", "0.2\n"])
+def test_amounts_are_plain_ascii_decimals(value: str) -> None:
+    assert problem("fine_amount", value).rule == "amount.format"
+
+
+def test_an_amount_is_a_six_place_decimal() -> None:
+    assert check("fine_amount", "0.2") == Decimal("0.200000")
+
+
+def test_a_final_newline_does_not_slip_past_the_date_form() -> None:
+    assert problem("decision_date", "2022-05-01\n").rule == "date.format"
+
+
+@pytest.mark.parametrize(
+    ("message", "hidden"),
+    [
+        ("birth date 2100-02-15 is out of range", "2100-02-15"),
+        ("positions 7–14 (19900230) are not a real date", "19900230"),
+        ("born 1990/2/15", "1990/2/15"),
+        ("born 1990年2月15日", "1990年2月15日"),
+        ("number 370811199002150027", "370811199002150027"),
+    ],
+)
+def test_scrub_hides_dates_and_long_digit_runs(message: str, hidden: str) -> None:
+    scrubbed = scrub(message)
+    assert hidden not in scrubbed and "*" * len(hidden) in scrubbed
+
+
+def test_scrub_keeps_short_numbers() -> None:
+    assert scrub("positions 7–14, 18 characters") == "positions 7–14, 18 characters"
