@@ -115,3 +115,28 @@ def test_a_disclosure_accepts_any_id_number_masked_and_refuses_it_in_clear(
         assert all(number not in issue.describe() and number[6:14] not in issue.describe() for issue in checked.issues)
         assert json_validator.is_valid({"record_type": name, **record}) == (not rules)
         assert lxml_schema.validate(etree.fromstring(records_to_xml(default_dictionary(), [(name, record)])))  # model-only in XSD 1.0
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.sampled_from(["penalty", "2022-05-01", "0.2", "370811199002150027"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    base=st.sampled_from(sorted(BASES)),
+    changes=st.dictionaries(st.sampled_from(["record_type", "records", "fine_amount", "decision_date", "party_name", "penalty_types", "region", "x"]), JSON_VALUES, max_size=4),
+)
+def test_any_json_document_gives_a_report_or_an_input_error_never_a_crash(base: str, changes: dict[str, Any]) -> None:
+    from jnx.standard.errors import UnusableInput
+    from jnx.standard.service import validate_records
+
+    document = {"record_type": base, **BASES[base], **changes}
+    data = json.dumps(document).encode("ascii")  # a lone surrogate arrives escaped, as JSON writes it
+    try:
+        report = validate_records(data, name="fuzz.json", today=TODAY)
+    except UnusableInput:
+        return
+    json.dumps(report.to_dict(), default=str)  # the --json output can always be written
