@@ -19,12 +19,15 @@ import logging
 import random
 import time
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import requests
 import urllib3
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
 from jnx.adapters.config import RetryConfig, Timeouts
 from jnx.adapters.errors import (
     AllLinesDownError,
@@ -42,6 +45,16 @@ from jnx.errors import AdapterError, TransientError, TransportError
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], None]
+
+
+@dataclass
+class _CallState:
+    """One call's memory across its attempts."""
+
+    failed: Line | None = None  # the line of the last failure: the retry starts after it
+    tried: list[Line] = field(default_factory=list)  # lines tried since the last pause
+    retry_afters: list[float] = field(default_factory=list)
+    pauses: int = 0
 
 
 class Transport:
@@ -68,49 +81,60 @@ class Transport:
         self._jitter = jitter
 
     def call(self, op: Callable[[Line], T], *, what: str) -> T:
-        """``op(line)`` on a healthy line; retried on transient errors, failing over between lines."""
-        failed: Line | None = None  # the line of the last failure: the retry starts after it
-        tried: list[Line] = []  # lines tried since the last pause
-        retry_afters: list[float] = []
-        pauses = 0
-        last: TransientError | None = None
-        for number in range(1, self.retry.attempts + 1):
-            if last is not None:
-                upcoming = self.lines.next_line(failed)
-                if upcoming is None or any(upcoming is line for line in tried):
-                    pauses += 1
-                    pause = self._pause(pauses, retry_afters, all_down=upcoming is None)
-                    log.warning("%s: attempt %d failed (%s); retrying in %.2fs", what, number - 1, last, pause)
-                    self._sleep(pause)
-                    tried.clear()
-                    retry_afters.clear()
-                else:
-                    log.warning("%s: attempt %d failed (%s); switching to line %s", what, number - 1, last, upcoming.label)
+        """``op(line)`` on a healthy line; retried on transient errors, failing over between lines.
+
+        The retry loop is tenacity's (stop after ``retry.attempts``, retry only ``TransientError``);
+        its wait is :meth:`_wait`, which is zero when the retry switches to another line and the
+        jittered, Retry-After-honouring backoff when a round of lines is exhausted.
+        """
+        state = _CallState()
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.attempts),
+            retry=retry_if_exception_type(TransientError),
+            wait=lambda retry_state: self._wait(retry_state, state, what),
+            sleep=lambda seconds: self._sleep(seconds) if seconds > 0 else None,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return self._attempt(op, state, what)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _attempt(self, op: Callable[[Line], T], state: _CallState, what: str) -> T:
+        line = self.lines.pick(state.failed)  # AllLinesDownError (transient) when every line is down
+        state.tried.append(line)
+        try:
             try:
-                line = self.lines.pick(failed)
-            except AllLinesDownError as exc:
-                last = exc
-                continue
-            tried.append(line)
-            try:
-                try:
-                    result = op(line)
-                except requests.RequestException as exc:
-                    raise translate_requests_error(exc, line, what) from exc
-            except TransportError as exc:
-                self.lines.failed(line, at_once=isinstance(exc, LineUnreachableError), reason=exc.message)
-                retry_after = getattr(exc, "retry_after", None)
-                if retry_after is not None:
-                    retry_afters.append(float(retry_after))
-                failed, last = line, exc
-                continue
-            except TransientError as exc:
-                failed, last = line, exc
-                continue
-            self.lines.succeeded(line)
-            return result
-        assert last is not None
-        raise last
+                result = op(line)
+            except requests.RequestException as exc:
+                raise translate_requests_error(exc, line, what) from exc
+        except TransportError as exc:
+            self.lines.failed(line, at_once=isinstance(exc, LineUnreachableError), reason=exc.message)
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after is not None:
+                state.retry_afters.append(float(retry_after))
+            state.failed = line
+            raise
+        except TransientError:
+            state.failed = line
+            raise
+        self.lines.succeeded(line)
+        return result
+
+    def _wait(self, retry_state: RetryCallState, state: _CallState, what: str) -> float:
+        """No wait when the retry goes to a line not yet tried in this round; else the round's pause."""
+        last = retry_state.outcome.exception() if retry_state.outcome is not None else None
+        number = retry_state.attempt_number
+        upcoming = self.lines.next_line(state.failed)
+        if upcoming is not None and not any(upcoming is line for line in state.tried):
+            log.warning("%s: attempt %d failed (%s); switching to line %s", what, number, last, upcoming.label)
+            return 0.0
+        state.pauses += 1
+        pause = self._pause(state.pauses, state.retry_afters, all_down=upcoming is None)
+        log.warning("%s: attempt %d failed (%s); retrying in %.2fs", what, number, last, pause)
+        state.tried.clear()
+        state.retry_afters.clear()
+        return pause
 
     def _pause(self, pauses: int, retry_afters: list[float], *, all_down: bool) -> float:
         """Seconds to wait before the next round: jittered backoff, at least a capped Retry-After."""
