@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from jnx.exchange import runs
 from jnx.exchange.db import create_engine_for, upgrade
 from jnx.exchange.models import Run, RunStatus, RunTrigger
 from jnx.exchange.scheduler import Worker, enqueue_due
@@ -203,3 +204,22 @@ def test_two_workers_on_sqlite_take_turns_on_the_single_writer(database_url: str
     assert {d["status"] for d in done} == {"succeeded"}, [d["error"] for d in done if d["error"]]
     assert {(r.status, r.attempts) for r in _runs(sqlite_url)} == {(RunStatus.SUCCEEDED, 1)}
     assert_same_outcome(snapshot(sqlite_url), _reference(tmp_path, sandbox, systems, RUNS_PER_SYSTEM))
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_burst_into_fresh_tables_refreshes_postgresql_statistics(
+    database_url: str, tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # without statistics, PostgreSQL reads whole tables for each page's key lookups (docs/performance.md)
+    monkeypatch.setattr(runs, "ANALYZE_FROM", 100)
+    _prepare(database_url, sandbox, SYSTEMS[:1])
+    ex = exchange_for(database_url, tmp_path)
+    try:
+        assert ex.runs().run_now(SYSTEMS[0]).status is RunStatus.SUCCEEDED
+        with Session(ex.engine) as session:
+            analyzed = dict(session.execute(text(
+                "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname IN ('raw_records', 'standard_records')"
+            )).all())
+    finally:
+        ex.engine.dispose()
+    assert analyzed == {"raw_records": True, "standard_records": True}
