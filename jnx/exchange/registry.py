@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jnx.adapters.config import AdapterConfig
+from jnx.adapters.lines import redact_url
 from jnx.codesets import check_uscc, default_registry
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange.models import SourceSystem, SystemKind
@@ -49,7 +50,7 @@ class MappingCatalog(Protocol):
 class Registration(BaseModel):
     """A registration file, validated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     format: Literal[1] = 1
     id: str = Field(description="system id: lower case letters, digits, . _ -")
@@ -270,7 +271,7 @@ class RegisteredSystem:
             "region": self.region,
             "kind": self.kind,
             "protocol": self.protocol,
-            "lines": [line.url for line in getattr(self.registration.adapter, "lines", [])],
+            "lines": [redact_url(line.url) for line in getattr(self.registration.adapter, "lines", [])],
             "mappings": self.mappings,
             "schedule": self.schedule,
             "enabled": self.enabled,

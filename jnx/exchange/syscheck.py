@@ -15,6 +15,7 @@ import requests
 from jnx.adapters.auth import build_http_auth
 from jnx.adapters.config import DbFrontConfig, FileDropConfig, RestConfig, SecretResolver, SoapConfig
 from jnx.adapters.factory import Adapters, build_adapters, new_session
+from jnx.adapters.lines import redact_url
 from jnx.errors import AuthenticationError, JnxError
 from jnx.exchange.ingest import decode_payload
 from jnx.exchange.registry import RegisteredSystem
@@ -97,7 +98,7 @@ def check_lines(system: RegisteredSystem, session: requests.Session | None = Non
         url = _probe_url(config, line.url)
         answer, latency, failure = _probe(session, url, (min(config.timeouts.connect, timeout), timeout))
         if answer is None:
-            checks.append(LineCheck(name, line.url, False, None, failure))
+            checks.append(LineCheck(name, redact_url(line.url), False, None, failure))
             continue
         detail = f"HTTP {answer.status_code}"
         ok = True
@@ -107,7 +108,7 @@ def check_lines(system: RegisteredSystem, session: requests.Session | None = Non
                 ok, detail = False, f"WSDL has no operation {', '.join(missing)}"
             else:
                 detail = "WSDL found with " + ", ".join(spec.operation for spec in config.pull)
-        checks.append(LineCheck(name, line.url, ok, round(latency, 1), detail))
+        checks.append(LineCheck(name, redact_url(line.url), ok, round(latency, 1), detail))
     return checks
 
 
