@@ -133,9 +133,23 @@ def test(
 def publish(file: Annotated[Path, typer.Argument(help="The table file to publish.")], as_json: JsonOption = False) -> None:
     """Publish a table as a new version; other content under a published NAME@VERSION is refused."""
     outcome = _registry().publish(file)
+    if outcome.status == "published":
+        _audit_publication(str(outcome.table.ref), outcome.table.content_hash)
     emit({"table": str(outcome.table.ref), "hash": outcome.table.content_hash, "status": outcome.status,
           "path": str(outcome.path)}, as_json,
          lambda d: typer.echo(f"{d['status']}: {d['table']} ({d['hash'][:12]}) at {d['path']}"))
+
+
+def _audit_publication(table: str, content_hash: str) -> None:
+    """A publication goes to the audit chain; without an initialised database it is said, not hidden."""
+    from jnx.commands._context import audit, open_engine
+    from jnx.errors import JnxError
+
+    try:
+        with open_engine(Settings()) as engine:
+            audit(engine, "mapping.published", table, {"hash": content_hash})
+    except JnxError as exc:
+        typer.echo(f"warning: the publication of {table} is not in the audit chain ({exc}); run `jnx init`", err=True)
 
 
 def register(root: typer.Typer) -> None:
