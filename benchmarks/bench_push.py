@@ -75,15 +75,15 @@ def serve_receiver(keys: dict[str, Any], store_path: str, ready: Any, stop: Any,
 
         def do_POST(self) -> None:  # noqa: N802
             document = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            answers = receiver.receive_many([record[ENVELOPE_FIELD] for record in document["records"]])
             results = []
-            for index, record in enumerate(document["records"]):
-                try:
-                    receipt = receiver.receive(record[ENVELOPE_FIELD])
-                    results.append({"index": index, "status": receipt.status, "record_id": receipt.receipt_id,
-                                    "signed_receipt": receipt.signed})
-                except EnvelopeError as exc:
-                    results.append({"index": index, "status": "rejected", "reasons": [{"field": "", "code": exc.code,
-                                                                                       "message": exc.reason}]})
+            for index, answer in enumerate(answers):  # one transaction per HTTP batch
+                if isinstance(answer, EnvelopeError):
+                    results.append({"index": index, "status": "rejected", "reasons": [{"field": "", "code": answer.code,
+                                                                                       "message": answer.reason}]})
+                else:
+                    results.append({"index": index, "status": answer.status, "record_id": answer.receipt_id,
+                                    "signed_receipt": answer.signed})
             body = json.dumps({"results": results}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -4,6 +4,7 @@ delivery once, and answer with a receipt signed by the receiver.
     receiver = Receiver(decryption_keys=[...], trusted_signers=[...], signing_key=key,
                         store=SqliteReceiptStore(path))
     receipt = receiver.receive(token)        # raises EnvelopeError (with .code) when refused
+    answers = receiver.receive_many(tokens)  # a batch in one transaction: a Receipt or an EnvelopeError each
 
 The same idempotency key (from the envelope's signed header, else its jti) always gets the first
 receipt back, whatever the payload of the later envelope; a byte-identical envelope sent twice is a
@@ -16,17 +17,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import contextlib
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from jnx.security.encoding import Compact, canonical_json
 from jnx.security.envelope import PROFILES, OpenedEnvelope, open_envelope
-from jnx.security.errors import MalformedEnvelope, UnknownSigner
+from jnx.security.errors import EnvelopeError, MalformedEnvelope, UnknownSigner
 from jnx.security.keys import PrivateKey, PublicKey
 
 RECEIPT_TYP = "jnx-receipt+jws"
@@ -67,20 +70,38 @@ class ReceiptStore(Protocol):
         """Store ``receipt`` unless one exists for its key; return the one that is stored."""
         ...
 
+    def batch(self) -> AbstractContextManager[None]:
+        """Everything done inside is committed together (or not at all), before any receipt leaves."""
+        ...
+
 
 def _receipt_from_fields(data: dict[str, Any], signed: str) -> Receipt:
     return Receipt(**{**data, "reasons": tuple(data["reasons"])}, signed=signed)
 
 
+SWEEP_EVERY = dt.timedelta(minutes=1)
+SEEN_KEPT_AFTER_EXPIRY = dt.timedelta(minutes=5)
+
+
 class SqliteReceiptStore:
-    """Receipts and seen envelope ids in one SQLite file (the operator's, not jnx's database)."""
+    """Receipts and seen envelope ids in one SQLite file (the operator's, not jnx's database).
+
+    WAL with ``synchronous=NORMAL``: a commit is durable once the WAL is checkpointed, and a crash
+    loses at most the last commits — whose receipts were never answered, because :meth:`batch`
+    commits before the receiver replies, so the sender retries them (same idempotency key). Expired
+    envelope ids are swept through an index at most once a minute, not per envelope.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._in_batch = False
+        self._swept_at: dt.datetime | None = None
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS seen_envelopes (jti TEXT PRIMARY KEY, expires_at TEXT NOT NULL)")
+            self._db.execute("CREATE INDEX IF NOT EXISTS seen_envelopes_expiry ON seen_envelopes (expires_at)")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS receipts (idempotency_key TEXT PRIMARY KEY, receipt TEXT NOT NULL,"
                 " signed TEXT NOT NULL, payload BLOB NOT NULL)"
@@ -89,9 +110,30 @@ class SqliteReceiptStore:
     def close(self) -> None:
         self._db.close()
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        with self._lock:
+            if self._in_batch:  # nested: the outer batch commits
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_batch = True
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._in_batch = False
+
     def first_sighting(self, jti: str, expires_at: dt.datetime, now: dt.datetime) -> bool:
         with self._lock:
-            self._db.execute("DELETE FROM seen_envelopes WHERE expires_at < ?", ((now - dt.timedelta(minutes=5)).isoformat(),))
+            if self._swept_at is None or now - self._swept_at >= SWEEP_EVERY or now < self._swept_at:
+                cutoff = (now - SEEN_KEPT_AFTER_EXPIRY).isoformat()
+                self._db.execute("DELETE FROM seen_envelopes WHERE expires_at < ?", (cutoff,))
+                self._swept_at = now
             inserted = self._db.execute(
                 "INSERT OR IGNORE INTO seen_envelopes (jti, expires_at) VALUES (?, ?)", (jti, expires_at.isoformat())
             ).rowcount
@@ -106,11 +148,13 @@ class SqliteReceiptStore:
 
     def keep(self, receipt: Receipt, payload: bytes) -> Receipt:
         with self._lock:
-            self._db.execute(
+            inserted = self._db.execute(
                 "INSERT OR IGNORE INTO receipts (idempotency_key, receipt, signed, payload) VALUES (?, ?, ?, ?)",
                 (receipt.idempotency_key, json.dumps(receipt.fields(), ensure_ascii=False), receipt.signed, payload),
-            )
-        stored = self.receipt_for(receipt.idempotency_key)
+            ).rowcount
+            if inserted == 1:
+                return receipt
+            stored = self.receipt_for(receipt.idempotency_key)
         assert stored is not None
         return stored
 
@@ -145,6 +189,10 @@ class Receiver:
         self.clock = clock
 
     def receive(self, token: str | bytes) -> Receipt:
+        with self.store.batch():  # the seen jti and the receipt are committed together
+            return self._receive(token)
+
+    def _receive(self, token: str | bytes) -> Receipt:
         now = self.clock()
         opened = open_envelope(
             token,
@@ -168,6 +216,18 @@ class Receiver:
             payload_sha256=hashlib.sha256(opened.payload).hexdigest(),
         )
         return self.store.keep(sign_receipt(receipt, self.signing_key), opened.payload)
+
+    def receive_many(self, tokens: Sequence[str | bytes]) -> list[Receipt | EnvelopeError]:
+        """:meth:`receive` for each of a batch's envelopes, in order, stored in one transaction: each
+        answer is its receipt or the refusal (a refused envelope does not affect the others)."""
+        answers: list[Receipt | EnvelopeError] = []
+        with self.store.batch():
+            for token in tokens:
+                try:
+                    answers.append(self._receive(token))
+                except EnvelopeError as exc:
+                    answers.append(exc)
+        return answers
 
 
 def sign_receipt(receipt: Receipt, key: PrivateKey) -> Receipt:

@@ -116,3 +116,42 @@ def test_a_resealed_retry_with_the_same_idempotency_key_gets_the_first_receipt(j
     first = receiver.receive(_envelope(jose_parties, b'{"CF_WSH": "1"}', "k-retry"))
     again = receiver.receive(_envelope(jose_parties, b'{"CF_WSH": "1"}', "k-retry"))
     assert again.receipt_id == first.receipt_id
+
+
+def test_a_batch_answers_each_envelope_in_order_and_a_refusal_does_not_stop_the_others(jose_parties: Parties, tmp_path: Path) -> None:
+    receiver = _receiver(jose_parties, tmp_path)
+    first = _envelope(jose_parties, b'{"n":1}', "b-1")
+    answers = receiver.receive_many([first, b"garbage", first, _envelope(jose_parties, b'{"n":1}', "b-1"),
+                                     _envelope(jose_parties, b'{"n":2}', "b-2")])
+    codes = [getattr(a, "code", None) for a in answers]
+    assert codes == [None, "JNX-ENV-MALFORMED", "JNX-ENV-REPLAYED", None, None]
+    accepted, _, _, retried, second = answers
+    assert retried.receipt_id == accepted.receipt_id != second.receipt_id  # type: ignore[union-attr]
+    reopened = SqliteReceiptStore(tmp_path / "receiver.db")  # committed: another connection sees them
+    assert reopened.receipt_for("b-2") == second and reopened.payload_for("b-1") == b'{"n":1}'
+
+
+def test_a_batch_that_fails_midway_stores_nothing_so_the_sender_can_resend_it(jose_parties: Parties, tmp_path: Path) -> None:
+    def handler(opened):  # type: ignore[no-untyped-def]
+        if opened.idempotency_key == "f-2":
+            raise RuntimeError("the platform's database went away")
+        return Verdict()
+
+    tokens = [_envelope(jose_parties, b"{}", "f-1"), _envelope(jose_parties, b"{}", "f-2")]
+    with pytest.raises(RuntimeError):
+        _receiver(jose_parties, tmp_path, handler=handler).receive_many(tokens)
+    store = SqliteReceiptStore(tmp_path / "receiver.db")
+    assert store.receipt_for("f-1") is None
+    answers = _receiver(jose_parties, tmp_path).receive_many(tokens)  # the same envelopes are not replays
+    assert [a.status for a in answers] == ["accepted", "accepted"]  # type: ignore[union-attr]
+
+
+def test_expired_envelope_ids_are_swept_through_an_index_and_writes_skip_the_fsync(tmp_path: Path) -> None:
+    store = SqliteReceiptStore(tmp_path / "receiver.db")
+    assert store.first_sighting("old", NOW, NOW)
+    later = NOW + dt.timedelta(minutes=6)
+    assert store.first_sighting("new", later + dt.timedelta(minutes=10), later)  # sweeps "old"
+    assert store.first_sighting("old", NOW, later + dt.timedelta(seconds=30))  # forgotten: swept
+    plan = store._db.execute("EXPLAIN QUERY PLAN DELETE FROM seen_envelopes WHERE expires_at < ?", ("x",)).fetchall()
+    assert "seen_envelopes_expiry" in str(plan)
+    assert store._db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL under WAL
