@@ -128,14 +128,14 @@ def _items(value: Any, what: str) -> list[Any]:
     return value
 
 
-def _code_list(value: Any, element: DataElement, registry: CodeSetRegistry) -> list[str] | str:
+def _code_list(value: Any, element: DataElement, code_check: Callable[[Any], str]) -> list[str] | str:
     if element.separator:
         text = _text(value, element, element.max_length)
         codes = text.split(element.separator)
         for code in codes:
-            _code(code, element, registry)
+            code_check(code)
         return text
-    codes = [_code(item, element, registry) for item in _items(value, "codes")]
+    codes = [code_check(item) for item in _items(value, "codes")]
     if len(set(codes)) != len(codes):
         raise FieldProblem("list.duplicate", "a code appears twice")
     return codes
@@ -157,33 +157,67 @@ def _verdict_checked(value: Any, element: DataElement, check: Callable[[str], An
     return text
 
 
+#: Bound of each per-check memo of pure value checks (credit codes, ID numbers, code membership):
+#: a memo that fills up is emptied and starts again, so memory stays bounded on any input.
+MEMO_SIZE = 4096
+
+
+def _memoised(check: Callable[[str], str]) -> Callable[[str], str]:
+    """``check`` (a pure function of one text) remembering the values that passed.
+
+    Only passes are kept: a failing value raises FieldProblem again each time, with its own message.
+    """
+    passed: set[str] = set()
+
+    def memoised(value: Any) -> str:
+        if type(value) is str and value in passed:
+            return value
+        checked = check(value)
+        if len(passed) >= MEMO_SIZE:
+            passed.clear()
+        passed.add(checked)
+        return checked
+
+    return memoised
+
+
 def field_check(element: DataElement, registry: CodeSetRegistry, *, allow_placeholder: bool = False) -> FieldCheck:
-    """The check of one element: raw value in, typed value out (or FieldProblem)."""
+    """The check of one element: raw value in, typed value out (or FieldProblem).
+
+    The check for the element's type is chosen once, here, not on every value; the checks of
+    credit codes, organisation codes, ID numbers and codes are memoised on the values that passed.
+    """
     kind = element.type
+    check: FieldCheck
+    if kind is ElementType.STRING:
+        max_length = element.max_length
 
-    def check(value: Any) -> Any:
-        if kind is ElementType.STRING:
-            return _text(value, element, element.max_length)
-        if kind is ElementType.CODE:
-            return _code(value, element, registry)
-        if kind is ElementType.CODE_LIST:
-            return _code_list(value, element, registry)
-        if kind is ElementType.STRING_LIST:
+        def check(value: Any) -> Any:
+            return _text(value, element, max_length)
+    elif kind is ElementType.CODE:
+        check = _memoised(lambda value: _code(value, element, registry))
+    elif kind is ElementType.CODE_LIST:
+        code_check = _memoised(lambda value: _code(value, element, registry))
+
+        def check(value: Any) -> Any:
+            return _code_list(value, element, code_check)
+    elif kind is ElementType.STRING_LIST:
+        def check(value: Any) -> Any:
             return [_text(item, element, element.max_length) for item in _items(value, "texts")]
-        if kind is ElementType.DATE:
-            return _date(value)
-        if kind is ElementType.DECIMAL_WAN:
-            return _amount(value)
-        if kind is ElementType.INTEGER:
-            return _integer(value)
-        if kind is ElementType.BOOLEAN:
-            return _boolean(value)
-        if kind is ElementType.USCC:
-            return _uscc(value, element, allow_placeholder)
-        if kind is ElementType.ORG_CODE:
-            return _verdict_checked(value, element, check_org_code)
-        return _verdict_checked(value, element, check_id_number)
-
+    elif kind is ElementType.DATE:
+        check = _date
+    elif kind is ElementType.DECIMAL_WAN:
+        check = _amount
+    elif kind is ElementType.INTEGER:
+        check = _integer
+    elif kind is ElementType.BOOLEAN:
+        check = _boolean
+    elif kind is ElementType.USCC:
+        check = _memoised(lambda value: _uscc(value, element, allow_placeholder))
+    elif kind is ElementType.ORG_CODE:
+        check = _memoised(lambda value: _verdict_checked(value, element, check_org_code))
+    else:
+        check = _memoised(lambda value: _verdict_checked(value, element, check_id_number))
     if element.publication is Publication.NOT_PUBLISHED:
         return _scrubbed(check)
     return check
