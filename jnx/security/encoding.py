@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
 
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_PADDING = ("", "=", "==", "===")
 
 
 def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE).decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
     """Strict base64url: rejects padding, whitespace and characters outside the alphabet."""
-    if "+" in text or "/" in text or "=" in text:
-        raise ValueError("not base64url")
     try:
-        raw = (text + "=" * (-len(text) % 4)).encode("ascii").translate(_TO_STANDARD)
-        return binascii.a2b_base64(raw, strict_mode=True)
+        encoded = text.encode("ascii")
+        standard = encoded.translate(_TO_STANDARD, b"+/=")  # deletes standard-alphabet and padding characters
+        if len(standard) != len(encoded):
+            raise ValueError("not base64url")
+        return binascii.a2b_base64(standard + _PADDING[-len(standard) % 4].encode(), strict_mode=True)
     except (binascii.Error, ValueError) as exc:  # UnicodeEncodeError is a ValueError
         raise ValueError("not base64url") from exc
 

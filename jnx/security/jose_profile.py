@@ -61,8 +61,10 @@ def _ephemeral_key(header: dict[str, Any]) -> ec.EllipticCurvePublicKey:
     if not isinstance(epk, dict) or epk.get("kty") != "EC" or epk.get("crv") != "P-256":
         raise MalformedEnvelope("JWE header 'epk' must be a P-256 EC public key")
     try:
-        x, y = (int.from_bytes(b64url_decode(str(epk[name])), "big") for name in ("x", "y"))
-        return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+        x, y = (b64url_decode(str(epk[name])) for name in ("x", "y"))
+        if len(x) != 32 or len(y) != 32:
+            raise ValueError("P-256 coordinates are 32 bytes")
+        return ec.EllipticCurvePublicKey.from_encoded_point(_CURVE, b"\x04" + x + y)
     except (KeyError, ValueError) as exc:  # ValueError also for a point not on the curve
         raise MalformedEnvelope("JWE header 'epk' is not a valid P-256 point") from exc
 
@@ -132,7 +134,11 @@ class JoseProfile:
             encrypted_key, iv, ciphertext, tag = (
                 b64url_decode(part) for part in (encrypted_key_b64, iv_b64, ciphertext_b64, tag_b64)
             )
-            apu, apv = (b64url_decode(str(header.get(name, ""))) for name in ("apu", "apv"))
+            other_info = (
+                _other_info(*(b64url_decode(str(header.get(name, ""))) for name in ("apu", "apv")))
+                if "apu" in header or "apv" in header
+                else _EMPTY_PARTIES_INFO
+            )
         except ValueError as exc:
             raise MalformedEnvelope(f"not a compact JWE: {exc}") from exc
         if header.get("alg") != KEY_ALG or header.get("enc") != CONTENT_ENC or "crit" in header or "zip" in header:
@@ -142,7 +148,7 @@ class JoseProfile:
         epk = _ephemeral_key(header)
         try:
             shared = key.joserfc().private_key.exchange(_ECDH, epk)
-            kek = _kek(shared, _other_info(apu, apv))
+            kek = _kek(shared, other_info)
             cek = aes_key_unwrap(kek, encrypted_key)
             return AESGCM(cek).decrypt(iv, ciphertext + tag, header_b64.encode("ascii"))
         except (InvalidUnwrap, InvalidTag, ValueError, TypeError) as exc:

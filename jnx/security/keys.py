@@ -83,11 +83,11 @@ class PublicKey:
     use: KeyUse
     jwk: Mapping[str, Any] = field(repr=False)
 
-    @property
+    @functools.cached_property
     def suite(self) -> Suite:
         return _suite_of(self.jwk)
 
-    @property
+    @functools.cached_property
     def alg(self) -> str:
         return _algorithm(self.suite, self.use, self.jwk["crv"])
 
@@ -131,11 +131,11 @@ class PrivateKey:
     def __repr__(self) -> str:
         return f"PrivateKey(kid={self.kid!r}, use={self.use.value!r}, <secret>)"
 
-    @property
+    @functools.cached_property
     def suite(self) -> Suite:
         return _suite_of(self._jwk)
 
-    @property
+    @functools.cached_property
     def alg(self) -> str:
         return self.public().alg
 

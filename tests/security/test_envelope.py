@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -180,3 +181,14 @@ def test_replay_guard_forgets_jtis_only_after_they_expired() -> None:
     for i in range(10_001):
         guard.first_sighting(f"filler-{i}", NOW + dt.timedelta(hours=1), NOW + dt.timedelta(seconds=1))
     assert not guard.first_sighting("filler-5", NOW, NOW + dt.timedelta(seconds=2))
+
+
+def test_an_ephemeral_key_off_the_curve_is_malformed_not_a_traceback(jose_parties: Parties) -> None:
+    token = seal(b"{}", signer=jose_parties.jnx_signing, recipient=jose_parties.platform_decryption.public(), now=NOW)
+    header_b64, rest = token.split(".", 1)
+    header = json.loads(b64url_decode(header_b64))
+    header["epk"]["y"] = header["epk"]["x"]  # (x, x) is not a point of P-256
+    forged = b64url(json.dumps(header).encode()) + "." + rest
+    with pytest.raises(MalformedEnvelope, match="epk"):
+        open_envelope(forged, decryption_keys=[jose_parties.platform_decryption],
+                      trusted_signers=[jose_parties.jnx_signing.public()], replay_guard=None, now=NOW)

@@ -111,3 +111,20 @@ def test_npm_jose_opens_an_envelope_sealed_by_jnx(jose_parties: Parties, node_jo
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result == {"payload": RECORD.decode(), "kid": jose_parties.jnx_signing.kid}
+
+
+def test_jnx_opens_a_jwcrypto_envelope_whose_key_agreement_names_the_parties(jose_parties: Parties) -> None:
+    # apu/apv (RFC 7518 §4.6.1) enter the Concat KDF: a receiver that ignored them could not decrypt
+    signer = jw_jwk.JWK(**_private_jwk(jose_parties.jnx_signing))
+    signed = jw_jws.JWS(RECORD)
+    protected = {"alg": "ES256", "kid": jose_parties.jnx_signing.kid, "jti": "jwcrypto-apu", "iat": int(NOW.timestamp()), "exp": int(NOW.timestamp()) + 300}
+    signed.add_signature(signer, None, json.dumps(protected))
+    encrypted = jw_jwe.JWE(
+        signed.serialize(compact=True).encode(),
+        json.dumps({"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "kid": jose_parties.platform_decryption.kid, "cty": "JOSE",
+                    "apu": "amt4", "apv": "cGxhdGZvcm0"}),
+    )
+    encrypted.add_recipient(jw_jwk.JWK(**jose_parties.platform_decryption.public().to_jwk()))
+    opened = open_envelope(encrypted.serialize(compact=True), decryption_keys=[jose_parties.platform_decryption],
+                           trusted_signers=[jose_parties.jnx_signing.public()], replay_guard=None, now=NOW)
+    assert opened.payload == RECORD and opened.jti == "jwcrypto-apu"
