@@ -23,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,10 +55,16 @@ class Receipt:
     signed: str = field(default="", compare=False)  # compact JWS over the fields above
 
     def fields(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("signed")
-        data["reasons"] = list(self.reasons)
-        return data
+        """The signed fields as a JSON-ready dict (``reasons`` a list), without ``signed``."""
+        return {
+            "receipt_id": self.receipt_id,
+            "idempotency_key": self.idempotency_key,
+            "envelope_jti": self.envelope_jti,
+            "status": self.status,
+            "reasons": list(self.reasons),
+            "received_at": self.received_at,
+            "payload_sha256": self.payload_sha256,
+        }
 
 
 class ReceiptStore(Protocol):
@@ -233,7 +239,7 @@ class Receiver:
 def sign_receipt(receipt: Receipt, key: PrivateKey) -> Receipt:
     header = {"alg": key.alg, "kid": key.kid, "typ": RECEIPT_TYP}
     signed = PROFILES[key.suite].sign(header, canonical_json(receipt.fields()), key)
-    return Receipt(**{**receipt.fields(), "reasons": receipt.reasons}, signed=signed)
+    return replace(receipt, signed=signed)
 
 
 def verify_receipt(signed: str, trusted: list[PublicKey]) -> Receipt:

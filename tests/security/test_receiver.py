@@ -9,6 +9,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from jnx.security.envelope import seal
 from jnx.security.errors import Replayed, UnknownSigner
 from jnx.security.keys import KeyUse, Suite, generate_private_key
-from jnx.security.receiver import Receiver, SqliteReceiptStore, Verdict, verify_receipt
+from jnx.security.receiver import Receipt, Receiver, SqliteReceiptStore, Verdict, verify_receipt
 from jnx.security.receiver_http import make_server
 from tests.security.conftest import NOW, Parties
 
@@ -155,3 +156,9 @@ def test_expired_envelope_ids_are_swept_through_an_index_and_writes_skip_the_fsy
     plan = store._db.execute("EXPLAIN QUERY PLAN DELETE FROM seen_envelopes WHERE expires_at < ?", ("x",)).fetchall()
     assert "seen_envelopes_expiry" in str(plan)
     assert store._db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL under WAL
+
+
+def test_receipt_fields_are_every_field_but_the_signature() -> None:
+    receipt = Receipt("r", "k", "j", "rejected", ("CF_WSH: missing",), "2026-11-25T00:00:00+00:00", "0" * 64, signed="x.y.z")
+    assert set(receipt.fields()) == {f.name for f in fields(Receipt)} - {"signed"}
+    assert receipt.fields()["reasons"] == ["CF_WSH: missing"]
