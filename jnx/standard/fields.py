@@ -30,6 +30,8 @@ NON_CHARACTERS = re.compile(
     "[\ud800-\udfff\ufdd0-\ufdef" + "".join(f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)) + "]"
 )
 """Lone surrogates (JSON's ``"\\ud800"``) and the 66 Unicode non-characters: never text."""
+_NOT_TEXT = re.compile(CONTROL_CHARS.pattern[:-1] + NON_CHARACTERS.pattern[1:])
+"""Either of the two above, in one search: text that has neither (nearly all) is judged in one pass."""
 _PERSONAL_DIGITS = re.compile(
     r"[0-9]{4}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2}日?"  # a date: 1990-02-15, 1990/2/15, 1990年2月15日
     r"|[0-9]{6,}"  # a birth date written 19900215, an ID number
@@ -55,15 +57,20 @@ def _text(value: Any, element: DataElement, max_length: int | None) -> str:
         raise FieldProblem("type.string", f"expected text, got {type(value).__name__}")
     if value == "":
         raise FieldProblem("string.empty", "empty text; leave the field out instead")
+    if _NOT_TEXT.search(value):  # one of the two below: the control character is reported first
+        _refuse_not_text(value)
+    if max_length is not None and len(value) > max_length:
+        raise FieldProblem("string.max_length", f"{len(value)} characters, at most {max_length} allowed")
+    return value
+
+
+def _refuse_not_text(value: str) -> None:
     if CONTROL_CHARS.search(value):
         raise FieldProblem("string.control_char", "contains a control character")
     bad = NON_CHARACTERS.search(value)
     if bad:
         kind = "a lone surrogate" if "\ud800" <= bad.group() <= "\udfff" else "a Unicode non-character"
         raise FieldProblem("string.non_character", f"contains {kind} (U+{ord(bad.group()):04X} at character {bad.start() + 1}), which is not text")
-    if max_length is not None and len(value) > max_length:
-        raise FieldProblem("string.max_length", f"{len(value)} characters, at most {max_length} allowed")
-    return value
 
 
 def _date(value: Any) -> dt.date:
