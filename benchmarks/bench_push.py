@@ -1,6 +1,7 @@
 """双公示 disclosures pushed end to end to a loopback receiver; prints disclosures per second.
 
-    .venv/bin/python benchmarks/bench_push.py [-n 3000] [--batch 100] [--suite jose|sm] [--store file|memory] [--json]
+    .venv/bin/python benchmarks/bench_push.py [-n 3000] [--batch 100] [--suite jose|sm] [--store file|memory]
+                                              [--workers 2] [--receivers 1] [--json]
 
 The chain measured (wall clock, from the first claim to the last receipt recorded):
 
@@ -8,7 +9,11 @@ The chain measured (wall clock, from the first claim to the last receipt recorde
     claim leased deliveries → seal each item (sign with   → POST /batch on 127.0.0.1 → per item: decrypt,
     jnx's key, encrypt to the platform's) → store the       verify, time and replay checks, idempotent
     envelopes → RestPusher batch POST with its key  ←────── store, signed receipt → one JSON answer
-    → receipts recorded, disclosures published
+    → receipts recorded, disclosures published           (the batch's receipts in one transaction:
+                                                          Receiver.receive_many)
+
+``--workers`` sender processes lease from the one database; ``--receivers`` receiver processes share
+the port (SO_REUSEPORT) and the file receipt store.
 
 Set-up (not timed): N penalty disclosures derived through ``credit.penalty@1`` into a fresh SQLite
 database, keys generated, the receiver started. A second figure is the receiver's verify+decrypt
@@ -23,6 +28,7 @@ import argparse
 import datetime as dt
 import json
 import multiprocessing
+import socket
 import sys
 import tempfile
 import time
@@ -58,7 +64,7 @@ PENALTY = {
 
 
 # ---------------------------------------------------------------- the receiver (its own process)
-def serve_receiver(keys: dict[str, Any], store_path: str, ready: Any, stop: Any, used: Any) -> None:
+def serve_receiver(keys: dict[str, Any], store_path: str, ready: Any, stop: Any, used: Any, port: int = 0) -> None:
     from jnx.security.receiver import Receiver, SqliteReceiptStore
     from jnx.security.errors import EnvelopeError
 
@@ -91,7 +97,12 @@ def serve_receiver(keys: dict[str, Any], store_path: str, ready: Any, stop: Any,
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def server_bind(self) -> None:  # several receiver processes share one port (Linux SO_REUSEPORT)
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            super().server_bind()
+
+    server = Server(("127.0.0.1", port), Handler)
     ready.put(server.server_address[1])
     import threading
 
@@ -167,6 +178,8 @@ def main() -> None:
     parser.add_argument("--suite", choices=[s.value for s in Suite], default=Suite.JOSE.value)
     parser.add_argument("--store", choices=["file", "memory"], default="file", help="the receiver's receipt store")
     parser.add_argument("--workers", type=int, default=2, help="sender processes (outboxes leasing from one database)")
+    parser.add_argument("--receivers", type=int, default=1,
+                        help="receiver processes sharing the port (SO_REUSEPORT) and the file receipt store")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     suite = Suite(args.suite)
@@ -184,10 +197,17 @@ def main() -> None:
         context = multiprocessing.get_context("spawn")
         ready, stop, used = context.Queue(), context.Event(), context.Queue()
         store_path = ":memory:" if args.store == "memory" else f"{tmp}/receipts.db"
-        receiver = context.Process(target=serve_receiver, daemon=True,
-                                   args=({k: v.secret_jwk_bytes().decode() for k, v in keys.items()}, store_path, ready, stop, used))
-        receiver.start()
+        if store_path == ":memory:" and args.receivers > 1:
+            sys.exit("several receivers share the file store only: use --store file")
+        receiver_keys = {k: v.secret_jwk_bytes().decode() for k, v in keys.items()}
+        receivers = [context.Process(target=serve_receiver, daemon=True, args=(receiver_keys, store_path, ready, stop, used))]
+        receivers[0].start()
         port = ready.get(timeout=60)
+        for _ in range(args.receivers - 1):  # the others join the first one's port
+            receivers.append(context.Process(target=serve_receiver, daemon=True,
+                                             args=(receiver_keys, store_path, ready, stop, used, port)))
+            receivers[-1].start()
+            ready.get(timeout=60)
         secrets = {k: v.secret_jwk_bytes().decode() for k, v in keys.items()}
         go, done, set_up = context.Event(), context.Queue(), context.Queue()
         workers = [context.Process(target=push_worker, args=(url, port, args.batch, secrets, i, set_up, go, done), daemon=True)
@@ -203,14 +223,15 @@ def main() -> None:
         for worker in workers:
             worker.join(timeout=10)
         stop.set()
-        receiver_cpu = used.get(timeout=30)
-        receiver.join(timeout=10)
+        receiver_cpu = sum(used.get(timeout=30) for _ in receivers)
+        for receiver in receivers:
+            receiver.join(timeout=10)
     acknowledged = sum(r["acknowledged"] for r in results)
     if acknowledged != args.n:
         sys.exit(f"only {acknowledged} of {args.n} acknowledged: {results}")
     opened = receiver_open_rate(min(args.n, 3000), suite)
     figures = {
-        "disclosures": args.n, "batch": args.batch, "workers": args.workers, "suite": suite.value, "receiver_store": args.store,
+        "disclosures": args.n, "batch": args.batch, "workers": args.workers, "receivers": args.receivers, "suite": suite.value, "receiver_store": args.store,
         "derive_s": round(derive_s, 2), "push_s": round(push_s, 2),
         "end_to_end_per_s": round(args.n / push_s, 1),
         "sender_cpu_ms_per_item": round(1000 * sum(r["cpu_s"] for r in results) / args.n, 3),
@@ -224,7 +245,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures))
     else:
-        print(f"{args.n} disclosures ({suite.value}, batches of {args.batch}, {args.workers} sender(s), receiver store {args.store}): "
+        print(f"{args.n} disclosures ({suite.value}, batches of {args.batch}, {args.workers} sender(s), "
+              f"{args.receivers} receiver(s), receiver store {args.store}): "
               f"derived in {derive_s:.2f} s; pushed end to end in {push_s:.2f} s = {figures['end_to_end_per_s']:.0f}/s "
               f"(target ≥ 1,000/s)")
         cpu_ms = figures["sender_cpu_ms_per_item"] + figures["receiver_cpu_ms_per_item"]
