@@ -1,6 +1,6 @@
 """双公示 disclosures pushed end to end to a loopback receiver; prints disclosures per second.
 
-    .venv/bin/python benchmarks/bench_push.py [-n 3000] [--batch 100] [--suite jose|sm] [--store file|memory]
+    .venv/bin/python benchmarks/bench_push.py [-n 3000] [--batch 100] [--suite jose|sm] [--store file|file-fast|memory]
                                               [--workers 2] [--receivers 1] [--json]
 
 The chain measured (wall clock, from the first claim to the last receipt recorded):
@@ -64,14 +64,15 @@ PENALTY = {
 
 
 # ---------------------------------------------------------------- the receiver (its own process)
-def serve_receiver(keys: dict[str, Any], store_path: str, ready: Any, stop: Any, used: Any, port: int = 0) -> None:
+def serve_receiver(keys: dict[str, Any], store_path: str, ready: Any, stop: Any, used: Any, port: int = 0,
+                   durable: bool = True) -> None:
     from jnx.security.receiver import Receiver, SqliteReceiptStore
     from jnx.security.errors import EnvelopeError
 
     jnx_sig, platform_enc, platform_sig = (PrivateKey.from_secret_jwk_bytes(keys[k].encode())
                                            for k in ("jnx_sig", "platform_enc", "platform_sig"))
     receiver = Receiver(decryption_keys=[platform_enc], trusted_signers=[jnx_sig.public()], signing_key=platform_sig,
-                        store=SqliteReceiptStore(store_path))
+                        store=SqliteReceiptStore(store_path, durable=durable))
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -176,7 +177,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=3000, help="disclosures to push")
     parser.add_argument("--batch", type=int, default=100, help="items per POST (and per claim)")
     parser.add_argument("--suite", choices=[s.value for s in Suite], default=Suite.JOSE.value)
-    parser.add_argument("--store", choices=["file", "memory"], default="file", help="the receiver's receipt store")
+    parser.add_argument("--store", choices=["file", "file-fast", "memory"], default="file",
+                        help="the receiver's receipt store: file (SQLite, synchronous=FULL), file-fast (synchronous=NORMAL), memory")
     parser.add_argument("--workers", type=int, default=2, help="sender processes (outboxes leasing from one database)")
     parser.add_argument("--receivers", type=int, default=1,
                         help="receiver processes sharing the port (SO_REUSEPORT) and the file receipt store")
@@ -200,12 +202,14 @@ def main() -> None:
         if store_path == ":memory:" and args.receivers > 1:
             sys.exit("several receivers share the file store only: use --store file")
         receiver_keys = {k: v.secret_jwk_bytes().decode() for k, v in keys.items()}
-        receivers = [context.Process(target=serve_receiver, daemon=True, args=(receiver_keys, store_path, ready, stop, used))]
+        durable = args.store != "file-fast"
+        receivers = [context.Process(target=serve_receiver, daemon=True,
+                                     args=(receiver_keys, store_path, ready, stop, used, 0, durable))]
         receivers[0].start()
         port = ready.get(timeout=60)
         for _ in range(args.receivers - 1):  # the others join the first one's port
             receivers.append(context.Process(target=serve_receiver, daemon=True,
-                                             args=(receiver_keys, store_path, ready, stop, used, port)))
+                                             args=(receiver_keys, store_path, ready, stop, used, port, durable)))
             receivers[-1].start()
             ready.get(timeout=60)
         secrets = {k: v.secret_jwk_bytes().decode() for k, v in keys.items()}

@@ -92,20 +92,23 @@ SEEN_KEPT_AFTER_EXPIRY = dt.timedelta(minutes=5)
 class SqliteReceiptStore:
     """Receipts and seen envelope ids in one SQLite file (the operator's, not jnx's database).
 
-    WAL with ``synchronous=NORMAL``: a commit is durable once the WAL is checkpointed, and a crash
-    loses at most the last commits — whose receipts were never answered, because :meth:`batch`
-    commits before the receiver replies, so the sender retries them (same idempotency key). Expired
-    envelope ids are swept through an index at most once a minute, not per envelope.
+    WAL journal; :meth:`batch` commits a whole HTTP batch at once, before the receiver answers, so
+    the fsync is paid once per batch. ``durable=True`` (the default, ``synchronous=FULL``) keeps every
+    answered receipt across a power loss. ``durable=False`` (``synchronous=NORMAL``) skips that fsync:
+    still safe against a crash of the receiver process, but after a power loss or OS crash the last
+    commits may roll back — receipts already answered would be gone and their envelope ids
+    forgotten, so only choose it where the sender's records are the reference. Expired envelope ids
+    are swept through an index at most once a minute, not per envelope.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, durable: bool = True) -> None:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._in_batch = False
         self._swept_at: dt.datetime | None = None
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._db.execute("CREATE TABLE IF NOT EXISTS seen_envelopes (jti TEXT PRIMARY KEY, expires_at TEXT NOT NULL)")
             self._db.execute("CREATE INDEX IF NOT EXISTS seen_envelopes_expiry ON seen_envelopes (expires_at)")
             self._db.execute(
@@ -126,11 +129,11 @@ class SqliteReceiptStore:
             self._in_batch = True
             try:
                 yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
                 self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # also when COMMIT itself failed (busy, disk full)
+                    self._db.execute("ROLLBACK")
+                raise
             finally:
                 self._in_batch = False
 

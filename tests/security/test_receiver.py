@@ -147,7 +147,7 @@ def test_a_batch_that_fails_midway_stores_nothing_so_the_sender_can_resend_it(jo
     assert [a.status for a in answers] == ["accepted", "accepted"]  # type: ignore[union-attr]
 
 
-def test_expired_envelope_ids_are_swept_through_an_index_and_writes_skip_the_fsync(tmp_path: Path) -> None:
+def test_expired_envelope_ids_are_swept_through_an_index_and_receipts_are_durable_unless_told(tmp_path: Path) -> None:
     store = SqliteReceiptStore(tmp_path / "receiver.db")
     assert store.first_sighting("old", NOW, NOW)
     later = NOW + dt.timedelta(minutes=6)
@@ -155,7 +155,9 @@ def test_expired_envelope_ids_are_swept_through_an_index_and_writes_skip_the_fsy
     assert store.first_sighting("old", NOW, later + dt.timedelta(seconds=30))  # forgotten: swept
     plan = store._db.execute("EXPLAIN QUERY PLAN DELETE FROM seen_envelopes WHERE expires_at < ?", ("x",)).fetchall()
     assert "seen_envelopes_expiry" in str(plan)
-    assert store._db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL under WAL
+    assert store._db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL: an answered receipt survives a power loss
+    fast = SqliteReceiptStore(tmp_path / "fast.db", durable=False)
+    assert fast._db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL, chosen explicitly
 
 
 def test_receipt_fields_are_every_field_but_the_signature() -> None:
