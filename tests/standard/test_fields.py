@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from jnx.codesets import default_registry
-from jnx.standard import default_dictionary
+from jnx.standard import default_dictionary, fields
 from jnx.standard.fields import FieldProblem, field_check, scrub
 
 
@@ -63,3 +63,38 @@ def test_scrub_hides_dates_and_long_digit_runs(message: str, hidden: str) -> Non
 
 def test_scrub_keeps_short_numbers() -> None:
     assert scrub("positions 7–14, 18 characters") == "positions 7–14, 18 characters"
+
+
+# Field checks remember the values that passed (credit codes, organisation codes, ID numbers, codes):
+# a failure fails again with the same message, and the memo stays bounded.
+
+
+def test_a_bad_credit_code_fails_every_time_with_the_same_message() -> None:
+    check = field_check(default_dictionary().elements["party_credit_code"], default_registry())
+    assert check("91370800MA3C00011N") == "91370800MA3C00011N"
+    assert check("91370800MA3C00011N") == "91370800MA3C00011N"  # from the memo
+    failures = []
+    for _ in range(2):
+        with pytest.raises(FieldProblem) as raised:
+            check("91370800MA3C00011X")
+        failures.append((raised.value.rule, raised.value.message))
+    assert failures[0] == failures[1]
+    assert failures[0][0] == "uscc.check_char"
+
+
+def test_a_remembered_code_is_still_checked_for_its_type() -> None:
+    check = field_check(default_dictionary().elements["party_type"], default_registry())
+    assert check("法人及非法人组织") == "法人及非法人组织"
+    with pytest.raises(FieldProblem) as raised:
+        check(["法人及非法人组织"])
+    assert raised.value.rule == "type.string"
+
+
+def test_the_field_memo_is_bounded_and_stays_right_when_emptied(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fields, "MEMO_SIZE", 2)
+    check = field_check(default_dictionary().elements["penalty_types"], default_registry())
+    codes = ["警告", "罚款", "通报批评", "没收违法所得"]
+    for _ in range(2):
+        assert [check([code]) for code in codes] == [[code] for code in codes]
+    with pytest.raises(FieldProblem):
+        check(["无此类"])

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from jnx.codesets import default_registry
-from jnx.standard import check_record, default_dictionary, model_for
+from jnx.standard import check_record, default_dictionary, model_for, rules
 from tests.standard.conftest import TODAY
 from jnx.security.masking import mask_id_number
 from tests.standard.samples.build import (
@@ -153,3 +153,39 @@ def test_business_key_and_reference_date() -> None:
     record = model_for("penalty").model_validate(BASES["penalty"], context={"today": TODAY})
     assert record.business_key() == ("11370800004180002M", "济市监罚〔2022〕12号")
     assert record.reference_date() == dt.date(2022, 5, 1)
+
+
+# The record rules remember code verdicts by (code set, code, day) and ID number verdicts by
+# (number, day): a verdict on one day is never reused for another, and the memos stay bounded.
+
+
+def judged(record_type: str, data: dict[str, Any], today: dt.date = TODAY) -> list[tuple[str, str, str]]:
+    checked = check_record(default_dictionary().record_type(record_type), data, today=today, registry=default_registry())
+    return [(issue.field, issue.rule, issue.message) for issue in checked.issues]
+
+
+def test_a_code_judged_on_one_day_is_judged_again_on_another() -> None:
+    in_2022 = {**BASES["penalty"], "penalty_types": ["通报批评"], "decision_date": "2022-05-01"}
+    in_2020 = {**in_2022, "decision_date": "2020-05-01"}
+    for _ in range(2):
+        assert judged("penalty", in_2022) == []
+        assert [(f, rule) for f, rule, _ in judged("penalty", in_2020)] == [("penalty_types", "codeset.penalty_type.not_in_version")]
+
+
+def test_an_id_number_judged_on_one_day_is_judged_again_on_another() -> None:
+    natural = {**as_natural_person(BASES["penalty"], PARTY_FIELDS), "party_id_number": "370811202502150028"}  # born 15 Feb 2025
+    before_birth, after_birth = dt.date(2025, 1, 1), dt.date(2025, 3, 1)
+    for _ in range(2):
+        assert [rule for _, rule, _ in judged("penalty", {**natural, "decision_date": "2024-12-01"}, before_birth)] == ["id_number.birth_date"]
+        assert judged("penalty", {**natural, "decision_date": "2024-12-01"}, after_birth) == []
+
+
+def test_the_rule_memos_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules, "MEMO_SIZE", 3)
+    base = {**as_natural_person(BASES["penalty"], PARTY_FIELDS), "penalty_types": ["警告"]}
+    for day in range(1, 11):  # a new decision date (code verdicts) and a new day of the check (ID number verdicts) each time
+        assert judged("penalty", {**base, "decision_date": f"2022-05-{day:02d}"}, TODAY + dt.timedelta(days=day)) == []
+    plan = rules._plan(default_dictionary().record_type("penalty"), default_registry())
+    assert len(plan.code_verdicts) <= 3
+    assert len(plan.id_verdicts) <= 3
+
