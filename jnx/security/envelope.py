@@ -7,7 +7,7 @@ Everything a receiver checks is in one place, :func:`open_envelope`, in this ord
 3. the inner JWS names a trusted signer kid              → else ``JNX-ENV-UNKNOWN-SIGNER``
 4. its signature verifies                                → else ``JNX-ENV-BAD-SIGNATURE``
 5. ``iat`` is not in the future, ``exp`` not in the past → ``JNX-ENV-NOT-YET-VALID`` / ``-EXPIRED``
-6. its ``jti`` was not seen before                       → else ``JNX-ENV-REPLAYED``
+6. its ``jti`` was not seen before                       → else ``JNX-ENV-REPLAYED`` (:func:`refuse_replay`)
 
 Anything unparseable on the way is ``JNX-ENV-MALFORMED``. :func:`seal` does the reverse. Both are pure
 functions over keys, bytes and the ``now`` they are given; the replay guard is the only state.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from jnx.security.encoding import Compact
@@ -198,10 +198,7 @@ def open_envelope(
         raise NotYetValid(f"issued at {issued_at.isoformat()}, after now ({now.isoformat()})")
     if expires_at < now - leeway:
         raise Expired(f"expired at {expires_at.isoformat()} (now {now.isoformat()})")
-    if replay_guard is not None and not replay_guard.first_sighting(jti, expires_at, now):
-        raise Replayed(f"envelope {jti!r} was already received")
-
-    return OpenedEnvelope(
+    opened = OpenedEnvelope(
         payload=payload,
         suite=profile.suite,
         recipient_kid=recipient_kid,
@@ -215,6 +212,18 @@ def open_envelope(
             f"decrypted with {recipient_kid} ({outer_header.get('alg')}, {outer_header.get('enc')})",
             f"signature by {signer_kid} ({signer.alg})",
             f"fresh: issued {issued_at.isoformat()}, expires {expires_at.isoformat()}",
-            "not replayed" if replay_guard is not None else "replay not checked",
+            REPLAY_NOT_CHECKED,
         ),
     )
+    return opened if replay_guard is None else refuse_replay(opened, replay_guard, now)
+
+
+REPLAY_NOT_CHECKED = "replay not checked"
+
+
+def refuse_replay(opened: OpenedEnvelope, replay_guard: ReplayGuard, now: dt.datetime) -> OpenedEnvelope:
+    """The last check of :func:`open_envelope`, for a receiver that opens first (outside its store's
+    transaction) and checks the jti inside it: ``JNX-ENV-REPLAYED``, or ``opened`` marked not replayed."""
+    if not replay_guard.first_sighting(opened.jti, opened.expires_at, now):
+        raise Replayed(f"envelope {opened.jti!r} was already received")
+    return replace(opened, checks=(*opened.checks[:-1], "not replayed"))

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from jnx.security.encoding import Compact, canonical_json
-from jnx.security.envelope import PROFILES, OpenedEnvelope, open_envelope
+from jnx.security.envelope import PROFILES, OpenedEnvelope, open_envelope, refuse_replay
 from jnx.security.errors import EnvelopeError, MalformedEnvelope, UnknownSigner
 from jnx.security.keys import PrivateKey, PublicKey
 
@@ -198,18 +198,48 @@ class Receiver:
         self.clock = clock
 
     def receive(self, token: str | bytes) -> Receipt:
-        with self.store.batch():  # the seen jti and the receipt are committed together
-            return self._receive(token)
+        return self._answer(self._open(token))
 
-    def _receive(self, token: str | bytes) -> Receipt:
+    def receive_many(self, tokens: Sequence[str | bytes]) -> list[Receipt | EnvelopeError]:
+        """:meth:`receive` for each of a batch's envelopes, in order, stored in one transaction: each
+        answer is its receipt or the refusal (a refused envelope does not affect the others).
+
+        Decrypting and verifying happen before the transaction (they need no store), so another
+        thread's batch can commit meanwhile; the replay check and the receipts happen inside it."""
+        opened: list[tuple[OpenedEnvelope, dt.datetime] | EnvelopeError] = []
+        for token in tokens:
+            try:
+                opened.append(self._open(token))
+            except EnvelopeError as exc:
+                opened.append(exc)
+        return self._answer_all(opened)
+
+    def _open(self, token: str | bytes) -> tuple[OpenedEnvelope, dt.datetime]:
         now = self.clock()
-        opened = open_envelope(
-            token,
-            decryption_keys=self.decryption_keys,
-            trusted_signers=self.trusted_signers,
-            replay_guard=self.store,
-            now=now,
-        )
+        return open_envelope(
+            token, decryption_keys=self.decryption_keys, trusted_signers=self.trusted_signers, replay_guard=None, now=now
+        ), now
+
+    def _answer(self, opened: tuple[OpenedEnvelope, dt.datetime]) -> Receipt:
+        answer = self._answer_all([opened])[0]
+        if isinstance(answer, EnvelopeError):
+            raise answer
+        return answer
+
+    def _answer_all(self, batch: list[tuple[OpenedEnvelope, dt.datetime] | EnvelopeError]) -> list[Receipt | EnvelopeError]:
+        answers: list[Receipt | EnvelopeError] = []
+        with self.store.batch():  # seen jtis and receipts committed together, before any answer leaves
+            for item in batch:
+                if isinstance(item, EnvelopeError):
+                    answers.append(item)
+                    continue
+                try:
+                    answers.append(self._store_receipt(refuse_replay(item[0], self.store, item[1]), item[1]))
+                except EnvelopeError as exc:
+                    answers.append(exc)
+        return answers
+
+    def _store_receipt(self, opened: OpenedEnvelope, now: dt.datetime) -> Receipt:
         key = opened.idempotency_key or opened.jti
         existing = self.store.receipt_for(key)
         if existing is not None:
@@ -225,18 +255,6 @@ class Receiver:
             payload_sha256=hashlib.sha256(opened.payload).hexdigest(),
         )
         return self.store.keep(sign_receipt(receipt, self.signing_key), opened.payload)
-
-    def receive_many(self, tokens: Sequence[str | bytes]) -> list[Receipt | EnvelopeError]:
-        """:meth:`receive` for each of a batch's envelopes, in order, stored in one transaction: each
-        answer is its receipt or the refusal (a refused envelope does not affect the others)."""
-        answers: list[Receipt | EnvelopeError] = []
-        with self.store.batch():
-            for token in tokens:
-                try:
-                    answers.append(self._receive(token))
-                except EnvelopeError as exc:
-                    answers.append(exc)
-        return answers
 
 
 def sign_receipt(receipt: Receipt, key: PrivateKey) -> Receipt:

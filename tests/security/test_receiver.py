@@ -164,3 +164,11 @@ def test_receipt_fields_are_every_field_but_the_signature() -> None:
     receipt = Receipt("r", "k", "j", "rejected", ("CF_WSH: missing",), "2026-11-25T00:00:00+00:00", "0" * 64, signed="x.y.z")
     assert set(receipt.fields()) == {f.name for f in fields(Receipt)} - {"signed"}
     assert receipt.fields()["reasons"] == ["CF_WSH: missing"]
+
+
+def test_the_handler_sees_an_envelope_that_passed_every_check_including_replay(jose_parties: Parties, tmp_path: Path) -> None:
+    seen: list[tuple[str, ...]] = []
+    receiver = _receiver(jose_parties, tmp_path, handler=lambda opened: seen.append(opened.checks) or Verdict())
+    token = _envelope(jose_parties, b"{}", "h-1")
+    receiver.receive_many([token, token])
+    assert len(seen) == 1 and len(seen[0]) == 4 and seen[0][-1] == "not replayed"
