@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -209,10 +210,20 @@ def render(summary: dict[str, Any], say: Say) -> None:
             f"(and {platform['records_filed_by_hand']} filed by hand); ID numbers in clear there: {platform['clear_id_numbers']}")
     say(f"  in {summary['seconds']:.1f} s")
     say("")
+    jnx = _command_name()
     say("where to look next (the demo's data is in its own folder):")
     say(f"  export JNX_HOME={home}")
-    say("  jnx errors groups             # why records failed, largest cause first")
-    say("  jnx errors show ID            # one error beside its raw record (personal data masked)")
-    say("  jnx disclosures list --overdue")
-    say("  jnx runs list")
+    say(f"  {jnx} errors groups             # why records failed, largest cause first")
+    say(f"  {jnx} errors show ID            # one error beside its raw record (personal data masked)")
+    say(f"  {jnx} disclosures list --overdue")
+    say(f"  {jnx} runs list")
     say("  docs/ explains each part; examples/systems/ holds registration files to copy")
+
+
+def _command_name() -> str:
+    """``jnx`` when that is what the shell finds, else the path the demo was started with (.venv/bin/jnx)."""
+    invoked = sys.argv[0] if sys.argv and sys.argv[0].endswith("jnx") else "jnx"
+    found = shutil.which("jnx")
+    if found is not None and Path(found).resolve() == Path(invoked).resolve():
+        return "jnx"
+    return invoked
