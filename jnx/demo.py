@@ -13,7 +13,6 @@ standard records the case-handling system made — one record, both sources in i
 from __future__ import annotations
 
 import copy
-import re
 import shutil
 import sys
 import time
@@ -29,11 +28,12 @@ from jnx.codesets import check_id_number
 from jnx.exchange.calendar import WorkdayCalendar
 from jnx.exchange.db import create_engine_for, session_factory, upgrade
 from jnx.exchange.delivery import EnvelopeSealer, credit_outbox
+from jnx.exchange.disclosure_views import count_overdue
 from jnx.exchange.disclosures import DisclosureRules, derive_hook
 from jnx.exchange.error_queue import groups
 from jnx.exchange.ingest import PageCounts
 from jnx.exchange.models import utcnow
-from jnx.exchange.models import Delivery, DeliveryStatus, Disclosure, DisclosureStatus, MappingErrorEntry, MappingErrorStatus, StandardRecord
+from jnx.exchange.models import Delivery, DeliveryStatus, Disclosure, MappingErrorEntry, MappingErrorStatus, StandardRecord
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunSummary, beijing_today
 from jnx.exchange.wiring import Exchange
@@ -42,11 +42,11 @@ from jnx.sandbox.envelopes import envelope_unwrap
 from jnx.sandbox.systems import registrations_for, secrets_from
 from jnx.security.audit_sql import SqlAuditStore
 from jnx.security.keys import KeyUse, PrivateKey, Suite, generate_private_key
+from jnx.security.masking import ID_NUMBER_LIKE
 from jnx.settings import Settings
 
 Say = Callable[[str], None]
 MIRROR_ID = "jn-province-mirror"
-_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def platform_view(sandbox: Sandbox) -> dict[str, int]:
     for held in pushed:
         for value in held.record.values():
             if isinstance(value, str):
-                clear += sum(1 for m in _ID_LIKE.findall(value) if check_id_number(m.upper()))
+                clear += sum(1 for m in ID_NUMBER_LIKE.findall(value) if check_id_number(m.upper()))
     return {"records_from_jnx": len(pushed), "records_filed_by_hand": len(store.records) - len(pushed),
             "receipts": len(store.receipts), "clear_id_numbers": clear}
 
@@ -168,10 +168,7 @@ def _summary(engine: Any, runs: list[RunSummary], totals: PageCounts, derived: d
                                       .where(Delivery.status == DeliveryStatus.ACKNOWLEDGED)) or 0
         rejected = session.scalar(select(func.count(func.distinct(Delivery.disclosure_revision_id)))
                                   .where(Delivery.status == DeliveryStatus.REJECTED)) or 0
-        # overdue: not on the platform (pending, rejected, blocked) and past its 7-working-day deadline
-        done = (DisclosureStatus.PUBLISHED, DisclosureStatus.WITHDRAWN, DisclosureStatus.EXPIRED)
-        overdue = session.scalar(select(func.count()).select_from(Disclosure).where(
-            Disclosure.status.not_in(done), Disclosure.deadline < today)) or 0
+        overdue = count_overdue(session, today)  # as `jnx disclosures list --overdue` counts them
     return {
         "pulled": totals.pulled,
         "standard_records": standard,

@@ -23,7 +23,6 @@ are :mod:`jnx.exchange.disclosure_actions`.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -59,7 +58,7 @@ from jnx.exchange.publicity import (
 from jnx.exchange.publicity import DisclosureKind as RuleKind
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry
 from jnx.mappings.model import MappingContext, MappingResult
-from jnx.security.masking import MASK_CHAR, mask_id_number
+from jnx.security.masking import ID_NUMBER_LIKE, MASK_CHAR, mask_id_number
 
 DEFAULT_TABLES: dict[DisclosureKind, tuple[str, int]] = {
     DisclosureKind.LICENSE: ("credit.license", 2),
@@ -67,7 +66,6 @@ DEFAULT_TABLES: dict[DisclosureKind, tuple[str, int]] = {
 }
 KIND_OF_RECORD: dict[str, DisclosureKind] = {"license": DisclosureKind.LICENSE, "penalty": DisclosureKind.PENALTY}
 LICENSE_INVALID = "2"  # XK_ZT / license_status 2 = 无效 (注销/撤销/吊销/失效)
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 
 class OutboundTable(Protocol):
@@ -145,7 +143,7 @@ def clear_id_numbers(payload: Mapping[str, Any]) -> list[Problem]:
     """Fields of ``payload`` that still hold a valid ID number in clear (the last guard before the outbox)."""
     found = []
     for name, value in payload.items():
-        for match in _ID_LIKE.findall(str(value)):
+        for match in ID_NUMBER_LIKE.findall(str(value)):
             if check_id_number(match.upper()):
                 found.append(Problem(name, "personal_data.clear_id_number",
                                      f"{name} holds an ID number in clear ({mask_id_number(match)}); it must be masked or omitted"))

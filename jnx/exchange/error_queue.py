@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,16 +21,15 @@ from sqlalchemy.orm import Session
 
 from jnx.adapters.base import PayloadEncoding
 from jnx.adapters.base import RawRecord as PulledRecord
-from jnx.codesets import check_id_number
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange.ingest import PageCounts, PageIngester
 from jnx.exchange.models import MappingErrorEntry, MappingErrorStatus, RawRecord, utcnow
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.runs import RunService, _context
-from jnx.security.masking import mask_id_number, mask_value
+from jnx.security.masking import MaskRule, mask_id_numbers_in, mask_value
 
 E = MappingErrorEntry
-_ID_LIKE = re.compile(r"\b\d{17}[\dXx]\b")
+_NAME_RULE = MaskRule(keep_head=1, keep_tail=0)  # a personal value shown by its first character only
 REPLAY_BATCH = 500
 
 
@@ -113,13 +111,8 @@ def mask_payload(node: Any, personal_keys: frozenset[str] = frozenset()) -> Any:
     if isinstance(node, list):
         return [mask_payload(v, personal_keys) for v in node]
     if isinstance(node, str):
-        return _ID_LIKE.sub(lambda m: mask_id_number(m.group(0)) if check_id_number(m.group(0).upper()) or len(m.group(0)) == 18 else m.group(0), node)
+        return mask_id_numbers_in(node)
     return node
-
-
-from jnx.security.masking import MaskRule  # noqa: E402 - kept next to its one use
-
-_NAME_RULE = MaskRule(keep_head=1, keep_tail=0)
 
 
 def show(session: Session, error_id: int, personal_keys: frozenset[str] = frozenset()) -> dict[str, Any]:

@@ -8,6 +8,7 @@ keeps the first 6 and last 4 characters of an identity number, which hides the b
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 MASK_CHAR = "*"
@@ -55,3 +56,13 @@ def mask_phone(value: str) -> str:
 def mask_value(value: object, rule: MaskRule = GENERIC_RULE) -> str:
     """Mask any value shown in an error or a log line when its field is personal."""
     return rule.apply(str(value))
+
+
+#: Something shaped like an 18-character resident ID number inside any text (not part of a longer
+#: code). Chinese characters around it do not hide it (no ``\b``: they are word characters).
+ID_NUMBER_LIKE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def mask_id_numbers_in(text: str) -> str:
+    """Every ID-number-shaped run in ``text`` masked — valid or not, it is personal either way."""
+    return ID_NUMBER_LIKE.sub(lambda match: mask_id_number(match.group(0)), text)
