@@ -70,10 +70,16 @@ class RawRecord:
     encoding: PayloadEncoding
     source_updated: str | None
     content_hash: str = field(default="")
+    canonical: bytes | None = field(default=None, compare=False, repr=False)
+    """The bytes ``content_hash`` covers when the puller worked it out (a parsed payload's canonical
+    JSON): staged as they are, so the record is serialised once."""
 
     def __post_init__(self) -> None:
         if not self.content_hash:
-            object.__setattr__(self, "content_hash", content_hash(self.payload))
+            data = canonical_bytes(self.payload)
+            object.__setattr__(self, "content_hash", "sha256:" + hashlib.sha256(data).hexdigest())
+            if not isinstance(self.payload, bytes):
+                object.__setattr__(self, "canonical", data)
 
 
 @dataclass(frozen=True)
@@ -179,14 +185,16 @@ def _json_default(value: Any) -> Any:
     return converted
 
 
+def canonical_bytes(payload: Mapping[str, Any] | bytes) -> bytes:
+    """The bytes as received, or the canonical JSON of a parsed payload (sorted keys, UTF-8)."""
+    if isinstance(payload, bytes):
+        return payload
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
+
+
 def content_hash(payload: Mapping[str, Any] | bytes) -> str:
     """sha256 of the bytes, or of the canonical JSON of a parsed payload (sorted keys, UTF-8)."""
-    if isinstance(payload, bytes):
-        data = payload
-    else:
-        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-        data = text.encode()
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_bytes(payload)).hexdigest()
 
 
 def dig(data: Any, path: str | None) -> Any:

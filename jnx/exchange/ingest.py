@@ -18,8 +18,9 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from jnx.adapters.base import RawRecord as PulledRecord
-from jnx.adapters.base import to_jsonable
+from jnx.adapters.base import canonical_bytes, to_jsonable
 from jnx.exchange import queries
+from jnx.exchange.db import dumps_json
 from jnx.exchange.models import MappingErrorStatus, utcnow
 from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef
 from jnx.standard.dictionary import Dictionary
@@ -67,6 +68,18 @@ class StoredRecord:
     data: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One raw record mapped and ready to store: its canonical standard record, business key, content
+    hash and stored JSON — or the issues that keep it in the errors queue."""
+
+    data: dict[str, Any] | None = None
+    key: str | None = None
+    digest: str | None = None
+    data_json: str | None = None
+    issues: tuple[MappingIssue, ...] = ()
+
+
 @dataclass
 class PageOutcome:
     counts: PageCounts
@@ -101,16 +114,9 @@ def bare_hash(value: str) -> str:
 
 def payload_bytes(record: PulledRecord) -> bytes:
     """The bytes staged for a raw record: as received, or the canonical JSON its content hash covers."""
-    if isinstance(record.payload, bytes):
-        return record.payload
-    return json.dumps(record.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_json_value).encode()
-
-
-def _json_value(value: Any) -> Any:
-    converted = to_jsonable(value)
-    if converted is value:
-        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-    return converted
+    if record.canonical is not None:
+        return record.canonical
+    return canonical_bytes(record.payload)
 
 
 def decode_payload(payload: bytes | Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -182,7 +188,9 @@ class PageIngester:
             return None
         return "|".join(str(to_jsonable(p)) for p in parts)
 
-    def ingest(self, session: Session, records: Sequence[PulledRecord]) -> PageOutcome:
+    def ingest(self, session: Session, records: Sequence[PulledRecord], prepared: Mapping[str, Prepared] | None = None) -> PageOutcome:
+        """Stage, map and store one page; ``prepared`` holds records already mapped ahead (by adapter
+        content hash), the others are mapped here."""
         counts = PageCounts(pulled=len(records))
         outcome = PageOutcome(counts)
         pairs = [(r.source_key[:200], bare_hash(r.content_hash)) for r in records]
@@ -219,25 +227,38 @@ class PageIngester:
         todo = [(ids[pair], record) for pair, record in fresh.items()]
         if self.remap_existing:
             todo += [(known[pair], r) for r, pair in zip(records, pairs, strict=True) if pair in known]
-        self._map_and_store(session, todo, outcome, now)
+        self._map_and_store(session, todo, outcome, now, prepared)
         return outcome
 
-    def _map_and_store(self, session: Session, todo: Sequence[tuple[int, PulledRecord]], outcome: PageOutcome, now: dt.datetime) -> None:
+    def prepare(self, payload: bytes | Mapping[str, Any]) -> Prepared:
+        """Map one staged payload and work out what storing it needs; pure (no database), so a page
+        can be prepared ahead, in another process (:mod:`jnx.exchange.premap`)."""
+        result = self.map_one(decode_payload(payload))
+        key = self.business_key(result.record) if result.ok else None
+        issues = result.issues
+        if result.ok and key is None:
+            issues += (MappingIssue(",".join(self.business_key_fields), "", None, None, "business_key.missing",
+                                    "the record has no business key, so it cannot be stored or deduplicated"),)
+        if issues:
+            return Prepared(issues=issues)
+        data = canonical(result.record)
+        return Prepared(data=data, key=key, digest=content_hash(data), data_json=dumps_json(data))
+
+    def _map_and_store(self, session: Session, todo: Sequence[tuple[int, PulledRecord]], outcome: PageOutcome, now: dt.datetime,
+                       prepared: Mapping[str, Prepared] | None = None) -> None:
         counts = outcome.counts
-        good: list[tuple[int, PulledRecord, dict[str, Any], str]] = []
+        good: list[tuple[int, PulledRecord, Prepared]] = []
         error_rows: list[dict[str, Any]] = []
         table = self.mapper.ref
+        ahead = prepared or {}
         for raw_id, record in todo:
-            result = self.map_one(decode_payload(record.payload))
-            key = self.business_key(result.record) if result.ok else None
-            issues = list(result.issues)
-            if result.ok and key is None:
-                issues.append(MappingIssue(",".join(self.business_key_fields), "", None, None, "business_key.missing",
-                                           "the record has no business key, so it cannot be stored or deduplicated"))
-            if issues:
+            ready = ahead.get(record.content_hash)
+            if ready is None:
+                ready = self.prepare(record.payload)
+            if ready.issues:
                 counts.errors += 1
-                counts.error_issues += len(issues)
-                for issue in issues:
+                counts.error_issues += len(ready.issues)
+                for issue in ready.issues:
                     error_rows.append(
                         {
                             "raw_record_id": raw_id,
@@ -257,15 +278,14 @@ class PageIngester:
                         }
                     )
                 continue
-            assert key is not None
-            good.append((raw_id, record, canonical(result.record), key))
+            good.append((raw_id, record, ready))
         if self.remap_existing:
             # replay: every remapped record's earlier errors leave the queue; the still-broken get new ones
             queries.close_errors_of(session, [raw_id for raw_id, _ in todo], MappingErrorStatus.REPLAYED)
         queries.insert_errors(session, error_rows)
         self._store(session, good, outcome, now)
 
-    def _store(self, session: Session, good: Sequence[tuple[int, PulledRecord, dict[str, Any], str]], outcome: PageOutcome, now: dt.datetime) -> None:
+    def _store(self, session: Session, good: Sequence[tuple[int, PulledRecord, Prepared]], outcome: PageOutcome, now: dt.datetime) -> None:
         """Decide each record in page order (new, revised or unchanged), then write in batches.
 
         A business key first seen in this page has no id until it is inserted; it is referred to by
@@ -276,15 +296,15 @@ class PageIngester:
         if not good:
             return
         table = self.mapper.ref
-        current: dict[str, tuple[Any, int, str]] = dict(queries.current_records(session, self.target_type, [key for *_, key in good]))
+        current: dict[str, tuple[Any, int, str]] = dict(queries.current_records(session, self.target_type, [p.key for *_, p in good]))
         sources_of: dict[Any, set[tuple[str, str]]] = dict(queries.lineage_sources(session, [v[0] for v in current.values()]))
         inserts: dict[str, dict[str, Any]] = {}
         updates: dict[int, dict[str, Any]] = {}
         revisions: list[dict[str, Any]] = []
         links: list[tuple[Any, int]] = []
         stored: list[tuple[Any, str, int, dict[str, Any]]] = []
-        for raw_id, record, data, key in good:
-            digest = content_hash(data)
+        for raw_id, record, ready in good:
+            data, key, digest = ready.data, ready.key, ready.digest
             source = (self.system_id, record.source_key)
             existing = current.get(key)
             if existing is not None and existing[2] == digest:
@@ -296,7 +316,7 @@ class PageIngester:
                 sources_of.setdefault(ref, set()).add(source)
                 continue
             decision = _date(data.get(self.reference_date)) if self.reference_date else None
-            state = {"current_revision": 1, "content_hash": digest, "data": data, "decision_date": decision, "updated_at": now}
+            state = {"current_revision": 1, "content_hash": digest, "data": ready.data_json, "decision_date": decision, "updated_at": now}
             if existing is None:
                 ref, revision = ("new", key), 1
                 inserts[key] = {"record_type": self.target_type, "business_key": key, "created_at": now, **state}
@@ -312,7 +332,7 @@ class PageIngester:
             current[key] = (ref, revision, digest)
             sources_of.setdefault(ref, set()).add(source)
             revisions.append(
-                {"record_id": ref, "revision": revision, "data": data, "content_hash": digest, "raw_record_id": raw_id,
+                {"record_id": ref, "revision": revision, "data": ready.data_json, "content_hash": digest, "raw_record_id": raw_id,
                  "mapping_name": table.name, "mapping_version": str(table.version), "mapping_hash": bare_hash(table.content_hash), "created_at": now}
             )
             links.append((ref, raw_id))

@@ -4,10 +4,13 @@ decides only the ``INSERT … ON CONFLICT DO NOTHING`` spelling."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import Table, bindparam, column, select, text, update
+from sqlalchemy import table as bare_table
+from sqlalchemy.sql.expression import TableClause
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,13 +35,44 @@ WATERMARKS: Table = Watermark.__table__  # type: ignore[assignment]
 _CHUNK = 500  # keys per IN (…) list: well under SQLite's variable limit
 
 
+def _prebound(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, verbatim: frozenset[str] = frozenset(),
+              extra: Sequence[str] = ()) -> tuple[TableClause, list[dict[str, Any]]]:
+    """The page's rows with every value already in its database form, and an untyped view of the table.
+
+    The bulk writes of a run go through this instead of the models' column types: SQLAlchemy would
+    run each value of each row through its type's processor (the instants of a page are one value,
+    and the JSON of a standard record is serialised once, by the ingester, for the record and its
+    revision). Columns named in ``verbatim`` are passed as given (JSON text); the others through
+    their column type's bind processor, once per distinct instant."""
+    dialect = session.get_bind().dialect
+    names = list(rows[0]) if rows else []
+    processors = {name: table.c[name].type._cached_bind_processor(dialect) for name in names if name not in verbatim}  # noqa: SLF001
+    processors = {name: proc for name, proc in processors.items() if proc is not None}
+    memo: dict[Any, Any] = {}
+
+    def bound(name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) is not dt.datetime:
+            return processors[name](value)
+        key = (name, value)
+        result = memo.get(key)
+        if result is None:
+            memo[key] = result = processors[name](value)
+        return result
+
+    out = [{name: (bound(name, value) if name in processors else value) for name, value in row.items()} for row in rows]
+    return bare_table(table.name, *(column(name) for name in dict.fromkeys([*names, *extra]))), out
+
+
 def _insert_ignore(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], keys: list[str]) -> None:
     if not rows:
         return
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table).on_conflict_do_nothing(index_elements=keys)
-    session.execute(stmt, list(rows))
+    view, bound = _prebound(session, table, rows)
+    stmt = module.insert(view).on_conflict_do_nothing(index_elements=keys)
+    session.execute(stmt, bound)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -75,12 +109,13 @@ def stage(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str
         return {}
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
+    view, bound = _prebound(session, RAW, rows, extra=["id"])
     statement = (
-        module.insert(RAW)
+        module.insert(view)
         .on_conflict_do_nothing(index_elements=["system_id", "source_key", "content_hash"])
-        .returning(RAW.c.id, RAW.c.source_key, RAW.c.content_hash)
+        .returning(view.c.id, view.c.source_key, view.c.content_hash)
     )
-    return {(row.source_key, row.content_hash): int(row.id) for row in session.execute(statement, list(rows))}
+    return {(row.source_key, row.content_hash): int(row.id) for row in session.execute(statement, bound)}
 
 
 def current_records(session: Session, record_type: str, keys: Sequence[str]) -> dict[str, tuple[int, int, str]]:
@@ -97,31 +132,36 @@ def current_records(session: Session, record_type: str, keys: Sequence[str]) -> 
     return found
 
 
+#: Standard records' and revisions' ``data`` arrive as JSON text (``db.dumps_json``), serialised once.
+_DATA = frozenset({"data"})
+
+
 def insert_standard_records(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Insert new standard records in one batch; their ids by business key."""
+    """Insert new standard records in one batch (``data`` as JSON text); their ids by business key."""
     if not rows:
         return {}
-    result = session.execute(STANDARD.insert().returning(STANDARD.c.id, STANDARD.c.business_key), [dict(r) for r in rows])
+    view, bound = _prebound(session, STANDARD, rows, verbatim=_DATA, extra=["id"])
+    result = session.execute(view.insert().returning(view.c.id, view.c.business_key), bound)
     return {row.business_key: int(row.id) for row in result}
 
 
 def revise_standard_records(session: Session, changes: Mapping[int, Mapping[str, Any]]) -> None:
-    """Move standard records to a new current revision (id → current_revision, content_hash, data,
-    decision_date, updated_at), in one batch."""
+    """Move standard records to a new current revision (id → current_revision, content_hash, data as
+    JSON text, decision_date, updated_at), in one batch."""
     if not changes:
         return
-    statement = (
-        update(STANDARD)
-        .where(STANDARD.c.id == bindparam("record_id"))
-        .values({name: bindparam(f"new_{name}") for name in ("current_revision", "content_hash", "data", "decision_date", "updated_at")})
-    )
-    params = [{"record_id": record_id, **{f"new_{k}": v for k, v in values.items()}} for record_id, values in changes.items()]
+    view, bound = _prebound(session, STANDARD, list(changes.values()), verbatim=_DATA, extra=["id"])
+    names = list(bound[0])
+    statement = update(view).where(view.c.id == bindparam("record_id")).values({name: bindparam(f"new_{name}") for name in names})
+    params = [{"record_id": record_id, **{f"new_{k}": v for k, v in values.items()}} for record_id, values in zip(changes, bound, strict=True)]
     session.connection().execute(statement, params)
 
 
 def insert_revisions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert revisions in one batch (``data`` as JSON text)."""
     if rows:
-        session.execute(REVISIONS.insert(), list(rows))
+        view, bound = _prebound(session, REVISIONS, rows, verbatim=_DATA)
+        session.execute(view.insert(), bound)
 
 
 def link(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -144,7 +184,8 @@ def lineage_sources(session: Session, record_ids: Sequence[int]) -> dict[int, se
 
 def insert_errors(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        session.execute(ERRORS.insert(), list(rows))
+        view, bound = _prebound(session, ERRORS, rows)
+        session.execute(view.insert(), bound)
 
 
 def close_errors_of(session: Session, raw_ids: Sequence[int], status: MappingErrorStatus) -> int:
