@@ -29,6 +29,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -106,6 +107,19 @@ def record_type_of(kind: str, action: DisclosureAction) -> str:
     return kind + WITHDRAWAL_SUFFIX if action is DisclosureAction.WITHDRAWAL else kind
 
 
+@dataclass
+class _Batch:
+    """A claimed batch on its way: what was loaded and sealed, and the groups still to push."""
+
+    summary: DeliverySummary
+    live: list[Work]
+    items: dict[int, OutboundItem]
+    groups: list[tuple[list[Work], Pusher]]
+
+
+_Pushed = list[list[Receipt] | JnxError]  # per group of a batch: its receipts, or why the push failed
+
+
 class Outbox:
     """Delivers due disclosure revisions through one pusher. One instance per worker."""
 
@@ -137,19 +151,48 @@ class Outbox:
         self.store = OutboxStore(engine, worker_id)
 
     def deliver_due(self, limit: int = 1000) -> DeliverySummary:
-        """Push what is due now, batch by batch, until nothing is due or ``limit`` deliveries were claimed."""
+        """Push what is due now, batch by batch, until nothing is due or ``limit`` deliveries were claimed.
+
+        Pipelined: while one batch's POST is in flight (on a thread of its own: the socket wait releases
+        the GIL), the next batch is claimed, sealed and its envelopes kept; then the first batch's
+        receipts are recorded, in one transaction as always. At most one batch is in flight, each keeps
+        its leases until its outcomes are written, and a claim that finds nothing while a batch is in
+        flight is tried again once that batch is recorded (a retry may have become due)."""
         total = DeliverySummary()
-        while total.claimed < limit:
-            leases = self.leases.claim(self.worker_id, limit=min(self.batch_size, limit - total.claimed),
-                                       lease_for=self.lease_for, now=self.clock())
-            if not leases:
-                break
-            total.add(self.deliver(leases))
+        claimed = 0
+        in_flight: tuple[_Batch, Future[_Pushed]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.worker_id}-push") as http:
+            try:
+                while True:
+                    leases = (self.leases.claim(self.worker_id, limit=min(self.batch_size, limit - claimed),
+                                                lease_for=self.lease_for, now=self.clock())
+                              if claimed < limit else [])
+                    if not leases and in_flight is None:
+                        break
+                    claimed += len(leases)
+                    batch = self._prepare(leases) if leases else None
+                    if in_flight is not None:
+                        total.add(self._record(in_flight[0], in_flight[1].result()))
+                        in_flight = None
+                    if batch is None:
+                        continue
+                    if batch.groups:
+                        in_flight = (batch, http.submit(self._push, batch))
+                    else:
+                        total.add(batch.summary)
+            finally:
+                if in_flight is not None and not in_flight[1].done():
+                    in_flight[1].cancel()
         return total
 
     # ------------------------------------------------------------------ one batch
     def deliver(self, leases: Sequence[Lease]) -> DeliverySummary:
         """Push one claimed batch and record what happened to each delivery."""
+        batch = self._prepare(leases)
+        return self._record(batch, self._push(batch)) if batch.groups else batch.summary
+
+    def _prepare(self, leases: Sequence[Lease]) -> _Batch:
+        """Load a claimed batch, write off superseded revisions, seal the rest and keep their envelopes."""
         summary = DeliverySummary(claimed=len(leases), batches=1)
         work = self.store.load(leases)
         superseded = [Outcome(w, DeliveryStatus.FAILED, "superseded by a newer revision before it was sent")
@@ -157,26 +200,40 @@ class Outbox:
         summary.superseded = len(self._write(superseded, summary))
         live = [w for w in work if w.current]
         if not live:
-            return summary
+            return _Batch(summary, live, {}, [])
         try:
             items = self._items(live)
         except JnxError as exc:  # a key missing or unusable: nothing can be sealed, nothing sent
             self._write(self._failures(live, exc, summary), summary)
-            return summary
-        outcomes: list[Outcome] = []
-        for group, pusher in (([w for w in live if w.action is not DisclosureAction.WITHDRAWAL], self.pusher),
-                              ([w for w in live if w.action is DisclosureAction.WITHDRAWAL], self.withdrawals)):
-            if not group:
-                continue
+            return _Batch(summary, live, {}, [])
+        groups = [(group, pusher) for group, pusher in (
+            ([w for w in live if w.action is not DisclosureAction.WITHDRAWAL], self.pusher),
+            ([w for w in live if w.action is DisclosureAction.WITHDRAWAL], self.withdrawals)) if group]
+        return _Batch(summary, live, items, groups)
+
+    @staticmethod
+    def _push(batch: _Batch) -> _Pushed:
+        """The HTTP leg (no database, no clock): each group's receipts, or the error that stopped it."""
+        pushed: _Pushed = []
+        for group, pusher in batch.groups:
             try:
-                receipts = pusher.push([items[w.delivery_id] for w in group])
+                pushed.append(pusher.push([batch.items[w.delivery_id] for w in group]))
             except JnxError as exc:
-                outcomes += self._failures(group, exc, summary)
-                continue
-            outcomes += [self._receipted(w, receipt) for w, receipt in zip(group, receipts, strict=True)]
+                pushed.append(exc)
+        return pushed
+
+    def _record(self, batch: _Batch, pushed: _Pushed) -> DeliverySummary:
+        """Write a pushed batch's outcomes in one transaction and audit it."""
+        summary = batch.summary
+        outcomes: list[Outcome] = []
+        for (group, _), answer in zip(batch.groups, pushed, strict=True):
+            if isinstance(answer, JnxError):
+                outcomes += self._failures(group, answer, summary)
+            else:
+                outcomes += [self._receipted(w, receipt) for w, receipt in zip(group, answer, strict=True)]
         for outcome in self._write(outcomes, summary):
             self._count(outcome, summary)
-        self._audit(live, summary)
+        self._audit(batch.live, summary)
         return summary
 
     def _items(self, work: Sequence[Work]) -> dict[int, OutboundItem]:

@@ -279,6 +279,82 @@ def test_a_revision_superseded_while_waiting_is_never_pushed(
     assert held_record.record["CF_NR_FK"] == "0.3"
 
 
+# ---------------------------------------------------------------- pipelining
+class CountingSealer:
+    """Seals nothing for real: counts the items sealed so far (the outbox's side of the pipeline)."""
+
+    ttl = dt.timedelta(hours=1)
+
+    def __init__(self) -> None:
+        self.sealed = 0
+        self.changed = threading.Condition()
+
+    def seal(self, payload: bytes, *, idempotency_key: str, now: dt.datetime) -> str:
+        with self.changed:
+            self.sealed += 1
+            self.changed.notify_all()
+        return f"sealed:{idempotency_key}"
+
+
+class OverlapPusher:
+    """Answers batch k only once the outbox has sealed batch k+1 (or after ``patience`` seconds), and
+    notes which batches overlapped; ``fail_batch`` raises a transient error for that batch instead."""
+
+    def __init__(self, sealer: CountingSealer, batch_size: int, total: int, fail_batch: int | None = None,
+                 patience: float = 3.0) -> None:
+        self.sealer, self.batch_size, self.total = sealer, batch_size, total
+        self.fail_batch, self.patience = fail_batch, patience
+        self.batches: list[list[str]] = []
+        self.overlapped: list[bool] = []
+
+    def push(self, batch: list[Any]) -> list[Any]:
+        from jnx.adapters.base import Receipt, ReceiptStatus
+        from jnx.errors import TransientError
+
+        self.batches.append([item.idempotency_key for item in batch])
+        next_sealed = min(len(self.batches) * self.batch_size + 1, self.total)
+        with self.sealer.changed:
+            self.overlapped.append(self.sealer.changed.wait_for(lambda: self.sealer.sealed >= next_sealed, self.patience))
+        if len(self.batches) == self.fail_batch:
+            raise TransientError("line down")
+        return [Receipt(item.idempotency_key, ReceiptStatus.ACCEPTED, receipt_id=f"R-{item.idempotency_key}") for item in batch]
+
+
+def test_the_next_batch_is_sealed_while_the_previous_one_is_in_flight_and_each_is_recorded_once(
+    sessions: Any, rules: DisclosureRules, migrated_engine: Any, tag: str
+) -> None:
+    derive(sessions, rules, *penalties(12, tag + "P"))
+    sealer = CountingSealer()
+    pusher = OverlapPusher(sealer, batch_size=5, total=12)
+    summary = Outbox(migrated_engine, pusher, sealer=sealer, batch_size=5).deliver_due()
+
+    assert (summary.claimed, summary.acknowledged, summary.batches) == (12, 12, 3)
+    assert pusher.overlapped == [True, True, True]  # the last batch waited for nothing more to seal
+    keys = [key for batch in pusher.batches for key in batch]
+    assert len(keys) == len(set(keys)) == 12
+    assert set(statuses(sessions).values()) == {"published"}
+    with sessions() as session:
+        assert {d.receipt["receipt_id"] for d in session.scalars(select(Delivery))} == {f"R-{k}" for k in keys}
+
+
+def test_a_batch_failing_in_the_pipeline_is_released_alone_with_back_off(
+    sessions: Any, rules: DisclosureRules, migrated_engine: Any, tag: str
+) -> None:
+    derive(sessions, rules, *penalties(12, tag + "Q"))
+    sealer = CountingSealer()
+    pusher = OverlapPusher(sealer, batch_size=5, total=12, fail_batch=2)
+    outbox = Outbox(migrated_engine, pusher, sealer=sealer, batch_size=5)
+    summary = outbox.deliver_due()
+
+    assert (summary.claimed, summary.acknowledged, summary.retried) == (12, 7, 5)
+    failed = set(pusher.batches[1])
+    with sessions() as session:
+        for delivery in session.scalars(select(Delivery)):
+            waiting = delivery.status is DeliveryStatus.PENDING
+            assert waiting == (delivery.disclosure_revision.idempotency_key in failed)
+            assert not waiting or "line down" in (delivery.error or "")
+
+
 # ---------------------------------------------------------------- envelopes
 PLATFORM_ENC = generate_private_key("credit-platform-enc-1", Suite.JOSE, KeyUse.ENC)
 JNX_SIG = generate_private_key("jnx-sig-1", Suite.JOSE, KeyUse.SIG)
