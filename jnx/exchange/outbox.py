@@ -98,9 +98,12 @@ class DeliverySummary:
         return data
 
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode  # = json.dumps with these
+
+
 def item_bytes(payload: dict[str, Any]) -> bytes:
     """The bytes an envelope signs: canonical JSON (sorted keys, UTF-8)."""
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return _CANONICAL(payload).encode("utf-8")
 
 
 def record_type_of(kind: str, action: DisclosureAction) -> str:

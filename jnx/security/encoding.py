@@ -28,9 +28,12 @@ def b64url_decode(text: str) -> bytes:
         raise ValueError("not base64url") from exc
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode  # = json.dumps with these options
+
+
 def canonical_json(data: Any) -> bytes:
     """Sorted keys, no spaces, UTF-8: the bytes a header or an audit entry is hashed over."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _CANONICAL(data).encode("utf-8")
 
 
 def split_compact(token: str | bytes, parts: int) -> list[str]:
@@ -49,7 +52,11 @@ def split_compact(token: str | bytes, parts: int) -> list[str]:
 def read_header(segment: str) -> dict[str, Any]:
     """Decode a protected header segment into a JSON object (unverified)."""
     try:
-        header = json.loads(b64url_decode(segment))
+        data = b64url_decode(segment)
+        # json.loads(bytes) guesses the encoding from the first bytes: "{" and a non-zero second byte is
+        # always UTF-8 (no BOM, not UTF-16/32), so decode it as json.loads would and skip the guess
+        header = json.loads(data.decode("utf-8", "surrogatepass") if data[:1] == b"{" and data[1:2] not in (b"", b"\x00")
+                            else data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError("protected header is not base64url JSON") from exc
     if not isinstance(header, dict):

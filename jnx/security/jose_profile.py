@@ -9,17 +9,17 @@ are proven against jwcrypto and npm ``jose`` (libraries jnx does not use) in the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from jnx.security.encoding import Compact, b64url, b64url_decode
@@ -48,12 +48,20 @@ def _other_info(apu: bytes, apv: bytes) -> bytes:
 _EMPTY_PARTIES_INFO = _other_info(b"", b"")
 
 
+_FIRST_ROUND = struct.pack(">I", 1)
+
+
 def _kek(shared: bytes, other_info: bytes) -> bytes:
-    return ConcatKDFHash(hashes.SHA256(), 32, other_info).derive(shared)
+    """NIST SP 800-56A Concat KDF with SHA-256 for a 256-bit key: one round, SHA-256(1 ‖ Z ‖ OtherInfo)
+    (what ``ConcatKDFHash(SHA256(), 32, other_info).derive(shared)`` computes, without its objects)."""
+    return hashlib.sha256(_FIRST_ROUND + shared + other_info).digest()
+
+
+_HEADER_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # = json.dumps with these options
 
 
 def _encoded_header(header: dict[str, Any]) -> str:
-    return b64url(json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    return b64url(_HEADER_JSON(header).encode("utf-8"))
 
 
 def _ephemeral_key(header: dict[str, Any]) -> ec.EllipticCurvePublicKey:
@@ -95,8 +103,8 @@ class JoseProfile:
         if header.get("alg") != KEY_ALG or key.alg != KEY_ALG or "crit" in header or "zip" in header:
             raise ValueError(f"JWE header and key must have alg {KEY_ALG}, and no 'crit' or 'zip'")
         ephemeral = ec.generate_private_key(_CURVE)
-        numbers = ephemeral.public_key().public_numbers()
-        epk = {"crv": "P-256", "kty": "EC", "x": b64url(numbers.x.to_bytes(32, "big")), "y": b64url(numbers.y.to_bytes(32, "big"))}
+        point = ephemeral.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        epk = {"crv": "P-256", "kty": "EC", "x": b64url(point[1:33]), "y": b64url(point[33:])}  # 04 ‖ x ‖ y
         header_b64 = _encoded_header({**header, "enc": CONTENT_ENC, "epk": epk})
         kek = _kek(ephemeral.exchange(_ECDH, key.joserfc().public_key), _EMPTY_PARTIES_INFO)
         cek, iv = os.urandom(32), os.urandom(12)
