@@ -90,7 +90,7 @@ class JoseProfile:
         if len(payload) > MAX_BYTES:
             raise MalformedEnvelope(f"payload larger than {MAX_BYTES} bytes")
         signing_input = f"{_encoded_header(header)}.{b64url(payload)}"
-        native = key.joserfc().private_key
+        native = key.native
         data = signing_input.encode("ascii")
         if isinstance(native, ed25519.Ed25519PrivateKey):
             signature = native.sign(data)
@@ -106,7 +106,7 @@ class JoseProfile:
         point = ephemeral.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
         epk = {"crv": "P-256", "kty": "EC", "x": b64url(point[1:33]), "y": b64url(point[33:])}  # 04 ‖ x ‖ y
         header_b64 = _encoded_header({**header, "enc": CONTENT_ENC, "epk": epk})
-        kek = _kek(ephemeral.exchange(_ECDH, key.joserfc().public_key), _EMPTY_PARTIES_INFO)
+        kek = _kek(ephemeral.exchange(_ECDH, key.native), _EMPTY_PARTIES_INFO)
         cek, iv = os.urandom(32), os.urandom(12)
         sealed = AESGCM(cek).encrypt(iv, plaintext, header_b64.encode("ascii"))
         parts = (aes_key_wrap(kek, cek), iv, sealed[:-16], sealed[-16:])
@@ -122,7 +122,7 @@ class JoseProfile:
         if "crit" in header or header.get("alg") != key.alg:
             raise MalformedEnvelope(f"JWS header must have alg {key.alg!r} and no 'crit'")
         signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
-        native = key.joserfc().public_key
+        native = key.native
         try:
             if isinstance(native, ed25519.Ed25519PublicKey):
                 native.verify(signature, signing_input)
@@ -155,7 +155,7 @@ class JoseProfile:
             raise MalformedEnvelope(f"envelope larger than {2 * MAX_BYTES} bytes")
         epk = _ephemeral_key(header)
         try:
-            shared = key.joserfc().private_key.exchange(_ECDH, epk)
+            shared = key.native.exchange(_ECDH, epk)
             kek = _kek(shared, other_info)
             cek = aes_key_unwrap(kek, encrypted_key)
             return AESGCM(cek).decrypt(iv, ciphertext + tag, header_b64.encode("ascii"))

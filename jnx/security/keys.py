@@ -116,6 +116,11 @@ class PublicKey:
         """The key as joserfc's object (parsed once)."""
         return self._joserfc
 
+    @functools.cached_property
+    def native(self) -> Any:
+        """The ``cryptography`` public key object (looked up once: the envelope profile's hot path)."""
+        return self._joserfc.public_key
+
     def sm2(self) -> sm2.SM2PublicKey:
         return self._sm2
 
@@ -154,6 +159,11 @@ class PrivateKey:
     def joserfc(self) -> ECKey | OKPKey:
         """The key as joserfc's object (parsed once)."""
         return self._joserfc
+
+    @functools.cached_property
+    def native(self) -> Any:
+        """The ``cryptography`` private key object (looked up once: the envelope profile's hot path)."""
+        return self._joserfc.private_key
 
     def sm2(self) -> sm2.SM2PrivateKey:
         return sm2.SM2PrivateKey(_int(self._jwk["d"]))
