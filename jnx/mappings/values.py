@@ -42,8 +42,6 @@ HALFWIDTH_ALNUM = {code: code - 0xFEE0 for code in (*range(0xFF10, 0xFF1A), *ran
 }
 """Full-width digits and Latin letters only: Chinese names keep their full-width punctuation （）、，."""
 
-CN_PARENS = {ord("("): "（", ord(")"): "）"}
-"""Half-width parentheses to the full-width ones Chinese names are registered with."""
 
 def as_text(value: Any, transform: str) -> str:
     """Strings pass (a ``str`` subclass, e.g. lxml's, as its plain text); integers and Decimals become
@@ -60,6 +58,10 @@ def as_text(value: Any, transform: str) -> str:
 _WIDE = re.compile("[\uff01-\uff5e\u3000]")
 _WIDE_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]")
 _INVISIBLE = "\u200b\ufeff"  # not whitespace to Python's str.split(), but never wanted around a value
+WHITESPACE = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+"""What ``str.split()`` splits on (``str.isspace()``), spelled out: a character set is cheaper to search than ``\\s``."""
+_CLEAN_WORK = re.compile(f"[{WHITESPACE}{_INVISIBLE}\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+"""A character ``clean`` changes or removes: text without one is already clean."""
 
 
 def trim(value: Any) -> str | None:
@@ -79,10 +81,10 @@ def squeeze(value: Any) -> str | None:
 def clean(value: Any) -> str | None:
     """Full-width digits and letters to half-width, whitespace runs to one space, then trim."""
     text = value if value.__class__ is str else as_text(value, "clean")
-    if text.isalnum():  # one word (ID numbers, most names): no whitespace, no zero-width space or BOM
-        return text if text.isascii() or _WIDE_ALNUM.search(text) is None else text.translate(HALFWIDTH_ALNUM)
-    if text.isascii():
-        return " ".join(text.split()) or None
+    if text.isascii():  # O(1) for str: no full-width forms, no zero-width space, no BOM to look for
+        return text if text.isalnum() else (" ".join(text.split()) or None)
+    if _CLEAN_WORK.search(text) is None:  # names, document numbers: nothing to change (and not empty)
+        return text
     if _WIDE_ALNUM.search(text) is not None:
         text = text.translate(HALFWIDTH_ALNUM)
     return " ".join(text.split()).strip(_INVISIBLE) or None
@@ -95,12 +97,13 @@ def halfwidth(value: Any) -> str:
 
 def cn_parens(value: Any) -> str:
     text = value if value.__class__ is str else as_text(value, "cn_parens")
-    return text.translate(CN_PARENS) if "(" in text or ")" in text else text
+    return text.replace("(", "（").replace(")", "）") if "(" in text or ")" in text else text
 
 
 # ---------------------------------------------------------------- dates
 
 _EPOCH = dt.date(1970, 1, 1)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
 _CST_MS = 8 * 3600 * 1000  # China Standard Time, UTC+8, no daylight saving since 1991
 _DAY_MS = 86_400_000
 
@@ -117,6 +120,8 @@ DATE_FORMATS: dict[str, str] = {
 1970-01-01 UTC, read as a date in China Standard Time). ``hh:mm:ss`` keeps the date as written."""
 
 DATE_FORMAT_NAMES: tuple[str, ...] = (*DATE_FORMATS, "epoch_ms")
+_NUMBERS = {str(n): n for n in range(100)} | {f"{n:02d}": n for n in range(10)}
+"""Month and day texts (one or two digits) to their numbers: a dict lookup is cheaper than ``int()``."""
 
 
 def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> Callable[[Any], dt.date]:
@@ -134,12 +139,24 @@ def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> C
         raise TransformFailure("date", "date.range", f"date {day.isoformat()} is outside {earliest}–{latest}")
 
     def from_epoch_ms(ms: int) -> dt.date:
-        try:
-            return in_range(_EPOCH + dt.timedelta(days=(ms + _CST_MS) // _DAY_MS))
-        except OverflowError:
+        try:  # the day number, in C: errors exactly where 1970-01-01 + that many days leaves date.min–date.max
+            day = dt.date.fromordinal(_EPOCH_ORDINAL + (ms + _CST_MS) // _DAY_MS)
+        except (OverflowError, ValueError):
             raise TransformFailure("date", "date.range", "epoch milliseconds out of any date range") from None
+        return day if earliest <= day <= latest else in_range(day)
 
     iso_first = bool(formats) and formats[0] == "YYYY-MM-DD"
+    # Eight ASCII digits can only be YYYYMMDD among the written formats (the others have separators),
+    # and every format reads the same year, month and day from a text it matches, so the order of the
+    # declared formats cannot change the day read: only whether epoch_ms gets a turn, which it never
+    # does for a text a written format matches.
+    compact = "YYYYMMDD" in formats
+    # The same reasoning for the formats with separators: the mark after the year says which format a
+    # text can be; split there, a declared format's parts are looked up, never parsed. Mark → whether
+    # month and day need two digits (YYYY-MM-DD declared without YYYY-M-D).
+    marks = {mark: short not in formats for mark, short, long in (("-", "YYYY-M-D", "YYYY-MM-DD"), ("/", "YYYY/M/D", ""),
+                                                                   (".", "YYYY.M.D", "")) if short in formats or long in formats}
+    chinese = "YYYY年M月D日" in formats
 
     def parse(value: Any) -> dt.date:
         if iso_first and value.__class__ is str and len(value) == 10 and value[4] == "-" and value[7] == "-" \
@@ -157,14 +174,38 @@ def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> C
                 return from_epoch_ms(value)
             raise TransformFailure("date", "date.type", f"a number is not a date in the declared formats ({declared})")
         text = value if value.__class__ is str else as_text(value, "date")
+        if compact and len(text) == 8 and text.isdigit() and text.isascii():  # YYYYMMDD, the only format it can be
+            try:
+                day = dt.date.fromisoformat(text)  # the ISO basic form, in C
+            except ValueError:
+                raise TransformFailure("date", "date.invalid", "no such day in the calendar") from None
+            return day if earliest <= day <= latest else in_range(day)
+        mark = text[4:5]
+        two_digits = marks.get(mark)
+        if two_digits is not None or (chinese and mark == "年" and text[-1:] == "日"):
+            if two_digits is not None:
+                parts = text.split(mark)
+                year, month, day_of_month = parts if len(parts) == 3 else ("", "", "")
+            else:
+                year = text[:4]
+                month, _, day_of_month = text[5:-1].partition("月")
+            m, d = _NUMBERS.get(month), _NUMBERS.get(day_of_month)  # one or two ASCII digits, or None
+            if m is not None and d is not None and year.isdigit() and year.isascii() and len(year) == 4 \
+                    and not (two_digits and (len(month) != 2 or len(day_of_month) != 2)):
+                try:
+                    day = dt.date(int(year), m, d)
+                except ValueError:
+                    raise TransformFailure("date", "date.invalid", "no such day in the calendar") from None
+                return day if earliest <= day <= latest else in_range(day)
         match = pattern.fullmatch(text) if pattern is not None else None
         if match is not None:
             last = match.lastindex
-            try:
-                day = dt.date(int(match[last - 2]), int(match[last - 1]), int(match[last]))
+            year, month, day_of_month = match.group(last - 2, last - 1, last)
+            try:  # month and day are one or two ASCII digits: always in _NUMBERS
+                day = dt.date(int(year), _NUMBERS[month], _NUMBERS[day_of_month])
             except ValueError:
                 raise TransformFailure("date", "date.invalid", "no such day in the calendar") from None
-            return in_range(day)
+            return day if earliest <= day <= latest else in_range(day)
         if epoch_ms and text.isdigit() and text.isascii():
             return from_epoch_ms(int(text))
         raise TransformFailure("date", "date.format", f"not a date in the declared formats ({declared})")

@@ -7,11 +7,11 @@ import re
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from jnx.mappings.values import (DATE_FORMATS, HALFWIDTH, HALFWIDTH_ALNUM, TransformFailure, amount_parser, clean, cn_parens,
-                                 date_parser, halfwidth, squeeze, trim)
+from jnx.mappings.values import (DATE_FORMATS, HALFWIDTH, HALFWIDTH_ALNUM, WHITESPACE, TransformFailure, amount_parser, clean,
+                                 cn_parens, date_parser, halfwidth, squeeze, trim)
 
 ALL_FORMATS = ("YYYY-MM-DD", "YYYY/M/D", "YYYYMMDD", "YYYY年M月D日", "epoch_ms")
 parse_date = date_parser(ALL_FORMATS, dt.date(1900, 1, 1), dt.date(2099, 12, 31))
@@ -166,3 +166,52 @@ def outcome(fn, value):  # type: ignore[no-untyped-def]
 @given(st.integers(min_value=0, max_value=10**20))
 def test_a_bare_number_reads_as_the_same_number_with_its_unit_written(yuan_amount: int) -> None:
     assert outcome(yuan, str(yuan_amount)) == outcome(yuan, f"{yuan_amount}元") == outcome(yuan, f"{yuan_amount:,}.00元")
+
+
+def test_the_whitespace_clean_looks_for_is_exactly_what_str_split_splits_on() -> None:
+    assert WHITESPACE == "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+
+
+@given(st.one_of(MESSY_TEXT, st.text(max_size=24)))
+def test_clean_of_any_text_is_what_its_definition_says(text: str) -> None:
+    assert clean(text) == (" ".join(text.translate(HALFWIDTH_ALNUM).split()).strip("\u200b\ufeff") or None)
+
+
+@given(st.text(alphabet=st.sampled_from("()（）济宁a1 "), max_size=12))
+def test_chinese_parentheses_replace_exactly_the_half_width_ones(text: str) -> None:
+    assert cn_parens(text) == text.translate({ord("("): "（", ord(")"): "）"})
+
+
+ODD_DATE_TEXT = st.one_of(
+    DATE_TEXT,
+    st.dates(dt.date(1890, 1, 1), dt.date(2110, 12, 31)).flatmap(lambda d: st.sampled_from([
+        f"{d.year}/{d.month:03d}/{d.day}", f"{d.year}/{d.month}/{d.day}/1", f"{d.year}年{d.month}月{d.day}日日",
+        f"{d.year}年{d.month}月{d.day}月{d.day}日", f"{d.year}-{d.month:02d}-{d.day}", f"{d.year:05d}/{d.month}/{d.day}",
+        f"{d.year}/+{d.month}/{d.day}", f"{d.year}/{d.month}/ {d.day}", f"{d.year}.{d.month}.{d.day}日",
+        d.strftime("%Y%m%d").replace("0", "٠"), f"{d.year}年{d.month}月{d.day}", f"{d.year}年{d.month:03d}月{d.day}日"])),
+    st.text(alphabet=st.sampled_from("0123456789-/.年月日"), min_size=5, max_size=11),
+)
+
+
+@example("1/12/5", ("YYYY/M/D",))  # a separator before the year's fourth digit
+@example("2021-3-15", ("YYYY-MM-DD",))  # one-digit month and day need YYYY-M-D
+@given(ODD_DATE_TEXT, st.permutations([f for f in DATE_FORMATS]).flatmap(
+    lambda fs: st.integers(1, len(fs)).map(lambda n: tuple(fs[:n]))))
+def test_dates_read_by_their_separators_are_read_as_the_declared_formats_read_them(text: str, formats: tuple[str, ...]) -> None:
+    parse = date_parser(formats, dt.date(1900, 1, 1), dt.date(2099, 12, 31))
+    try:
+        got: object = parse(text)
+    except TransformFailure as failure:
+        got = failure.rule
+    assert got == reference_date(formats, text)
+
+
+@given(st.one_of(st.integers(-(10**17), 10**17), st.integers()))
+def test_epoch_milliseconds_are_the_day_of_their_beijing_time(ms: int) -> None:
+    try:
+        expected: object = dt.date(1970, 1, 1) + dt.timedelta(days=(ms + 8 * 3_600_000) // 86_400_000)
+    except OverflowError:
+        expected = "date.range"
+    if isinstance(expected, dt.date) and not dt.date(1900, 1, 1) <= expected <= dt.date(2099, 12, 31):
+        expected = "date.range"
+    assert outcome(parse_date, ms) == expected
