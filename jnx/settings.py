@@ -27,6 +27,13 @@ class Settings(BaseSettings):
         description="Name of the environment variable holding the passphrase of the key store.",
     )
     log_level: str = "INFO"
+    map_processes: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Helper processes that map and check the next pages of a run while it stores the current one; "
+        "0 maps in the run's own process.",
+    )
 
     @property
     def effective_database_url(self) -> str:

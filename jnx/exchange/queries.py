@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, column, select, text, update
 from sqlalchemy import table as bare_table
-from sqlalchemy.sql.expression import TableClause
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from jnx.exchange.models import (
@@ -35,44 +34,75 @@ WATERMARKS: Table = Watermark.__table__  # type: ignore[assignment]
 _CHUNK = 500  # keys per IN (…) list: well under SQLite's variable limit
 
 
-def _prebound(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, verbatim: frozenset[str] = frozenset(),
-              extra: Sequence[str] = ()) -> tuple[TableClause, list[dict[str, Any]]]:
-    """The page's rows with every value already in its database form, and an untyped view of the table.
+def _prebound(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
+              verbatim: frozenset[str] = frozenset()) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The column names of a page's rows and their values, already in their database form.
 
     The bulk writes of a run go through this instead of the models' column types: SQLAlchemy would
     run each value of each row through its type's processor (the instants of a page are one value,
     and the JSON of a standard record is serialised once, by the ingester, for the record and its
     revision). Columns named in ``verbatim`` are passed as given (JSON text); the others through
-    their column type's bind processor, once per distinct instant."""
+    their column type's bind processor, once per distinct instant. Every row has the same keys."""
     dialect = session.get_bind().dialect
     names = list(rows[0]) if rows else []
-    processors = {name: table.c[name].type._cached_bind_processor(dialect) for name in names if name not in verbatim}  # noqa: SLF001
-    processors = {name: proc for name, proc in processors.items() if proc is not None}
-    memo: dict[Any, Any] = {}
+    found = {name: table.c[name].type._cached_bind_processor(dialect) for name in names if name not in verbatim}  # noqa: SLF001
+    processors = [found.get(name) for name in names]
+    memo: dict[tuple[int, Any], Any] = {}
 
-    def bound(name: str, value: Any) -> Any:
-        if value is None:
-            return None
+    def bound(index: int, value: Any) -> Any:
+        process = processors[index]
+        if value is None or process is None:
+            return value
         if type(value) is not dt.datetime:
-            return processors[name](value)
-        key = (name, value)
+            return process(value)
+        key = (index, value)
         result = memo.get(key)
         if result is None:
-            memo[key] = result = processors[name](value)
+            memo[key] = result = process(value)
         return result
 
-    out = [{name: (bound(name, value) if name in processors else value) for name, value in row.items()} for row in rows]
-    return bare_table(table.name, *(column(name) for name in dict.fromkeys([*names, *extra]))), out
+    if not any(processors):
+        return names, [tuple(row.values()) for row in rows]
+    return names, [tuple(bound(i, value) for i, value in enumerate(row.values())) for row in rows]
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _write_many(session: Session, table: Table, names: Sequence[str], params: Sequence[tuple[Any, ...]],
+                conflict: Sequence[str] | None = None) -> None:
+    """``INSERT`` (ignoring rows that hit the ``conflict`` key) of pre-bound rows, in one executemany."""
+    columns = ", ".join(names)
+    on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
+    if _is_sqlite(session):
+        sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(names))}){on_conflict}"
+        _sqlite(session).executemany(sql, params)
+        return
+    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join(['%s'] * len(names))}){on_conflict}"
+    session.connection().exec_driver_sql(sql, list(params))
+
+
+def _sqlite(session: Session) -> Any:
+    """A cursor of the session's own SQLite connection, inside its transaction."""
+    return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+def _sqlite_next_ids(session: Session, table: Table, count: int) -> range:
+    """Ids for ``count`` new rows of ``table`` on SQLite.
+
+    A run's page transaction holds SQLite's write lock from its ``BEGIN IMMEDIATE`` (the
+    single-writer path, :mod:`jnx.exchange.leases`), so nobody else can insert into the table until
+    it commits: the ids after the largest are this page's to give, and a batch insert needs no
+    ``RETURNING`` to know them."""
+    (largest,) = _sqlite(session).execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()
+    return range(largest + 1, largest + 1 + count)
 
 
 def _insert_ignore(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], keys: list[str]) -> None:
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    view, bound = _prebound(session, table, rows)
-    stmt = module.insert(view).on_conflict_do_nothing(index_elements=keys)
-    session.execute(stmt, bound)
+    if rows:
+        names, params = _prebound(session, table, rows)
+        _write_many(session, table, names, params, conflict=keys)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -104,18 +134,24 @@ def stage(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str
 
     Returns the ids of the rows this statement inserted, by (source key, content hash): a row that
     another worker staged meanwhile (it waited for that worker's commit) is not among them, so only
-    one of the two goes on to map and store it."""
+    one of the two goes on to map and store it. On SQLite nobody else writes during the page's
+    transaction and the ingester stages only what that transaction found unstaged: the rows are
+    inserted with ids given here (a conflict would be a fault, and fails the page)."""
     if not rows:
         return {}
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    view, bound = _prebound(session, RAW, rows, extra=["id"])
+    names, params = _prebound(session, RAW, rows)
+    if _is_sqlite(session):
+        ids = _sqlite_next_ids(session, RAW, len(params))
+        _write_many(session, RAW, ["id", *names], [(i, *p) for i, p in zip(ids, params, strict=True)])
+        return {(row["source_key"], row["content_hash"]): i for i, row in zip(ids, rows, strict=True)}
+    view = bare_table(RAW.name, *(column(name) for name in ["id", *names]))
     statement = (
-        module.insert(view)
+        postgresql.insert(view)
         .on_conflict_do_nothing(index_elements=["system_id", "source_key", "content_hash"])
         .returning(view.c.id, view.c.source_key, view.c.content_hash)
     )
-    return {(row.source_key, row.content_hash): int(row.id) for row in session.execute(statement, bound)}
+    result = session.execute(statement, [dict(zip(names, p, strict=True)) for p in params])
+    return {(row.source_key, row.content_hash): int(row.id) for row in result}
 
 
 def current_records(session: Session, record_type: str, keys: Sequence[str]) -> dict[str, tuple[int, int, str]]:
@@ -140,8 +176,13 @@ def insert_standard_records(session: Session, rows: Sequence[Mapping[str, Any]])
     """Insert new standard records in one batch (``data`` as JSON text); their ids by business key."""
     if not rows:
         return {}
-    view, bound = _prebound(session, STANDARD, rows, verbatim=_DATA, extra=["id"])
-    result = session.execute(view.insert().returning(view.c.id, view.c.business_key), bound)
+    names, params = _prebound(session, STANDARD, rows, verbatim=_DATA)
+    if _is_sqlite(session):
+        ids = _sqlite_next_ids(session, STANDARD, len(params))
+        _write_many(session, STANDARD, ["id", *names], [(i, *p) for i, p in zip(ids, params, strict=True)])
+        return {row["business_key"]: i for i, row in zip(ids, rows, strict=True)}
+    view = bare_table(STANDARD.name, *(column(name) for name in ["id", *names]))
+    result = session.execute(view.insert().returning(view.c.id, view.c.business_key), [dict(zip(names, p, strict=True)) for p in params])
     return {row.business_key: int(row.id) for row in result}
 
 
@@ -150,18 +191,21 @@ def revise_standard_records(session: Session, changes: Mapping[int, Mapping[str,
     JSON text, decision_date, updated_at), in one batch."""
     if not changes:
         return
-    view, bound = _prebound(session, STANDARD, list(changes.values()), verbatim=_DATA, extra=["id"])
-    names = list(bound[0])
-    statement = update(view).where(view.c.id == bindparam("record_id")).values({name: bindparam(f"new_{name}") for name in names})
-    params = [{"record_id": record_id, **{f"new_{k}": v for k, v in values.items()}} for record_id, values in zip(changes, bound, strict=True)]
-    session.connection().execute(statement, params)
+    names, params = _prebound(session, STANDARD, list(changes.values()), verbatim=_DATA)
+    marker = "?" if _is_sqlite(session) else "%s"
+    sql = f"UPDATE {STANDARD.name} SET {', '.join(f'{name} = {marker}' for name in names)} WHERE id = {marker}"
+    rows = [(*p, record_id) for record_id, p in zip(changes, params, strict=True)]
+    if _is_sqlite(session):
+        _sqlite(session).executemany(sql, rows)
+    else:
+        session.connection().exec_driver_sql(sql, rows)
 
 
 def insert_revisions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert revisions in one batch (``data`` as JSON text)."""
     if rows:
-        view, bound = _prebound(session, REVISIONS, rows, verbatim=_DATA)
-        session.execute(view.insert(), bound)
+        names, params = _prebound(session, REVISIONS, rows, verbatim=_DATA)
+        _write_many(session, REVISIONS, names, params)
 
 
 def link(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -184,8 +228,8 @@ def lineage_sources(session: Session, record_ids: Sequence[int]) -> dict[int, se
 
 def insert_errors(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        view, bound = _prebound(session, ERRORS, rows)
-        session.execute(view.insert(), bound)
+        names, params = _prebound(session, ERRORS, rows)
+        _write_many(session, ERRORS, names, params)
 
 
 def close_errors_of(session: Session, raw_ids: Sequence[int], status: MappingErrorStatus) -> int:

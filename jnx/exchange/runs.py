@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import multiprocessing
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -30,9 +31,10 @@ from jnx.errors import JnxError, PermanentError, StorageError
 from jnx.exchange import queries
 from jnx.exchange.db import session_factory, storage_errors
 from jnx.exchange.errors import ConstraintViolationError, LeaseLostError
-from jnx.exchange.ingest import Mapper, PageCounts, PageIngester, StoredRecord
+from jnx.exchange.ingest import Mapper, PageCounts, PageIngester, Prepared, StoredRecord, bare_hash
 from jnx.exchange.leases import RUNS, Lease, Leases
 from jnx.exchange.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
+from jnx.exchange.premap import MIN_RECORDS, IngesterSpec, PageMappers
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry
 from jnx.mappings.model import MappingContext
 from jnx.standard.dictionary import Dictionary
@@ -131,6 +133,85 @@ def _context(system: RegisteredSystem) -> MappingContext:
     )
 
 
+class _Lookahead:
+    """The pulled pages of one stream in order, each with what mapping helpers prepared for it.
+
+    Helpers (:mod:`jnx.exchange.premap`) start when a stream's first page is full enough to be worth
+    them and more pages follow, and the service allows them (``map_processes``; never from a daemon
+    process, which may not have children). A page is then sent to them as soon as it is pulled (its
+    records already staged left out) and handed on once the pages after it are in flight; a pull that
+    fails hands on the pages pulled before it first, so they are stored as they would have been
+    without helpers.
+    """
+
+    def __init__(self, service: RunService, system: RegisteredSystem, stream: str, name: str, version: str,
+                 ingester: PageIngester) -> None:
+        self.service = service
+        self.system = system
+        self.stream = stream
+        self.name = name
+        self.version = version
+        self.ingester = ingester
+        self.mappers: PageMappers | None = None
+
+    def run(self, pages: Iterator[Page]) -> Iterator[tuple[Page, Mapping[str, Prepared]]]:
+        try:
+            first = next(pages)
+        except StopIteration:
+            return
+        self.mappers = None if first.last or len(first.records) < MIN_RECORDS else self._start()
+        mappers = self.mappers
+        if mappers is None:
+            yield first, {}
+            for page in pages:
+                yield page, {}
+            return
+        queue: deque[Page] = deque()
+        upcoming: Page | None = first
+        while True:
+            while upcoming is not None and len(queue) < mappers.depth:
+                mappers.submit(upcoming.records, self._already_staged(upcoming))
+                queue.append(upcoming)
+                upcoming = None
+                if not queue[-1].last:
+                    try:
+                        upcoming = next(pages)
+                    except StopIteration:
+                        upcoming = None
+                    except Exception:
+                        while queue:
+                            yield queue.popleft(), mappers.prepared()
+                        raise
+            if not queue:
+                return
+            yield queue.popleft(), mappers.prepared()
+
+    def _start(self) -> PageMappers | None:
+        service = self.service
+        folders = getattr(service.tables, "folders", None)
+        if service.map_processes < 1 or folders is None or not self.version.isdigit() or multiprocessing.current_process().daemon:
+            return None
+        ingester = self.ingester
+        spec = IngesterSpec(tuple(str(f) for f in folders), self.name, int(self.version), self.system.id, self.stream,
+                            ingester.context, ingester.today)
+        try:
+            return PageMappers(spec, ingester.mapper.ref, service.map_processes)
+        except (OSError, RuntimeError) as exc:
+            log.warning("%s/%s: no mapping helpers (%s); the run maps its pages itself", self.system.id, self.stream, exc)
+            return None
+
+    def _already_staged(self, page: Page) -> set[str]:
+        """Content hashes of the page's records that are staged already (not worth mapping ahead)."""
+        by_pair = {(r.source_key[:200], bare_hash(r.content_hash)): r.content_hash for r in page.records}
+        with storage_errors(self.service.engine.url), self.service.sessions() as session:
+            found = queries.staged_ids(session, self.system.id, list(by_pair))
+        return {by_pair[pair] for pair in found}
+
+    def close(self) -> None:
+        if self.mappers is not None:
+            self.mappers.close()
+
+
 class RunService:
     """Creates runs and executes leased ones. One instance per worker process."""
 
@@ -148,6 +229,7 @@ class RunService:
         today: Callable[[], dt.date] | None = None,
         should_stop: Callable[[], bool] | None = None,
         lease_for: dt.timedelta = LEASE_FOR,
+        map_processes: int = 0,
     ) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = session_factory(engine)
@@ -164,6 +246,7 @@ class RunService:
         self.today = today or beijing_today
         self.should_stop = should_stop or (lambda: False)
         self.lease_for = lease_for  # each committed page extends the run's lease by this much
+        self.map_processes = map_processes  # helper processes mapping the next pages (jnx.exchange.premap); 0: none
         self._analyzed_at = ANALYZE_FROM
         self.leases = Leases(engine, RUNS)
         self.registry = SystemRegistry()
@@ -259,16 +342,20 @@ class RunService:
         start = None if (full or stored is None) else Watermark.from_json(stored)
         seen: Counter[bytes] = Counter()
         summary.stream = stream
-        for page in puller.pull(start):
-            self._check_not_looping(system, stream, page, seen)
-            lease = self._commit_page(lease, system, stream, ingester, page, start, summary)
-            summary.pages[stream] = summary.pages.get(stream, 0) + 1
-            self._refresh_statistics(summary)
-            puller.acknowledge(page)
-            if self.progress is not None:
-                self.progress(stream, summary.counts)
-            if self.should_stop():
-                raise _Interrupted
+        pages = _Lookahead(self, system, stream, name, version, ingester)
+        try:
+            for page, prepared in pages.run(iter(puller.pull(start))):
+                self._check_not_looping(system, stream, page, seen)
+                lease = self._commit_page(lease, system, stream, ingester, page, start, summary, prepared)
+                summary.pages[stream] = summary.pages.get(stream, 0) + 1
+                self._refresh_statistics(summary)
+                puller.acknowledge(page)
+                if self.progress is not None:
+                    self.progress(stream, summary.counts)
+                if self.should_stop():
+                    raise _Interrupted
+        finally:
+            pages.close()
         summary.stream = None
         return lease
 
@@ -309,7 +396,7 @@ class RunService:
             log.warning("could not refresh the database's statistics: %s", exc)
 
     def _commit_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,
-                     start: Watermark | None, summary: RunSummary) -> Lease:
+                     start: Watermark | None, summary: RunSummary, prepared: Mapping[str, Prepared] | None = None) -> Lease:
         mark = page.watermark
         if start is not None and mark.since < start.since:
             # never store a watermark behind the one this pull started from: keep that, go on with the pass
@@ -321,7 +408,7 @@ class RunService:
         for attempt in range(1, PAGE_ATTEMPTS + 1):
             expires = utcnow() + self.lease_for
             try:
-                counts = self._store_page(lease, system, stream, ingester, page, summary, new_mark, expires)
+                counts = self._store_page(lease, system, stream, ingester, page, summary, new_mark, expires, prepared)
                 break
             except (ConstraintViolationError, StorageError) as exc:
                 if attempt == PAGE_ATTEMPTS or not _lost_a_race(exc):
@@ -332,10 +419,10 @@ class RunService:
         return Lease(lease.table, lease.row_id, lease.owner, expires, lease.attempts)
 
     def _store_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,
-                    summary: RunSummary, new_mark: str, expires: dt.datetime) -> PageCounts:
+                    summary: RunSummary, new_mark: str, expires: dt.datetime, prepared: Mapping[str, Prepared] | None = None) -> PageCounts:
         """One page, its watermark and the run's counters in one transaction, fenced by the lease."""
         with storage_errors(self.engine.url), self.writes.begin() as session:
-            outcome = ingester.ingest(session, page.records)
+            outcome = ingester.ingest(session, page.records, prepared)
             if self.on_stored is not None and outcome.stored:
                 self.on_stored(session, system, outcome.stored)
             queries.set_watermark(session, system.id, stream, new_mark)

@@ -25,6 +25,11 @@ class TableCatalog:
     def __init__(self, registry: TableRegistry) -> None:
         self.registry = registry
 
+    @property
+    def folders(self) -> list[Path]:
+        """Where the tables are read from: what a mapping helper process needs to compile the same ones."""
+        return list(self.registry.folders)
+
     def has(self, name: str, version: str) -> bool:
         if not version.isdigit():
             return False
@@ -72,4 +77,5 @@ class Exchange:
             on_stored=self.on_stored,
             progress=self.progress,
             worker_id=self.worker_id,
+            map_processes=self.settings.map_processes,
         )

@@ -1,0 +1,231 @@
+"""Mapping the next pages in helper processes while the run stores the page before.
+
+Mapping a raw record and checking the standard record it gives are pure functions of the record
+(the table version, the system's settings and the day are fixed for a run) and cost most of a run's
+CPU; storing is the database's and stays in the run's process, one transaction per page with its
+watermark. So a run sends each page it pulls to a helper process, pulls the next one, and stores a
+page when its mapping comes back: on two cores, mapping and storing overlap.
+
+What comes back is only ever a cache. :meth:`PageIngester.ingest <jnx.exchange.ingest.PageIngester.ingest>`
+decides inside the page's transaction what is new, exactly as without helpers, takes a record's
+:class:`~jnx.exchange.ingest.Prepared` from the helper when it has one (by the adapter's content
+hash of the raw record) and maps the others itself. A helper builds its own compiled table from the
+same table files (compiled tables are generated code: they do not travel between processes) and
+its answer is used only if it names the same table version and content hash as the run's own. A
+helper that dies, or answers with an error, only costs speed: the run maps those pages itself.
+Helpers exit when their run ends, and on their own when the run's process disappears (SIGKILL).
+
+Records whose content was already staged are not sent (a second run of unchanged data maps
+nothing), nor are pages too small to be worth the trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from jnx.exchange.ingest import PageIngester, Prepared
+from jnx.mappings.model import MappingContext, TableRef
+
+log = logging.getLogger(__name__)
+
+#: Pages smaller than this are mapped in the run's own process (the trip costs more than it saves).
+MIN_RECORDS = 50
+#: How long a helper waits for work before it checks that its run's process still exists.
+_PARENT_CHECK_S = 1.0
+#: How long the run waits for a helper's answer before mapping the page itself.
+ANSWER_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class IngesterSpec:
+    """What a helper process needs to build the run's ingester: plain, picklable values."""
+
+    table_folders: tuple[str, ...]
+    table_name: str
+    table_version: int
+    system_id: str
+    record_type: str
+    context: MappingContext
+    today: dt.date
+
+
+Work = list[tuple[str, bytes | Mapping[str, Any]]]  # (adapter content hash, payload)
+
+
+def _build(spec: IngesterSpec) -> PageIngester:
+    from jnx.codesets import default_registry
+    from jnx.mappings.registry import TableRegistry
+    from jnx.mappings.standard_dictionary import standard_dictionary
+    from jnx.standard.dictionary import default_dictionary
+
+    tables = TableRegistry([Path(f) for f in spec.table_folders], standard_dictionary(), default_registry())
+    return PageIngester(system_id=spec.system_id, record_type=spec.record_type, mapper=tables.compiled(spec.table_name, spec.table_version),
+                        context=spec.context, dictionary=default_dictionary(), run_id=None, today=spec.today)
+
+
+def _helper_main(spec: IngesterSpec, conn: Connection, parent: int) -> None:
+    """A helper process: build the ingester, answer its ref, then prepare each page it is sent.
+
+    A reader thread takes pages off the pipe as they come, so the run never blocks sending a page
+    while this process sends an answer (two large messages crossing in one pipe would deadlock)."""
+    try:
+        _serve(spec, conn, parent)
+    except (BrokenPipeError, EOFError, OSError, KeyboardInterrupt):
+        pass  # the run is gone or closed the pipe: nothing to answer
+
+
+def _serve(spec: IngesterSpec, conn: Connection, parent: int) -> None:
+    try:
+        ingester = _build(spec)
+    except Exception as exc:  # noqa: BLE001 - reported to the run, which maps by itself
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", ingester.mapper.ref))
+    inbox: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+    threading.Thread(target=_read_pages, args=(conn, parent, inbox), daemon=True).start()
+    while (work := inbox.get()) is not None:
+        try:
+            answer: Any = ("done", {digest: ingester.prepare(payload) for digest, payload in work})
+        except Exception as exc:  # noqa: BLE001 - prepare() already turns a record's failure into an issue
+            answer = ("failed", f"{type(exc).__name__}: {exc}")
+        conn.send(answer)
+
+
+def _read_pages(conn: Connection, parent: int, inbox: queue.SimpleQueue[Work | None]) -> None:
+    while True:
+        try:
+            if not conn.poll(_PARENT_CHECK_S):
+                if os.getppid() != parent:
+                    break  # the run's process is gone (killed): nobody will read an answer
+                continue
+            work: Work | None = conn.recv()
+        except (EOFError, OSError):
+            break
+        if work is None:
+            break
+        inbox.put(work)
+    inbox.put(None)
+
+
+class _Helper:
+    def __init__(self, spec: IngesterSpec, context: Any) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_helper_main, args=(spec, child, os.getpid()), daemon=True,
+                                       name=f"jnx-map-{spec.system_id}")
+        self.process.start()
+        child.close()
+        self.ref: TableRef | None = None
+        self.usable = True
+
+    def answer(self, timeout: float) -> Any:
+        if not self.conn.poll(timeout):
+            raise TimeoutError("no answer")
+        return self.conn.recv()
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+
+
+class PageMappers:
+    """A small pool of helper processes preparing pages in the order they are submitted.
+
+    ``submit(records)`` sends a page's records (those worth sending) to the next helper and returns
+    a ticket; ``prepared(ticket)`` waits for that page's answer: a dict by adapter content hash, empty
+    when the page was not sent or the helper could not answer. Tickets are answered in order.
+    """
+
+    def __init__(self, spec: IngesterSpec, expected: TableRef, processes: int = 1, *, start_method: str = "spawn") -> None:
+        self.spec = spec
+        self.expected = expected
+        context = multiprocessing.get_context(start_method)
+        self.helpers = [_Helper(spec, context) for _ in range(max(1, processes))]
+        self._next = 0
+        self._pending: deque[_Helper | None] = deque()
+
+    @property
+    def depth(self) -> int:
+        """How many pages may usefully be in flight: one per helper, plus the one being stored."""
+        return len(self.helpers) + 1
+
+    def submit(self, records: Sequence[Any], skip: frozenset[str] | set[str] = frozenset()) -> None:
+        """Send a page's raw records to a helper, leaving out those whose content hash is in ``skip``."""
+        work: Work = [(r.content_hash, r.payload) for r in records if r.content_hash not in skip]
+        helper = self._pick() if len(work) >= MIN_RECORDS else None
+        if helper is not None:
+            try:
+                helper.conn.send(work)
+            except (BrokenPipeError, OSError) as exc:
+                self._retire(helper, f"could not send it a page: {exc}")
+                helper = None
+        self._pending.append(helper)
+
+    def prepared(self) -> dict[str, Prepared]:
+        """The answer for the oldest submitted page (empty: map it in the run's process)."""
+        helper = self._pending.popleft()
+        if helper is None:
+            return {}
+        try:
+            if helper.ref is None:
+                status, value = helper.answer(ANSWER_TIMEOUT_S)
+                if status != "ready":
+                    self._retire(helper, f"could not build the table: {value}")
+                    return {}
+                helper.ref = value
+                if value != self.expected:
+                    self._retire(helper, f"built {value}, the run uses {self.expected}")
+                    return {}
+            status, value = helper.answer(ANSWER_TIMEOUT_S)
+        except (EOFError, OSError, TimeoutError) as exc:
+            self._retire(helper, f"no answer ({type(exc).__name__})")
+            return {}
+        if status != "done":
+            log.warning("mapping helper of %s failed on a page (%s); the run maps it itself", self.spec.system_id, value)
+            return {}
+        return value  # type: ignore[no-any-return]
+
+    def _pick(self) -> _Helper | None:
+        for _ in range(len(self.helpers)):
+            helper = self.helpers[self._next % len(self.helpers)]
+            self._next += 1
+            if helper.usable:
+                return helper
+        return None
+
+    def _retire(self, helper: _Helper, why: str) -> None:
+        if helper.usable:
+            log.warning("mapping helper of %s stopped: %s; the run maps those pages itself", self.spec.system_id, why)
+        helper.usable = False
+        # its pages still pending are answered empty: they are mapped by the run
+        self._pending = deque(None if h is helper else h for h in self._pending)
+
+    def close(self) -> None:
+        for helper in self.helpers:
+            helper.close()
+
+    def __enter__(self) -> PageMappers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["IngesterSpec", "MIN_RECORDS", "PageMappers"]
