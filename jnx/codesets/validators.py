@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import mul
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
@@ -47,6 +48,14 @@ _ORG_BODY = re.compile(r"^[0-9A-Z]{8}$")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")  # fullmatch; re's \d would admit "１２"
 _DIGITS = re.compile(r"[0-9]+")  # use fullmatch: str.isdigit() also admits "²" and other scripts' digits
+
+# Fast paths: a text known to be ASCII of the right alphabet is weighed in C (bytes.translate to the
+# characters' values, map(mul) with the weights) instead of a generator of per-character lookups.
+# Anything else takes the definitions below them, so every result and error stays the same.
+_USCC_CHARS = re.compile(r"[0-9A-HJ-NPQRTUWXY]+")  # fullmatch: the characters of USCC_ALPHABET, nothing else
+_USCC_BYTE_VALUES = bytes.maketrans(USCC_ALPHABET.encode("ascii"), bytes(range(len(USCC_ALPHABET))))
+_ORG_BYTE_VALUES = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", bytes(range(36)))
+_ORG_CHECK_CHARS = "?123456789X0"  # by 11 - (sum mod 11), which is 1..11: 10 is X, 11 is 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +95,18 @@ def _fail(rule: str, reason: str) -> Verdict:
 
 def uscc_check_char(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters of a credit code."""
+    if len(first17) == 17 and _USCC_CHARS.fullmatch(first17):
+        return _uscc_check_char(first17)
     try:
         total = sum(_USCC_VALUE[ch] * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
     except KeyError as exc:
         raise ValueError(f"{exc.args[0]!r} is not a credit code character") from None
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def _uscc_check_char(first17: str) -> str:
+    """:func:`uscc_check_char` of 17 characters known to be of USCC_ALPHABET."""
+    total = sum(map(mul, first17.encode("ascii").translate(_USCC_BYTE_VALUES), USCC_WEIGHTS))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -107,15 +124,15 @@ def check_uscc(value: str, *, allow_placeholder: bool = False, check_embedded_or
         return _fail("uscc.placeholder", "the placeholder 00000000000000000X is allowed only for a 个体工商户's 行政相对人代码")
     if len(value) != 18:
         return _fail("uscc.length", f"a credit code has 18 characters, this has {len(value)}")
-    bad = [ch for ch in value if ch not in USCC_ALPHABET]
-    if bad:
+    if not _USCC_CHARS.fullmatch(value):
+        bad = [ch for ch in value if ch not in USCC_ALPHABET]
         return _fail("uscc.charset", f"character {bad[0]!r} is not allowed (digits and uppercase letters except I, O, S, V, Z)")
     kinds = USCC_REGISTRATION_KINDS.get(value[0])
     if kinds is None or value[1] not in kinds:
         return _fail("uscc.registration_kind", f"{value[:2]!r} is not a known 登记管理部门/机构类别 pair")
     if not _DIGITS.fullmatch(value[2:8]):
         return _fail("uscc.region", "positions 3–8 must be the six digits of a GB/T 2260 region code")
-    expected = uscc_check_char(value[:17])
+    expected = _uscc_check_char(value[:17])
     if value[17] != expected:
         return _fail("uscc.check_char", f"wrong check character {value[17]!r} (expected {expected!r} for this code)")
     if check_embedded_org_code:
@@ -135,8 +152,15 @@ def _org_value(ch: str) -> int:
 
 def org_code_check_char(first8: str) -> str:
     """The GB 11714 check character for an 8-character organisation code body."""
+    if len(first8) == 8 and _ORG_BODY.match(first8):
+        return _org_code_check_char(first8)
     c9 = 11 - sum(_org_value(ch) * w for ch, w in zip(first8, ORG_CODE_WEIGHTS, strict=True)) % 11
     return {10: "X", 11: "0"}.get(c9, str(c9))
+
+
+def _org_code_check_char(first8: str) -> str:
+    """:func:`org_code_check_char` of 8 characters known to be ASCII digits and uppercase letters."""
+    return _ORG_CHECK_CHARS[11 - sum(map(mul, first8.encode("ascii").translate(_ORG_BYTE_VALUES), ORG_CODE_WEIGHTS)) % 11]
 
 
 def check_org_code(value: str) -> Verdict:
@@ -146,7 +170,7 @@ def check_org_code(value: str) -> Verdict:
         return _fail("org_code.length", f"an organisation code has 9 characters, this has {len(code)}")
     if not _ORG_BODY.match(code[:8]) or code[8] not in "0123456789X":
         return _fail("org_code.charset", "an organisation code is 8 digits or uppercase letters and a check digit or X")
-    expected = org_code_check_char(code[:8])
+    expected = _org_code_check_char(code[:8])
     if code[8] != expected:
         return _fail("org_code.check_char", f"wrong check character {code[8]!r} (expected {expected!r})")
     return VALID
@@ -157,7 +181,17 @@ def check_org_code(value: str) -> Verdict:
 
 def id_check_char(first17: str) -> str:
     """The GB 11643 (ISO 7064 MOD 11-2) check character for the first 17 digits."""
+    if len(first17) == 17 and _DIGITS.fullmatch(first17):
+        return _id_check_char(first17)
     return ID_CHECK_CHARS[sum(int(ch) * w for ch, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def _id_check_char(first17: str) -> str:
+    """:func:`id_check_char` of 17 ASCII digits (their bytes are the digit plus 48)."""
+    return ID_CHECK_CHARS[(sum(map(mul, first17.encode("ascii"), ID_WEIGHTS)) - _ID_ASCII_OFFSET) % 11]
+
+
+_ID_ASCII_OFFSET = 48 * sum(ID_WEIGHTS)
 
 
 def id_birth_date(value: str) -> dt.date | None:
@@ -194,7 +228,7 @@ def check_id_number(value: str, *, today: dt.date | None = None) -> Verdict:
         return _fail("id_number.birth_date", "the birth date (positions 7–14) is before 1880")
     if today is not None and born > today:
         return _fail("id_number.birth_date", "the birth date (positions 7–14) is after the day of the check (the record's date)")
-    if value[17] != id_check_char(value[:17]):
+    if value[17] != _id_check_char(value[:17]):
         return _fail("id_number.check_digit", "the check character (position 18) does not match the first 17 digits (MOD 11-2); a digit is mistyped")
     return VALID
 

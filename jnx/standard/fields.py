@@ -31,7 +31,12 @@ NON_CHARACTERS = re.compile(
 )
 """Lone surrogates (JSON's ``"\\ud800"``) and the 66 Unicode non-characters: never text."""
 _NOT_TEXT = re.compile(CONTROL_CHARS.pattern[:-1] + NON_CHARACTERS.pattern[1:])
-"""Either of the two above, in one search: text that has neither (nearly all) is judged in one pass."""
+"""Either of the two above, in one search: text that has neither (nearly all) is judged in one pass.
+
+Searched only in text that is not ``str.isprintable()``: every character of the class is a control
+(Cc), a surrogate (Cs) or unassigned (Cn), none printable, so printable text (nearly all, and checked
+in C far faster than this class of ranges is searched) cannot hold one. Text with a line break, a tab
+or a full-width space is searched."""
 _PERSONAL_DIGITS = re.compile(
     r"[0-9]{4}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2}日?"  # a date: 1990-02-15, 1990/2/15, 1990年2月15日
     r"|[0-9]{6,}"  # a birth date written 19900215, an ID number
@@ -57,7 +62,7 @@ def _text(value: Any, element: DataElement, max_length: int | None) -> str:
         raise FieldProblem("type.string", f"expected text, got {type(value).__name__}")
     if value == "":
         raise FieldProblem("string.empty", "empty text; leave the field out instead")
-    if _NOT_TEXT.search(value):  # one of the two below: the control character is reported first
+    if not str.isprintable(value) and _NOT_TEXT.search(value):  # one of the two below: the control character is reported first
         _refuse_not_text(value)
     if max_length is not None and len(value) > max_length:
         raise FieldProblem("string.max_length", f"{len(value)} characters, at most {max_length} allowed")
@@ -150,7 +155,8 @@ def _code_list(value: Any, element: DataElement, code_check: Callable[[Any], str
 
 def _uscc(value: Any, element: DataElement, allow_placeholder: bool) -> str:
     code = _text(value, element, None)
-    verdict = check_uscc(code, allow_placeholder=allow_placeholder)
+    # the embedded organisation code only ever adds a warning to a valid code, which a field check drops
+    verdict = check_uscc(code, allow_placeholder=allow_placeholder, check_embedded_org_code=False)
     if not verdict:
         raise FieldProblem(verdict.rule or "uscc", verdict.reason or "not a valid credit code")
     return code
@@ -173,6 +179,7 @@ def _memoised(check: Callable[[str], str]) -> Callable[[str], str]:
     """``check`` (a pure function of one text) remembering the values that passed.
 
     Only passes are kept: a failing value raises FieldProblem again each time, with its own message.
+    The set of passes is the function's ``passed`` attribute (see :func:`passed_values`).
     """
     passed: set[str] = set()
 
@@ -185,7 +192,22 @@ def _memoised(check: Callable[[str], str]) -> Callable[[str], str]:
         passed.add(checked)
         return checked
 
+    memoised.passed = passed  # type: ignore[attr-defined]
     return memoised
+
+
+def passed_values(check: FieldCheck) -> set[str] | None:
+    """The texts a memoised field check has passed (a ``str`` in it passes as itself), else None.
+
+    Read-only for callers: the check adds to it and empties it when it is full.
+    """
+    return getattr(check, "passed", None)
+
+
+def text_limit(element: DataElement) -> int | None:
+    """For a text element, its maximum length: a ``str`` of 1..limit characters that is
+    ``str.isprintable()`` or holds no control character nor non-character passes its check as itself."""
+    return element.max_length if element.type is ElementType.STRING else None
 
 
 def field_check(element: DataElement, registry: CodeSetRegistry, *, allow_placeholder: bool = False) -> FieldCheck:
@@ -237,6 +259,8 @@ def _scrubbed(check: FieldCheck) -> FieldCheck:
         except FieldProblem as exc:
             raise FieldProblem(exc.rule, scrub(exc.message)) from None
 
+    if hasattr(check, "passed"):
+        scrubbed.passed = check.passed  # type: ignore[attr-defined]
     return scrubbed
 
 

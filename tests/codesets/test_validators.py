@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -22,6 +23,7 @@ from jnx.codesets.validators import (
     check_org_code,
     check_uscc,
     id_check_char,
+    org_code_check_char,
     parse_amount_wan,
     upgrade_id_15_to_18,
     uscc_check_char,
@@ -313,3 +315,147 @@ def test_amounts_are_exact_decimals_with_six_places() -> None:
 )
 def test_dates_are_real_and_written_yyyy_mm_dd(value: str, rule: str | None) -> None:
     assert check_date(value).rule == rule
+
+
+# ---------------------------------------------------------------- fast paths agree with the definitions
+# The checksums of ASCII codes are weighed in C (bytes.translate + map(mul)); the definitions as they
+# were, kept here, must give the same verdict, reason and check character for any text.
+
+
+def _defined_uscc_check_char(first17: str) -> str:
+    value = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
+    try:
+        total = sum(value[ch] * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    except KeyError as exc:
+        raise ValueError(f"{exc.args[0]!r} is not a credit code character") from None
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def _defined_org_code_check_char(first8: str) -> str:
+    c9 = 11 - sum(_org_value(ch) * w for ch, w in zip(first8, ORG_CODE_WEIGHTS, strict=True)) % 11
+    return {10: "X", 11: "0"}.get(c9, str(c9))
+
+
+def _defined_id_check_char(first17: str) -> str:
+    return "10X98765432"[sum(int(ch) * w for ch, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def _outcome(fn: Any, *args: Any, **kwargs: Any) -> tuple[str, Any]:
+    try:
+        return "value", fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the same exception, type and message, is the point
+        return type(exc).__name__, str(exc)
+
+
+ID_TEXT = st.text(DIGITS + "X", min_size=14, max_size=19) | st.text(DIGITS + "Xx０１²٣ -", min_size=17, max_size=18)
+USCC_TEXT = st.text(USCC_ALPHABET + STRANGERS, min_size=16, max_size=19) | st.text(USCC_ALPHABET, min_size=17, max_size=18)
+ORG_TEXT = st.text(ORG_ALPHABET + "-xa٣²", min_size=7, max_size=11) | st.text(ORG_ALPHABET, min_size=8, max_size=9)
+
+
+@given(st.one_of(valid_usccs(), USCC_TEXT, valid_usccs().map(lambda c: c[:17])))
+def test_the_fast_credit_code_check_character_is_the_defined_one(text: str) -> None:
+    assert _outcome(uscc_check_char, text[:17]) == _outcome(_defined_uscc_check_char, text[:17])
+    assert _outcome(uscc_check_char, text) == _outcome(_defined_uscc_check_char, text)
+
+
+@given(st.one_of(valid_org_codes(), ORG_TEXT))
+def test_the_fast_organisation_code_check_character_is_the_defined_one(text: str) -> None:
+    assert _outcome(org_code_check_char, text[:8]) == _outcome(_defined_org_code_check_char, text[:8])
+
+
+@given(st.one_of(valid_id_numbers(), ID_TEXT))
+def test_the_fast_id_check_character_is_the_defined_one(text: str) -> None:
+    assert _outcome(id_check_char, text[:17]) == _outcome(_defined_id_check_char, text[:17])
+
+
+def _substituted(code: str, at: int, char: str) -> str:
+    return code[:at] + char + code[at + 1 :]
+
+
+@given(st.one_of(valid_usccs(), USCC_TEXT, st.tuples(valid_usccs(), st.integers(0, 17), st.sampled_from(USCC_ALPHABET + STRANGERS)).map(lambda t: _substituted(*t))),
+       st.booleans(), st.booleans())
+def test_the_credit_code_check_gives_the_defined_verdict(code: str, placeholder: bool, embedded: bool) -> None:
+    verdict = check_uscc(code, allow_placeholder=placeholder, check_embedded_org_code=embedded)
+    assert verdict == _defined_check_uscc(code, allow_placeholder=placeholder, check_embedded_org_code=embedded)
+    # the embedded organisation code only adds a warning to a valid code
+    assert (verdict.ok, verdict.rule, verdict.reason) == (lambda v: (v.ok, v.rule, v.reason))(check_uscc(code, allow_placeholder=placeholder, check_embedded_org_code=not embedded))
+
+
+@given(st.one_of(valid_org_codes(), ORG_TEXT, valid_org_codes().map(lambda c: c[:8] + "-" + c[8:])))
+def test_the_organisation_code_check_gives_the_defined_verdict(code: str) -> None:
+    assert check_org_code(code) == _defined_check_org_code(code)
+
+
+@given(st.one_of(valid_id_numbers(), ID_TEXT, st.tuples(valid_id_numbers(), st.integers(0, 17), st.sampled_from(DIGITS + STRANGERS + "X")).map(lambda t: _substituted(*t))),
+       st.one_of(st.none(), st.dates(dt.date(1870, 1, 1), dt.date(2030, 1, 1))))
+def test_the_id_number_check_gives_the_defined_verdict(number: str, today: dt.date | None) -> None:
+    assert check_id_number(number, today=today) == _defined_check_id_number(number, today=today)
+
+
+def _defined_check_uscc(value: str, *, allow_placeholder: bool = False, check_embedded_org_code: bool = True) -> Any:
+    from jnx.codesets.validators import USCC_REGISTRATION_KINDS, VALID, Notice, Verdict, _fail
+
+    if value == USCC_PLACEHOLDER:
+        if allow_placeholder:
+            return VALID
+        return _fail("uscc.placeholder", "the placeholder 00000000000000000X is allowed only for a 个体工商户's 行政相对人代码")
+    if len(value) != 18:
+        return _fail("uscc.length", f"a credit code has 18 characters, this has {len(value)}")
+    bad = [ch for ch in value if ch not in USCC_ALPHABET]
+    if bad:
+        return _fail("uscc.charset", f"character {bad[0]!r} is not allowed (digits and uppercase letters except I, O, S, V, Z)")
+    kinds = USCC_REGISTRATION_KINDS.get(value[0])
+    if kinds is None or value[1] not in kinds:
+        return _fail("uscc.registration_kind", f"{value[:2]!r} is not a known 登记管理部门/机构类别 pair")
+    if not (value[2:8].isascii() and value[2:8].isdigit()):
+        return _fail("uscc.region", "positions 3–8 must be the six digits of a GB/T 2260 region code")
+    expected = _defined_uscc_check_char(value[:17])
+    if value[17] != expected:
+        return _fail("uscc.check_char", f"wrong check character {value[17]!r} (expected {expected!r} for this code)")
+    if check_embedded_org_code:
+        embedded = _defined_check_org_code(value[8:17])
+        if not embedded:
+            notice = Notice("uscc.org_code", f"the embedded organisation code (positions 9–17) fails GB 11714: {embedded.reason}")
+            return Verdict(True, warnings=(notice,))
+    return VALID
+
+
+def _defined_check_org_code(value: str) -> Any:
+    import re
+
+    from jnx.codesets.validators import VALID, _fail
+
+    code = value[:8] + value[9:] if len(value) == 10 and value[8] == "-" else value
+    if len(code) != 9:
+        return _fail("org_code.length", f"an organisation code has 9 characters, this has {len(code)}")
+    if not re.match(r"^[0-9A-Z]{8}$", code[:8]) or code[8] not in "0123456789X":
+        return _fail("org_code.charset", "an organisation code is 8 digits or uppercase letters and a check digit or X")
+    expected = _defined_org_code_check_char(code[:8])
+    if code[8] != expected:
+        return _fail("org_code.check_char", f"wrong check character {code[8]!r} (expected {expected!r})")
+    return VALID
+
+
+def _defined_check_id_number(value: str, *, today: dt.date | None = None) -> Any:
+    from jnx.codesets.validators import VALID, _fail, id_birth_date
+
+    def digits(text: str) -> bool:
+        return text.isascii() and text.isdigit()
+
+    if len(value) == 15 and digits(value):
+        return _fail("id_number.legacy_15", "a 15-digit number of the first generation; convert it to 18 characters "
+                     "(jnx.codesets.upgrade_id_15_to_18) before exchanging it")
+    if len(value) != 18:
+        return _fail("id_number.length", f"a resident ID number has 18 characters, this has {len(value)}")
+    if not digits(value[:17]) or value[17] not in "0123456789X":
+        return _fail("id_number.charset", "17 digits then a digit or an uppercase X")
+    born = id_birth_date(value)
+    if born is None:
+        return _fail("id_number.birth_date", "positions 7–14 (the birth date) are not a real date")
+    if born.year < 1880:
+        return _fail("id_number.birth_date", "the birth date (positions 7–14) is before 1880")
+    if today is not None and born > today:
+        return _fail("id_number.birth_date", "the birth date (positions 7–14) is after the day of the check (the record's date)")
+    if value[17] != _defined_id_check_char(value[:17]):
+        return _fail("id_number.check_digit", "the check character (position 18) does not match the first 17 digits (MOD 11-2); a digit is mistyped")
+    return VALID

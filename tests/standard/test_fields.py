@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jnx.codesets import default_registry
 from jnx.standard import default_dictionary, fields
@@ -98,3 +100,33 @@ def test_the_field_memo_is_bounded_and_stays_right_when_emptied(monkeypatch: pyt
         assert [check([code]) for code in codes] == [[code] for code in codes]
     with pytest.raises(FieldProblem):
         check(["无此类"])
+
+
+# Text is searched for control characters and non-characters only when it is not str.isprintable():
+# printable text cannot hold one, since every character of that class is unprintable.
+
+
+def test_no_control_character_nor_non_character_is_printable() -> None:
+    members = [chr(cp) for cp in range(0x110000) if fields._NOT_TEXT.match(chr(cp))]
+    assert len(members) == 29 + 2048 + 32 + 34  # C0 controls but tab, LF, CR; surrogates; U+FDD0–FDEF; U+xFFFE/xFFFF of 17 planes
+    assert not any(ch.isprintable() for ch in members)
+
+
+@given(st.text(alphabet=st.characters(codec=None), max_size=40) | st.text(alphabet="济宁\t\n\r\x01\x1f\ud800\udfff\ufdd0\uffff\U0010fffe 　", max_size=12))
+def test_text_is_judged_as_by_the_single_search(text: str) -> None:
+    def defined(value: str) -> tuple[str, str] | str:
+        try:
+            if fields._NOT_TEXT.search(value):
+                fields._refuse_not_text(value)
+            return value if len(value) <= 200 else ("string.max_length", "")
+        except FieldProblem as problem:
+            return problem.rule, problem.message
+
+    def got(value: str) -> tuple[str, str] | str:
+        try:
+            return check("party_name", value)
+        except FieldProblem as problem:
+            return problem.rule, problem.message if problem.rule != "string.max_length" else ""
+
+    if text:
+        assert got(text) == defined(text)

@@ -155,8 +155,9 @@ def test_business_key_and_reference_date() -> None:
     assert record.reference_date() == dt.date(2022, 5, 1)
 
 
-# The record rules remember code verdicts by (code set, code, day) and ID number verdicts by
-# (number, day): a verdict on one day is never reused for another, and the memos stay bounded.
+# The record rules remember each code's spans of passing days, verdicts of other (code, day) pairs,
+# and ID number verdicts by (number, day): a verdict on one day is never reused for another, and the
+# memos stay bounded.
 
 
 def judged(record_type: str, data: dict[str, Any], today: dt.date = TODAY) -> list[tuple[str, str, str]]:
@@ -172,6 +173,18 @@ def test_a_code_judged_on_one_day_is_judged_again_on_another() -> None:
         assert [(f, rule) for f, rule, _ in judged("penalty", in_2020)] == [("penalty_types", "codeset.penalty_type.not_in_version")]
 
 
+def test_a_code_is_judged_by_the_version_in_force_on_the_first_and_last_day_of_its_span() -> None:
+    base = {**BASES["penalty"], "penalty_types": ["暂扣或者吊销许可证"], "suspended_license": "食品经营许可证（JY13708110012345）"}
+    del base["fine_amount"]
+    for _ in range(2):  # the 2017 list runs 1996-10-01 to 2021-07-14
+        assert judged("penalty", {**base, "decision_date": "2021-07-14"}) == []
+        [(field, rule, message)] = judged("penalty", {**base, "decision_date": "2021-07-15"})
+        assert (field, rule) == ("penalty_types", "codeset.penalty_type.not_in_version")
+        assert message.endswith("(judged on 2021-07-15)")
+        assert ("penalty_types", "codeset.penalty_type.no_version") not in {(f, r) for f, r, _ in judged("penalty", {**base, "decision_date": "1996-10-01"})}
+        assert ("penalty_types", "codeset.penalty_type.no_version") in {(f, r) for f, r, _ in judged("penalty", {**base, "decision_date": "1996-09-30"})}
+
+
 def test_an_id_number_judged_on_one_day_is_judged_again_on_another() -> None:
     natural = {**as_natural_person(BASES["penalty"], PARTY_FIELDS), "party_id_number": "370811202502150028"}  # born 15 Feb 2025
     before_birth, after_birth = dt.date(2025, 1, 1), dt.date(2025, 3, 1)
@@ -182,10 +195,14 @@ def test_an_id_number_judged_on_one_day_is_judged_again_on_another() -> None:
 
 def test_the_rule_memos_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rules, "MEMO_SIZE", 3)
+    monkeypatch.setattr(rules, "_COMPILED", {})  # a check compiled afresh: empty memos
     base = {**as_natural_person(BASES["penalty"], PARTY_FIELDS), "penalty_types": ["警告"]}
-    for day in range(1, 11):  # a new decision date (code verdicts) and a new day of the check (ID number verdicts) each time
-        assert judged("penalty", {**base, "decision_date": f"2022-05-{day:02d}"}, TODAY + dt.timedelta(days=day)) == []
-    plan = rules._plan(default_dictionary().record_type("penalty"), default_registry())
-    assert len(plan.code_verdicts) <= 3
-    assert len(plan.id_verdicts) <= 3
-
+    kinds = ["警告", "通报批评", "罚款", "责令停产停业", "限制从业", "责令关闭"]
+    old = {**base, "penalty_types": ["暂扣或者吊销执照"], "suspended_license": "营业执照"}  # of the 2017 list only: judged by (code, day)
+    for day in range(1, 11):  # a new code, decision date and day of the check (ID number verdicts) each time
+        today = TODAY + dt.timedelta(days=day)
+        assert judged("penalty", {**base, "penalty_types": [kinds[day % 6]], "decision_date": f"2022-05-{day:02d}"}, today) == []
+        assert [rule for _, rule, _ in judged("penalty", {**old, "decision_date": f"2022-05-{day:02d}"}, today)] == [
+            "codeset.penalty_type.not_in_version"]
+    memos = rules.compiled_check(default_dictionary().record_type("penalty"), default_registry()).memos
+    assert memos and all(len(memo) <= 3 for memo in memos)
