@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from jnx.security.encoding import Compact
@@ -226,4 +226,7 @@ def refuse_replay(opened: OpenedEnvelope, replay_guard: ReplayGuard, now: dt.dat
     transaction) and checks the jti inside it: ``JNX-ENV-REPLAYED``, or ``opened`` marked not replayed."""
     if not replay_guard.first_sighting(opened.jti, opened.expires_at, now):
         raise Replayed(f"envelope {opened.jti!r} was already received")
-    return replace(opened, checks=(*opened.checks[:-1], "not replayed"))
+    return OpenedEnvelope(  # dataclasses.replace(opened, checks=…), built directly: this is per envelope
+        opened.payload, opened.suite, opened.recipient_kid, opened.signer_kid, opened.jti, opened.issued_at,
+        opened.expires_at, opened.content_type, opened.idempotency_key, (*opened.checks[:-1], "not replayed"),
+    )

@@ -85,6 +85,7 @@ def _receipt_from_fields(data: dict[str, Any], signed: str) -> Receipt:
     return Receipt(**{**data, "reasons": tuple(data["reasons"])}, signed=signed)
 
 
+_RECEIPT_JSON = json.JSONEncoder(ensure_ascii=False).encode  # = json.dumps(…, ensure_ascii=False), built once
 SWEEP_EVERY = dt.timedelta(minutes=1)
 SEEN_KEPT_AFTER_EXPIRY = dt.timedelta(minutes=5)
 
@@ -159,7 +160,7 @@ class SqliteReceiptStore:
         with self._lock:
             inserted = self._db.execute(
                 "INSERT OR IGNORE INTO receipts (idempotency_key, receipt, signed, payload) VALUES (?, ?, ?, ?)",
-                (receipt.idempotency_key, json.dumps(receipt.fields(), ensure_ascii=False), receipt.signed, payload),
+                (receipt.idempotency_key, _RECEIPT_JSON(receipt.fields()), receipt.signed, payload),
             ).rowcount
             if inserted == 1:
                 return receipt
@@ -254,13 +255,17 @@ class Receiver:
             received_at=now.isoformat(),
             payload_sha256=hashlib.sha256(opened.payload).hexdigest(),
         )
-        return self.store.keep(sign_receipt(receipt, self.signing_key), opened.payload)
+        object.__setattr__(receipt, "signed", _signature(receipt, self.signing_key))  # sign_receipt without the copy
+        return self.store.keep(receipt, opened.payload)
+
+
+def _signature(receipt: Receipt, key: PrivateKey) -> str:
+    header = {"alg": key.alg, "kid": key.kid, "typ": RECEIPT_TYP}
+    return PROFILES[key.suite].sign(header, canonical_json(receipt.fields()), key)
 
 
 def sign_receipt(receipt: Receipt, key: PrivateKey) -> Receipt:
-    header = {"alg": key.alg, "kid": key.kid, "typ": RECEIPT_TYP}
-    signed = PROFILES[key.suite].sign(header, canonical_json(receipt.fields()), key)
-    return replace(receipt, signed=signed)
+    return replace(receipt, signed=_signature(receipt, key))
 
 
 def verify_receipt(signed: str, trusted: list[PublicKey]) -> Receipt:
