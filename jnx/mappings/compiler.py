@@ -15,9 +15,10 @@ spliced in as text. The generated source is kept on the result (``CompiledTable.
 Memo per field: real feeds repeat their values (dates, amounts, codes, category lists, authority
 names), and every transform is a pure function of the value, so a field whose chain depends on its
 source value alone remembers, per distinct short text, the value the chain gave. The record
-function looks a text up in place and calls the field's chain function only for texts not
-remembered and for other types (numbers, lists: never remembered, ``True`` and ``1`` differ); no
-value and issues are worked out each time, so every record carrying a bad value reports it. Memos are bounded
+function looks a text up in place and runs the field's chain (written in place below the lookup,
+no call) only for texts not remembered and for other types (numbers, lists: never remembered,
+``True`` and ``1`` differ); no value and issues are worked out each time, so every record carrying
+a bad value reports it. Memos are bounded
 (``MEMO_SIZE`` texts, emptied when full; texts over ``MEMO_CHARS`` are not kept), list values are
 copied out so a caller cannot change what is remembered, and a race between threads can only make
 a chain run twice. Fields whose steps read other fields (``when:``) are mapped every time.
@@ -33,7 +34,7 @@ from typing import Any
 from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef, TargetDictionary
 from jnx.mappings.table import Condition, FieldRule, MappingTable
 from jnx.mappings.transforms import TRANSFORMS
-from jnx.mappings.values import STRIP_CHARS, TransformFailure
+from jnx.mappings.values import CLEAN_WORK, INVISIBLE, STRIP_CHARS, TransformFailure
 from jnx.security.masking import mask_value
 
 Mapper = Callable[[Mapping[str, Any], MappingContext], tuple[dict[str, Any], list[MappingIssue]]]
@@ -46,6 +47,14 @@ INLINE = {
     "lower": "v.lower() if v.__class__ is str else {fn}(v)",
 }
 """The commonest one-liners written in place for text (a call saved per field); other types call the transform."""
+IN_PLACE = {
+    "clean": "v if v.__class__ is str and (v.isalnum() if v.isascii() else CLEAN_WORK(v) is None) else {fn}(v)",
+    "squeeze": "(' '.join(v.split()).strip(INVISIBLE) or None) if v.__class__ is str else {fn}(v)",
+    "cn_parens": "(v.replace('(', '（').replace(')', '）') if '(' in v or ')' in v else v) if v.__class__ is str else {fn}(v)",
+}
+"""Text the value parsers leave as it is (clean: one word, or nothing to change), and squeeze and
+cn_parens whole, written in place so a value new to its field costs no call; other values and types
+call the transform. Unlike INLINE, chains of these are still remembered. Tested against the transforms."""
 MEMO_SIZE = 2048
 """Distinct source texts remembered per field; the memo is emptied when it reaches this size."""
 MEMO_CHARS = 64
@@ -141,14 +150,17 @@ def _missing(rule: FieldRule) -> MappingIssue:
     return MappingIssue(rule.target, rule.source, None, None, "required", why)
 
 
-def _emit_steps(rule: FieldRule, out: _Emitter, depth: int, failed: str) -> None:
-    """The chain of ``rule`` on ``v``, at ``depth``; a failure runs ``failed`` (a statement) with ``exc``."""
-    out.emit(depth, "if v is not None:")
-    out.emit(depth + 1, "try:")
+def _emit_steps(rule: FieldRule, out: _Emitter, depth: int, failed: str, present: bool = False) -> None:
+    """The chain of ``rule`` on ``v``, at ``depth``; a failure runs ``failed`` (a statement) with ``exc``.
+    ``present``: ``v`` is known not to be None here."""
+    if not present:
+        out.emit(depth, "if v is not None:")
+        depth += 1
+    out.emit(depth, "try:")
     maybe_empty = False
     for step in rule.steps:
         fn = out.bind("s", step.fn)
-        template = INLINE.get(step.name, "{fn}(v)")
+        template = INLINE.get(step.name) or IN_PLACE.get(step.name, "{fn}(v)")
         if step.name == "code":  # a dict hit in place; misses (aliases, defaults, errors) call the transform
             table = out.bind("t", step.fn.table)  # type: ignore[attr-defined]
             template = f"({table}.get(v) if v.__class__ is str else None) or {{fn}}(v)"
@@ -156,13 +168,13 @@ def _emit_steps(rule: FieldRule, out: _Emitter, depth: int, failed: str) -> None
         guards = (["v is not None"] if maybe_empty else []) + (
             [_condition_expr(step.when, out)] if step.when is not None else [])
         if guards:
-            out.emit(depth + 2, f"if {' and '.join(guards)}:")
-            out.emit(depth + 3, call)
-        else:
+            out.emit(depth + 1, f"if {' and '.join(guards)}:")
             out.emit(depth + 2, call)
+        else:
+            out.emit(depth + 1, call)
         maybe_empty = step.each or step.name in MAY_EMPTY or (maybe_empty and step.when is not None)
-    out.emit(depth + 1, "except Failure as exc:")
-    out.emit(depth + 2, failed)
+    out.emit(depth, "except Failure as exc:")
+    out.emit(depth + 1, failed)
 
 
 def _memoised(rule: FieldRule) -> bool:
@@ -199,52 +211,35 @@ def _emit_outcome(rule: FieldRule, out: _Emitter, depth: int, memo: str | None =
     out.emit(depth + 1, f"out[{rule.target!r}] = {'[*v]' if _gives_list(rule) else 'v'}")
 
 
-def _emit_chain_function(rule: FieldRule, out: _Emitter, memo: str) -> str:
-    """``f(raw, out, issues)``: the field's chain on one source value; a short text that gave a value
-    is remembered in ``memo`` (looked up in place by the record function). No value and issues are
-    worked out again each time: they are rare, and their texts are never the ones that repeat by
-    the thousand."""
-    name = f"_f{len(out.names)}"
-    out.names[name] = None  # defined by the generated source
-    chain = _Emitter(names=out.names)
-    chain.emit(0, f"def {name}(raw, out, issues):")
-    chain.emit(1, "v = raw")
-    if rule.default is not None:  # stands in for a missing or empty source value, then runs the chain
-        chain.emit(1, "if v is None or v == '':")
-        chain.emit(2, f"v = {out.bind('d', rule.default)}")
-    _emit_steps(rule, chain, 1, f"v = {out.bind('i', _issue_factory(rule))}(raw, exc)")
-    _emit_outcome(rule, chain, 1, memo)
-    out.functions.append("\n".join(chain.lines))
-    return name
-
-
 def _emit_field(rule: FieldRule, out: _Emitter) -> None:
     out.emit(1, f"# {rule.target} (table line {rule.line})")
+    if rule.const is not None and not rule.steps and rule.when is None:  # checked non-empty text: stored as it is
+        out.emit(1, f"out[{rule.target!r}] = {out.bind('c', rule.const)}")
+        return
     memoised = _memoised(rule)
     out.emit(1, f"raw = {_source_expr(rule, out)}" if memoised else f"raw = v = {_source_expr(rule, out)}")
     depth = 1
     if rule.when is not None:
         out.emit(1, f"if {_condition_expr(rule.when, out)}:")
         depth = 2
-    if not memoised:
-        if rule.default is not None:
-            out.emit(depth, "if v is None or v == '':")
-            out.emit(depth + 1, f"v = {out.bind('d', rule.default)}")
-        if rule.steps:
-            _emit_steps(rule, out, depth, f"v = {out.bind('i', _issue_factory(rule))}(raw, exc)")
-        _emit_outcome(rule, out, depth)
-        return
-    memo: dict[str, Any] = {}
-    out.memos.append(memo)
-    lookup = out.bind("g", memo.get)
-    chain = _emit_chain_function(rule, out, out.bind("memo", memo))
-    out.emit(depth, f"if raw.__class__ is str and (v := {lookup}(raw)) is not None:  # a text seen before")
-    out.emit(depth + 1, f"out[{rule.target!r}] = {'[*v]' if _gives_list(rule) else 'v'}")
-    if rule.default is None and not (rule.facts.required and rule.when is None):
-        out.emit(depth, "elif raw is not None:")
-    else:
-        out.emit(depth, "else:")
-    out.emit(depth + 1, f"{chain}(raw, out, issues)")
+    memo = None
+    present = False
+    if memoised:
+        found: dict[str, Any] = {}
+        out.memos.append(found)
+        memo = out.bind("memo", found)
+        out.emit(depth, f"if raw.__class__ is str and (v := {out.bind('g', found.get)}(raw)) is not None:  # a text seen before")
+        out.emit(depth + 1, f"out[{rule.target!r}] = {'[*v]' if _gives_list(rule) else 'v'}")
+        present = rule.default is None and not (rule.facts.required and rule.when is None)
+        out.emit(depth, "elif raw is not None:" if present else "else:")
+        depth += 1  # the chain below runs only for texts not remembered and for other types
+        out.emit(depth, "v = raw")
+    if rule.default is not None:
+        out.emit(depth, "if v is None or v == '':")
+        out.emit(depth + 1, f"v = {out.bind('d', rule.default)}")
+    if rule.steps:
+        _emit_steps(rule, out, depth, f"v = {out.bind('i', _issue_factory(rule))}(raw, exc)", present)
+    _emit_outcome(rule, out, depth, memo)
 
 
 def generate(table: MappingTable) -> tuple[str, dict[str, Any], tuple[dict[str, Any], ...]]:
@@ -302,7 +297,8 @@ def compile_table(table: MappingTable, dictionary: TargetDictionary | None = Non
     """Compile once; the result maps records until the process ends."""
     source, names, memos = generate(table)
     namespace: dict[str, Any] = {"dig": dig, "each": each, "Failure": TransformFailure, "Issue": MappingIssue, "MISS": _MISS,
-                                 "STRIP": STRIP_CHARS, "MEMO_SIZE": MEMO_SIZE, "MEMO_CHARS": MEMO_CHARS, **names}
+                                 "STRIP": STRIP_CHARS,
+                                 "CLEAN_WORK": CLEAN_WORK.search, "INVISIBLE": INVISIBLE, "MEMO_SIZE": MEMO_SIZE, "MEMO_CHARS": MEMO_CHARS, **names}
     code = compile(source, f"<mapping {table.name}@{table.version}>", "exec")
     exec(code, namespace)  # noqa: S102 - source generated from the checked table only, see module docstring
     return CompiledTable(table, namespace["map_record"], source, dictionary, memos)

@@ -57,10 +57,10 @@ def as_text(value: Any, transform: str) -> str:
 
 _WIDE = re.compile("[\uff01-\uff5e\u3000]")
 _WIDE_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]")
-_INVISIBLE = "\u200b\ufeff"  # not whitespace to Python's str.split(), but never wanted around a value
+INVISIBLE = "\u200b\ufeff"  # not whitespace to Python's str.split(), but never wanted around a value
 WHITESPACE = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 """What ``str.split()`` splits on (``str.isspace()``), spelled out: a character set is cheaper to search than ``\\s``."""
-_CLEAN_WORK = re.compile(f"[{WHITESPACE}{_INVISIBLE}\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+CLEAN_WORK = re.compile(f"[{WHITESPACE}{INVISIBLE}\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 """A character ``clean`` changes or removes: text without one is already clean."""
 
 
@@ -75,7 +75,7 @@ def squeeze(value: Any) -> str | None:
     text = value if value.__class__ is str else as_text(value, "squeeze")
     if text.isascii():  # O(1) for str: no full-width forms, no zero-width space, no BOM to look for
         return " ".join(text.split()) or None
-    return " ".join(text.split()).strip(_INVISIBLE) or None
+    return " ".join(text.split()).strip(INVISIBLE) or None
 
 
 def clean(value: Any) -> str | None:
@@ -83,11 +83,11 @@ def clean(value: Any) -> str | None:
     text = value if value.__class__ is str else as_text(value, "clean")
     if text.isascii():  # O(1) for str: no full-width forms, no zero-width space, no BOM to look for
         return text if text.isalnum() else (" ".join(text.split()) or None)
-    if _CLEAN_WORK.search(text) is None:  # names, document numbers: nothing to change (and not empty)
+    if CLEAN_WORK.search(text) is None:  # names, document numbers: nothing to change (and not empty)
         return text
     if _WIDE_ALNUM.search(text) is not None:
         text = text.translate(HALFWIDTH_ALNUM)
-    return " ".join(text.split()).strip(_INVISIBLE) or None
+    return " ".join(text.split()).strip(INVISIBLE) or None
 
 
 def halfwidth(value: Any) -> str:

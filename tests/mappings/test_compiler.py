@@ -6,9 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from jnx.mappings.compiler import MEMO_CHARS, MEMO_SIZE
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jnx.mappings.compiler import MEMO_CHARS, MEMO_SIZE, CompiledTable, compile_table
 from jnx.mappings.model import MappingContext
-from tests.mappings.conftest import CONTEXT, TODAY
+from jnx.mappings.table import parse_table
+from jnx.mappings.values import clean, cn_parens, squeeze
+from tests.mappings.conftest import CONTEXT, TODAY, table_text
 
 FIELDS = """\
 party_name: {from: dsrmc, do: [clean]}
@@ -191,3 +196,27 @@ def test_text_of_a_str_subclass_maps_as_its_plain_text_before_and_after_it_is_re
     first = mapper.map_fields(smart, CONTEXT)
     mapper.map_fields(GOOD, CONTEXT)  # the plain texts are now remembered
     assert mapper.map_fields(smart, CONTEXT) == first == mapper.map_fields(GOOD, CONTEXT)
+
+
+# ---------------------------------------------------------------- steps written in place
+
+IN_PLACE_FIELDS = """\
+party_name: {from: a, do: [clean]}
+illegal_facts: {from: b, do: [squeeze]}
+legal_representative: {from: c, do: [cn_parens]}
+illegal_act: {from: d, do: [clean, cn_parens, squeeze]}
+"""
+_in_place: list[CompiledTable] = []
+
+
+@given(st.one_of(st.text(alphabet=st.sampled_from("aZ09 \t\n\u3000\xa0\u200b\ufeff１Ａｚ（）(),济宁-/.\x85\u2028"), max_size=16),
+                 st.text(max_size=16)))
+def test_steps_written_in_place_give_what_their_transforms_give(dictionary, codesets, text: str) -> None:  # type: ignore[no-untyped-def]
+    if not _in_place:
+        _in_place.append(compile_table(parse_table(table_text(IN_PLACE_FIELDS), "t.yaml", dictionary, codesets), dictionary))
+    mapper = _in_place[0]
+    expected = {"party_name": clean(text), "illegal_facts": squeeze(text), "legal_representative": cn_parens(text),
+                "illegal_act": None if clean(text) is None else squeeze(cn_parens(clean(text)))}
+    for _ in range(2):  # new to the field, then remembered
+        assert mapper.map_fields({"a": text, "b": text, "c": text, "d": text}, CONTEXT)[0] == {
+            k: v for k, v in expected.items() if v is not None}
