@@ -14,7 +14,8 @@ spliced in as text. The generated source is kept on the result (``CompiledTable.
 
 Memo per field: real feeds repeat their values (dates, amounts, codes, category lists, authority
 names), and every transform is a pure function of the value, so a field whose chain depends on its
-source value alone remembers, per distinct short text, the value the chain gave. The record
+source value alone, and costs more than a lookup (not only the one-liners of ``INLINE``), remembers,
+per distinct short text, the value the chain gave. The record
 function looks a text up in place and runs the field's chain (written in place below the lookup,
 no call) only for texts not remembered and for other types (numbers, lists: never remembered,
 ``True`` and ``1`` differ); no value and issues are worked out each time, so every record carrying
@@ -45,16 +46,18 @@ INLINE = {
     "trim": "(v.strip(STRIP) or None) if v.__class__ is str else {fn}(v)",
     "upper": "v.upper() if v.__class__ is str else {fn}(v)",
     "lower": "v.lower() if v.__class__ is str else {fn}(v)",
-}
-"""The commonest one-liners written in place for text (a call saved per field); other types call the transform."""
-IN_PLACE = {
     "clean": "v if v.__class__ is str and (v.isalnum() if v.isascii() else CLEAN_WORK(v) is None) else {fn}(v)",
-    "squeeze": "(' '.join(v.split()).strip(INVISIBLE) or None) if v.__class__ is str else {fn}(v)",
     "cn_parens": "(v.replace('(', '（').replace(')', '）') if '(' in v or ')' in v else v) if v.__class__ is str else {fn}(v)",
 }
-"""Text the value parsers leave as it is (clean: one word, or nothing to change), and squeeze and
-cn_parens whole, written in place so a value new to its field costs no call; other values and types
-call the transform. Unlike INLINE, chains of these are still remembered. Tested against the transforms."""
+"""The text one-liners written in place (a call saved per field; other types call the transform).
+For text with nothing to change (clean: one word, or no character it changes) each costs one or two
+C calls, about what a memo lookup costs, so a chain of only these is not remembered: remembering would
+add a lookup and a store for every text new to its field (ID numbers, credit codes, names) and save
+next to nothing on the texts that repeat. Tested against the transforms."""
+IN_PLACE = {
+    "squeeze": "(' '.join(v.split()).strip(INVISIBLE) or None) if v.__class__ is str else {fn}(v)",
+}
+"""Written in place like INLINE, but its chains are still remembered (splitting and joining cost more than a lookup)."""
 MEMO_SIZE = 2048
 """Distinct source texts remembered per field; the memo is emptied when it reaches this size."""
 MEMO_CHARS = 64

@@ -220,3 +220,15 @@ def test_steps_written_in_place_give_what_their_transforms_give(dictionary, code
     for _ in range(2):  # new to the field, then remembered
         assert mapper.map_fields({"a": text, "b": text, "c": text, "d": text}, CONTEXT)[0] == {
             k: v for k, v in expected.items() if v is not None}
+
+
+def test_chains_of_only_text_one_liners_are_mapped_every_time_and_others_remembered(compiled) -> None:  # type: ignore[no-untyped-def]
+    mapper = compiled("""\
+party_name: {from: a, do: [clean, cn_parens]}
+party_credit_code: {from: b, do: [trim, clean, upper]}
+illegal_facts: {from: c, do: [squeeze]}
+decision_date: {from: d, do: [trim, {date: [YYYY-MM-DD]}]}
+""")
+    out, _ = mapper.map_fields({"a": "某(店)", "b": " 91ab ", "c": "x  y", "d": "2022-01-05"}, CONTEXT)
+    assert out == {"party_name": "某（店）", "party_credit_code": "91AB", "illegal_facts": "x y", "decision_date": dt.date(2022, 1, 5)}
+    assert [list(memo) for memo in mapper.memos] == [["x  y"], ["2022-01-05"]]
