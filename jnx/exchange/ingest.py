@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -68,16 +68,49 @@ class StoredRecord:
     data: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """One raw record mapped and ready to store: its canonical standard record, business key, content
-    hash and stored JSON — or the issues that keep it in the errors queue."""
+class Prepared(NamedTuple):
+    """One raw record mapped and ready to store: its business key, content hash, stored JSON and
+    decision date — or the issues that keep it in the errors queue. ``data`` (the record as a dict)
+    is left out when a prepared record travels between processes (a tuple pickles cheaply; the
+    JSON text carries the same record)."""
 
-    data: dict[str, Any] | None = None
     key: str | None = None
     digest: str | None = None
     data_json: str | None = None
+    decision: dt.date | None = None
     issues: tuple[MappingIssue, ...] = ()
+    data: dict[str, Any] | None = None
+
+    def record(self) -> Mapping[str, Any]:
+        """The standard record: ``data``, or its JSON decoded when it is first read."""
+        return self.data if self.data is not None else JsonRecord(self.data_json or "{}")
+
+
+class JsonRecord(Mapping[str, Any]):
+    """A standard record kept as its stored JSON text and decoded only if someone reads it."""
+
+    __slots__ = ("_text", "_data")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._data: dict[str, Any] | None = None
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self._text)
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return f"JsonRecord({self._decoded()!r})"
 
 
 @dataclass
@@ -242,7 +275,8 @@ class PageIngester:
         if issues:
             return Prepared(issues=issues)
         data = canonical(result.record)
-        return Prepared(data=data, key=key, digest=content_hash(data), data_json=dumps_json(data))
+        decision = _date(data.get(self.reference_date)) if self.reference_date else None
+        return Prepared(key=key, digest=content_hash(data), data_json=dumps_json(data), decision=decision, data=data)
 
     def _map_and_store(self, session: Session, todo: Sequence[tuple[int, PulledRecord]], outcome: PageOutcome, now: dt.datetime,
                        prepared: Mapping[str, Prepared] | None = None) -> None:
@@ -302,9 +336,10 @@ class PageIngester:
         updates: dict[int, dict[str, Any]] = {}
         revisions: list[dict[str, Any]] = []
         links: list[tuple[Any, int]] = []
-        stored: list[tuple[Any, str, int, dict[str, Any]]] = []
+        stored: list[tuple[Any, str, int, Mapping[str, Any]]] = []
         for raw_id, record, ready in good:
-            data, key, digest = ready.data, ready.key, ready.digest
+            key, digest = ready.key, ready.digest
+            assert key is not None and digest is not None
             source = (self.system_id, record.source_key)
             existing = current.get(key)
             if existing is not None and existing[2] == digest:
@@ -315,8 +350,7 @@ class PageIngester:
                     counts.duplicates_merged += 1  # the same decision from another source: one record, both in its lineage
                 sources_of.setdefault(ref, set()).add(source)
                 continue
-            decision = _date(data.get(self.reference_date)) if self.reference_date else None
-            state = {"current_revision": 1, "content_hash": digest, "data": ready.data_json, "decision_date": decision, "updated_at": now}
+            state = {"current_revision": 1, "content_hash": digest, "data": ready.data_json, "decision_date": ready.decision, "updated_at": now}
             if existing is None:
                 ref, revision = ("new", key), 1
                 inserts[key] = {"record_type": self.target_type, "business_key": key, "created_at": now, **state}
@@ -336,7 +370,7 @@ class PageIngester:
                  "mapping_name": table.name, "mapping_version": str(table.version), "mapping_hash": bare_hash(table.content_hash), "created_at": now}
             )
             links.append((ref, raw_id))
-            stored.append((ref, key, revision, data))
+            stored.append((ref, key, revision, ready.record()))
         ids = queries.insert_standard_records(session, list(inserts.values()))
 
         def resolve(ref: Any) -> int:

@@ -28,13 +28,13 @@ import os
 import queue
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from jnx.exchange.ingest import PageIngester, Prepared
+from jnx.exchange.ingest import PageIngester, Prepared, payload_bytes
 from jnx.mappings.model import MappingContext, TableRef
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class IngesterSpec:
     today: dt.date
 
 
-Work = list[tuple[str, bytes | Mapping[str, Any]]]  # (adapter content hash, payload)
+Work = list[tuple[str, bytes]]  # (adapter content hash, the payload as staged)
 
 
 def _build(spec: IngesterSpec) -> PageIngester:
@@ -75,10 +75,7 @@ def _build(spec: IngesterSpec) -> PageIngester:
 
 
 def _helper_main(spec: IngesterSpec, conn: Connection, parent: int) -> None:
-    """A helper process: build the ingester, answer its ref, then prepare each page it is sent.
-
-    A reader thread takes pages off the pipe as they come, so the run never blocks sending a page
-    while this process sends an answer (two large messages crossing in one pipe would deadlock)."""
+    """A helper process: build the ingester, answer its ref, then prepare each page it is sent."""
     try:
         _serve(spec, conn, parent)
     except (BrokenPipeError, EOFError, OSError, KeyboardInterrupt):
@@ -92,33 +89,29 @@ def _serve(spec: IngesterSpec, conn: Connection, parent: int) -> None:
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", ingester.mapper.ref))
-    inbox: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
-    threading.Thread(target=_read_pages, args=(conn, parent, inbox), daemon=True).start()
-    while (work := inbox.get()) is not None:
+    while True:
+        if not conn.poll(_PARENT_CHECK_S):
+            if os.getppid() != parent:
+                return  # the run's process is gone (killed): nobody will read an answer
+            continue
+        work: Work | None = conn.recv()
+        if work is None:
+            return
         try:
-            answer: Any = ("done", {digest: ingester.prepare(payload) for digest, payload in work})
+            # the dict of each record stays here: its JSON text carries it, and a tuple pickles cheaply
+            answer: Any = ("done", {digest: ingester.prepare(payload)._replace(data=None) for digest, payload in work})
         except Exception as exc:  # noqa: BLE001 - prepare() already turns a record's failure into an issue
             answer = ("failed", f"{type(exc).__name__}: {exc}")
         conn.send(answer)
 
 
-def _read_pages(conn: Connection, parent: int, inbox: queue.SimpleQueue[Work | None]) -> None:
-    while True:
-        try:
-            if not conn.poll(_PARENT_CHECK_S):
-                if os.getppid() != parent:
-                    break  # the run's process is gone (killed): nobody will read an answer
-                continue
-            work: Work | None = conn.recv()
-        except (EOFError, OSError):
-            break
-        if work is None:
-            break
-        inbox.put(work)
-    inbox.put(None)
-
-
 class _Helper:
+    """One helper process, and a thread of the run's process that sends it pages.
+
+    The thread is there so that the run never waits on a full pipe: while the helper works on one
+    page it does not read the next, and the run goes on storing (the thread waits, without the GIL).
+    """
+
     def __init__(self, spec: IngesterSpec, context: Any) -> None:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_helper_main, args=(spec, child, os.getpid()), daemon=True,
@@ -127,6 +120,23 @@ class _Helper:
         child.close()
         self.ref: TableRef | None = None
         self.usable = True
+        self.outbox: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+        self.sender = threading.Thread(target=self._send_pages, name=f"jnx-map-send-{spec.system_id}", daemon=True)
+        self.sender.start()
+
+    def _send_pages(self) -> None:
+        while True:
+            work = self.outbox.get()
+            try:
+                self.conn.send(work)
+            except (BrokenPipeError, OSError):
+                self.usable = False
+                return
+            if work is None:
+                return
+
+    def send(self, work: Work) -> None:
+        self.outbox.put(work)
 
     def answer(self, timeout: float) -> Any:
         if not self.conn.poll(timeout):
@@ -134,15 +144,13 @@ class _Helper:
         return self.conn.recv()
 
     def close(self) -> None:
-        try:
-            self.conn.send(None)
-        except (BrokenPipeError, OSError):
-            pass
-        self.conn.close()
+        self.outbox.put(None)
+        self.sender.join(timeout=5)
         self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout=5)
+        self.conn.close()
 
 
 class PageMappers:
@@ -168,14 +176,10 @@ class PageMappers:
 
     def submit(self, records: Sequence[Any], skip: frozenset[str] | set[str] = frozenset()) -> None:
         """Send a page's raw records to a helper, leaving out those whose content hash is in ``skip``."""
-        work: Work = [(r.content_hash, r.payload) for r in records if r.content_hash not in skip]
+        work: Work = [(r.content_hash, payload_bytes(r)) for r in records if r.content_hash not in skip]
         helper = self._pick() if len(work) >= MIN_RECORDS else None
         if helper is not None:
-            try:
-                helper.conn.send(work)
-            except (BrokenPipeError, OSError) as exc:
-                self._retire(helper, f"could not send it a page: {exc}")
-                helper = None
+            helper.send(work)
         self._pending.append(helper)
 
     def prepared(self) -> dict[str, Prepared]:

@@ -45,25 +45,24 @@ def _prebound(session: Session, table: Table, rows: Sequence[Mapping[str, Any]],
     their column type's bind processor, once per distinct instant. Every row has the same keys."""
     dialect = session.get_bind().dialect
     names = list(rows[0]) if rows else []
-    found = {name: table.c[name].type._cached_bind_processor(dialect) for name in names if name not in verbatim}  # noqa: SLF001
-    processors = [found.get(name) for name in names]
-    memo: dict[tuple[int, Any], Any] = {}
-
-    def bound(index: int, value: Any) -> Any:
-        process = processors[index]
-        if value is None or process is None:
-            return value
-        if type(value) is not dt.datetime:
-            return process(value)
-        key = (index, value)
-        result = memo.get(key)
-        if result is None:
-            memo[key] = result = process(value)
-        return result
-
-    if not any(processors):
-        return names, [tuple(row.values()) for row in rows]
-    return names, [tuple(bound(i, value) for i, value in enumerate(row.values())) for row in rows]
+    params = [list(row.values()) for row in rows]
+    for index, name in enumerate(names):
+        process = None if name in verbatim else table.c[name].type._cached_bind_processor(dialect)  # noqa: SLF001
+        if process is None:
+            continue
+        memo: dict[Any, Any] = {}  # the instants of a page are a handful of values
+        for values in params:
+            value = values[index]
+            if value is None:
+                continue
+            if type(value) is dt.datetime:
+                done = memo.get(value)
+                if done is None:
+                    memo[value] = done = process(value)
+                values[index] = done
+            else:
+                values[index] = process(value)
+    return names, [tuple(values) for values in params]
 
 
 def _is_sqlite(session: Session) -> bool:
