@@ -5,10 +5,10 @@ decides only the ``INSERT … ON CONFLICT DO NOTHING`` spelling."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, column, select, text, update
+from sqlalchemy import Table, column, select, text, update
 from sqlalchemy import table as bare_table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
@@ -104,6 +104,17 @@ def _insert_ignore(session: Session, table: Table, rows: Sequence[Mapping[str, A
         _write_many(session, table, names, params, conflict=keys)
 
 
+def _select_in(session: Session, sql: str, head: Sequence[Any], keys: Sequence[Any]) -> Iterator[Any]:
+    """Rows of ``sql`` for every chunk of ``keys``: ``{p}`` marks one parameter (taken from ``head``,
+    in order), ``{in}`` the chunk's list. Plain SQL on the driver: these run once or twice per page
+    with hundreds of keys, where building and compiling an expanding ``IN`` costs more than the search."""
+    marker = "?" if _is_sqlite(session) else "%s"
+    connection = session.connection()
+    for chunk in _chunks(list(keys)):
+        statement = sql.replace("{p}", marker).replace("{in}", ", ".join([marker] * len(chunk)))
+        yield from connection.exec_driver_sql(statement, (*head, *chunk))
+
+
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start:start + _CHUNK]
@@ -117,14 +128,10 @@ def staged_ids(session: Session, system_id: str, pairs: Sequence[tuple[str, str]
     ``(source_key, content_hash) IN (…)`` and would scan every raw record of the system per page."""
     wanted = set(pairs)
     found: dict[tuple[str, str], int] = {}
-    for chunk in _chunks(list(dict.fromkeys(key for key, _ in pairs))):
-        rows = session.execute(
-            select(RAW.c.id, RAW.c.source_key, RAW.c.content_hash).where(RAW.c.system_id == system_id, RAW.c.source_key.in_(chunk))
-        )
-        for row in rows:
-            pair = (row.source_key, row.content_hash)
-            if pair in wanted:
-                found[pair] = row.id
+    sql = "SELECT id, source_key, content_hash FROM raw_records WHERE system_id = {p} AND source_key IN ({in})"
+    for row_id, source_key, digest in _select_in(session, sql, [system_id], list(dict.fromkeys(key for key, _ in pairs))):
+        if (source_key, digest) in wanted:
+            found[(source_key, digest)] = row_id
     return found
 
 
@@ -155,16 +162,9 @@ def stage(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str
 
 def current_records(session: Session, record_type: str, keys: Sequence[str]) -> dict[str, tuple[int, int, str]]:
     """(id, current revision, content hash) of standard records by business key."""
-    found: dict[str, tuple[int, int, str]] = {}
-    for chunk in _chunks(list(dict.fromkeys(keys))):
-        rows = session.execute(
-            select(STANDARD.c.id, STANDARD.c.business_key, STANDARD.c.current_revision, STANDARD.c.content_hash).where(
-                STANDARD.c.record_type == record_type, STANDARD.c.business_key.in_(chunk)
-            )
-        )
-        for row in rows:
-            found[row.business_key] = (row.id, row.current_revision, row.content_hash)
-    return found
+    sql = "SELECT id, business_key, current_revision, content_hash FROM standard_records WHERE record_type = {p} AND business_key IN ({in})"
+    return {key: (row_id, revision, digest)
+            for row_id, key, revision, digest in _select_in(session, sql, [record_type], list(dict.fromkeys(keys)))}
 
 
 #: Standard records' and revisions' ``data`` arrive as JSON text (``db.dumps_json``), serialised once.
@@ -214,14 +214,10 @@ def link(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 def lineage_sources(session: Session, record_ids: Sequence[int]) -> dict[int, set[tuple[str, str]]]:
     """The (system, source key) pairs each standard record was made from."""
     found: dict[int, set[tuple[str, str]]] = {}
-    for chunk in _chunks(list(dict.fromkeys(record_ids))):
-        rows = session.execute(
-            select(LINEAGE.c.standard_record_id, RAW.c.system_id, RAW.c.source_key)
-            .join(RAW, RAW.c.id == LINEAGE.c.raw_record_id)
-            .where(LINEAGE.c.standard_record_id.in_(chunk))
-        )
-        for row in rows:
-            found.setdefault(row.standard_record_id, set()).add((row.system_id, row.source_key))
+    sql = ("SELECT record_lineage.standard_record_id, raw_records.system_id, raw_records.source_key FROM record_lineage "
+           "JOIN raw_records ON raw_records.id = record_lineage.raw_record_id WHERE record_lineage.standard_record_id IN ({in})")
+    for record_id, system_id, source_key in _select_in(session, sql, [], list(dict.fromkeys(record_ids))):
+        found.setdefault(record_id, set()).add((system_id, source_key))
     return found
 
 
@@ -251,10 +247,11 @@ def superseded_raw_ids(session: Session, system_id: str, source_keys: Sequence[s
     the status is compared here, so the planner never walks every open error of the queue."""
     ids: set[int] = set()
     newer_set = set(newer)
-    for chunk in _chunks(list(dict.fromkeys(source_keys))):
-        raw_ids = select(RAW.c.id).where(RAW.c.system_id == system_id, RAW.c.source_key.in_(chunk)).scalar_subquery()
-        rows = session.execute(select(ERRORS.c.raw_record_id, ERRORS.c.status).where(ERRORS.c.raw_record_id.in_(raw_ids)))
-        ids.update(r.raw_record_id for r in rows if r.status == MappingErrorStatus.OPEN.value and r.raw_record_id not in newer_set)
+    sql = ("SELECT raw_record_id, status FROM mapping_errors WHERE raw_record_id IN "
+           "(SELECT id FROM raw_records WHERE system_id = {p} AND source_key IN ({in}))")
+    for raw_id, status in _select_in(session, sql, [system_id], list(dict.fromkeys(source_keys))):
+        if status == MappingErrorStatus.OPEN.value and raw_id not in newer_set:
+            ids.add(raw_id)
     return sorted(ids)
 
 
