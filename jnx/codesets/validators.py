@@ -52,6 +52,7 @@ _DIGITS = re.compile(r"[0-9]+")  # use fullmatch: str.isdigit() also admits "²"
 # Fast paths: a text known to be ASCII of the right alphabet is weighed in C (bytes.translate to the
 # characters' values, map(mul) with the weights) instead of a generator of per-character lookups.
 # Anything else takes the definitions below them, so every result and error stays the same.
+_ID_CHARS = re.compile(r"[0-9]{17}[0-9X]")  # fullmatch: 17 ASCII digits and a digit or X
 _USCC_CHARS = re.compile(r"[0-9A-HJ-NPQRTUWXY]+")  # fullmatch: the characters of USCC_ALPHABET, nothing else
 _USCC_BYTE_VALUES = bytes.maketrans(USCC_ALPHABET.encode("ascii"), bytes(range(len(USCC_ALPHABET))))
 _ORG_BYTE_VALUES = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", bytes(range(36)))
@@ -211,15 +212,15 @@ def check_id_number(value: str, *, today: dt.date | None = None) -> Verdict:
     code in force at registration, and codes such as 370883 (邹城, from 1992) appear on people born
     before it existed.
     """
-    if len(value) == 15 and _DIGITS.fullmatch(value):
-        return _fail(
-            "id_number.legacy_15",
-            "a 15-digit number of the first generation; convert it to 18 characters "
-            "(jnx.codesets.upgrade_id_15_to_18) before exchanging it",
-        )
-    if len(value) != 18:
-        return _fail("id_number.length", f"a resident ID number has 18 characters, this has {len(value)}")
-    if not _DIGITS.fullmatch(value[:17]) or value[17] not in "0123456789X":
+    if len(value) != 18 or not _ID_CHARS.fullmatch(value):  # what is not 17 digits and a digit or X, in this order:
+        if len(value) == 15 and _DIGITS.fullmatch(value):
+            return _fail(
+                "id_number.legacy_15",
+                "a 15-digit number of the first generation; convert it to 18 characters "
+                "(jnx.codesets.upgrade_id_15_to_18) before exchanging it",
+            )
+        if len(value) != 18:
+            return _fail("id_number.length", f"a resident ID number has 18 characters, this has {len(value)}")
         return _fail("id_number.charset", "17 digits then a digit or an uppercase X")
     born = id_birth_date(value)
     if born is None:

@@ -25,6 +25,8 @@ from jnx.standard.errors import DictionaryError
 
 DATA_FILE = Path(__file__).with_name("data") / "elements.yaml"
 FORMAT = 1
+RECORD_TYPE_KEY = "record_type"
+"""The key of a record (JSON, XML attribute) that names its record type; never an element."""
 
 _ID = re.compile(r"^JN-DE-\d{4}$")
 USE_RULES = ("when", "forbidden_when", "placeholder_when", "id_number_when", "masked_id_number_when")

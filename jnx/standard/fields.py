@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from jnx.codesets import CodeSetRegistry, check_id_number, check_org_code, check_uscc, parse_amount_wan
-from jnx.standard.dictionary import DataElement, ElementType, Publication
+from jnx.standard.dictionary import DataElement, ElementType, ElementUse, Publication
+from jnx.standard.facets import MASKED_ID_NUMBER_PATTERN
 
 FieldCheck = Callable[[Any], Any]
 
@@ -37,6 +38,7 @@ Searched only in text that is not ``str.isprintable()``: every character of the 
 (Cc), a surrogate (Cs) or unassigned (Cn), none printable, so printable text (nearly all, and checked
 in C far faster than this class of ranges is searched) cannot hold one. Text with a line break, a tab
 or a full-width space is searched."""
+MASKED_ID_NUMBER = re.compile(MASKED_ID_NUMBER_PATTERN)
 _PERSONAL_DIGITS = re.compile(
     r"[0-9]{4}\s*[-/.年]\s*[0-9]{1,2}\s*[-/.月]\s*[0-9]{1,2}日?"  # a date: 1990-02-15, 1990/2/15, 1990年2月15日
     r"|[0-9]{6,}"  # a birth date written 19900215, an ID number
@@ -204,6 +206,12 @@ def passed_values(check: FieldCheck) -> set[str] | None:
     return getattr(check, "passed", None)
 
 
+def passed_items(check: FieldCheck) -> set[str] | None:
+    """For a list of codes (not one separated text), the codes its check has passed, else None: a
+    ``list`` of distinct ``str`` all in it passes as a copy of itself. Read-only, as :func:`passed_values`."""
+    return getattr(check, "passed_items", None)
+
+
 def text_limit(element: DataElement) -> int | None:
     """For a text element, its maximum length: a ``str`` of 1..limit characters that is
     ``str.isprintable()`` or holds no control character nor non-character passes its check as itself."""
@@ -230,6 +238,8 @@ def field_check(element: DataElement, registry: CodeSetRegistry, *, allow_placeh
 
         def check(value: Any) -> Any:
             return _code_list(value, element, code_check)
+
+        check.passed_items = code_check.passed  # type: ignore[attr-defined]
     elif kind is ElementType.STRING_LIST:
         def check(value: Any) -> Any:
             return [_text(item, element, element.max_length) for item in _items(value, "texts")]
@@ -252,6 +262,24 @@ def field_check(element: DataElement, registry: CodeSetRegistry, *, allow_placeh
     return check
 
 
+def use_check(use: ElementUse, registry: CodeSetRegistry) -> FieldCheck:
+    """The check of an element as a record type uses it (the placeholder credit code where the use allows it)."""
+    return field_check(use.element, registry, allow_placeholder=use.placeholder_when is not None)
+
+
+def masked_id_number_problem(value: str, *, today: dt.date) -> tuple[str, str] | None:
+    """(rule, message) when ``value`` is not a masked resident ID number; the message never shows the value.
+
+    A full, valid ID number is the worst case — personal data about to be published — and has a rule
+    of its own; anything else that is not 6 digits, 8 ``*``, 3 digits and a digit or X is a format error.
+    """
+    if MASKED_ID_NUMBER.fullmatch(value):
+        return None
+    if check_id_number(value, today=today):
+        return "id_number.clear_in_disclosure", "a natural person's ID number must be published masked (6 digits, 8 '*', the last 4), never in clear"
+    return "id_number.masked_format", "not a masked resident ID number: expected 6 digits, 8 '*', 3 digits and a digit or X (18 characters)"
+
+
 def _scrubbed(check: FieldCheck) -> FieldCheck:
     def scrubbed(value: Any) -> Any:
         try:
@@ -259,8 +287,9 @@ def _scrubbed(check: FieldCheck) -> FieldCheck:
         except FieldProblem as exc:
             raise FieldProblem(exc.rule, scrub(exc.message)) from None
 
-    if hasattr(check, "passed"):
-        scrubbed.passed = check.passed  # type: ignore[attr-defined]
+    for memo in ("passed", "passed_items"):
+        if hasattr(check, memo):
+            setattr(scrubbed, memo, getattr(check, memo))
     return scrubbed
 
 

@@ -4,7 +4,7 @@ This is the definition :func:`jnx.standard.rules.check_record` must agree with, 
 than fast: every field checked by its element's check, then for every use of the record type its
 required-ness, its conditional rules, its ID number and placeholder rules, then every code against
 the code set version in force on the record's reference date, then the date rules — issues and
-warnings in that order. The compiled check in :mod:`jnx.standard.rules` writes the same walk out per
+warnings in that order. :mod:`jnx.standard.compiled` writes the same walk out per
 record type; tests/standard/test_compiled_check.py compares the two on generated records, broken
 ones included. Nothing in jnx calls this module but those tests.
 """

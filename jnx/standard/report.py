@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jnx.standard.dictionary import DataElement
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,24 @@ class Issue:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def element_issue(element: DataElement, rule: str, message: str, severity: str = "error") -> Issue:
+    """An issue about one element of a record (its field, id and Chinese name)."""
+    return Issue(field=element.field, rule=rule, message=message, element_id=element.id, name_zh=element.name_zh, severity=severity)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCheck:
+    """Typed values of the fields that passed, and every issue and warning found."""
+
+    values: dict[str, Any]
+    issues: list[Issue]
+    warnings: list[Issue]
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
 
 
 @dataclass(frozen=True, slots=True)

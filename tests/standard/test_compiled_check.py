@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from jnx.codesets import default_registry
 from jnx.standard import ElementType, default_dictionary, reference, rules
+from jnx.standard.compiled import ORDERS
 from jnx.standard.rules import check_record, record_rule_issues
 from tests.standard.samples.build import BASES, ID_NUMBER, MASKED_ID_NUMBER, as_individual_business, as_natural_person, party_names
 
@@ -123,8 +124,13 @@ def typed(values: Mapping[Any, Any]) -> list[tuple[Any, type, Any]]:
 def assert_same(name: str, record: dict[str, Any], today: dt.date) -> None:
     record_type = DICTIONARY.record_type(name)
     expected = reference.check_record(record_type, record, today=today, registry=REGISTRY)
-    for _ in range(3):  # again: memos filled and the record's key order compiled
-        got = check_record(record_type, record, today=today, registry=REGISTRY)
+    compiled = rules.compiled_check(record_type, REGISTRY)
+    checks = [compiled.check] * 3  # again and again: memos filled, the record's key order seen and written out
+    fields = {use.field for use in record_type.uses}
+    if all(key in fields for key in record):  # this key order written out afresh (the process keeps only the first ORDERS)
+        checks.append(compiled.write_order(tuple(record)))
+    for check in checks:
+        got = check(record, today)
         assert typed(got.values) == typed(expected.values)
         assert got.issues == expected.issues
         assert got.warnings == expected.warnings
@@ -160,6 +166,22 @@ def test_the_compiled_rules_give_what_the_definition_gives(drawn: tuple[str, dic
     expected = reference.record_rule_issues(record_type, values, failed=failed, today=today, registry=REGISTRY)
     for _ in range(2):
         assert record_rule_issues(record_type, values, failed=failed, today=today, registry=REGISTRY) == expected
+
+
+def test_records_in_a_key_order_seen_before_are_checked_by_the_function_written_for_it() -> None:
+    record_type = DICTIONARY.record_type("penalty")
+    compiled = rules.compiled_check(record_type, REGISTRY)
+    record = {**BASES["penalty"], "region": "370871"}  # an alias: a warning
+    order = tuple(reversed(record))
+    reordered = {key: record[key] for key in order}
+    assert check_record(record_type, reordered, today=dt.date(2025, 6, 30), registry=REGISTRY).ok
+    if len(compiled.orders) < ORDERS:
+        check_record(record_type, reordered, today=dt.date(2025, 6, 30), registry=REGISTRY)
+        assert order in compiled.orders and order in compiled.order_sources
+    with_unknown = {**reordered, "surprise": 1}
+    for _ in range(3):  # an unknown key is never written out: the loop reports it
+        assert [i.rule for i in check_record(record_type, with_unknown, today=dt.date(2025, 6, 30), registry=REGISTRY).issues] == ["unknown_field"]
+    assert (*order, "surprise") not in compiled.order_sources
 
 
 def test_the_generated_source_names_fields_only_as_literals() -> None:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from jnx.codesets import default_registry
-from jnx.standard import check_record, default_dictionary, model_for, rules
+from jnx.standard import check_record, code_days, default_dictionary, model_for, rules
 from tests.standard.conftest import TODAY
 from jnx.security.masking import mask_id_number
 from tests.standard.samples.build import (
@@ -155,9 +155,9 @@ def test_business_key_and_reference_date() -> None:
     assert record.reference_date() == dt.date(2022, 5, 1)
 
 
-# The record rules remember each code's spans of passing days, verdicts of other (code, day) pairs,
-# and ID number verdicts by (number, day): a verdict on one day is never reused for another, and the
-# memos stay bounded.
+# The record rules remember each code's spans of passing days and the verdicts of other (code, day)
+# pairs: a verdict on one day is never reused for another, and the memos stay bounded. ID numbers
+# are judged on the day of each check.
 
 
 def judged(record_type: str, data: dict[str, Any], today: dt.date = TODAY) -> list[tuple[str, str, str]]:
@@ -194,12 +194,12 @@ def test_an_id_number_judged_on_one_day_is_judged_again_on_another() -> None:
 
 
 def test_the_rule_memos_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rules, "MEMO_SIZE", 3)
+    monkeypatch.setattr(code_days, "MEMO_SIZE", 3)
     monkeypatch.setattr(rules, "_COMPILED", {})  # a check compiled afresh: empty memos
     base = {**as_natural_person(BASES["penalty"], PARTY_FIELDS), "penalty_types": ["警告"]}
     kinds = ["警告", "通报批评", "罚款", "责令停产停业", "限制从业", "责令关闭"]
     old = {**base, "penalty_types": ["暂扣或者吊销执照"], "suspended_license": "营业执照"}  # of the 2017 list only: judged by (code, day)
-    for day in range(1, 11):  # a new code, decision date and day of the check (ID number verdicts) each time
+    for day in range(1, 11):  # a new code, decision date and day of the check each time
         today = TODAY + dt.timedelta(days=day)
         assert judged("penalty", {**base, "penalty_types": [kinds[day % 6]], "decision_date": f"2022-05-{day:02d}"}, today) == []
         assert [rule for _, rule, _ in judged("penalty", {**old, "decision_date": f"2022-05-{day:02d}"}, today)] == [
