@@ -205,13 +205,27 @@ def audit_verify(
 def receiver_serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8443,
+    processes: Annotated[int, typer.Option(
+        min=1, help="Server processes sharing the port (Linux SO_REUSEPORT) and receiver.db; one that ends stops all (exit 5).",
+    )] = 1,
 ) -> None:
-    """Run the reference receiving endpoint: POST /envelopes → signed receipt (Ctrl-C stops it)."""
-    from jnx.security.operator import build_receiver
-    from jnx.security.receiver_http import make_server
+    """Run the reference receiving endpoint: POST /envelopes and /envelopes/batch → signed receipts
+    (Ctrl-C or SIGTERM stops it)."""
+    from jnx.security.operator import HomeReceiver, build_receiver
+    from jnx.security.receiver_http import ReceiverProcesses, make_server, serve_processes
 
     store = _store()
-    receiver = build_receiver(store, Settings().home / "receiver.db", now=_now())
+    settings = Settings()
+    receiver = build_receiver(store, settings.home / "receiver.db", now=_now())
+    if processes > 1:
+        receiver.store.close()  # type: ignore[attr-defined]  # the keys are usable; each process opens its own
+        pool = ReceiverProcesses(HomeReceiver(settings.home, os.environ.get(settings.key_passphrase_env)),
+                                 processes=processes, host=host, port=port)
+        bound = pool.start()
+        typer.echo(f"jnx receiver on http://{host}:{bound}/envelopes ({processes} processes, pids "
+                   f"{', '.join(map(str, pool.pids))})", err=True)
+        serve_processes(pool)
+        return
     server = make_server(receiver, host, port)
     typer.echo(f"jnx receiver on http://{host}:{server.server_address[1]}/envelopes", err=True)
     try:

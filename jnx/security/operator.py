@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -117,3 +118,16 @@ def build_receiver(store: KeyStore, receipts: Path, *, now: dt.datetime) -> Rece
         signing_key=signing_key(store, keys[0].suite),
         store=SqliteReceiptStore(receipts),
     )
+
+
+@dataclass(frozen=True)
+class HomeReceiver:
+    """Builds the receiver of a jnx home folder (its key store, receipts in ``receiver.db``) when
+    called, with the keys usable at that moment: what each process of ``jnx receiver serve
+    --processes N`` runs when it starts. Picklable, so spawned processes get it through their pipe."""
+
+    home: Path
+    passphrase: str | None = field(repr=False)
+
+    def __call__(self) -> Receiver:
+        return build_receiver(key_store(self.home, self.passphrase), self.home / "receiver.db", now=dt.datetime.now(dt.UTC))

@@ -1,24 +1,112 @@
-"""A tiny reference HTTP endpoint around :class:`jnx.security.receiver.Receiver` (stdlib only).
+"""A tiny reference HTTP endpoint around :class:`jnx.security.receiver.Receiver` (stdlib only), in one
+process or in several sharing one port.
 
 ``POST /envelopes`` with the compact envelope as body (``Content-Type: application/jose``) answers
 ``200`` with the receipt as JSON (``signed`` is the receipt's JWS), or the refusal's HTTP status with
-``{"code": "JNX-ENV-…", "error": "…"}``. ``GET /health`` answers ``{"status": "ok"}``.
+``{"code": "JNX-ENV-…", "error": "…"}``. ``POST /envelopes/batch`` takes what jnx's outbox sends —
+``{"records": [{"jnx_envelope": "<compact>"}, …], …}``, or a bare JSON list of those or of compact
+tokens, or one ``{"jnx_envelope": …}`` — stores the batch in one transaction
+(:meth:`Receiver.receive_many`) and answers ``200 {"results": [...]}``, one result per envelope in
+order: the receipt's fields with ``index``, ``record_id`` and ``signed``, or a refusal with
+``"status": "rejected"``, its ``code``, ``error`` and ``reasons``. ``GET /health`` answers
+``{"status": "ok"}``.
+
+:class:`ReceiverProcesses` runs N such servers in spawned processes on one host:port (Linux
+``SO_REUSEPORT``), each building its own receiver (and so its own connection to the shared receipt
+file); :func:`serve_processes` keeps them until SIGINT/SIGTERM or until one of them ends.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import queue
+import signal
+import socket
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as wait_for
+from types import FrameType
 from typing import Any
 
-from jnx.security.errors import EnvelopeError
-from jnx.security.receiver import Receiver
+from jnx.errors import ConfigError, JnxError
+from jnx.security.errors import EnvelopeError, MalformedEnvelope
+from jnx.security.receiver import Receipt, Receiver
 
 MAX_BODY = 32 * 1024 * 1024
+MAX_BATCH = 1000  # envelopes per POST /envelopes/batch (jnx's outbox sends at most max_batch, default 100)
+ENVELOPE_FIELD = "jnx_envelope"  # a sealed item's field, as jnx.exchange.outbox.ENVELOPE_FIELD
+ReceiverFactory = Callable[[], Receiver]
 
 
-def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    """A server bound to ``host:port`` (``port=0`` picks a free one); call ``serve_forever()``."""
+class ReceiverServer(ThreadingHTTPServer):
+    """The server :func:`make_server` builds."""
+
+
+class SharedPortServer(ReceiverServer):
+    """Binds with ``SO_REUSEPORT``: several processes listen on one port, the kernel spreads the
+    connections over them (Linux)."""
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+
+def batch_tokens(document: Any) -> list[Any]:
+    """The envelopes of a batch body, one entry per item: a compact token, or whatever stood in its
+    place (answered as malformed). Raises ValueError for a body that is no batch at all."""
+    if isinstance(document, Mapping):
+        if isinstance(document.get("records"), list):
+            items = document["records"]
+        elif ENVELOPE_FIELD in document:
+            items = [document]
+        else:
+            raise ValueError(f'send {{"records": [{{"{ENVELOPE_FIELD}": "<compact>"}}, …]}} or a JSON list')
+    elif isinstance(document, list):
+        items = document
+    else:
+        raise ValueError(f'send {{"records": [{{"{ENVELOPE_FIELD}": "<compact>"}}, …]}} or a JSON list')
+    return [item.get(ENVELOPE_FIELD) if isinstance(item, Mapping) else item for item in items]
+
+
+def receipt_result(index: int, receipt: Receipt) -> dict[str, Any]:
+    """A batch result for a stored envelope: what ``POST /envelopes`` answers, with ``index`` and
+    ``record_id`` (the receipt id, where jnx's outbox reads it)."""
+    return {"index": index, **receipt.fields(), "record_id": receipt.receipt_id, "signed": receipt.signed}
+
+
+def refusal_result(index: int, error: EnvelopeError) -> dict[str, Any]:
+    """A batch result for a refused envelope: its code and reason as ``POST /envelopes`` answers
+    them, with a ``rejected`` status and the reason as a coded ``reasons`` entry (for the outbox)."""
+    return {"index": index, "status": "rejected", "code": error.code, "error": error.reason,
+            "reasons": [{"field": "", "code": error.code, "message": error.reason}]}
+
+
+def answer_batch(receiver: Receiver, tokens: list[Any]) -> list[dict[str, Any]]:
+    """One result per token, in order; the well-formed ones received in one transaction."""
+    results: list[dict[str, Any] | None] = [None] * len(tokens)
+    positions = []
+    for index, token in enumerate(tokens):
+        if isinstance(token, str):
+            positions.append(index)
+        else:
+            results[index] = refusal_result(index, MalformedEnvelope(f"item {index} holds no compact envelope"))
+    answers = receiver.receive_many([tokens[i] for i in positions])
+    for index, answer in zip(positions, answers, strict=True):
+        results[index] = refusal_result(index, answer) if isinstance(answer, EnvelopeError) else receipt_result(index, answer)
+    return results  # type: ignore[return-value]  # every slot is filled
+
+
+def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False) -> ReceiverServer:
+    """A server bound to ``host:port`` (``port=0`` picks a free one); call ``serve_forever()``.
+    ``reuse_port=True`` lets other processes bind the same port (Linux ``SO_REUSEPORT``)."""
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "jnx-receiver"
@@ -35,6 +123,18 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> T
             self.end_headers()
             self.wfile.write(data)
 
+        def _body(self, what: str) -> bytes | None:
+            """The request body, or None once a refusal is answered."""
+            try:
+                length = int(self.headers.get("Content-Length", ""))
+            except ValueError:
+                self._answer(411, {"code": "LENGTH-REQUIRED", "error": "send Content-Length"})
+                return None
+            if length > MAX_BODY:
+                self._answer(413, {"code": "TOO-LARGE", "error": f"{what} are at most {MAX_BODY} bytes"})
+                return None
+            return self.rfile.read(length)
+
         def do_GET(self) -> None:  # noqa: N802 - stdlib name
             if self.path == "/health":
                 self._answer(200, {"status": "ok"})
@@ -42,23 +142,260 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> T
                 self._answer(404, {"code": "NOT-FOUND", "error": f"no such path {self.path}"})
 
         def do_POST(self) -> None:  # noqa: N802 - stdlib name
-            if self.path != "/envelopes":
+            if self.path == "/envelopes":
+                self._one()
+            elif self.path == "/envelopes/batch":
+                self._batch()
+            else:
                 self._answer(404, {"code": "NOT-FOUND", "error": f"no such path {self.path}"})
+
+        def _one(self) -> None:
+            token = self._body("envelopes")
+            if token is None:
                 return
-            try:
-                length = int(self.headers.get("Content-Length", ""))
-            except ValueError:
-                self._answer(411, {"code": "LENGTH-REQUIRED", "error": "send Content-Length"})
-                return
-            if length > MAX_BODY:
-                self._answer(413, {"code": "TOO-LARGE", "error": f"envelopes are at most {MAX_BODY} bytes"})
-                return
-            token = self.rfile.read(length)
             try:
                 receipt = receiver.receive(token)
             except EnvelopeError as exc:
                 self._answer(exc.http_status, {"code": exc.code, "error": exc.reason})
                 return
+            except sqlite3.Error:
+                self._store_unavailable()
+                return
             self._answer(200, {**receipt.fields(), "signed": receipt.signed})
 
-    return ThreadingHTTPServer((host, port), Handler)
+        def _batch(self) -> None:
+            body = self._body("batches")
+            if body is None:
+                return
+            try:
+                tokens = batch_tokens(json.loads(body))
+            except ValueError as exc:  # also json's and UTF-8's errors
+                self._answer(400, {"code": "BAD-REQUEST", "error": f"not a batch of envelopes: {exc}"})
+                return
+            if len(tokens) > MAX_BATCH:
+                self._answer(413, {"code": "TOO-LARGE", "error": f"batches are at most {MAX_BATCH} envelopes"})
+                return
+            try:
+                results = answer_batch(receiver, tokens)
+            except sqlite3.Error:
+                self._store_unavailable()
+                return
+            self._answer(200, {"results": results})
+
+        def _store_unavailable(self) -> None:
+            # locked past its timeout, disk full…: nothing of the batch was committed, a retry is safe
+            self._answer(503, {"code": "STORE-UNAVAILABLE", "error": "the receipt store is unavailable; try again"})
+
+    server_class = SharedPortServer if reuse_port else ReceiverServer
+    return server_class((host, port), Handler)
+
+
+# ---------------------------------------------------------------- several processes on one port
+class ReceiverProcessError(JnxError):
+    """A receiver process could not start, or ended while the others were serving."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, exit_code: int = 5, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class EndedProcess:
+    pid: int
+    exitcode: int | None
+
+    def describe(self) -> str:
+        if self.exitcode is not None and self.exitcode < 0:
+            return f"receiver process {self.pid} was killed by {signal.Signals(-self.exitcode).name}"
+        return f"receiver process {self.pid} ended with exit code {self.exitcode}"
+
+
+class _Stop(Exception):
+    """Raised by a receiver process's SIGTERM handler to leave its wait."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def _start_failure(exc: BaseException, host: str, port: int) -> tuple[str, int]:
+    if isinstance(exc, JnxError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, OSError):
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}", ConfigError.exit_code
+    return f"{type(exc).__name__}: {exc}", ReceiverProcessError.exit_code
+
+
+def _serve_child(factory: ReceiverFactory, host: str, port: int, stop: Connection, events: Any) -> None:
+    """One receiver process: serve until the parent closes its end of ``stop`` (also when the parent
+    dies) or SIGTERM; Ctrl-C is the parent's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        receiver = factory()
+        server = make_server(receiver, host, port, reuse_port=True)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises a JnxError
+        events.put(("failed", os.getpid(), *_start_failure(exc, host, port)))
+        sys.exit(1)
+    thread = threading.Thread(target=server.serve_forever, name="jnx-receiver", daemon=True)
+    thread.start()
+    try:
+        signal.signal(signal.SIGTERM, _raise_stop)
+        events.put(("ready", os.getpid(), server.server_address[1]))
+        wait_for([stop])
+    except _Stop:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        server.shutdown()
+        server.server_close()
+        close = getattr(receiver.store, "close", None)
+        if close is not None:
+            close()
+
+
+def check_port_free(host: str, port: int) -> None:
+    """ConfigError when something already listens on ``host:port`` (another program, or another
+    receiver whose ``SO_REUSEPORT`` group the new processes would otherwise join)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                              hint="another program uses this port: stop it or choose another --port") from exc
+
+
+class ReceiverProcesses:
+    """``processes`` receiver servers on one ``host:port``, each in a spawned process with the
+    receiver ``factory()`` builds there (a picklable callable: a top-level function, or an instance of
+    a top-level class). Linux only (``SO_REUSEPORT``) for more than one process.
+
+        pool = ReceiverProcesses(factory, processes=2, port=8443)
+        port = pool.start()      # all listening, or ReceiverProcessError / ConfigError
+        ended = pool.wait(1.0)   # an EndedProcess when one ended by itself, else None
+        pool.stop()              # every process stopped and joined
+    """
+
+    def __init__(self, factory: ReceiverFactory, *, processes: int, host: str = "127.0.0.1", port: int = 0,
+                 start_method: str = "spawn") -> None:
+        if processes < 1:
+            raise ConfigError(f"--processes must be at least 1, not {processes}")
+        if processes > 1 and not (sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")):
+            raise ConfigError(f"several receiver processes on one port need Linux SO_REUSEPORT; this is {sys.platform}",
+                              hint="run with --processes 1, or several receivers on separate ports behind a balancer")
+        self.factory = factory
+        self.processes = processes
+        self.host = host
+        self.port = port
+        self._context = multiprocessing.get_context(start_method)
+        self._children: list[Any] = []
+        self._stop: Connection | None = None
+        self._events: Any = None
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.pid for child in self._children]
+
+    def start(self, timeout: float = 120.0) -> int:
+        """Start every process and wait until each listens; the port they share."""
+        if self.port:
+            check_port_free(self.host, self.port)
+        reader, self._stop = self._context.Pipe(duplex=False)
+        self._events = self._context.Queue()
+        try:
+            port = self._start_one(reader, self.port, timeout)
+            for _ in range(self.processes - 1):  # the others join the first one's port (also when it was 0)
+                self._start_one(reader, port, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            reader.close()
+        self.port = port
+        return port
+
+    def _start_one(self, reader: Connection, port: int, timeout: float) -> int:
+        child = self._context.Process(target=_serve_child, args=(self.factory, self.host, port, reader, self._events),
+                                      name=f"jnx-receiver-{len(self._children) + 1}", daemon=True)
+        child.start()
+        self._children.append(child)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                event = self._events.get(timeout=0.2)
+            except queue.Empty:
+                event = None
+            if event is not None:
+                if event[0] == "ready":
+                    return int(event[2])
+                _, pid, message, exit_code = event
+                raise ReceiverProcessError(f"receiver process {pid} could not start: {message}", exit_code=exit_code)
+            if not child.is_alive():
+                child.join()
+                raise ReceiverProcessError(f"{EndedProcess(child.pid, child.exitcode).describe()} while starting")
+            if time.monotonic() > deadline:
+                raise ReceiverProcessError(f"receiver process {child.pid} did not start within {timeout:.0f} s")
+
+    def wait(self, timeout: float | None = None) -> EndedProcess | None:
+        """The first process found ended (it is joined), or None after ``timeout`` seconds."""
+        by_sentinel = {child.sentinel: child for child in self._children}
+        ready = wait_for(list(by_sentinel), timeout)
+        if not ready:
+            return None
+        child = by_sentinel[ready[0]]  # type: ignore[index]
+        child.join()  # its sentinel closes a moment before it can be reaped
+        return EndedProcess(child.pid, child.exitcode)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask every process to stop (closing the pipe they wait on), join them; terminate, then kill,
+        any still running after ``timeout`` seconds."""
+        if self._stop is not None:
+            self._stop.close()
+            self._stop = None
+        deadline = time.monotonic() + timeout
+        for child in self._children:
+            child.join(max(0.0, deadline - time.monotonic()))
+        for child in self._children:
+            if child.is_alive():
+                child.terminate()
+                child.join(2.0)
+            if child.is_alive():
+                child.kill()
+                child.join()
+        if self._events is not None:
+            self._events.close()
+            self._events.join_thread()
+            self._events = None
+
+    def __enter__(self) -> ReceiverProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+GRACE_AFTER_CHILD_ENDED = 0.5  # a stop of the whole process group (systemd) may end a child before we hear of it
+
+
+def serve_processes(pool: ReceiverProcesses) -> None:
+    """Keep a started pool serving until SIGINT or SIGTERM (then stop every process and return), or
+    until one process ends by itself (then stop the others and raise :class:`ReceiverProcessError`).
+    Call from the main thread: it handles SIGINT and SIGTERM meanwhile."""
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stopping.is_set():
+            ended = pool.wait(0.5)
+            if ended is not None and not stopping.wait(GRACE_AFTER_CHILD_ENDED):
+                raise ReceiverProcessError(f"{ended.describe()}; the other receiver processes were stopped",
+                                           hint="see its output above; start jnx receiver serve again")
+    finally:
+        pool.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
