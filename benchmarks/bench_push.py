@@ -6,7 +6,7 @@
 The chain measured (wall clock, from the first claim to the last receipt recorded):
 
     jnx outbox (SQLite, its own process)                 receiver (jnx.security.receiver, another process)
-    claim leased deliveries → seal each item (sign with   → POST /batch on 127.0.0.1 → per item: decrypt,
+    claim leased deliveries → seal each item (sign with   → POST /envelopes/batch     → per item: decrypt,
     jnx's key, encrypt to the platform's) → store the       verify, time and replay checks, idempotent
     envelopes → RestPusher batch POST with its key  ←────── store, signed receipt → one JSON answer
     → receipts recorded, disclosures published           (the batch's receipts in one transaction:
@@ -31,11 +31,9 @@ import argparse
 import datetime as dt
 import json
 import multiprocessing
-import socket
 import sys
 import tempfile
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +48,7 @@ from jnx.exchange.disclosures import DisclosureDeriver, DisclosureRules, existin
 from jnx.exchange.ingest import StoredRecord, canonical  # noqa: E402
 from jnx.exchange.models import DisclosureKind, StandardRecord  # noqa: E402
 from jnx.mappings.model import MappingContext  # noqa: E402
-from jnx.exchange.outbox import ENVELOPE_FIELD, Outbox, RetryPolicy, item_bytes  # noqa: E402
+from jnx.exchange.outbox import Outbox, RetryPolicy, item_bytes  # noqa: E402
 from jnx.mappings.service import open_registry  # noqa: E402
 from jnx.security.envelope import open_envelope  # noqa: E402
 from jnx.security.keys import KeyUse, PrivateKey, Suite, generate_private_key  # noqa: E402
@@ -70,43 +68,15 @@ PENALTY = {
 def serve_receiver(keys: dict[str, Any], store_path: str, ready: Any, stop: Any, used: Any, port: int = 0,
                    durable: bool = True) -> None:
     from jnx.security.receiver import Receiver, SqliteReceiptStore
-    from jnx.security.errors import EnvelopeError
+    from jnx.security.receiver_http import make_server
 
     jnx_sig, platform_enc, platform_sig = (PrivateKey.from_secret_jwk_bytes(keys[k].encode())
                                            for k in ("jnx_sig", "platform_enc", "platform_sig"))
     receiver = Receiver(decryption_keys=[platform_enc], trusted_signers=[jnx_sig.public()], signing_key=platform_sig,
                         store=SqliteReceiptStore(store_path, durable=durable))
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-        def do_POST(self) -> None:  # noqa: N802
-            document = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            answers = receiver.receive_many([record[ENVELOPE_FIELD] for record in document["records"]])
-            results = []
-            for index, answer in enumerate(answers):  # one transaction per HTTP batch
-                if isinstance(answer, EnvelopeError):
-                    results.append({"index": index, "status": "rejected", "reasons": [{"field": "", "code": answer.code,
-                                                                                       "message": answer.reason}]})
-                else:
-                    results.append({"index": index, "status": answer.status, "record_id": answer.receipt_id,
-                                    "signed_receipt": answer.signed})
-            body = json.dumps({"results": results}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    class Server(ThreadingHTTPServer):
-        def server_bind(self) -> None:  # several receiver processes share one port (Linux SO_REUSEPORT)
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            super().server_bind()
-
-    server = Server(("127.0.0.1", port), Handler)
+    # jnx receiver serve's server: POST /envelopes/batch, one receive_many transaction per HTTP batch;
+    # SO_REUSEPORT, so several receiver processes share one port
+    server = make_server(receiver, "127.0.0.1", port, reuse_port=True)
     ready.put(server.server_address[1])
     import threading
 
@@ -146,7 +116,7 @@ def push_worker(url: str, port: int, batch: int, keys: dict[str, str], index: in
     jnx_sig, platform_enc = (PrivateKey.from_secret_jwk_bytes(keys[k].encode()) for k in ("jnx_sig", "platform_enc"))
     config = RestConfig.model_validate({
         "lines": [{"url": f"http://127.0.0.1:{port}"}], "timeouts": {"connect": 5, "read": 120},
-        "push": {"paths": {"penalty": "/batch"}, "max_batch": batch, "batch_extra": {"batch_no": "{batch_no}"},
+        "push": {"paths": {"penalty": "/envelopes/batch"}, "max_batch": batch, "batch_extra": {"batch_no": "{batch_no}"},
                  "receipt": {"batch_id_path": None}},
     })
     adapters = build_adapters(config, MappingSecrets({}))
