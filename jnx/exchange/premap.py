@@ -156,9 +156,10 @@ class _Helper:
 class PageMappers:
     """A small pool of helper processes preparing pages in the order they are submitted.
 
-    ``submit(records)`` sends a page's records (those worth sending) to the next helper and returns
-    a ticket; ``prepared(ticket)`` waits for that page's answer: a dict by adapter content hash, empty
-    when the page was not sent or the helper could not answer. Tickets are answered in order.
+    ``submit(records, skip)`` sends a page's records (those not in ``skip``) to the next ready helper;
+    ``prepared()`` waits for the oldest submitted page's answer: a dict by adapter content hash, empty
+    when the page was not sent (too few records, no helper ready yet — they take a second or two to
+    start — or none usable) or its helper could not answer. Pages are answered in submission order.
     """
 
     def __init__(self, spec: IngesterSpec, expected: TableRef, processes: int = 1, *, start_method: str = "spawn") -> None:
@@ -174,6 +175,12 @@ class PageMappers:
         """How many pages may usefully be in flight: one per helper, plus the one being stored."""
         return len(self.helpers) + 1
 
+    def wait_ready(self, timeout: float = ANSWER_TIMEOUT_S) -> bool:
+        """Wait until every helper has started (or failed to); whether any is usable."""
+        for helper in self.helpers:
+            self._is_ready(helper, timeout)
+        return any(h.usable and h.ref is not None for h in self.helpers)
+
     def submit(self, records: Sequence[Any], skip: frozenset[str] | set[str] = frozenset()) -> None:
         """Send a page's raw records to a helper, leaving out those whose content hash is in ``skip``."""
         work: Work = [(r.content_hash, payload_bytes(r)) for r in records if r.content_hash not in skip]
@@ -188,15 +195,6 @@ class PageMappers:
         if helper is None:
             return {}
         try:
-            if helper.ref is None:
-                status, value = helper.answer(ANSWER_TIMEOUT_S)
-                if status != "ready":
-                    self._retire(helper, f"could not build the table: {value}")
-                    return {}
-                helper.ref = value
-                if value != self.expected:
-                    self._retire(helper, f"built {value}, the run uses {self.expected}")
-                    return {}
             status, value = helper.answer(ANSWER_TIMEOUT_S)
         except (EOFError, OSError, TimeoutError) as exc:
             self._retire(helper, f"no answer ({type(exc).__name__})")
@@ -206,11 +204,29 @@ class PageMappers:
             return {}
         return value  # type: ignore[no-any-return]
 
+    def _is_ready(self, helper: _Helper, timeout: float = 0.0) -> bool:
+        """Whether the helper has built its table (the same version and hash as the run's) and is usable."""
+        if helper.ref is None and helper.usable:
+            try:
+                if not helper.conn.poll(timeout):
+                    return False  # still starting
+                status, value = helper.conn.recv()
+            except (EOFError, OSError) as exc:
+                self._retire(helper, f"did not start ({type(exc).__name__})")
+                return False
+            if status != "ready":
+                self._retire(helper, f"could not build the table: {value}")
+            elif value != self.expected:
+                self._retire(helper, f"built {value}, the run uses {self.expected}")
+            else:
+                helper.ref = value
+        return helper.usable and helper.ref is not None
+
     def _pick(self) -> _Helper | None:
         for _ in range(len(self.helpers)):
             helper = self.helpers[self._next % len(self.helpers)]
             self._next += 1
-            if helper.usable:
+            if self._is_ready(helper):
                 return helper
         return None
 

@@ -136,16 +136,17 @@ def _context(system: RegisteredSystem) -> MappingContext:
 class _Lookahead:
     """The pulled pages of one stream in order, each with what mapping helpers prepared for it.
 
-    Helpers (:mod:`jnx.exchange.premap`) start when a stream's first page is full enough to be worth
-    them and more pages follow, and the service allows them (``map_processes``; never from a daemon
-    process, which may not have children). A page is then sent to them as soon as it is pulled (its
-    records already staged left out) and handed on once the pages after it are in flight; a pull that
-    fails hands on the pages pulled before it first, so they are stored as they would have been
-    without helpers.
+    Helpers (:mod:`jnx.exchange.premap`) are started when the service allows them
+    (``map_processes``; never from a daemon process, which may not have children) and a page that
+    is not the stream's last brings enough records not staged before: a run of unchanged records
+    starts none. Until one has started (a second or two), pages are mapped in the run's process.
+    Then each page is sent to them as soon as it is pulled (its records already staged left out)
+    and handed on once the page after it is in flight too; a pull that fails hands on the pages
+    pulled before it first, so they are stored as they would have been without helpers.
     """
 
     def __init__(self, service: RunService, system: RegisteredSystem, stream: str, name: str, version: str,
-                 ingester: PageIngester) -> None:
+                 ingester: PageIngester, staged: int = 0) -> None:
         self.service = service
         self.system = system
         self.stream = stream
@@ -153,44 +154,59 @@ class _Lookahead:
         self.version = version
         self.ingester = ingester
         self.mappers: PageMappers | None = None
+        self.staged = staged  # the run's staged count, as of the last page stored
+        self.staged_last_page: int | None = None  # None: no page stored yet
+        self.allowed = (service.map_processes > 0 and getattr(service.tables, "folders", None) is not None
+                        and version.isdigit() and not multiprocessing.current_process().daemon)
 
     def run(self, pages: Iterator[Page]) -> Iterator[tuple[Page, Mapping[str, Prepared]]]:
-        try:
-            first = next(pages)
-        except StopIteration:
-            return
-        self.mappers = None if first.last or len(first.records) < MIN_RECORDS else self._start()
-        mappers = self.mappers
-        if mappers is None:
-            yield first, {}
-            for page in pages:
-                yield page, {}
-            return
-        queue: deque[Page] = deque()
-        upcoming: Page | None = first
+        queue: deque[tuple[Page, bool]] = deque()
+        exhausted = False
         while True:
-            while upcoming is not None and len(queue) < mappers.depth:
-                mappers.submit(upcoming.records, self._already_staged(upcoming))
-                queue.append(upcoming)
-                upcoming = None
-                if not queue[-1].last:
-                    try:
-                        upcoming = next(pages)
-                    except StopIteration:
-                        upcoming = None
-                    except Exception:
-                        while queue:
-                            yield queue.popleft(), mappers.prepared()
-                        raise
+            while not exhausted and len(queue) < (self.mappers.depth if self.mappers is not None else 1):
+                try:
+                    page = next(pages)
+                except StopIteration:
+                    exhausted = True
+                    break
+                except Exception:
+                    while queue:
+                        yield self._handed(*queue.popleft())
+                    raise
+                queue.append((page, self._submit(page)))
+                exhausted = page.last
             if not queue:
                 return
-            yield queue.popleft(), mappers.prepared()
+            yield self._handed(*queue.popleft())
+
+    def _submit(self, page: Page) -> bool:
+        """Send the page to the helpers (starting them if it is worth it); whether it was sent."""
+        if not self.allowed or len(page.records) < MIN_RECORDS or (page.last and self.mappers is None):
+            return False
+        if self.mappers is None and self.staged_last_page is not None and self.staged_last_page < MIN_RECORDS:
+            return False  # the stream brings (almost) nothing new so far: not worth a search per page
+        skip = self._already_staged(page)
+        if self.mappers is None:
+            if len(page.records) - len(skip) < MIN_RECORDS:
+                return False
+            self.mappers = self._start()
+            if self.mappers is None:
+                self.allowed = False
+                return False
+        self.mappers.submit(page.records, skip)
+        return True
+
+    def stored(self, staged: int) -> None:
+        """Told the run's staged count after each page is stored."""
+        self.staged_last_page = staged - self.staged
+        self.staged = staged
+
+    def _handed(self, page: Page, sent: bool) -> tuple[Page, Mapping[str, Prepared]]:
+        return page, (self.mappers.prepared() if sent and self.mappers is not None else {})
 
     def _start(self) -> PageMappers | None:
         service = self.service
-        folders = getattr(service.tables, "folders", None)
-        if service.map_processes < 1 or folders is None or not self.version.isdigit() or multiprocessing.current_process().daemon:
-            return None
+        folders = getattr(service.tables, "folders", [])
         ingester = self.ingester
         spec = IngesterSpec(tuple(str(f) for f in folders), self.name, int(self.version), self.system.id, self.stream,
                             ingester.context, ingester.today)
@@ -342,11 +358,12 @@ class RunService:
         start = None if (full or stored is None) else Watermark.from_json(stored)
         seen: Counter[bytes] = Counter()
         summary.stream = stream
-        pages = _Lookahead(self, system, stream, name, version, ingester)
+        pages = _Lookahead(self, system, stream, name, version, ingester, staged=summary.counts.staged)
         try:
             for page, prepared in pages.run(iter(puller.pull(start))):
                 self._check_not_looping(system, stream, page, seen)
                 lease = self._commit_page(lease, system, stream, ingester, page, start, summary, prepared)
+                pages.stored(summary.counts.staged)
                 summary.pages[stream] = summary.pages.get(stream, 0) + 1
                 self._refresh_statistics(summary)
                 puller.acknowledge(page)

@@ -24,7 +24,7 @@ from jnx.adapters.factory import Adapters
 from jnx.adapters.testing import FakePuller
 from jnx.codesets import default_registry
 from jnx.errors import TransientError
-from jnx.exchange import premap
+from jnx.exchange import premap, queries
 from jnx.exchange.db import create_engine_for
 from jnx.exchange.ingest import Mapper
 from jnx.exchange.models import MappingErrorEntry, RunStatus, StandardRecord, StandardRecordRevision
@@ -96,8 +96,29 @@ def source() -> list[dict[str, Any]]:
     return _source(400)  # 8 pages of 50: the helpers start (a full first page, more to come)
 
 
+@pytest.fixture
+def helped(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Helpers ready as soon as they are made (a run does not wait for them; a test must, to use
+    them on a short run), and the number of records each page got from them."""
+    pages: list[int] = []
+    real_init, real_prepared = PageMappers.__init__, PageMappers.prepared
+
+    def init(self: PageMappers, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        assert self.wait_ready()
+
+    def prepared(self: PageMappers) -> Any:
+        answer = real_prepared(self)
+        pages.append(len(answer))
+        return answer
+
+    monkeypatch.setattr(PageMappers, "__init__", init)
+    monkeypatch.setattr(PageMappers, "prepared", prepared)
+    return pages
+
+
 def test_a_run_with_mapping_helpers_stores_exactly_what_a_run_without_them_stores(
-        make_engine: Any, migrated_engine: Engine, source: list[dict[str, Any]]) -> None:
+        make_engine: Any, migrated_engine: Engine, source: list[dict[str, Any]], helped: list[int]) -> None:
     outcomes = []
     for processes, engine in ((0, make_engine()), (1, migrated_engine), (2, make_engine())):
         _register(engine)
@@ -110,28 +131,30 @@ def test_a_run_with_mapping_helpers_stores_exactly_what_a_run_without_them_store
     assert without[0]["errors"] > 0 and without[0]["new"] > 0  # the sample has bad records too
     for outcome in with_helpers:
         assert outcome == without
+    # page 1 starts the helpers and is mapped by the run; pages 2-7 by the helpers (page 8 is the last)
+    assert helped.count(50) >= 2 * 5, helped
 
 
-def test_a_second_run_of_unchanged_records_sends_the_helpers_nothing(make_engine: Any, source: list[dict[str, Any]],
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_run_of_unchanged_records_starts_no_helpers(make_engine: Any, source: list[dict[str, Any]],
+                                                             helped: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     engine = make_engine()
     _register(engine)
     service = _service(engine, ListPuller(source), 1)
     assert service.run_now(SYSTEM).status is RunStatus.SUCCEEDED
-    sent: list[int] = []
-    real_submit = PageMappers.submit
-
-    def counting(self: PageMappers, records: Any, skip: Any = frozenset()) -> None:
-        sent.append(len([r for r in records if r.content_hash not in skip]))
-        real_submit(self, records, skip)
-
-    monkeypatch.setattr(PageMappers, "submit", counting)
+    assert helped  # the first run used them
+    searches: list[int] = []
+    real_staged_ids = queries.staged_ids
+    monkeypatch.setattr(queries, "staged_ids", lambda *a: searches.append(1) or real_staged_ids(*a))
+    helped.clear()
     second = service.run_now(SYSTEM, full=True)
     assert second.counts.unchanged == len(source) and second.counts.new == 0
-    assert sent and sum(sent) == 0
+    assert helped == []
+    # one search per page by the ingester, and one more to see that the first page brings nothing new
+    assert len(searches) == 8 + 1
 
 
-def test_pages_pulled_before_a_failing_page_are_stored_as_without_helpers(make_engine: Any, source: list[dict[str, Any]]) -> None:
+def test_pages_pulled_before_a_failing_page_are_stored_as_without_helpers(make_engine: Any, source: list[dict[str, Any]],
+                                                                        helped: list[int]) -> None:
     from jnx.adapters.base import PayloadEncoding, RawRecord
 
     records = [RawRecord(r["ajbh"], "penalty", r, PayloadEncoding.JSON, f"2024-01-01 00:{i // 60:02d}:{i % 60:02d}")
@@ -146,6 +169,7 @@ def test_pages_pulled_before_a_failing_page_are_stored_as_without_helpers(make_e
         assert summary.pages == {"penalty": 2}
         results.append(_stored(engine))
     assert results[0] == results[1]
+    assert helped and set(helped) == {100}  # page 2 was mapped by the helper, pulled before page 3 failed
 
 
 def _spec() -> IngesterSpec:
@@ -165,6 +189,9 @@ def test_a_helper_that_dies_leaves_its_pages_to_the_run() -> None:
     records = [RawRecord(r["ajbh"], "penalty", r, PayloadEncoding.JSON, None) for r in _source(120)]
     with PageMappers(_spec(), _expected_ref(), 1) as mappers:
         mappers.submit(records)
+        assert mappers.prepared() == {}  # sent nowhere: the helper is still starting
+        assert mappers.wait_ready()
+        mappers.submit(records)
         first = mappers.prepared()
         assert set(first) == {r.content_hash for r in records}
         os.kill(mappers.helpers[0].process.pid, signal.SIGKILL)
@@ -182,6 +209,7 @@ def test_a_helper_that_builds_another_table_version_is_not_used() -> None:
     records = [RawRecord(r["ajbh"], "penalty", r, PayloadEncoding.JSON, None) for r in _source(60)]
     other = TableRef("case_handling.penalty", 1, "sha256:" + "0" * 64)
     with PageMappers(_spec(), other, 1) as mappers:
+        assert not mappers.wait_ready()
         mappers.submit(records)
         assert mappers.prepared() == {}
 
