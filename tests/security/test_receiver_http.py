@@ -160,6 +160,20 @@ def test_jnx_outbox_pusher_reads_the_batch_answer_as_receipts(one_process: str) 
     assert receipts[1].reasons[0].code == "JNX-ENV-MALFORMED"
 
 
+def test_jnx_withdrawal_pusher_sends_one_envelope_and_reads_its_receipt(one_process: str) -> None:
+    from jnx.exchange.delivery import SingleRecordPusher
+
+    config = RestConfig.model_validate({"lines": [{"url": one_process}],
+                                        "push": {"paths": {"penalty_withdrawal": "/envelopes/batch"}}})
+    adapters = build_adapters(config, MappingSecrets({}))
+    try:
+        pusher = SingleRecordPusher(adapters.pusher)  # type: ignore[arg-type]
+        [receipt] = pusher.push([OutboundItem("w-1", "penalty_withdrawal", {"jnx_envelope": _envelope("w-1")})])
+    finally:
+        adapters.close()
+    assert receipt.status is ReceiptStatus.ACCEPTED and receipt.raw["idempotency_key"] == "w-1"
+
+
 # ---------------------------------------------------------------- several processes on one port
 @pytest.fixture
 def two_processes(tmp_path: Path) -> Iterator[tuple[str, ReceiverProcesses]]:
