@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jnx.adapters.base import OutboundItem, ReceiptStatus
 from jnx.adapters.config import MappingSecrets, RestConfig
@@ -27,7 +29,7 @@ from jnx.errors import ConfigError
 from jnx.security.envelope import OpenedEnvelope, seal
 from jnx.security.keys import KeyUse, PrivateKey, Suite, generate_private_key
 from jnx.security.receiver import Receiver, SqliteReceiptStore, Verdict, verify_receipt
-from jnx.security.receiver_http import MAX_BATCH, ReceiverProcessError, ReceiverProcesses, make_server
+from jnx.security.receiver_http import MAX_BATCH, ReceiverProcessError, ReceiverProcesses, answer_batch, make_server
 
 ROOT = Path(__file__).resolve().parents[2]
 JNX_SIG = generate_private_key("jnx-sig", Suite.JOSE, KeyUse.SIG)
@@ -129,6 +131,31 @@ def test_batch_takes_a_bare_list_of_tokens_or_one_envelope_object(one_process: s
     assert status == 200 and [r["idempotency_key"] for r in body["results"]] == ["a", "b"]
     status, body = _post(f"{one_process}/envelopes/batch", json.dumps({"jnx_envelope": _envelope("c")}).encode())
     assert status == 200 and [(r["index"], r["idempotency_key"]) for r in body["results"]] == [(0, "c")]
+
+
+VALID = [seal(b"{}", signer=JNX_SIG, recipient=PLATFORM_ENC.public(), now=dt.datetime.now(dt.UTC), ttl=dt.timedelta(days=1),
+              idempotency_key=f"h-{i}") for i in range(3)]  # sealed at import: valid however long the suite runs
+ITEMS = st.one_of(st.sampled_from(VALID), st.text(max_size=40), st.integers(), st.none(),
+                  st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tokens=st.lists(ITEMS, max_size=8))
+def test_a_batch_answers_each_item_in_order_and_the_answer_is_always_json(tmp_path: Path, tokens: list[Any]) -> None:
+    receiver = _factory(tmp_path)()
+    receiver.store = SqliteReceiptStore(":memory:")  # a fresh replay memory per example
+    results = answer_batch(receiver, tokens)
+    assert [r["index"] for r in results] == list(range(len(tokens)))
+    seen: set[str] = set()
+    for token, result in zip(tokens, results, strict=True):
+        if token in VALID and token not in seen:
+            assert result["status"] == "accepted"
+            seen.add(token)
+        elif token in VALID:
+            assert result["code"] == "JNX-ENV-REPLAYED"
+        else:
+            assert result["status"] == "rejected" and result["code"] == "JNX-ENV-MALFORMED"
+    json.dumps({"results": results}, ensure_ascii=False).encode("utf-8")  # what the server sends
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [
