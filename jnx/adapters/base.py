@@ -163,8 +163,13 @@ class Adapters:
             close()
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_jsonable(value: Any) -> Any:
     """Plain JSON values from what clients return (datetimes, Decimals, nested lists and dicts)."""
+    if type(value) in _PLAIN:
+        return value  # most values: no Mapping check (an ABC instance check is slow)
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -201,6 +206,8 @@ def dig(data: Any, path: str | None) -> Any:
     """The value at a dotted path (``body.records.record``, ``data.0.id``) or None when absent."""
     if path is None or path == "":
         return data
+    if type(data) is dict and "." not in path:
+        return data.get(path)  # the common case: a field of a decoded JSON object
     current = data
     for part in path.split("."):
         if current is None:

@@ -49,6 +49,8 @@ def later(a: str | None, b: str | None) -> str | None:
 
 
 def _text(value: Any) -> str | None:
+    if type(value) is str:
+        return value or None
     if value is None or value == "":
         return None
     if isinstance(value, float) and value.is_integer():

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy.orm import Session
 
 from jnx.adapters.base import RawRecord as PulledRecord
-from jnx.adapters.base import canonical_bytes, to_jsonable
+from jnx.adapters.base import PayloadEncoding, canonical_bytes, to_jsonable
 from jnx.exchange import queries
 from jnx.exchange.db import dumps_json
 from jnx.exchange.models import MappingErrorStatus, utcnow
@@ -120,6 +120,7 @@ class PageOutcome:
 
 
 _PLAIN = frozenset({str, int, float, bool})
+_ENCODINGS = {encoding: encoding.value for encoding in PayloadEncoding}  # an Enum's .value is a slow property
 
 
 def canonical(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -247,7 +248,7 @@ class PageIngester:
                     "record_type": r.record_type,
                     "content_hash": pair[1],
                     "payload": payload_bytes(r),
-                    "encoding": r.encoding.value,
+                    "encoding": _ENCODINGS[r.encoding],
                     "received_at": now,
                 }
                 for pair, r in fresh.items()
