@@ -55,6 +55,7 @@ _DIGITS = re.compile(r"[0-9]+")  # use fullmatch: str.isdigit() also admits "²"
 _ID_CHARS = re.compile(r"[0-9]{17}[0-9X]")  # fullmatch: 17 ASCII digits and a digit or X
 _USCC_CHARS = re.compile(r"[0-9A-HJ-NPQRTUWXY]+")  # fullmatch: the characters of USCC_ALPHABET, nothing else
 _USCC_BYTE_VALUES = bytes.maketrans(USCC_ALPHABET.encode("ascii"), bytes(range(len(USCC_ALPHABET))))
+_DIGIT_BYTE_VALUES = bytes.maketrans(b"0123456789", bytes(range(10)))
 _ORG_BYTE_VALUES = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", bytes(range(36)))
 _ORG_CHECK_CHARS = "?123456789X0"  # by 11 - (sum mod 11), which is 1..11: 10 is X, 11 is 0
 
@@ -187,12 +188,17 @@ def id_check_char(first17: str) -> str:
     return ID_CHECK_CHARS[sum(int(ch) * w for ch, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
-def _id_check_char(first17: str) -> str:
-    """:func:`id_check_char` of 17 ASCII digits (their bytes are the digit plus 48)."""
-    return ID_CHECK_CHARS[(sum(map(mul, first17.encode("ascii"), ID_WEIGHTS)) - _ID_ASCII_OFFSET) % 11]
+def _id_check_char(digits: str) -> str:
+    """:func:`id_check_char` of the first 17 characters of ``digits``, known to be ASCII digits."""
+    return ID_CHECK_CHARS[sum(map(mul, digits.encode("ascii").translate(_DIGIT_BYTE_VALUES), ID_WEIGHTS)) % 11]
 
 
-_ID_ASCII_OFFSET = 48 * sum(ID_WEIGHTS)
+def _id_birth_date(number: str) -> dt.date | None:
+    """:func:`id_birth_date` of a number whose positions 7–14 are known to be ASCII digits."""
+    try:
+        return dt.date.fromisoformat(f"{number[6:10]}-{number[10:12]}-{number[12:14]}")
+    except ValueError:
+        return None
 
 
 def id_birth_date(value: str) -> dt.date | None:
@@ -222,14 +228,14 @@ def check_id_number(value: str, *, today: dt.date | None = None) -> Verdict:
         if len(value) != 18:
             return _fail("id_number.length", f"a resident ID number has 18 characters, this has {len(value)}")
         return _fail("id_number.charset", "17 digits then a digit or an uppercase X")
-    born = id_birth_date(value)
+    born = _id_birth_date(value)
     if born is None:
         return _fail("id_number.birth_date", "positions 7–14 (the birth date) are not a real date")
     if born.year < 1880:
         return _fail("id_number.birth_date", "the birth date (positions 7–14) is before 1880")
     if today is not None and born > today:
         return _fail("id_number.birth_date", "the birth date (positions 7–14) is after the day of the check (the record's date)")
-    if value[17] != _id_check_char(value[:17]):
+    if value[17] != _id_check_char(value):
         return _fail("id_number.check_digit", "the check character (position 18) does not match the first 17 digits (MOD 11-2); a digit is mistyped")
     return VALID
 
