@@ -172,23 +172,23 @@ def _emit_field(compiled: CompiledCheck, out: _Source, field: str, var: str) -> 
     else:  # a date, a boolean or an integer of its exact type is its own typed value
         kind = {ElementType.DATE: "DATE", ElementType.BOOLEAN: "BOOL", ElementType.INTEGER: "INT"}.get(element.type)
         fast = f"{var}.__class__ is {kind}" if kind else ""
-    out.emit(1, f"if {var} is None:  # {field}")
-    out.emit(2, f"del values[{field!r}]")
-    if fast:
-        out.emit(1, f"elif not ({fast}):")
-    elif items is not None:  # a list of distinct codes its element's check passed before: a copy of the list
-        out.emit(1, f"elif {var}.__class__ is list and {var} and {out.bind('a', _all_in(items))}({var}) and len(set({var})) == len({var}):")
-        out.emit(2, f"values[{field!r}] = [*{var}]")
-        out.emit(1, "else:")
-    else:
-        out.emit(1, "else:")
-    out.emit(2, "try:")
-    out.emit(3, f"values[{field!r}] = {out.bind('c', check)}({var})")
-    out.emit(2, "except FieldProblem as problem:")
-    out.emit(3, f"del values[{field!r}]")
-    out.emit(3, "failed = set() if failed is NO_FAILURES else failed")
-    out.emit(3, f"failed.add({field!r})")
-    out.emit(3, f"issues.append({out.bind('r', compiled.refused(field))}(problem))")
+    depth = 1
+    if fast:  # None fails the test too (its class is none of these)
+        out.emit(1, f"if not ({fast}):  # {field}")
+        depth = 2
+    out.emit(depth, f"if {var} is None:" + ("" if fast else f"  # {field}"))
+    out.emit(depth + 1, f"del values[{field!r}]")
+    if items is not None:  # a list of distinct codes its element's check passed before: a copy of the list
+        out.emit(depth, f"elif {var}.__class__ is list and {var} and {out.bind('a', _all_in(items))}({var}) and len(set({var})) == len({var}):")
+        out.emit(depth + 1, f"values[{field!r}] = [*{var}]")
+    out.emit(depth, "else:")
+    out.emit(depth + 1, "try:")
+    out.emit(depth + 2, f"values[{field!r}] = {out.bind('c', check)}({var})")
+    out.emit(depth + 1, "except FieldProblem as problem:")
+    out.emit(depth + 2, f"del values[{field!r}]")
+    out.emit(depth + 2, "failed = set() if failed is NO_FAILURES else failed")
+    out.emit(depth + 2, f"failed.add({field!r})")
+    out.emit(depth + 2, f"issues.append({out.bind('r', compiled.refused(field))}(problem))")
 
 
 def _all_in(passed: set[str]) -> Callable[[list[Any]], bool]:
