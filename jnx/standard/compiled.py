@@ -12,7 +12,7 @@ and :mod:`jnx.standard.rules` runs what it writes:
   then ``rules``: a ``str`` that passes as itself is taken in place (printable text within its
   length, a value the element's check passed before), every other value goes through the element's
   check. A record whose keys, in their order, have been seen before — records from one mapping
-  table come in a handful of key orders — is checked by a function written for that order: its
+  table come in a few dozen key orders — is checked by a function written for that order: its
   values unpacked at once, each field's check written out, the required elements known missing
   from the keys alone. Other records (another key order, an unknown key, ``record_type``, not a
   ``dict``) go through one loop over the record's items.

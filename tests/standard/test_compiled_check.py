@@ -184,6 +184,15 @@ def test_records_in_a_key_order_seen_before_are_checked_by_the_function_written_
     assert (*order, "surprise") not in compiled.order_sources
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(records(names=["penalty"]), min_size=0, max_size=6), st.dates(dt.date(2019, 1, 1), dt.date(2027, 12, 31)))
+def test_a_page_is_checked_as_its_records_one_by_one(page: list[tuple[str, dict[str, Any], dt.date]], today: dt.date) -> None:
+    record_type = DICTIONARY.record_type("penalty")
+    data = [record for _, record, _ in page]
+    got = rules.check_records(record_type, data, today=today, registry=REGISTRY)
+    assert got == [reference.check_record(record_type, record, today=today, registry=REGISTRY) for record in data]
+
+
 def test_the_generated_source_names_fields_only_as_literals() -> None:
     """No value of the dictionary is spliced into the source: codes, messages and limits are bound names."""
     for record_type in DICTIONARY.record_types.values():
