@@ -268,10 +268,13 @@ class CompiledTable:
     dictionary: TargetDictionary | None
     memos: tuple[dict[str, Any], ...] = ()
     """Per memoised field: source text → the value its chain gave. Bounded by MEMO_SIZE."""
+    ref: TableRef = field(init=False)
+    rules: Mapping[str, Any] = field(init=False)
+    """The table's field rules by target field (which source and whether personal, for issues)."""
 
-    @property
-    def ref(self) -> TableRef:
-        return self.table.ref
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ref", self.table.ref)
+        object.__setattr__(self, "rules", {r.target: r for r in self.table.fields})
 
     def __call__(self, record: Mapping[str, Any], context: MappingContext | None = None, *,
                  validate: bool = True, today: dt.date = dt.date.max) -> MappingResult:
@@ -280,20 +283,25 @@ class CompiledTable:
         ``validate`` checks the result with the target's model; ``today`` is the day "not in the
         future" is judged on (the engine has no clock: the caller passes it).
         """
-        if not isinstance(record, Mapping):
+        if record.__class__ is not dict and not isinstance(record, Mapping):
             issue = MappingIssue("", "", None, None, "record.type", f"a source record is an object, got {type(record).__name__}")
-            return MappingResult({}, (issue,), self.table.ref)
-        mapped, issues = self.map_fields(record, context or MappingContext())
+            return MappingResult({}, (issue,), self.ref)
+        mapped, issues = self.map_fields(record, context or _NO_CONTEXT)
         if validate and self.dictionary is not None:
-            failed = {i.field for i in issues}
-            rules = {r.target: r for r in self.table.fields}
-            for problem in self.dictionary.validate(self.table.target, mapped, today):
-                if problem.field in failed:
-                    continue
-                rule = rules.get(problem.field)
-                value = shown(mapped.get(problem.field), rule.personal if rule else False)
-                issues.append(MappingIssue(problem.field, rule.source if rule else "", value, None, problem.rule, problem.message))
-        return MappingResult(mapped, tuple(issues), self.table.ref)
+            problems = self.dictionary.validate(self.table.target, mapped, today)
+            if problems:
+                failed = {i.field for i in issues}
+                rules = self.rules
+                for problem in problems:
+                    if problem.field in failed:
+                        continue
+                    rule = rules.get(problem.field)
+                    value = shown(mapped.get(problem.field), rule.personal if rule else False)
+                    issues.append(MappingIssue(problem.field, rule.source if rule else "", value, None, problem.rule, problem.message))
+        return MappingResult(mapped, tuple(issues), self.ref)
+
+
+_NO_CONTEXT = MappingContext()
 
 
 def compile_table(table: MappingTable, dictionary: TargetDictionary | None = None) -> CompiledTable:
