@@ -146,7 +146,7 @@ class _Lookahead:
     """
 
     def __init__(self, service: RunService, system: RegisteredSystem, stream: str, name: str, version: str,
-                 ingester: PageIngester, staged: int = 0) -> None:
+                 ingester: PageIngester, staged: int = 0, pulled: int = 0) -> None:
         self.service = service
         self.system = system
         self.stream = stream
@@ -155,7 +155,9 @@ class _Lookahead:
         self.ingester = ingester
         self.mappers: PageMappers | None = None
         self.staged = staged  # the run's staged count, as of the last page stored
+        self.pulled = pulled  # and its pulled count
         self.staged_last_page: int | None = None  # None: no page stored yet
+        self.all_new_last_page = False  # every record of the last page stored was new content
         self.allowed = (service.map_processes > 0 and getattr(service.tables, "folders", None) is not None
                         and version.isdigit() and not multiprocessing.current_process().daemon)
 
@@ -185,7 +187,9 @@ class _Lookahead:
             return False
         if self.mappers is None and self.staged_last_page is not None and self.staged_last_page < MIN_RECORDS:
             return False  # the stream brings (almost) nothing new so far: not worth a search per page
-        skip = self._already_staged(page)
+        # while pages bring only new content (a first run, a backlog) the search is not worth it:
+        # a record sent that turns out to be staged already is mapped for nothing, never stored twice
+        skip = set() if self.mappers is not None and self.all_new_last_page else self._already_staged(page)
         if self.mappers is None:
             if len(page.records) - len(skip) < MIN_RECORDS:
                 return False
@@ -196,10 +200,11 @@ class _Lookahead:
         self.mappers.submit(page.records, skip)
         return True
 
-    def stored(self, staged: int) -> None:
-        """Told the run's staged count after each page is stored."""
+    def stored(self, staged: int, pulled: int) -> None:
+        """Told the run's staged and pulled counts after each page is stored."""
         self.staged_last_page = staged - self.staged
-        self.staged = staged
+        self.all_new_last_page = self.staged_last_page == pulled - self.pulled > 0
+        self.staged, self.pulled = staged, pulled
 
     def _handed(self, page: Page, sent: bool) -> tuple[Page, Mapping[str, Prepared]]:
         return page, (self.mappers.prepared() if sent and self.mappers is not None else {})
@@ -358,12 +363,12 @@ class RunService:
         start = None if (full or stored is None) else Watermark.from_json(stored)
         seen: Counter[bytes] = Counter()
         summary.stream = stream
-        pages = _Lookahead(self, system, stream, name, version, ingester, staged=summary.counts.staged)
+        pages = _Lookahead(self, system, stream, name, version, ingester, staged=summary.counts.staged, pulled=summary.counts.pulled)
         try:
             for page, prepared in pages.run(iter(puller.pull(start))):
                 self._check_not_looping(system, stream, page, seen)
                 lease = self._commit_page(lease, system, stream, ingester, page, start, summary, prepared)
-                pages.stored(summary.counts.staged)
+                pages.stored(summary.counts.staged, summary.counts.pulled)
                 summary.pages[stream] = summary.pages.get(stream, 0) + 1
                 self._refresh_statistics(summary)
                 puller.acknowledge(page)
