@@ -120,6 +120,7 @@ class _Helper:
         child.close()
         self.ref: TableRef | None = None
         self.usable = True
+        self.in_flight = 0  # pages sent and not answered yet
         self.outbox: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self.sender = threading.Thread(target=self._send_pages, name=f"jnx-map-send-{spec.system_id}", daemon=True)
         self.sender.start()
@@ -136,14 +137,21 @@ class _Helper:
                 return
 
     def send(self, work: Work) -> None:
+        self.in_flight += 1
         self.outbox.put(work)
 
     def answer(self, timeout: float) -> Any:
         if not self.conn.poll(timeout):
             raise TimeoutError("no answer")
-        return self.conn.recv()
+        answer = self.conn.recv()
+        self.in_flight -= 1
+        return answer
 
     def close(self) -> None:
+        if self.in_flight and self.process.is_alive():
+            # a run that stops early (lease lost, shutdown, a failed pull) leaves pages nobody will
+            # read: the helper may be blocked sending one, so it is stopped rather than waited for
+            self.process.kill()
         self.outbox.put(None)
         self.sender.join(timeout=5)
         self.process.join(timeout=5)

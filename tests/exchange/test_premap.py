@@ -257,3 +257,18 @@ def test_small_or_single_page_streams_start_no_helpers(make_engine: Any, monkeyp
     summary = _service(engine, ListPuller(_source(30)), 1).run_now(SYSTEM)
     assert summary.status is RunStatus.SUCCEEDED
     assert started == []
+
+
+def test_closing_with_pages_in_flight_does_not_wait_for_them() -> None:
+    from jnx.adapters.base import PayloadEncoding, RawRecord
+
+    records = [RawRecord(r["ajbh"], "penalty", r, PayloadEncoding.JSON, None) for r in _source(1000)]
+    mappers = PageMappers(_spec(), _expected_ref(), 1)
+    assert mappers.wait_ready()
+    for _ in range(4):
+        mappers.submit(records)  # answers nobody reads: the helper blocks sending them
+    time.sleep(1)
+    started = time.monotonic()
+    mappers.close()
+    assert time.monotonic() - started < 3
+    assert not mappers.helpers[0].process.is_alive()
