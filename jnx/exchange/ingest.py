@@ -146,6 +146,11 @@ def bare_hash(value: str) -> str:
     return value.split(":", 1)[1] if ":" in value else value
 
 
+def staging_pair(record: PulledRecord) -> tuple[str, str]:
+    """What identifies a raw record once staged (with its system): source key and bare content hash."""
+    return record.source_key[:200], bare_hash(record.content_hash)
+
+
 def payload_bytes(record: PulledRecord) -> bytes:
     """The bytes staged for a raw record: as received, or the canonical JSON its content hash covers."""
     if record.canonical is not None:
@@ -227,7 +232,7 @@ class PageIngester:
         content hash), the others are mapped here."""
         counts = PageCounts(pulled=len(records))
         outcome = PageOutcome(counts)
-        pairs = [(r.source_key[:200], bare_hash(r.content_hash)) for r in records]
+        pairs = [staging_pair(r) for r in records]
         known = queries.staged_ids(session, self.system_id, pairs)
         fresh: dict[tuple[str, str], PulledRecord] = {}
         for record, pair in zip(records, pairs, strict=True):

@@ -69,33 +69,54 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def _marker(session: Session) -> str:
+    """The driver's parameter marker: ``?`` (sqlite3) or ``%s`` (psycopg)."""
+    return "?" if _is_sqlite(session) else "%s"
+
+
+def _executemany(session: Session, sql: str, params: Sequence[tuple[Any, ...]]) -> None:
+    """One statement (written with :func:`_marker`) for every row, on the session's own connection."""
+    if _is_sqlite(session):
+        _sqlite(session).executemany(sql, params)
+    else:
+        session.connection().exec_driver_sql(sql, list(params))
+
+
 def _write_many(session: Session, table: Table, names: Sequence[str], params: Sequence[tuple[Any, ...]],
                 conflict: Sequence[str] | None = None) -> None:
     """``INSERT`` (ignoring rows that hit the ``conflict`` key) of pre-bound rows, in one executemany."""
-    columns = ", ".join(names)
     on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
+    markers = ", ".join([_marker(session)] * len(names))
+    _executemany(session, f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({markers}){on_conflict}", params)
+
+
+def _insert_with_ids(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str], *,
+                     verbatim: frozenset[str] = frozenset(), conflict: Sequence[str] | None = None) -> dict[tuple[Any, ...], int]:
+    """Insert rows in one batch; the ids of those inserted, by the values of their ``key`` columns.
+
+    PostgreSQL: ``INSERT … [ON CONFLICT DO NOTHING] RETURNING`` — a row that another worker inserted
+    meanwhile (it waited for that worker's commit) is not among them. SQLite: a page's transaction
+    holds the write lock from its ``BEGIN IMMEDIATE`` (the single-writer path,
+    :mod:`jnx.exchange.leases`), so nobody else inserts until it commits; the ids after the largest
+    are this batch's to give, one ``executemany`` with no ``RETURNING`` round, and a conflict fails
+    the page instead of being ignored (the caller inserts only what its transaction found absent)."""
+    names, params = _prebound(session, table, rows, verbatim=verbatim)
     if _is_sqlite(session):
-        sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join('?' * len(names))}){on_conflict}"
-        _sqlite(session).executemany(sql, params)
-        return
-    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join(['%s'] * len(names))}){on_conflict}"
-    session.connection().exec_driver_sql(sql, list(params))
+        (largest,) = _sqlite(session).execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()
+        ids = range(largest + 1, largest + 1 + len(params))
+        _write_many(session, table, ["id", *names], [(i, *p) for i, p in zip(ids, params, strict=True)])
+        return {tuple(row[k] for k in key): i for i, row in zip(ids, rows, strict=True)}
+    view = bare_table(table.name, *(column(name) for name in ["id", *names]))
+    statement = postgresql.insert(view)
+    if conflict:
+        statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+    result = session.execute(statement.returning(view.c.id, *(view.c[k] for k in key)), [dict(zip(names, p, strict=True)) for p in params])
+    return {tuple(row[1:]): int(row[0]) for row in result}
 
 
 def _sqlite(session: Session) -> Any:
     """A cursor of the session's own SQLite connection, inside its transaction."""
     return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
-
-def _sqlite_next_ids(session: Session, table: Table, count: int) -> range:
-    """Ids for ``count`` new rows of ``table`` on SQLite.
-
-    A run's page transaction holds SQLite's write lock from its ``BEGIN IMMEDIATE`` (the
-    single-writer path, :mod:`jnx.exchange.leases`), so nobody else can insert into the table until
-    it commits: the ids after the largest are this page's to give, and a batch insert needs no
-    ``RETURNING`` to know them."""
-    (largest,) = _sqlite(session).execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()
-    return range(largest + 1, largest + 1 + count)
 
 
 def _insert_ignore(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], keys: list[str]) -> None:
@@ -108,7 +129,7 @@ def _select_in(session: Session, sql: str, head: Sequence[Any], keys: Sequence[A
     """Rows of ``sql`` for every chunk of ``keys``: ``{p}`` marks one parameter (taken from ``head``,
     in order), ``{in}`` the chunk's list. Plain SQL on the driver: these run once or twice per page
     with hundreds of keys, where building and compiling an expanding ``IN`` costs more than the search."""
-    marker = "?" if _is_sqlite(session) else "%s"
+    marker = _marker(session)
     connection = session.connection()
     for chunk in _chunks(list(keys)):
         statement = sql.replace("{p}", marker).replace("{in}", ", ".join([marker] * len(chunk)))
@@ -140,24 +161,11 @@ def stage(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str
 
     Returns the ids of the rows this statement inserted, by (source key, content hash): a row that
     another worker staged meanwhile (it waited for that worker's commit) is not among them, so only
-    one of the two goes on to map and store it. On SQLite nobody else writes during the page's
-    transaction and the ingester stages only what that transaction found unstaged: the rows are
-    inserted with ids given here (a conflict would be a fault, and fails the page)."""
+    one of the two goes on to map and store it (on SQLite, see :func:`_insert_with_ids`)."""
     if not rows:
         return {}
-    names, params = _prebound(session, RAW, rows)
-    if _is_sqlite(session):
-        ids = _sqlite_next_ids(session, RAW, len(params))
-        _write_many(session, RAW, ["id", *names], [(i, *p) for i, p in zip(ids, params, strict=True)])
-        return {(row["source_key"], row["content_hash"]): i for i, row in zip(ids, rows, strict=True)}
-    view = bare_table(RAW.name, *(column(name) for name in ["id", *names]))
-    statement = (
-        postgresql.insert(view)
-        .on_conflict_do_nothing(index_elements=["system_id", "source_key", "content_hash"])
-        .returning(view.c.id, view.c.source_key, view.c.content_hash)
-    )
-    result = session.execute(statement, [dict(zip(names, p, strict=True)) for p in params])
-    return {(row.source_key, row.content_hash): int(row.id) for row in result}
+    return _insert_with_ids(session, RAW, rows, ["source_key", "content_hash"],  # type: ignore[return-value]
+                            conflict=["system_id", "source_key", "content_hash"])
 
 
 def current_records(session: Session, record_type: str, keys: Sequence[str]) -> dict[str, tuple[int, int, str]]:
@@ -175,14 +183,8 @@ def insert_standard_records(session: Session, rows: Sequence[Mapping[str, Any]])
     """Insert new standard records in one batch (``data`` as JSON text); their ids by business key."""
     if not rows:
         return {}
-    names, params = _prebound(session, STANDARD, rows, verbatim=_DATA)
-    if _is_sqlite(session):
-        ids = _sqlite_next_ids(session, STANDARD, len(params))
-        _write_many(session, STANDARD, ["id", *names], [(i, *p) for i, p in zip(ids, params, strict=True)])
-        return {row["business_key"]: i for i, row in zip(ids, rows, strict=True)}
-    view = bare_table(STANDARD.name, *(column(name) for name in ["id", *names]))
-    result = session.execute(view.insert().returning(view.c.id, view.c.business_key), [dict(zip(names, p, strict=True)) for p in params])
-    return {row.business_key: int(row.id) for row in result}
+    ids = _insert_with_ids(session, STANDARD, rows, ["business_key"], verbatim=_DATA)
+    return {key: record_id for (key,), record_id in ids.items()}
 
 
 def revise_standard_records(session: Session, changes: Mapping[int, Mapping[str, Any]]) -> None:
@@ -191,13 +193,9 @@ def revise_standard_records(session: Session, changes: Mapping[int, Mapping[str,
     if not changes:
         return
     names, params = _prebound(session, STANDARD, list(changes.values()), verbatim=_DATA)
-    marker = "?" if _is_sqlite(session) else "%s"
+    marker = _marker(session)
     sql = f"UPDATE {STANDARD.name} SET {', '.join(f'{name} = {marker}' for name in names)} WHERE id = {marker}"
-    rows = [(*p, record_id) for record_id, p in zip(changes, params, strict=True)]
-    if _is_sqlite(session):
-        _sqlite(session).executemany(sql, rows)
-    else:
-        session.connection().exec_driver_sql(sql, rows)
+    _executemany(session, sql, [(*p, record_id) for record_id, p in zip(changes, params, strict=True)])
 
 
 def insert_revisions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

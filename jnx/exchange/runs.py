@@ -31,7 +31,7 @@ from jnx.errors import JnxError, PermanentError, StorageError
 from jnx.exchange import queries
 from jnx.exchange.db import session_factory, storage_errors
 from jnx.exchange.errors import ConstraintViolationError, LeaseLostError
-from jnx.exchange.ingest import Mapper, PageCounts, PageIngester, Prepared, StoredRecord, bare_hash
+from jnx.exchange.ingest import Mapper, PageCounts, PageIngester, Prepared, StoredRecord, staging_pair
 from jnx.exchange.leases import RUNS, Lease, Leases
 from jnx.exchange.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
 from jnx.exchange.premap import MIN_RECORDS, IngesterSpec, PageMappers
@@ -154,10 +154,8 @@ class _Lookahead:
         self.version = version
         self.ingester = ingester
         self.mappers: PageMappers | None = None
-        self.staged = staged  # the run's staged count, as of the last page stored
-        self.pulled = pulled  # and its pulled count
-        self.staged_last_page: int | None = None  # None: no page stored yet
-        self.all_new_last_page = False  # every record of the last page stored was new content
+        self.counts = (staged, pulled)  # the run's staged and pulled counts, as of the last page stored
+        self.last_page: tuple[int, int] | None = None  # (staged, pulled) by the last page stored
         self.allowed = (service.map_processes > 0 and getattr(service.tables, "folders", None) is not None
                         and version.isdigit() and not multiprocessing.current_process().daemon)
 
@@ -185,11 +183,13 @@ class _Lookahead:
         """Send the page to the helpers (starting them if it is worth it); whether it was sent."""
         if not self.allowed or len(page.records) < MIN_RECORDS or (page.last and self.mappers is None):
             return False
-        if self.mappers is None and self.staged_last_page is not None and self.staged_last_page < MIN_RECORDS:
+        new, pulled = self.last_page or (None, None)
+        if self.mappers is None and new is not None and new < MIN_RECORDS:
             return False  # the stream brings (almost) nothing new so far: not worth a search per page
         # while pages bring only new content (a first run, a backlog) the search is not worth it:
         # a record sent that turns out to be staged already is mapped for nothing, never stored twice
-        skip = set() if self.mappers is not None and self.all_new_last_page else self._already_staged(page)
+        all_new = new is not None and new == pulled > 0
+        skip = set() if self.mappers is not None and all_new else self._already_staged(page)
         if self.mappers is None:
             if len(page.records) - len(skip) < MIN_RECORDS:
                 return False
@@ -202,9 +202,8 @@ class _Lookahead:
 
     def stored(self, staged: int, pulled: int) -> None:
         """Told the run's staged and pulled counts after each page is stored."""
-        self.staged_last_page = staged - self.staged
-        self.all_new_last_page = self.staged_last_page == pulled - self.pulled > 0
-        self.staged, self.pulled = staged, pulled
+        self.last_page = (staged - self.counts[0], pulled - self.counts[1])
+        self.counts = (staged, pulled)
 
     def _handed(self, page: Page, sent: bool) -> tuple[Page, Mapping[str, Prepared]]:
         return page, (self.mappers.prepared() if sent and self.mappers is not None else {})
@@ -223,7 +222,7 @@ class _Lookahead:
 
     def _already_staged(self, page: Page) -> set[str]:
         """Content hashes of the page's records that are staged already (not worth mapping ahead)."""
-        by_pair = {(r.source_key[:200], bare_hash(r.content_hash)): r.content_hash for r in page.records}
+        by_pair = {staging_pair(r): r.content_hash for r in page.records}
         with storage_errors(self.service.engine.url), self.service.sessions() as session:
             found = queries.staged_ids(session, self.system.id, list(by_pair))
         return {by_pair[pair] for pair in found}
