@@ -1,8 +1,9 @@
 """Engines, sessions and schema upgrades for the jnx database (SQLite or PostgreSQL).
 
 * :func:`create_engine_for` — the one place engines are made. SQLite: the folder is created, WAL,
-  ``foreign_keys=ON``, a busy timeout, and transactions begun by jnx itself (``BEGIN``, or
-  ``BEGIN IMMEDIATE`` for the single-writer path of :mod:`jnx.exchange.leases`). PostgreSQL: psycopg
+  ``foreign_keys=ON``, a busy timeout, transactions begun by jnx itself (``BEGIN``, or
+  ``BEGIN IMMEDIATE`` for the single-writer path of :mod:`jnx.exchange.leases`), and WAL
+  checkpoints by a thread after commits (:mod:`jnx.exchange.checkpoint`). PostgreSQL: psycopg
   3, a bounded pool with pre-ping and a connect timeout.
 * :func:`session_factory` — ORM sessions that keep loaded values after commit.
 * :func:`upgrade` / :func:`current_revision` / :func:`head_revision` — Alembic with the migrations
@@ -18,6 +19,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,12 +34,17 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from jnx.errors import ConfigError, JnxError, StorageError
+from jnx.exchange.checkpoint import FALLBACK_PAGES, WalCheckpointer
 from jnx.exchange.errors import (
     ConstraintViolationError,
     DatabaseLockedError,
     DatabaseUnavailableError,
     SchemaNotReadyError,
 )
+
+_checkpointers: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()
+
+_COMMITTED = "jnx_committed"
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -121,6 +128,19 @@ def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> Engine:
                 hint="choose a writable folder with JNX_HOME or JNX_DATABASE_URL",
             ) from exc
     engine = create_engine(url, json_serializer=dumps_json, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
+    checkpointer = None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        checkpointer = WalCheckpointer(Path(database).expanduser(), busy_timeout_ms=busy_timeout_ms)
+        _checkpointers[engine] = checkpointer
+
+        @event.listens_for(engine, "commit")
+        def _on_commit(connection: Connection) -> None:
+            connection.connection.info[_COMMITTED] = True  # this event comes before the COMMIT itself
+
+        @event.listens_for(engine.pool, "checkin")
+        def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+            if record is not None and record.info.pop(_COMMITTED, False):  # the commit has landed
+                checkpointer.committed()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -130,6 +150,8 @@ def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if checkpointer is not None:  # a thread checkpoints; the writers only past the fallback
+            cursor.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -140,6 +162,11 @@ def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def wal_checkpointer(engine: Engine) -> WalCheckpointer | None:
+    """The thread-backed WAL checkpointer of a SQLite file engine (None for others)."""
+    return _checkpointers.get(engine)
 
 
 def session_factory(engine: Engine, *, immediate: bool = False) -> sessionmaker[Session]:
