@@ -1,5 +1,5 @@
 """Identifier and value validators: 统一社会信用代码 (GB 32100), 居民身份证号码 (GB 11643),
-组织机构代码 (GB 11714), amounts in 万元 and dates.
+组织机构代码 (GB 11714), 工商注册号 (GS 15-2006), amounts in 万元 and dates.
 
 Pure functions, no I/O. Each ``check_*`` returns a :class:`Verdict` naming the rule broken, so a
 caller (a model, a mapping, the CLI) can report *why* a value is wrong, not only that it is.
@@ -175,6 +175,45 @@ def check_org_code(value: str) -> Verdict:
     expected = _org_code_check_char(code[:8])
     if code[8] != expected:
         return _fail("org_code.check_char", f"wrong check character {code[8]!r} (expected {expected!r})")
+    return VALID
+
+
+# ---------------------------------------------------------------- 工商注册号 GS 15-2006
+
+
+REGISTRATION_AUTHORITY_PROVINCES = frozenset(
+    "10 11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65".split()
+)
+"""First two digits of a 首次登记机关代码: a GB/T 2260 province, or 10 (国家工商行政管理总局, 100000)."""
+
+
+def registration_no_check_digit(first14: str) -> str:
+    """The GS 15-2006 check digit (ISO 7064 MOD 11,10) for the first 14 digits of a 工商注册号."""
+    product = 10
+    for digit in first14.encode("ascii").translate(_DIGIT_BYTE_VALUES):
+        product = ((product + digit) % 10 or 10) * 2 % 11
+    return str((11 - product) % 10)
+
+
+def check_registration_no_15(value: str) -> Verdict:
+    """Check a 15-digit 工商注册号 (GS 15-2006, the business licence number before the credit code).
+
+    15 ASCII digits whose first six (the 首次登记机关代码) start with a province of GB/T 2260 or 10.
+    Position 7 tells the kind of entity (GS 15-2006 §4.3: 0–3 内资企业, 4–5 外资企业, 6–9 个体工商户).
+    The check digit (ISO 7064 MOD 11,10) gives a warning (``registration_no.check_digit``), not a
+    failure: the standard keeps 工商注册号 as free text (JN-DE-0004), and what this check is for is
+    telling a 注册号 from a credit code or an ID number (the sandbox's feed does not compute the digit).
+    """
+    if len(value) != 15:
+        return _fail("registration_no.length", f"a 工商注册号 has 15 digits, this has {len(value)} characters")
+    if not _DIGITS.fullmatch(value):
+        return _fail("registration_no.charset", "a 工商注册号 is 15 ASCII digits")
+    if value[:2] not in REGISTRATION_AUTHORITY_PROVINCES:
+        return _fail("registration_no.authority", f"{value[:2]!r} does not start a 登记机关代码 (a GB/T 2260 province, or 10)")
+    expected = registration_no_check_digit(value[:14])
+    if value[14] != expected:
+        return Verdict(True, warnings=(Notice("registration_no.check_digit",
+                                              f"the check digit (position 15) is {value[14]!r}, MOD 11,10 gives {expected!r}"),))
     return VALID
 
 
