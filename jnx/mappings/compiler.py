@@ -34,13 +34,13 @@ from typing import Any
 
 from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef, TargetDictionary
 from jnx.mappings.table import Condition, FieldRule, MappingTable
-from jnx.mappings.transforms import TRANSFORMS
+from jnx.mappings.transforms import TRANSFORMS, shape_test
 from jnx.mappings.values import CLEAN_WORK, INVISIBLE, STRIP_CHARS, TransformFailure
 from jnx.security.masking import mask_value
 
 Mapper = Callable[[Mapping[str, Any], MappingContext], tuple[dict[str, Any], list[MappingIssue]]]
 SHOWN_VALUE_CHARS = 80
-MAY_EMPTY = frozenset({"trim", "clean", "squeeze", "split", "join", "concat", "coalesce"})
+MAY_EMPTY = frozenset({"trim", "clean", "squeeze", "split", "join", "concat", "coalesce", "positions"})
 """Transforms that may turn a value into no value (the next step is then skipped)."""
 INLINE = {
     "trim": "(v.strip(STRIP) or None) if v.__class__ is str else {fn}(v)",
@@ -128,6 +128,8 @@ def _condition_expr(cond: Condition, out: _Emitter) -> str:
         return f"{subject} is {'not ' if cond.values[0] == 'true' else ''}None"
     if cond.op == "equals":
         return f"{subject} == {out.bind('w', cond.values[0])}"
+    if cond.op == "matches":  # a named shape (transforms.SHAPES), judged by a jnx.codesets validator
+        return f"{out.bind('w', shape_test(cond.values))}({subject})"
     values = out.bind("w", frozenset(cond.values))
     if cond.op == "in":
         return f"{subject} in {values}"

@@ -30,7 +30,7 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 HEADER_KEYS = ("format", "name", "version", "direction", "source_kind", "source_record", "target", "codesets",
                "effective_from", "description", "fields")
 FIELD_KEYS = ("from", "const", "setting", "do", "when", "default", "personal", "note")
-CONDITION_OPS = ("present", "equals", "in", "contains")
+CONDITION_OPS = ("present", "equals", "in", "contains", "matches")
 
 
 class Direction(str, Enum):
@@ -45,7 +45,9 @@ SOURCE_KINDS = ("licensing", "provincial_licensing", "case_handling", "double_ra
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """``when:`` — the field gets a value only if another field (or a source path) satisfies this."""
+    """``when:`` — the field gets a value only if another field (or a source path) satisfies this.
+
+    ``matches``: ``values`` are names of ``transforms.SHAPES`` (the value has one of these shapes)."""
 
     field: str | None
     path: str | None
@@ -198,6 +200,9 @@ def _build_step(checker: _Checker, raw: Any, line: int, shape: Shape, env: Build
     params = _params(checker, spec, given, where.line_of(name) if where is not None else line)
     if params is None:
         return None, shape
+    if name in transforms.NEEDS_WHEN and when is None:
+        checker.problem(line, f"{name} as a step needs a when: (a field that is always one text says const: instead)")
+        return None, shape
     each = False
     if spec.takes == "many" and shape != "many":
         checker.problem(line, f"{name} combines several source paths; this field has one")
@@ -280,6 +285,18 @@ def _condition(checker: _Checker, raw: Any, line: int, earlier: set[str]) -> Con
         checker.problem(raw.line_of("field"), f"when: field {target!r} must be a field defined above this one")
         return None
     value = raw[op]
+    if op == "matches":
+        names = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, LocatedList) else ()
+        if not names or not all(isinstance(n, str) for n in names):
+            checker.problem(raw.line_of(op), f"when: matches needs a shape name or a list of them; known: {', '.join(transforms.SHAPES)}")
+            return None
+        for shape in names:
+            try:
+                transforms.lookup_shape(shape)
+            except LookupError as exc:
+                checker.problem(raw.line_of(op), f"when: {exc}")
+                return None
+        return Condition(target, raw.get("path"), op, names)
     if op == "present":
         if value not in ("true", "false"):
             checker.problem(raw.line_of(op), "when: present must be true or false")

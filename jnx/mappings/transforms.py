@@ -5,7 +5,11 @@ At load, each step's parameters are checked and the transform is *built* once in
 function ``value -> value`` (formats compiled, translation dicts made, codes checked against the
 pinned code set versions). The compiled mapper then only calls those functions.
 
-Shapes: a field's value is ``one`` value, ``many`` values (several source paths, to be combined by
+Named shapes (``SHAPES``): the closed set of identifier shapes a ``when: {…, matches: NAME}`` condition
+may test — each backed by a validator of :mod:`jnx.codesets` — so a table can route a value by what
+it is (a credit code, a 15-digit 注册号) without a regular expression.
+
+Shapes of values: a field's value is ``one`` value, ``many`` values (several source paths, to be combined by
 ``concat`` or ``coalesce``) or a ``list`` (multi-valued, after ``split``). Transforms of one value
 apply to each item of a list.
 """
@@ -18,7 +22,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from jnx.codesets import CodeSetRegistry, CodeSetVersion
+from jnx.codesets import (
+    CodeSetRegistry,
+    CodeSetVersion,
+    Verdict,
+    check_id_number,
+    check_org_code,
+    check_registration_no_15,
+    check_uscc,
+)
 from jnx.errors import CodeSetError
 from jnx.mappings import values
 from jnx.mappings.values import TransformFailure
@@ -210,6 +222,33 @@ def _build_remove(params: Mapping[str, Any], env: BuildEnv) -> Step:
     return lambda value: str(value).translate(table)
 
 
+def _build_const(params: Mapping[str, Any], env: BuildEnv) -> Step:
+    value: str = params["value"]
+    return lambda _: value
+
+
+def _span(raw: Any) -> tuple[int, int]:
+    """``"7"`` or ``"1-2"``: character positions counted from 1, both ends included, as standards number them."""
+    first, dash, last = _text(raw).partition("-")
+    last = last if dash else first
+    if not (first.isdigit() and first.isascii() and last.isdigit() and last.isascii()):
+        raise ValueError("must be a position or a range of positions like 7 or 1-2 (counted from 1)")
+    start, end = int(first), int(last)
+    if start < 1 or end < start:
+        raise ValueError("must count from 1 and end at or after its start (1-2, 7)")
+    return start, end
+
+
+def _build_positions(params: Mapping[str, Any], env: BuildEnv) -> Step:
+    start, end = params["span"]
+    begin = start - 1
+
+    def positions(value: Any) -> str | None:
+        return values.as_text(value, "positions")[begin:end] or None
+
+    return positions
+
+
 def _build_label(params: Mapping[str, Any], env: BuildEnv) -> Step:
     name: str = params["set"]
     labels = {code: entry.label for version in env.versions(name) for code, entry in version.entries.items()}
@@ -316,6 +355,11 @@ TRANSFORMS: Mapping[str, TransformSpec] = {
                       shorthand="map"),
         TransformSpec("remove", "remove every listed character (e.g. the hyphen of an organisation code)", _build_remove,
                       {"chars": Param(_text, required=True, doc="the characters to remove")}, shorthand="chars"),
+        TransformSpec("const", "replace the value by this text (a step with when:, e.g. a placeholder for a 注册号)",
+                      _build_const, {"value": Param(_text, required=True, doc="the text")}, shorthand="value"),
+        TransformSpec("positions", "the characters at these positions, counted from 1 (1-2: a credit code's category)",
+                      _build_positions, {"span": Param(_span, required=True, doc="a position or a range: 7, 1-2")},
+                      shorthand="span"),
         TransformSpec("label", "a code's label (its text) in a code set", _build_label, _SET, shorthand="set"),
         TransformSpec("split", "split one text into several values (multi-valued field)", _build_split,
                       {"sep": Param(_texts, default=(";", "；", ",", "，", "、"), doc="separator characters")},
@@ -330,6 +374,64 @@ TRANSFORMS: Mapping[str, TransformSpec] = {
                       {"rule": Param(_choice(*_MASKS), required=True)}, shorthand="rule"),
     )
 }
+
+
+NEEDS_WHEN = frozenset({"const"})
+"""Transforms meaningful only as a conditional step (without when: the field's own ``const:`` says it)."""
+
+
+# ---------------------------------------------------------------- named shapes
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeSpec:
+    name: str
+    summary: str
+    judge: Callable[[str], Verdict]
+
+
+SHAPES: Mapping[str, ShapeSpec] = {
+    spec.name: spec
+    for spec in (
+        ShapeSpec("uscc", "统一社会信用代码 passing GB 32100 (check character included; not the placeholder)",
+                  lambda text: check_uscc(text, check_embedded_org_code=False)),
+        ShapeSpec("registration_no_15", "15-digit 工商注册号 of GS 15-2006 (a wrong check digit only warns)",
+                  check_registration_no_15),
+        ShapeSpec("id_number", "18-character 居民身份证号码 passing GB 11643 (birth date, check digit)", check_id_number),
+        ShapeSpec("org_code", "组织机构代码 passing GB 11714, with or without the hyphen", check_org_code),
+    )
+}
+
+
+def shape_test(names: Sequence[str]) -> Callable[[Any], bool]:
+    """A test that holds when a value has one of the named shapes (each name from ``SHAPES``).
+
+    A value is judged as ``clean`` then ``upper`` leave it: full-width digits and letters, surrounding
+    whitespace and lower case do not change what a value is. Whole numbers are judged by their digits;
+    no value, empty text, lists and other types have no shape.
+    """
+    judges = tuple(SHAPES[name].judge for name in names)
+
+    def matches(value: Any) -> bool:
+        if value.__class__ is not str:
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                return False
+            value = str(value)
+        text = values.clean(value)
+        if text is None:
+            return False
+        text = text.upper()
+        return any(judge(text).ok for judge in judges)
+
+    return matches
+
+
+def lookup_shape(name: str) -> ShapeSpec:
+    """The shape called ``name``; LookupError listing the known names otherwise."""
+    try:
+        return SHAPES[name]
+    except KeyError:
+        raise LookupError(f"unknown shape {name!r}; known: {', '.join(SHAPES)}") from None
 
 
 def lookup(name: str) -> TransformSpec:
