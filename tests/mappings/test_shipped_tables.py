@@ -24,7 +24,8 @@ def registry(dictionary, codesets) -> TableRegistry:  # type: ignore[no-untyped-
     [("case_handling.penalty", 1, "case_handling_penalties_valid.json"),
      ("case_handling.penalty", 2, "case_handling_penalties_v2_valid.json"),
      ("licensing.license", 1, "licensing_licenses_valid.json"),
-     ("double_random.inspection", 1, "double_random_results_valid.json")],
+     ("double_random.inspection", 1, "double_random_results_valid.json"),
+     ("double_random.inspection", 2, "double_random_results_valid.json")],
 )
 def test_valid_samples_map_without_errors(registry: TableRegistry, table: str, version: int, sample: str) -> None:
     run = map_samples(registry.compiled(table, version), SAMPLES / sample, CONTEXT, TODAY)
