@@ -17,6 +17,7 @@ apply to each item of a list.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -409,21 +410,42 @@ def shape_test(names: Sequence[str]) -> Callable[[Any], bool]:
     A value is judged as ``clean`` then ``upper`` leave it: full-width digits and letters, surrounding
     whitespace and lower case do not change what a value is. Whole numbers are judged by their digits;
     no value, empty text, lists and other types have no shape.
+
+    One test per set of names, shared by every condition naming them: it remembers its last value
+    (by identity), so the conditions of one record on one source path judge it once.
     """
+    return _shape_test(tuple(names))
+
+
+@functools.lru_cache(maxsize=None)
+def _shape_test(names: tuple[str, ...]) -> Callable[[Any], bool]:
     judges = tuple(SHAPES[name].judge for name in names)
+    last: list[tuple[Any, bool]] = [(_NOTHING, False)]  # one (value, verdict) pair, replaced whole: safe across threads
 
     def matches(value: Any) -> bool:
-        if value.__class__ is not str:
-            if not isinstance(value, (str, int)) or isinstance(value, bool):
-                return False
-            value = str(value)
-        text = values.clean(value)
-        if text is None:
-            return False
-        text = text.upper()
-        return any(judge(text).ok for judge in judges)
+        seen = last[0]
+        if seen[0] is value:
+            return seen[1]
+        result = _judged(value, judges)
+        last[0] = (value, result)
+        return result
 
     return matches
+
+
+_NOTHING = object()
+
+
+def _judged(value: Any, judges: tuple[Callable[[str], Verdict], ...]) -> bool:
+    if value.__class__ is not str:
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            return False
+        value = str(value)
+    text = values.clean(value)
+    if text is None:
+        return False
+    text = text.upper()
+    return any(judge(text).ok for judge in judges)
 
 
 def lookup_shape(name: str) -> ShapeSpec:
