@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef, TargetDictionary
+from jnx.mappings.shapes import shape_test
 from jnx.mappings.table import Condition, FieldRule, MappingTable
-from jnx.mappings.transforms import TRANSFORMS, shape_test
+from jnx.mappings.transforms import TRANSFORMS
 from jnx.mappings.values import CLEAN_WORK, INVISIBLE, STRIP_CHARS, TransformFailure
 from jnx.security.masking import mask_value
 
@@ -128,7 +129,7 @@ def _condition_expr(cond: Condition, out: _Emitter) -> str:
         return f"{subject} is {'not ' if cond.values[0] == 'true' else ''}None"
     if cond.op == "equals":
         return f"{subject} == {out.bind('w', cond.values[0])}"
-    if cond.op == "matches":  # a named shape (transforms.SHAPES), judged by a jnx.codesets validator
+    if cond.op == "matches":  # a named shape (shapes.SHAPES), judged by a jnx.codesets validator
         return f"{out.bind('w', shape_test(cond.values))}({subject})"
     values = out.bind("w", frozenset(cond.values))
     if cond.op == "in":

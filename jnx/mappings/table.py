@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any
 
 from jnx.codesets import CodeSetRegistry
-from jnx.mappings import transforms
+from jnx.mappings import shapes, transforms
 from jnx.mappings.errors import MappingTableError, TableProblem
 from jnx.mappings.model import SETTING_NAMES, FieldFacts, TableRef, TargetDictionary
 from jnx.mappings.transforms import BuildEnv, ParamProblem, Shape, Step, TransformSpec
@@ -47,7 +47,7 @@ SOURCE_KINDS = ("licensing", "provincial_licensing", "case_handling", "double_ra
 class Condition:
     """``when:`` — the field gets a value only if another field (or a source path) satisfies this.
 
-    ``matches``: ``values`` are names of ``transforms.SHAPES`` (the value has one of these shapes)."""
+    ``matches``: ``values`` are names of ``shapes.SHAPES`` (the value has one of these shapes)."""
 
     field: str | None
     path: str | None
@@ -288,11 +288,11 @@ def _condition(checker: _Checker, raw: Any, line: int, earlier: set[str]) -> Con
     if op == "matches":
         names = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, LocatedList) else ()
         if not names or not all(isinstance(n, str) for n in names):
-            checker.problem(raw.line_of(op), f"when: matches needs a shape name or a list of them; known: {', '.join(transforms.SHAPES)}")
+            checker.problem(raw.line_of(op), f"when: matches needs a shape name or a list of them; known: {', '.join(shapes.SHAPES)}")
             return None
         for shape in names:
             try:
-                transforms.lookup_shape(shape)
+                shapes.lookup_shape(shape)
             except LookupError as exc:
                 checker.problem(raw.line_of(op), f"when: {exc}")
                 return None

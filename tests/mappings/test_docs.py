@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jnx.mappings.transforms import SHAPES, TRANSFORMS
+from jnx.mappings.shapes import SHAPES
+from jnx.mappings.transforms import TRANSFORMS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "mapping-tables.md"
 

@@ -10,7 +10,8 @@ import pytest
 from jnx.codesets import check_registration_no_15
 from jnx.codesets.validators import registration_no_check_digit
 from jnx.mappings.errors import MappingTableError
-from jnx.mappings.transforms import SHAPES, lookup, shape_test
+from jnx.mappings.shapes import SHAPES, shape_test
+from jnx.mappings.transforms import lookup
 from tests.mappings.conftest import CONTEXT
 
 REGISTRATION_NO = "370811600123456"  # 个体工商户 (position 7 is 6), as the double-random feed sends it
