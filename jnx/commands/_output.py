@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from jnx.errors import JnxError
+from jnx.errors import JnxError, TransientError
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for schedulers and scripts.")]
 
@@ -52,14 +52,35 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None] | None = None) 
         typer.echo(str(data))
 
 
+def hint_for(exc: JnxError) -> str | None:
+    """What to do next: the error's own hint, else one read from its cause or its kind.
+
+    Errors raised deep in jnx do not all know the command line; a file that is missing or
+    unreadable, or a transient failure, still deserves a next step.
+    """
+    if exc.hint:
+        return exc.hint
+    cause = exc.__cause__
+    if isinstance(cause, FileNotFoundError):
+        return "check the path: there is no file there"
+    if isinstance(cause, IsADirectoryError):
+        return "give the file itself, not its folder"
+    if isinstance(cause, PermissionError):
+        return "check the file's permissions: jnx cannot read it"
+    if isinstance(exc, TransientError):
+        return "nothing was changed for good: run the command again later (schedulers: retry on exit code 4)"
+    return None
+
+
 def report_error(exc: JnxError, as_json: bool = False) -> None:
-    """One line ``error: …`` on stderr, and a ``hint: …`` line when the error knows what to do next.
+    """One line ``error: …`` on stderr, and a ``hint: …`` line saying what to do next when known.
 
     With ``--json`` the same error is also printed on stdout as ``{"error": …}`` so a scheduler that
     reads stdout only still sees why the command failed.
     """
+    hint = hint_for(exc)
     if as_json:
-        typer.echo(dumps({"error": str(exc), "kind": type(exc).__name__, "exit_code": exc.exit_code, "hint": exc.hint}))
+        typer.echo(dumps({"error": str(exc), "kind": type(exc).__name__, "exit_code": exc.exit_code, "hint": hint}))
     print(f"error: {exc}", file=sys.stderr)
-    if exc.hint:
-        print(f"hint: {exc.hint}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
