@@ -12,12 +12,14 @@ import typer
 
 from jnx.commands._context import audit, load_settings, open_engine
 from jnx.commands._output import JsonOption, emit
-from jnx.errors import ConfigError
+from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange import error_queue
 from jnx.exchange.db import session_factory
 from jnx.exchange.ingest import PageCounts
-from jnx.exchange.models import MappingErrorStatus, RunStatus
+from jnx.exchange.models import MappingErrorEntry, MappingErrorStatus, RunStatus
+from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.wiring import Exchange
+from jnx.settings import Settings
 
 errors_app = typer.Typer(help="The errors queue: mapping and validation errors by cause; ignore and replay.", no_args_is_help=True)
 runs_app = typer.Typer(help="Runs: what was pulled, when, with which outcome.", no_args_is_help=True)
@@ -28,16 +30,39 @@ EXIT_RUN_FAILED = 5
 
 
 @contextmanager
-def exchange(progress: bool = False) -> Iterator[Exchange]:
+def exchange(progress: bool = False, derive: bool = False) -> Iterator[Exchange]:
+    """The exchange of the configured database; ``derive``: what it stores derives 双公示 disclosures
+    in the same transaction (docs/exchange.md, docs/disclosures.md), as every run must."""
     settings = load_settings()
     with open_engine(settings) as engine:
         ex = Exchange(settings=settings, engine=engine, environment=os.environ, worker_id=f"cli-{os.getpid()}")
+        if derive:
+            ex.on_stored = _disclosure_hook(settings, ex)
         if progress and sys.stderr.isatty():
             with _progress_bar() as bar:
                 ex.progress = bar
                 yield ex
         else:
             yield ex
+
+
+def _disclosure_hook(settings: Settings, ex: Exchange) -> Any:
+    """The run's hook that derives and revises 双公示 disclosures from stored licences and penalties."""
+    from jnx.exchange.calendar import WorkdayCalendar
+    from jnx.exchange.disclosures import DisclosureRules, derive_hook
+    from jnx.exchange.runs import beijing_today
+
+    rules = DisclosureRules(calendar=WorkdayCalendar.load(settings.home / "calendar"), tables=ex.catalog.registry,
+                            today=beijing_today)
+    hook, _summary = derive_hook(rules)
+    return hook
+
+
+def _require_system(ex: Exchange, system: str | None) -> None:
+    """A NotFoundError (exit 3, listing the registered ids) for a --system that is not registered."""
+    if system is not None:
+        with session_factory(ex.engine)() as session:
+            SystemRegistry().get(session, system)
 
 
 @contextmanager
@@ -55,6 +80,8 @@ def _progress_bar() -> Iterator[Any]:
 
 
 def _render_run(data: dict[str, Any]) -> None:
+    if not data["runs"]:
+        typer.echo("no run was due (`jnx systems list` shows the schedules; `jnx run SYSTEM` runs one now)")
     for run in data["runs"]:
         typer.echo(
             f"run #{run['run_id']} {run['system']}: {run['status']} — pulled {run['pulled']}, staged {run['staged']}, "
@@ -78,7 +105,7 @@ def run(
     """Run one system now, or (--due) what the schedules say is due. Exit 5 if a run failed."""
     if (system is None) == (not due):
         raise ConfigError("give a system id, or --due", hint="jnx run SYSTEM  |  jnx run --due")
-    with exchange(progress=not as_json) as ex:
+    with exchange(progress=not as_json, derive=True) as ex:
         if due:
             from jnx.exchange.scheduler import run_due
 
@@ -99,6 +126,8 @@ def runs_list(limit: Annotated[int, typer.Option(help="How many, newest first.")
         rows = list(ex.runs().latest_runs(limit))
 
     def render(data: dict[str, Any]) -> None:
+        if not data["runs"]:
+            typer.echo("no runs yet: `jnx run SYSTEM` runs one now")
         for r in data["runs"]:
             typer.echo(f"#{r['run_id']:<6} {r['system']:<24} {r['status']:<10} {r['trigger']:<9} "
                        f"pulled {r.get('pulled', 0):<7} errors {r.get('errors', 0):<6} {r['error'] or ''}")
@@ -114,6 +143,7 @@ SystemOption = Annotated[str | None, typer.Option("--system", "-s", help="Only t
 def errors_groups(system: SystemOption = None, as_json: JsonOption = False) -> None:
     """Open errors grouped by cause, largest group first."""
     with exchange() as ex, session_factory(ex.engine)() as session:
+        _require_system(ex, system)
         found = error_queue.groups(session, system=system)
 
     def render(data: dict[str, Any]) -> None:
@@ -137,9 +167,12 @@ def errors_list(
 ) -> None:
     """Errors one by one (masked values only)."""
     with exchange() as ex, session_factory(ex.engine)() as session:
+        _require_system(ex, system)
         rows = error_queue.list_errors(session, group=group, system=system, status=status, limit=limit)
 
     def render(data: dict[str, Any]) -> None:
+        if not data["errors"]:
+            typer.echo(f"no {status.value} errors match")
         for r in data["errors"]:
             typer.echo(f"#{r['id']:<7} {r['system']} {r['table']} {r['field']} [{r['value']}]: {r['message']} ({r['rule']})")
 
@@ -175,7 +208,10 @@ def errors_ignore(
 ) -> None:
     """Take errors out of the queue on purpose, with a reason."""
     with exchange() as ex:
+        _require_system(ex, system)
         with session_factory(ex.engine).begin() as session:
+            if error_id is not None and session.get(MappingErrorEntry, error_id) is None:
+                raise NotFoundError(f"no mapping error #{error_id}", hint="`jnx errors list` shows the open ones")
             count = error_queue.ignore(session, reason=reason, error_id=error_id, group=group, system=system)
         audit(ex.engine, "errors.ignored", group or system or f"error:{error_id}", {"count": count, "reason": reason})
     emit({"ignored": count}, as_json, lambda d: typer.echo(f"ignored {d['ignored']} error(s)"))
@@ -184,7 +220,8 @@ def errors_ignore(
 @errors_app.command("replay")
 def errors_replay(group: GroupOption = None, system: SystemOption = None, as_json: JsonOption = False) -> None:
     """Re-map the records behind open errors with each system's current table; fixed ones leave the queue."""
-    with exchange() as ex:
+    with exchange(derive=True) as ex:
+        _require_system(ex, system)
         with session_factory(ex.engine).begin() as session:
             report = error_queue.replay(ex.runs(), session, group=group, system=system)
         audit(ex.engine, "errors.replayed", group or system or "all", report.as_dict())
@@ -203,7 +240,7 @@ def replay(
     """Re-map a system's staged records under another table version and report what changed."""
     from jnx.exchange.replay import replay_system
 
-    with exchange() as ex:
+    with exchange(derive=True) as ex:
         report = replay_system(ex, system=system, mapping=mapping, since=since, dry_run=dry_run)
         if not dry_run:
             audit(ex.engine, "records.replayed", system, report)
@@ -222,8 +259,11 @@ def serve(
 
     from jnx.exchange.scheduler import serve as serve_forever
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    with exchange() as ex:
+    level = load_settings().log_level.upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise ConfigError(f"JNX_LOG_LEVEL={level!r} is not a log level", hint="use DEBUG, INFO, WARNING or ERROR")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with exchange(derive=True) as ex:
         ex.worker_id = f"{socket.gethostname()}-{os.getpid()}"
         typer.echo(f"jnx serve: {workers} worker(s) as {ex.worker_id}; SIGTERM or Ctrl-C stops", err=True)
         serve_forever(ex, workers=workers, tick=tick)
