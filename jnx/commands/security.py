@@ -7,14 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import os
+import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from jnx.commands._output import JsonOption, emit
-from jnx.errors import InputError
+from jnx.errors import ConfigError
 from jnx.settings import Settings
+
+T = TypeVar("T")
 
 keys_app = typer.Typer(help="jnx's own keys and its peers' public keys (by kid).", no_args_is_help=True)
 envelope_app = typer.Typer(help="Seal and open envelopes by hand, to debug an integration.", no_args_is_help=True)
@@ -47,7 +51,7 @@ def _store(need_passphrase: bool = True):  # type: ignore[no-untyped-def]
     settings = Settings()
     passphrase = os.environ.get(settings.key_passphrase_env)
     if need_passphrase and not passphrase:
-        raise InputError(
+        raise ConfigError(
             f"the key store passphrase is not set: environment variable {settings.key_passphrase_env} is empty",
             hint=f"export {settings.key_passphrase_env}=… (never pass it as an argument)",
         )
@@ -188,15 +192,14 @@ def audit_verify(
     as_json: JsonOption = False,
 ) -> None:
     """Walk the audit chain; exit 5 and name the seq of the first changed, removed or reordered entry."""
-    from jnx.exchange.db import SQLITE_BEGIN, create_engine_for
+    from jnx.commands._context import open_engine
+    from jnx.exchange.db import SQLITE_BEGIN
     from jnx.security.audit import verify_chain
     from jnx.security.audit_sql import SqlAuditStore
 
-    engine = create_engine_for(Settings().effective_database_url)
-    try:
+    # open_engine: a database not initialised says `jnx init` (exit 3), one not reachable says so (exit 4)
+    with open_engine(Settings()) as engine:
         report = verify_chain(SqlAuditStore(engine, writer_options={SQLITE_BEGIN: "IMMEDIATE"}).entries(), expected_head=head)
-    finally:
-        engine.dispose()
     emit({"ok": True, "entries": report.entries, "head": report.head}, as_json,
          lambda d: typer.echo(f"audit chain ok: {d['entries']} entries, head {d['head']}"))
 
@@ -226,14 +229,33 @@ def receiver_serve(
                    f"{', '.join(map(str, pool.pids))})", err=True)
         serve_processes(pool)
         return
-    server = make_server(receiver, host, port)
+    server = _bind(lambda: make_server(receiver, host, port), host, port)
     typer.echo(f"jnx receiver on http://{host}:{server.server_address[1]}/envelopes", err=True)
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # SIGTERM stops it as Ctrl-C does: exit 0
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped):
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.server_close()
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived: leave ``serve_forever`` as Ctrl-C would."""
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise _Stopped
+
+
+def _bind(make: Callable[[], T], host: str, port: int) -> T:
+    """``make()`` a listening server; an address that cannot be bound is a ConfigError, not a traceback."""
+    try:
+        return make()
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                          hint="another program may use this port: stop it or choose another --port (or check --host)") from exc
 
 
 def register(root: typer.Typer) -> None:
