@@ -38,7 +38,11 @@ def _calendar(settings: Settings) -> WorkdayCalendar:
 def _credit(settings: Settings, system_id: str | None) -> RegisteredSystem:
     with open_engine(settings) as engine, session_factory(engine)() as session:
         if system_id is not None:
-            return SystemRegistry().get(session, system_id)
+            chosen = SystemRegistry().get(session, system_id)
+            if chosen.kind != "credit":
+                raise ConfigError(f"system {chosen.id!r} is of kind {chosen.kind!r}, not a credit platform",
+                                  hint="give --system the id of a system registered with `kind: credit` (`jnx systems list`)")
+            return chosen
         system = credit_system(session)
     if system is None:
         raise ConfigError("no enabled system of kind `credit` is registered",
