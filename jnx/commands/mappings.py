@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +16,7 @@ from jnx.mappings.model import MappingContext
 from jnx.mappings.registry import TableRegistry, parse_ref
 from jnx.mappings.samples import ENCODINGS
 from jnx.mappings.service import SampleRun, map_samples, open_registry, validate_tables
+from jnx.security.masking import mask_id_numbers_in
 from jnx.settings import Settings
 
 app = typer.Typer(help="Versioned mapping tables: validate, list, show, diff, test, publish.", no_args_is_help=True)
@@ -99,9 +102,37 @@ def diff(
     emit(result, as_json, render)
 
 
+@cache
+def _code_fields() -> frozenset[str]:
+    """Fields whose values are organisations' codes (USCC, org code): public, and never ID numbers
+    (the 双公示 placeholder 00000000000000000X is shaped like one)."""
+    from jnx.standard import default_dictionary
+
+    return frozenset(e.field for e in default_dictionary().elements.values() if e.type.value in {"uscc", "org_code"})
+
+
+def _masked(value: Any, field: str | None = None) -> Any:
+    """A mapped record fit to print: every ID-number-shaped value masked (370811********0027)."""
+    if isinstance(value, dict):
+        return {k: _masked(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(v, field) for v in value]
+    if isinstance(value, str) and field not in _code_fields():
+        return mask_id_numbers_in(value)
+    return value
+
+
+def _shown(run: SampleRun) -> dict[str, Any]:
+    """The sample run as printed: records with personal ID numbers masked, issues as they are (masked already)."""
+    data = dataclasses.asdict(run)
+    for outcome in data["outcomes"]:
+        outcome["record"] = _masked(outcome["record"])
+    return data
+
+
 @app.command("test")
 def test(
-    table: Annotated[str, typer.Argument(help="NAME@VERSION of the table.")],
+    table: Annotated[str, typer.Argument(help="NAME@VERSION of the table (NAME alone: its latest version).")],
     sample: Annotated[Path, typer.Argument(help="Source records: .json (one or an array), .jsonl or .csv.")],
     department_name: Annotated[str | None, typer.Option(help="Setting department_name of the source system.")] = None,
     department_credit_code: Annotated[str | None, typer.Option(help="Setting department_credit_code.")] = None,
@@ -115,16 +146,16 @@ def test(
                              region_code=region_code)
     run = map_samples(compiled, sample, context, dt.date.today(), encoding)
 
-    def render(r: SampleRun) -> None:
-        for outcome in r.outcomes:
+    def render(shown: dict[str, Any]) -> None:
+        for outcome, printed in zip(run.outcomes, shown["outcomes"], strict=True):
             status = "ok" if not outcome.issues else f"{len(outcome.issues)} error(s)"
             typer.echo(f"{outcome.where}: {status}")
-            typer.echo(f"  {dumps(outcome.record)}")
+            typer.echo(f"  {dumps(printed['record'])}")
             for issue in outcome.issues:
                 typer.echo(f"  ! {issue}")
-        typer.echo(f"{len(r.outcomes)} record(s), {r.failed} with errors, table {r.table} ({r.content_hash[:12]})")
+        typer.echo(f"{len(run.outcomes)} record(s), {run.failed} with errors, table {run.table} ({run.content_hash[:12]})")
 
-    emit(run, as_json, render)
+    emit(_shown(run), as_json, render)
     if run.failed:
         raise typer.Exit(1)
 
