@@ -10,10 +10,12 @@ updated at the watermark instant is lost.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from jnx.adapters import fastjson
 from jnx.adapters.base import Page, PayloadEncoding, RawRecord, Watermark, dig, to_jsonable
 from jnx.adapters.config import RecordSpec
 from jnx.adapters.errors import PayloadError, TruncatedPageError
@@ -34,6 +36,7 @@ class PageRequest:
 class PageAnswer:
     data: Any  # the decoded answer (dict or zeep object)
     line: str  # label of the line that answered
+    plain_json: bool = False  # decoded by fastjson.loads_utf8: records may take fastjson.canonical
 
 
 Fetch = Callable[[PageRequest], PageAnswer]
@@ -60,9 +63,10 @@ def _text(value: Any) -> str | None:
 
 
 def records_of(
-    data: Any, spec: RecordSpec, *, source: str, encoding: PayloadEncoding
+    data: Any, spec: RecordSpec, *, source: str, encoding: PayloadEncoding, plain_json: bool = False
 ) -> tuple[list[RawRecord], str | None]:
-    """Raw records in one answer and the latest update time among them."""
+    """Raw records in one answer and the latest update time among them (``plain_json``: ``data``
+    came from :func:`fastjson.loads_utf8`, so records are hashed through :func:`fastjson.canonical`)."""
     items = dig(data, spec.records_path)
     if items is None:
         items = []
@@ -80,7 +84,12 @@ def records_of(
             raise PayloadError(f"{source}: record {index} has no source key `{spec.key_field}`")
         updated = _text(dig(payload, spec.updated_field)) if spec.updated_field else None
         high = later(high, updated)
-        records.append(RawRecord(key, spec.record_type, payload, encoding, updated))
+        exact = fastjson.canonical(payload) if plain_json else fastjson.DECLINED
+        if exact is fastjson.DECLINED:
+            records.append(RawRecord(key, spec.record_type, payload, encoding, updated))
+        else:  # the same bytes and hash RawRecord would work out, sooner
+            records.append(RawRecord(key, spec.record_type, payload, encoding, updated,
+                                     "sha256:" + hashlib.sha256(exact).hexdigest(), exact))
     return records, high
 
 
@@ -103,7 +112,7 @@ def paginate(
         number += 1
         answer = fetch(PageRequest(mark.since, page if mode == "page" else None, cursor, page_size))
         source = f"page {number} from {answer.line}"
-        records, high_here = records_of(answer.data, spec, source=source, encoding=encoding)
+        records, high_here = records_of(answer.data, spec, source=source, encoding=encoding, plain_json=answer.plain_json)
         high = later(mark.high, high_here)
         total = dig(answer.data, spec.total_path) if spec.total_path else None
         if mode == "page":

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from jnx.adapters import fastjson
 from jnx.adapters.base import OutboundItem, Page, PayloadEncoding, Receipt, Watermark, dig
 from jnx.adapters.config import RestPullSpec, RestPushSpec, fill_placeholders
 from jnx.adapters.errors import PayloadError, RequestRejectedError
@@ -28,6 +29,11 @@ def decode_json(response: requests.Response, line: Line, what: str) -> Any:
         raise PayloadError(
             f"{what} on line {line.label}: the answer is not JSON ({exc}); {len(response.content)} bytes received"
         ) from exc
+
+
+def _utf8(response: requests.Response) -> bool:
+    """Whether ``response.json()`` would read the body as UTF-8 (no charset, or a UTF-8 one)."""
+    return response.encoding is None or response.encoding.lower().replace("_", "-") in ("utf-8", "utf8")
 
 
 class RestPuller:
@@ -58,9 +64,12 @@ class RestPuller:
         params = fill_placeholders(self.spec.params, request.placeholders())
 
         response, line = self.http.request("GET", self.spec.path, params=params, what=what)
-        data = decode_json(response, line, what)
+        data = fastjson.loads_utf8(response.content) if _utf8(response) else fastjson.DECLINED
+        plain = data is not fastjson.DECLINED
+        if not plain:
+            data = decode_json(response, line, what)
         self._check_ok(data, line, what)
-        return PageAnswer(data, line.label)
+        return PageAnswer(data, line.label, plain_json=plain)
 
     def _check_ok(self, data: Any, line: Line, what: str) -> None:
         if self.spec.ok_path is None:

@@ -183,3 +183,22 @@ def test_a_record_type_without_a_push_path_is_refused_before_sending(http_server
     with pytest.raises(RequestRejectedError, match="known: penalty"):
         RestPusher(http_for(server.url), PUSH_SPEC).push([OutboundItem("k", "license", {})])
     assert server.hits == 0
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b'{"code":0,"data":{"items":[{"ajbh":"A1","fkje":5000.5,"dsrmc":"\xe6\xb5\x8e\xe5\xae\x81","x":null}],"next_cursor":null}}', "application/json"),
+    (b'{"code":0,"data":{"items":[{"ajbh":"A1","fkje":1e-05,"dsrmc":"\xe6\xb5\x8e\xe5\xae\x81","x":null}],"next_cursor":null}}', "application/json"),
+    (b'{"code":0,"data":{"items":[{"ajbh":"A1","fkje":NaN,"big":123456789012345678901234}],"next_cursor":null}}', "application/json"),
+    ('{"code":0,"data":{"items":[{"ajbh":"A1","dsrmc":"济宁"}],"next_cursor":null}}'.encode("gb18030"), "application/json; charset=gb18030"),
+])
+def test_every_page_gives_the_records_and_hashes_the_standard_library_would(http_server, body: bytes, content_type: str) -> None:
+    from jnx.adapters.base import PayloadEncoding, RawRecord
+
+    server = http_server(lambda seen: Answer(200, body, {"Content-Type": content_type}))
+    [page] = list(RestPuller(http_for(server.url), CURSOR_SPEC, page_size=3).pull(None))
+    expected = json.loads(body.decode(content_type.partition("charset=")[2] or "utf-8"))["data"]["items"]
+    assert [r.payload for r in page.records] == expected or "NaN" in body.decode()  # NaN != NaN
+    for record, item in zip(page.records, expected, strict=True):
+        own = RawRecord(record.source_key, "penalty", item, PayloadEncoding.JSON, None)  # hashed by RawRecord itself
+        assert record.content_hash == own.content_hash
+        assert json.dumps(record.payload, sort_keys=True) == json.dumps(item, sort_keys=True)
