@@ -42,7 +42,7 @@ from jnx.security.masking import mask_value
 Mapper = Callable[[Mapping[str, Any], MappingContext], tuple[dict[str, Any], list[MappingIssue]]]
 SHOWN_VALUE_CHARS = 80
 MAY_EMPTY = frozenset({"trim", "clean", "squeeze", "split", "join", "concat", "coalesce", "positions"})
-"""Transforms that may turn a value into no value (the next step is then skipped)."""
+"""Transforms that may turn a value into no value (every step after it is then skipped)."""
 INLINE = {
     "trim": "(v.strip(STRIP) or None) if v.__class__ is str else {fn}(v)",
     "upper": "v.upper() if v.__class__ is str else {fn}(v)",
@@ -163,22 +163,24 @@ def _emit_steps(rule: FieldRule, out: _Emitter, depth: int, failed: str, present
         out.emit(depth, "if v is not None:")
         depth += 1
     out.emit(depth, "try:")
-    maybe_empty = False
-    for step in rule.steps:
+    inner = depth + 1
+    for number, step in enumerate(rule.steps, start=1):
         fn = out.bind("s", step.fn)
         template = INLINE.get(step.name) or IN_PLACE.get(step.name, "{fn}(v)")
         if step.name == "code":  # a dict hit in place; misses (aliases, defaults, errors) call the transform
             table = out.bind("t", step.fn.table)  # type: ignore[attr-defined]
             template = f"({table}.get(v) if v.__class__ is str else None) or {{fn}}(v)"
         call = f"v = each({fn}, v)" if step.each else "v = " + template.format(fn=fn)
-        guards = (["v is not None"] if maybe_empty else []) + (
-            [_condition_expr(step.when, out)] if step.when is not None else [])
-        if guards:
-            out.emit(depth + 1, f"if {' and '.join(guards)}:")
-            out.emit(depth + 2, call)
+        if step.when is not None:
+            out.emit(inner, f"if {_condition_expr(step.when, out)}:")
+            out.emit(inner + 1, call)
         else:
-            out.emit(depth + 1, call)
-        maybe_empty = step.each or step.name in MAY_EMPTY or (maybe_empty and step.when is not None)
+            out.emit(inner, call)
+        if (step.each or step.name in MAY_EMPTY) and number < len(rule.steps):
+            # No value skips *all* the steps after it, not only the next: they are nested under one test
+            # (a step skipped leaves v None, and a step after it must not see that None).
+            out.emit(inner, "if v is not None:")
+            inner += 1
     out.emit(depth, "except Failure as exc:")
     out.emit(depth + 1, failed)
 

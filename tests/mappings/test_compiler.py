@@ -218,8 +218,10 @@ def test_steps_written_in_place_give_what_their_transforms_give(dictionary, code
     expected = {"party_name": clean(text), "illegal_facts": squeeze(text), "legal_representative": cn_parens(text),
                 "illegal_act": None if clean(text) is None else squeeze(cn_parens(clean(text)))}
     for _ in range(2):  # new to the field, then remembered
-        assert mapper.map_fields({"a": text, "b": text, "c": text, "d": text}, CONTEXT)[0] == {
-            k: v for k, v in expected.items() if v is not None}
+        out, issues = mapper.map_fields({"a": text, "b": text, "c": text, "d": text}, CONTEXT)
+        assert out == {k: v for k, v in expected.items() if v is not None}
+        assert [(i.field, i.rule) for i in issues] == [
+            (k, "required") for k, v in expected.items() if v is None and mapper.rules[k].facts.required]
 
 
 def test_chains_of_only_text_one_liners_are_mapped_every_time_and_others_remembered(compiled) -> None:  # type: ignore[no-untyped-def]
