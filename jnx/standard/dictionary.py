@@ -129,6 +129,8 @@ class ElementUse:
             text += f" (when {self.when.describe()})"
         if self.forbidden_when is not None:
             text += f"; absent when {self.forbidden_when.describe()}"
+        if self.placeholder_when is not None:
+            text += f"; the placeholder {USCC_PLACEHOLDER} only when {self.placeholder_when.describe()}"
         if self.id_number_when is not None:
             text += f"; a resident ID number when {self.id_number_when.describe()}"
         if self.masked_id_number_when is not None:

@@ -9,9 +9,10 @@ An element a disclosure format never carries (use ``forbidden``, e.g. the legal 
 number) is ``maxOccurs="0"``.
 
 Model-only (XSD 1.0 has no co-occurrence constraints): conditional elements, elements a natural
-person must not have, the placeholder credit code being allowed only for 个体工商户, ID numbers
-checked only when the ID type is 身份证 (in clear in the standard's records, masked in the disclosure
-formats: the element also holds passport and other numbers, so its type cannot demand either form),
+person must not have, the placeholder credit code being allowed only for 法人及非法人组织 and
+个体工商户 (with a 工商注册号), ID numbers checked only when the ID type is 身份证 (in clear in the
+standard's records, masked in the disclosure formats: the element also holds passport and other
+numbers, so its type cannot demand either form),
 check characters, code set versions by decision date, date order and "not in the future". The
 models and ``jnx standard validate`` enforce them.
 """

@@ -48,14 +48,38 @@ def test_a_legal_person_needs_a_credit_code_and_a_legal_representative() -> None
     assert issues("penalty", base) == {("party_credit_code", "conditional_required"), ("legal_representative", "conditional_required")}
 
 
-def test_the_placeholder_is_for_an_individual_business_with_a_registration_number_only() -> None:
+def test_the_placeholder_is_for_an_individual_business_with_a_registration_number() -> None:
     f = CREDIT_PARTY["XK"]
     individual = as_individual_business(BASES["credit_license"], f)
     assert issues("credit_license", individual) == set()
     assert issues("credit_license", {k: v for k, v in individual.items() if k != f["reg"]}) == {("XK_XDR_GSZC", "conditional_required")}
-    assert issues("credit_license", {**BASES["credit_license"], "XK_XDR_SHXYM": "00000000000000000X"}) == {("XK_XDR_SHXYM", "uscc.placeholder"), ("XK_XDR_GSZC", "conditional_required")}
     # a credit code that is not a party's never takes the placeholder
     assert ("XK_XKJGDM", "uscc.placeholder") in issues("credit_license", {**BASES["credit_license"], "XK_XKJGDM": "00000000000000000X"})
+
+
+@pytest.mark.parametrize(("record_type", "prefix"), [("credit_license", "XK"), ("credit_penalty", "CF"), ("penalty", None),
+                                                     ("license", None), ("inspection", None)])
+def test_the_placeholder_is_for_a_legal_person_with_a_registration_number_too(record_type: str, prefix: str | None) -> None:
+    """REFERENCE §1.5 rule 2: 法人及非法人组织 and 个体工商户 alike; the 工商注册号 is then required."""
+    f = CREDIT_PARTY[prefix] if prefix else PARTY_FIELDS
+    legal_person = {**BASES[record_type], f["credit"]: "00000000000000000X"}
+    assert legal_person[f["type"]] == "法人及非法人组织"
+    assert issues(record_type, {**legal_person, f["reg"]: "370811000074657"}) == set()
+    assert issues(record_type, legal_person) == {(f["reg"], "conditional_required")}
+    model = model_for(record_type)
+    model.model_validate({**legal_person, f["reg"]: "370811000074657"}, context={"today": TODAY})
+    with pytest.raises(ValidationError, match=f["reg"]):
+        model.model_validate(legal_person, context={"today": TODAY})
+
+
+@pytest.mark.parametrize(("record_type", "prefix"), [("credit_license", "XK"), ("credit_penalty", "CF"), ("penalty", None)])
+def test_the_placeholder_is_never_for_a_natural_person(record_type: str, prefix: str | None) -> None:
+    f = CREDIT_PARTY[prefix] if prefix else PARTY_FIELDS
+    natural = as_natural_person(BASES[record_type], f)
+    assert issues(record_type, {**natural, f["credit"]: "00000000000000000X"}) == {
+        (f["credit"], "forbidden"), (f["credit"], "uscc.placeholder"), (f["reg"], "conditional_required")}
+    assert issues(record_type, {**natural, f["credit"]: "00000000000000000X", f["reg"]: "370811600123456"}) == {
+        (f["credit"], "forbidden"), (f["credit"], "uscc.placeholder"), (f["reg"], "forbidden")}
 
 
 def test_public_criticism_is_rejected_for_a_2020_penalty_and_accepted_for_2022() -> None:

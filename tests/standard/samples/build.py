@@ -121,7 +121,11 @@ def variants(record_type: str) -> list[tuple[str, dict[str, Any], str, list[str]
         individual = as_individual_business(base, f)
         out.append(("individual_business_placeholder", individual, "valid", []))
         out.append(("placeholder_without_registration_no", {k: v for k, v in individual.items() if k != f["reg"]}, "invalid", ["xsd"]))
-        out.append(("legal_person_placeholder", {**base, f["credit"]: "00000000000000000X"}, "invalid", ["xsd"]))
+        legal_person = {**base, f["credit"]: "00000000000000000X", f["reg"]: "370811000074657"}  # REFERENCE §1.5 rule 2
+        out.append(("legal_person_placeholder", legal_person, "valid", []))
+        out.append(("legal_person_placeholder_without_registration_no", {k: v for k, v in legal_person.items() if k != f["reg"]},
+                    "invalid", ["xsd"]))
+        out.append(("natural_person_placeholder", {**natural, f["credit"]: "00000000000000000X"}, "invalid", ["xsd"]))
         out.append(("legal_person_without_representative", {k: v for k, v in base.items() if k != f["rep"]}, "invalid", ["xsd"]))
     if record_type in DISCLOSURES:
         assert f is not None
