@@ -104,7 +104,7 @@ def check_record(kind: str, record: Any, today: dt.date) -> list[Reason]:
         code = value("XDR_SHXYM")
         if not code:
             reasons.append(Reason(p + "XDR_SHXYM", "REQUIRED", "法人及非法人组织、个体工商户的统一社会信用代码必填"))
-        elif code == USCC_PLACEHOLDER and party == "个体工商户":
+        elif code == USCC_PLACEHOLDER:  # REFERENCE §1.5 rule 2: an organisation known by its 注册号 only, either kind
             if not value("XDR_GSZC"):
                 reasons.append(Reason(p + "XDR_GSZC", "CONDITIONAL", "统一社会信用代码为 17 个 0 加 X 时，工商注册号必填"))
         elif not (verdict := check_uscc(code)):

@@ -103,6 +103,16 @@ def test_a_licence_with_placeholder_code_needs_a_registration_number(sandbox: Sa
     assert accepted["status"] == "accepted"
 
 
+def test_a_legal_person_known_by_its_registration_number_is_accepted_with_the_placeholder(sandbox: Sandbox, http, creds) -> None:
+    record = PENALTY | {"CF_XDR_SHXYM": "00000000000000000X", "CF_WSH": "济任市监罚〔2021〕9011号"}
+    rejected = push(http, sandbox, creds, record).json()["results"][0]
+    assert reasons(rejected) == {("CF_XDR_GSZC", "CONDITIONAL")}
+    assert push(http, sandbox, creds, record | {"CF_XDR_GSZC": "370811000074657"}).json()["status"] == "accepted"
+    person = {k: v for k, v in record.items() if k != "CF_FRDB"} | {
+        "CF_XDR_LB": "自然人", "CF_XDR_ZJLX": "身份证", "CF_XDR_ZJHM": "370811********0027", "CF_WSH": "济任市监罚〔2021〕9012号"}
+    assert reasons(push(http, sandbox, creds, person).json()["results"][0]) == {("CF_XDR_SHXYM", "NATURAL_PERSON")}
+
+
 def test_missing_key_bad_token_and_broken_json_are_refused(sandbox: Sandbox, http, creds) -> None:
     url = sandbox.url("credit") + "/api/v1/sgs/xzcf"
     auth = {"Authorization": f"Bearer {creds.credit_token}"}
