@@ -1,6 +1,6 @@
 """The double-random system's objects known by a 15-digit 注册号: queued as bad credit codes under
-double_random.inspection@1, stored after the system is moved to @2 and the queue replayed — except
-enterprises, which the standard admits with the placeholder credit code only as 个体工商户."""
+double_random.inspection@1, stored after the system is moved to @2 and the queue replayed — 个体工商户
+and enterprises alike, with the placeholder credit code and their 注册号 (REFERENCE §1.5 rule 2)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def _registration_number_group(session: Session, version: int) -> list[error_que
             if g.table == f"double_random.inspection@{version}" and g.field == "party_credit_code"]
 
 
-def test_replaying_with_version_2_stores_the_registration_number_objects(migrated_engine: Engine, tmp_path: Path) -> None:
+def test_replaying_with_version_2_stores_every_registration_number_object(migrated_engine: Engine, tmp_path: Path) -> None:
     feed = _feed()
     numbers = Counter("个体工商户" if r.payload["objCode"][6] in "6789" else "企业"  # type: ignore[index]
                       for r in feed if len(r.payload["objCode"]) == 15)  # type: ignore[index,arg-type]
@@ -79,16 +79,17 @@ def test_replaying_with_version_2_stores_the_registration_number_objects(migrate
         assert all(g.table != "double_random.inspection@1" or g.rule != "uscc.length" for g in error_queue.groups(session)), \
             "the 注册号 group of version 1 is empty"
         after = {g.rule: g.records for g in _registration_number_group(session, 2)}
-        # what stays: enterprises known by a 注册号 alone (the placeholder is for a 个体工商户) and the
-        # feed's truncated credit codes, which are bad credit codes under any version
-        assert after["uscc.placeholder"] == numbers["企业"]
+        # what stays: only the feed's truncated credit codes, which are bad credit codes under any version
+        assert "uscc.placeholder" not in after
         assert after.get("uscc.length", 0) == before["uscc.length"].records - numbers.total()
         open_errors = error_queue.list_errors(session, system=SYSTEM, limit=100_000)
         code_of = {raw.id: _raw_code(raw) for raw in session.scalars(select(StagedRecord).where(StagedRecord.system_id == SYSTEM))}
-        individual = {raw_id for raw_id, code in code_of.items() if len(code) == 15 and code[6] in "6789"}
-        assert not [e for e in open_errors if e["raw_record"] in individual and e["field"].startswith(("party", "business"))]
+        registered = {raw_id for raw_id, code in code_of.items() if len(code) == 15}
+        assert not [e for e in open_errors if e["raw_record"] in registered and e["field"].startswith(("party", "business"))]
         still_open = {e["raw_record"] for e in open_errors}  # for another cause: an unknown 检查方式 or 检查结果 code
         stored = [r.data for r in session.scalars(select(StandardRecord).where(StandardRecord.record_type == "inspection"))
                   if r.data.get("business_registration_no")]
-    assert len(stored) == len(individual - still_open) > 10
-    assert {(d["party_type"], d["party_credit_code"]) for d in stored} == {("个体工商户", USCC_PLACEHOLDER)}
+    assert len(stored) == len(registered - still_open) > 20
+    kinds = Counter((d["party_type"], d["party_credit_code"]) for d in stored)
+    assert set(kinds) == {("个体工商户", USCC_PLACEHOLDER), ("法人及非法人组织", USCC_PLACEHOLDER)}
+    assert all(("个体工商户" if d["business_registration_no"][6] in "6789" else "法人及非法人组织") == d["party_type"] for d in stored)

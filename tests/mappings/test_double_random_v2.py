@@ -34,8 +34,8 @@ def test_the_messy_v2_sample_routes_registration_numbers_and_still_reports_bad_c
     assert list(zip(party, rules, strict=True)) == [
         (("个体工商户", USCC_PLACEHOLDER, "370811600123456"), []),  # position 7 is 6: a 个体工商户's 注册号
         (("个体工商户", USCC_PLACEHOLDER, "370811601855282"), []),  # full-width and padded: the same number
-        # an enterprise's 注册号 (position 7 is 0): the standard admits the placeholder for a 个体工商户 only
-        (("法人及非法人组织", USCC_PLACEHOLDER, "370811000074657"), ["party_credit_code:uscc.placeholder"]),
+        # an enterprise's 注册号 (position 7 is 0): the placeholder is for a 法人及非法人组织 too (REFERENCE §1.5 rule 2)
+        (("法人及非法人组织", USCC_PLACEHOLDER, "370811000074657"), []),
         (("个体工商户", "92370811MA3C00022M", None), []),  # lower-case credit code of category 92
         (("法人及非法人组织", "92370811MA3C00022N", None), ["party_credit_code:uscc.check_char"]),  # never taken for a 注册号
         (("法人及非法人组织", "37081160012345A", None), ["party_credit_code:uscc.length"]),  # 15 characters, not a 注册号
@@ -57,7 +57,7 @@ def test_the_v1_samples_under_v2(registry: TableRegistry) -> None:
     assert "party_credit_code:uscc.length" in {f"{i.field}:{i.rule}" for i in old.outcomes[0].issues}
 
 
-def test_on_the_sandbox_feed_only_enterprises_known_by_a_registration_number_remain(registry: TableRegistry) -> None:
+def test_on_the_sandbox_feed_every_object_known_by_a_registration_number_maps_cleanly(registry: TableRegistry) -> None:
     results = inspections(seed=3, results=1500)["results"][0]
     v1, v2 = registry.compiled("double_random.inspection", 1), registry.compiled("double_random.inspection", 2)
     numbers = [r for r in results if len(r.fields["objCode"]) == 15]
@@ -65,9 +65,11 @@ def test_on_the_sandbox_feed_only_enterprises_known_by_a_registration_number_rem
     old = Counter(i.rule for r in numbers for i in v1(r.fields, CONTEXT, today=TODAY).issues if i.field == "party_credit_code")
     assert old == {"uscc.length": len(numbers)}
     outcome = {r.key: v2(r.fields, CONTEXT, today=TODAY) for r in numbers}
-    by_kind = Counter((r.fields["objCode"][6] in "6789", tuple(f"{i.field}:{i.rule}" for i in outcome[r.key].issues
-                                                                if i.field.startswith(("party", "business")))) for r in numbers)
-    assert set(by_kind) == {(True, ()), (False, ("party_credit_code:uscc.placeholder",))}
+    by_kind = Counter((r.fields["objCode"][6] in "6789", outcome[r.key].record.get("party_type"),
+                       tuple(f"{i.field}:{i.rule}" for i in outcome[r.key].issues if i.field.startswith(("party", "business"))))
+                      for r in numbers)
+    assert set(by_kind) == {(True, "个体工商户", ()), (False, "法人及非法人组织", ())}
+    assert all(outcome[r.key].record["party_credit_code"] == USCC_PLACEHOLDER for r in numbers)
     assert all(outcome[r.key].record["business_registration_no"] == r.fields["objCode"] for r in numbers)
 
 
