@@ -9,7 +9,8 @@ instead let one thread per process and database do it:
   ``interval`` seconds so that commits close together share one checkpoint, and runs ``PRAGMA wal_checkpoint(PASSIVE)`` on a connection
   of its own — PASSIVE never waits for, nor blocks, readers and writers;
 * after ``idle`` seconds without a commit it checkpoints once more and ends; the next commit starts
-  a new one, so an idle engine holds no thread and no extra connection;
+  a new one, so an idle engine holds no thread; each checkpoint opens its own connection (``mode=rw``:
+  a database deleted meanwhile is never created again) and closes it;
 * the engine's connections keep SQLite's own checkpoint with a higher threshold
   (:data:`FALLBACK_PAGES`): if the thread cannot keep up (a long reader pins the log) or a connection
   commits many transactions without going back to the pool, the log stays bounded as before, only in
@@ -27,6 +28,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -67,31 +69,32 @@ class WalCheckpointer:
                 self._thread.start()
 
     def _loop(self) -> None:
-        try:
-            connection = sqlite3.connect(self.database, timeout=self.busy_timeout_ms / 1000,
-                                         isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            log.warning("WAL checkpoints of %s stay with the writers: %s", self.database, exc)
-            return
-        try:
-            while True:
-                if not self._wake.wait(self.idle):
-                    with self._lock:
-                        if not self._wake.is_set():
-                            self._thread = None
-                            break
-                    continue
-                # commits close together share one checkpoint
-                time.sleep(self.interval)
-                self._wake.clear()
-                self._checkpoint(connection)
-            self._checkpoint(connection)
-        finally:
-            connection.close()
+        while True:
+            if not self._wake.wait(self.idle):
+                with self._lock:
+                    if not self._wake.is_set():
+                        self._thread = None
+                        break
+                continue
+            time.sleep(self.interval)  # commits close together share one checkpoint
+            self._wake.clear()
+            self._checkpoint()
+        self._checkpoint()
 
-    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+    def _checkpoint(self) -> None:
+        """One PASSIVE checkpoint on a connection of its own, opened for it: an idle thread holds no
+        file open, and a database deleted meanwhile (with its folder) is never created again."""
+        try:
+            connection = sqlite3.connect(f"file:{quote(self.database)}?mode=rw", uri=True, isolation_level=None,
+                                         timeout=self.busy_timeout_ms / 1000, check_same_thread=False)
+        except sqlite3.Error:
+            log.debug("WAL checkpoint of %s: the database is gone", self.database)
+            return
         try:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             self.checkpoints += 1
         except sqlite3.Error as exc:  # the writers' own fallback checkpoint still bounds the log
-            log.warning("WAL checkpoint of %s failed: %s", self.database, exc)
+            if os.path.exists(self.database):
+                log.warning("WAL checkpoint of %s failed: %s", self.database, exc)
+        finally:
+            connection.close()

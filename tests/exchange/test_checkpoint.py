@@ -116,3 +116,19 @@ def test_a_forked_child_gets_a_thread_of_its_own(engine: Engine) -> None:
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_database_deleted_with_its_folder_is_never_created_again_nor_warned_about(tmp_path: Path, caplog) -> None:
+    folder = tmp_path / "home"
+    engine = create_engine_for(f"sqlite:///{folder / 'jnx.db'}")
+    checkpointer = wal_checkpointer(engine)
+    checkpointer.interval, checkpointer.idle = 0.05, 0.1
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    engine.dispose()
+    for path in sorted(folder.iterdir(), reverse=True):
+        path.unlink()
+    folder.rmdir()
+    assert _until(lambda: not checkpointer.running)
+    assert not folder.exists()
+    assert "failed" not in caplog.text
