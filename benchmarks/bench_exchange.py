@@ -4,10 +4,12 @@ What is measured, in the run's process and its mapping helper processes (``--map
 ``JNX_MAP_PROCESSES`` = 1: they map and check the next pages while the run stores the current one);
 the sandbox serves from a child process of its own, never counted, though it shares the machine's cores:
 
-* **first run** — ``RunService.run_now`` of a registered system: signed GETs of pages of
-  ``--page-size`` records, JSON parse and hashing (adapters), staging of raw records, mapping with
-  ``case_handling.penalty@1`` and the standard's record check, storage by business key with
-  revisions and lineage, errors queued, watermark and counters committed per page;
+* **first run** — ``RunService.run_now`` of a registered system, as ``jnx run`` runs it: signed GETs
+  of pages of ``--page-size`` records, JSON parse and hashing (adapters), staging of raw records,
+  mapping with ``case_handling.penalty@1`` and the standard's record check, storage by business key
+  with revisions and lineage, errors queued, the 双公示 disclosures of the stored penalties derived
+  (publication rules, outbound mapping, deadlines, outbox rows), watermark and counters committed
+  per page (``--no-derive``: without the disclosures, ingestion alone);
 * **second run** — the same system pulled again in full (``--full``): every record unchanged;
 * **baseline** — the plainest pipeline that moves the same records: requests + HMAC signing +
   ``json.loads`` + ``sqlite3.executemany`` of (key, payload) rows, no mapping, no checks;
@@ -15,7 +17,8 @@ the sandbox serves from a child process of its own, never counted, though it sha
   read after the exchange runs and before the baseline, plus the largest helper's
   (``RUSAGE_CHILDREN``: helpers end with their run); each includes its interpreter and imports.
 
-    python benchmarks/bench_exchange.py [--records N] [--page-size P] [--database-url URL] [--map-processes N] [--json]
+    python benchmarks/bench_exchange.py [--records N] [--page-size P] [--database-url URL] [--map-processes N]
+                                        [--no-derive] [--json]
 
 With ``--database-url`` (or ``JNX_TEST_DATABASE_URL``) pointing at a PostgreSQL server, the two runs
 are repeated on a database created for the benchmark there and dropped afterwards.
@@ -118,15 +121,15 @@ def _timed(run: Any) -> tuple[RunSummary, Timing]:
     return summary, (time.perf_counter() - started, cpu_after - cpu, helpers_after - helpers)
 
 
-def _exchange_runs(url: str, home: Path, urls: dict[str, str], page_size: int,
-                   map_processes: int) -> tuple[RunSummary, Timing, RunSummary, Timing]:
+def _exchange_runs(url: str, home: Path, urls: dict[str, str], page_size: int, map_processes: int,
+                   derive: bool = True) -> tuple[RunSummary, Timing, RunSummary, Timing, int]:
     upgrade(url)
     engine = create_engine_for(url)
     try:
         with Session(engine) as session, session.begin():
             SystemRegistry().register(session, parse_registration(_registration(urls, page_size), "bench.yaml"))
         ex = Exchange(settings=Settings(home=home, database_url=url, map_processes=map_processes), engine=engine,
-                      environment={"JNX_CASE_SECRET": CREDS.case_secret}, worker_id="bench")
+                      environment={"JNX_CASE_SECRET": CREDS.case_secret}, worker_id="bench", derive_disclosures=derive)
         service = ex.runs()
         first, first_s = _timed(lambda: service.run_now(SYSTEM))
         second, second_s = _timed(lambda: service.run_now(SYSTEM, full=True))
@@ -135,7 +138,7 @@ def _exchange_runs(url: str, home: Path, urls: dict[str, str], page_size: int,
     for summary in (first, second):
         if summary.error:
             raise SystemExit(f"run #{summary.run_id} {summary.status.value}: {summary.error}")
-    return first, first_s, second, second_s
+    return first, first_s, second, second_s, ex.deriver.summary.new if derive else 0
 
 
 def _postgres_database(base: str) -> tuple[str, Any]:
@@ -192,14 +195,16 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-def _backend(name: str, first: RunSummary, first_s: Timing, second: RunSummary, second_s: Timing) -> dict[str, Any]:
+def _backend(name: str, first: RunSummary, first_s: Timing, second: RunSummary, second_s: Timing,
+             disclosures: int) -> dict[str, Any]:
     def figures(summary: RunSummary, timing: Timing) -> dict[str, Any]:
         wall, cpu, helpers = timing
         return {**summary.counts.as_dict(), "seconds": round(wall, 2), "records_per_s": round(summary.counts.pulled / wall),
                 "cpu_seconds": round(cpu, 2), "helper_cpu_seconds": round(helpers, 2),
                 "records_per_cpu_s": round(summary.counts.pulled / (cpu + helpers))}
 
-    return {"backend": name, "first_run": figures(first, first_s), "second_run": figures(second, second_s),
+    return {"backend": name, "first_run": {**figures(first, first_s), "disclosures_derived": disclosures},
+            "second_run": figures(second, second_s),
             "second_run_speedup": round(first_s[0] / second_s[0], 2)}
 
 
@@ -211,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a PostgreSQL server URL: the runs are repeated on a database created there")
     parser.add_argument("--map-processes", type=int, default=Settings().map_processes,
                         help="mapping helper processes of each run (JNX_MAP_PROCESSES; 0: map in the run's process)")
+    parser.add_argument("--no-derive", dest="derive", action="store_false",
+                        help="runs without deriving 双公示 disclosures (ingestion alone; jnx run always derives them)")
     parser.add_argument("--json", action="store_true", help="one JSON object")
     args = parser.parse_args(argv)
 
@@ -226,14 +233,16 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="jnx-bench-") as folder:
             home = Path(folder)
             rss_start = _peak_rss_mb()
-            sqlite_result = _exchange_runs(f"sqlite:///{home / 'jnx.db'}", home, urls, args.page_size, args.map_processes)
+            sqlite_result = _exchange_runs(f"sqlite:///{home / 'jnx.db'}", home, urls, args.page_size, args.map_processes,
+                                           args.derive)
             rss_exchange = _peak_rss_mb()
             rss_helper = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
             results = [_backend("sqlite", *sqlite_result)]
             if args.database_url and make_url(args.database_url).get_backend_name() == "postgresql":
                 url, drop = _postgres_database(args.database_url)
                 try:
-                    results.append(_backend("postgresql", *_exchange_runs(url, home, urls, args.page_size, args.map_processes)))
+                    results.append(_backend("postgresql", *_exchange_runs(url, home, urls, args.page_size, args.map_processes,
+                                                                                args.derive)))
                 finally:
                     drop()
             baseline_n, baseline_s = _baseline(urls, args.page_size, home)
@@ -245,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         "records": args.records,
         "page_size": args.page_size,
         "map_processes": args.map_processes,
+        "derive_disclosures": args.derive,
         "sandbox_data_seconds": round(generated_s, 1),
         "results": results,
         "baseline": {"records": baseline_n, "seconds": round(baseline_s, 2), "records_per_s": round(baseline_n / baseline_s)},
@@ -267,14 +277,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print(report: dict[str, Any]) -> None:
-    print(f"records: {report['records']:,} (page size {report['page_size']}, mapping helpers {report['map_processes']}); "
+    print(f"records: {report['records']:,} (page size {report['page_size']}, mapping helpers {report['map_processes']}, "
+          f"disclosures {'derived' if report['derive_disclosures'] else 'not derived'}); "
           f"sandbox data generated in {report['sandbox_data_seconds']} s")
     for r in report["results"]:
         first, second = r["first_run"], r["second_run"]
         print(f"[{r['backend']}] first run:  {first['seconds']:>7.2f} s  {first['records_per_s']:>6,} records/s  "
               f"({first['records_per_cpu_s']:,} per CPU-second of the run and its helpers: {first['cpu_seconds']} + "
               f"{first['helper_cpu_seconds']} s; new {first['new']:,}, "
-              f"revised {first['revised']:,}, with errors {first['errors']:,})")
+              f"revised {first['revised']:,}, with errors {first['errors']:,}; disclosures {first['disclosures_derived']:,})")
         print(f"[{r['backend']}] second run: {second['seconds']:>7.2f} s  {second['records_per_s']:>6,} records/s  "
               f"({second['records_per_cpu_s']:,} per CPU-second; unchanged {second['unchanged']:,}) — {r['second_run_speedup']}× faster")
     b = report["baseline"]

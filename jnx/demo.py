@@ -25,11 +25,9 @@ from sqlalchemy import func, select
 
 from jnx.adapters.config import MappingSecrets
 from jnx.codesets import check_id_number
-from jnx.exchange.calendar import WorkdayCalendar
 from jnx.exchange.db import create_engine_for, session_factory, upgrade
 from jnx.exchange.delivery import EnvelopeSealer, credit_outbox
 from jnx.exchange.disclosure_views import count_overdue
-from jnx.exchange.disclosures import DisclosureRules, derive_hook
 from jnx.exchange.error_queue import groups
 from jnx.exchange.ingest import PageCounts
 from jnx.exchange.models import utcnow
@@ -114,9 +112,7 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
     audit = SqlAuditStore(engine)
     for action, subject, details in changes:  # after the commit: the chain has its own transaction
         audit.append(actor="jnx-demo", action=action, subject=subject, details=details, at=utcnow())
-    rules = DisclosureRules(calendar=WorkdayCalendar.load(settings.home / "calendar"), tables=ex.catalog.registry, today=beijing_today)
-    hook, derived = derive_hook(rules)
-    ex.on_stored = hook
+    derived = ex.deriver.summary  # the runs derive the 双公示 disclosures of what they store
     service = ex.runs()
     totals = PageCounts()
     runs: list[RunSummary] = []

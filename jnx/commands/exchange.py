@@ -30,32 +30,18 @@ EXIT_RUN_FAILED = 5
 
 
 @contextmanager
-def exchange(progress: bool = False, derive: bool = False) -> Iterator[Exchange]:
-    """The exchange of the configured database; ``derive``: what it stores derives 双公示 disclosures
-    in the same transaction (docs/exchange.md, docs/disclosures.md), as every run must."""
+def exchange(progress: bool = False) -> Iterator[Exchange]:
+    """The exchange of the configured database; its runs and replays derive 双公示 disclosures from
+    what they store, in the same transaction (docs/exchange.md, docs/disclosures.md)."""
     settings = load_settings()
     with open_engine(settings) as engine:
         ex = Exchange(settings=settings, engine=engine, environment=os.environ, worker_id=f"cli-{os.getpid()}")
-        if derive:
-            ex.on_stored = _disclosure_hook(settings, ex)
         if progress and sys.stderr.isatty():
             with _progress_bar() as bar:
                 ex.progress = bar
                 yield ex
         else:
             yield ex
-
-
-def _disclosure_hook(settings: Settings, ex: Exchange) -> Any:
-    """The run's hook that derives and revises 双公示 disclosures from stored licences and penalties."""
-    from jnx.exchange.calendar import WorkdayCalendar
-    from jnx.exchange.disclosures import DisclosureRules, derive_hook
-    from jnx.exchange.runs import beijing_today
-
-    rules = DisclosureRules(calendar=WorkdayCalendar.load(settings.home / "calendar"), tables=ex.catalog.registry,
-                            today=beijing_today)
-    hook, _summary = derive_hook(rules)
-    return hook
 
 
 def _require_system(ex: Exchange, system: str | None) -> None:
@@ -105,7 +91,7 @@ def run(
     """Run one system now, or (--due) what the schedules say is due. Exit 5 if a run failed."""
     if (system is None) == (not due):
         raise ConfigError("give a system id, or --due", hint="jnx run SYSTEM  |  jnx run --due")
-    with exchange(progress=not as_json, derive=True) as ex:
+    with exchange(progress=not as_json) as ex:
         if due:
             from jnx.exchange.scheduler import run_due
 
@@ -220,7 +206,7 @@ def errors_ignore(
 @errors_app.command("replay")
 def errors_replay(group: GroupOption = None, system: SystemOption = None, as_json: JsonOption = False) -> None:
     """Re-map the records behind open errors with each system's current table; fixed ones leave the queue."""
-    with exchange(derive=True) as ex:
+    with exchange() as ex:
         _require_system(ex, system)
         with session_factory(ex.engine).begin() as session:
             report = error_queue.replay(ex.runs(), session, group=group, system=system)
@@ -240,7 +226,7 @@ def replay(
     """Re-map a system's staged records under another table version and report what changed."""
     from jnx.exchange.replay import replay_system
 
-    with exchange(derive=True) as ex:
+    with exchange() as ex:
         report = replay_system(ex, system=system, mapping=mapping, since=since, dry_run=dry_run)
         if not dry_run:
             audit(ex.engine, "records.replayed", system, report)
@@ -263,7 +249,7 @@ def serve(
     if not isinstance(logging.getLevelName(level), int):
         raise ConfigError(f"JNX_LOG_LEVEL={level!r} is not a log level", hint="use DEBUG, INFO, WARNING or ERROR")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    with exchange(derive=True) as ex:
+    with exchange() as ex:
         ex.worker_id = f"{socket.gethostname()}-{os.getpid()}"
         typer.echo(f"jnx serve: {workers} worker(s) as {ex.worker_id}; SIGTERM or Ctrl-C stops", err=True)
         serve_forever(ex, workers=workers, tick=tick)

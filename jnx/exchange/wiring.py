@@ -11,7 +11,9 @@ from sqlalchemy import Engine
 
 from jnx.adapters.config import MappingSecrets
 from jnx.exchange.ingest import Mapper
-from jnx.exchange.runs import Progress, RunService, StoredHook
+from jnx.exchange.calendar import WorkdayCalendar
+from jnx.exchange.disclosures import DisclosureDeriver, DisclosureRules
+from jnx.exchange.runs import Progress, RunService, StoredHook, beijing_today
 from jnx.mappings.errors import UnknownTableError
 from jnx.mappings.registry import TableRegistry
 from jnx.mappings.service import open_registry
@@ -62,11 +64,32 @@ class Exchange:
     environment: Mapping[str, str]
     worker_id: str = "jnx"
     on_stored: StoredHook | None = None
+    """A hook of the caller's for what runs store; None: :attr:`derive_disclosures` decides."""
+    derive_disclosures: bool = True
+    """Runs derive and revise the 双公示 disclosures of the licences and penalties they store, in the
+    page's transaction (docs/disclosures.md) — what every production run does; off only for callers
+    that study ingestion alone."""
     progress: Progress | None = None
     catalog: TableCatalog = field(init=False)
+    _deriver: DisclosureDeriver | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.catalog = table_catalog(self.settings)
+
+    @property
+    def deriver(self) -> DisclosureDeriver:
+        """The disclosure deriver of this exchange's runs (its ``summary`` counts what they derived)."""
+        if self._deriver is None:
+            rules = DisclosureRules(calendar=WorkdayCalendar.load(self.settings.home / "calendar"),
+                                    tables=self.catalog.registry, today=beijing_today)
+            self._deriver = DisclosureDeriver(rules)
+        return self._deriver
+
+    def stored_hook(self) -> StoredHook | None:
+        """What runs and replays call with the standard records they store."""
+        if self.on_stored is not None:
+            return self.on_stored
+        return self.deriver.on_stored if self.derive_disclosures else None
 
     def runs(self) -> RunService:
         return RunService(
@@ -74,7 +97,7 @@ class Exchange:
             tables=self.catalog,
             dictionary=default_dictionary(),
             secrets=MappingSecrets(dict(self.environment)),
-            on_stored=self.on_stored,
+            on_stored=self.stored_hook(),
             progress=self.progress,
             worker_id=self.worker_id,
             map_processes=self.settings.map_processes,
