@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from jnx.errors import InputError, NotFoundError
@@ -163,3 +163,90 @@ def expire_displays(session: Session, today: dt.date) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)
+
+
+# ------------------------------------------------------------------ a page's writes, in bulk
+#: The columns a page's derivation reads and writes of a disclosure (besides its id).
+HELD_COLUMNS = ("kind", "business_key", "standard_record_id", "status", "decision_date", "deadline",
+                "deadline_provisional", "deadline_basis", "display_until", "current_revision", "problems")
+_PAGE_KEYS = 1000  # keys per IN (…): a whole page, well under SQLite's 32,766 variables
+
+DISCLOSURES: Table = Disclosure.__table__  # type: ignore[assignment]
+REVISIONS: Table = DisclosureRevision.__table__  # type: ignore[assignment]
+DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+
+
+def disclosure_rows(session: Session, kind: DisclosureKind, keys: Sequence[str]) -> list[Row[Any]]:
+    """The disclosures of ``kind`` with these business keys: id and :data:`HELD_COLUMNS`, no ORM objects."""
+    found: list[Row[Any]] = []
+    columns = [DISCLOSURES.c.id, *(DISCLOSURES.c[name] for name in HELD_COLUMNS)]
+    for start in range(0, len(keys), _PAGE_KEYS):
+        query = select(*columns).where(DISCLOSURES.c.kind == kind, DISCLOSURES.c.business_key.in_(keys[start:start + _PAGE_KEYS]))
+        found.extend(session.execute(query))
+    return found
+
+
+def latest_revisions(session: Session, disclosure_ids: Sequence[int]) -> dict[int, tuple[DisclosureAction, dict[str, Any]]]:
+    """The newest revision (action, payload) of each of these disclosures, in one query per page."""
+    newer = REVISIONS.alias("newer")
+    newest = (select(func.max(newer.c.revision)).where(newer.c.disclosure_id == REVISIONS.c.disclosure_id)
+              .scalar_subquery())
+    found: dict[int, tuple[DisclosureAction, dict[str, Any]]] = {}
+    for start in range(0, len(disclosure_ids), _PAGE_KEYS):
+        query = (select(REVISIONS.c.disclosure_id, REVISIONS.c.action, REVISIONS.c.payload)
+                 .where(REVISIONS.c.disclosure_id.in_(disclosure_ids[start:start + _PAGE_KEYS]), REVISIONS.c.revision == newest))
+        found.update({disclosure_id: (action, payload) for disclosure_id, action, payload in session.execute(query)})
+    return found
+
+
+def insert_with_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert rows in one executemany; their new ids, in order.
+
+    PostgreSQL: ``INSERT … RETURNING`` in parameter order. SQLite: the page's transaction holds the
+    write lock (the run's ``BEGIN IMMEDIATE``, see :mod:`jnx.exchange.leases`), so the ids after the
+    largest are this batch's to give, as :func:`jnx.exchange.queries.stage` does."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        largest = int(session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+        ids = list(range(largest + 1, largest + 1 + len(rows)))
+        session.execute(insert(table), [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+        return ids
+    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows))
+    return [int(row_id) for (row_id,) in result]
+
+
+def insert_deliveries(session: Session, revision_ids: Sequence[int], now: dt.datetime) -> None:
+    """One waiting delivery (the outbox row) per new revision."""
+    if revision_ids:
+        session.execute(insert(DELIVERIES), [
+            {"disclosure_revision_id": i, "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now,
+             "created_at": now, "updated_at": now} for i in revision_ids])
+
+
+def supersede_many(session: Session, superseding: Sequence[tuple[int, int]], now: dt.datetime) -> None:
+    """:func:`supersede_waiting` for every (disclosure id, new revision) of a page, in their order."""
+    if not superseding:
+        return
+    older = select(REVISIONS.c.id).where(REVISIONS.c.disclosure_id == bindparam("d_id"), REVISIONS.c.revision < bindparam("d_rev"))
+    statement = (update(DELIVERIES)
+                 .where(DELIVERIES.c.disclosure_revision_id.in_(older), DELIVERIES.c.status.in_(OPEN_DELIVERY))
+                 .values(status=DeliveryStatus.FAILED, error=bindparam("d_error"), updated_at=now))
+    session.execute(statement, [{"d_id": disclosure_id, "d_rev": current,
+                                 "d_error": f"superseded by revision {current} before it was sent"}
+                                for disclosure_id, current in superseding])
+
+
+#: What a page may change of a disclosure it found (kind, key and record stay).
+UPDATED_COLUMNS = ("status", "decision_date", "deadline", "deadline_provisional", "deadline_basis", "display_until",
+                   "current_revision", "problems")
+
+
+def update_disclosures(session: Session, rows: Sequence[Mapping[str, Any]], now: dt.datetime) -> None:
+    """Write the page's changes to disclosures it found: ``rows`` of id and :data:`UPDATED_COLUMNS`."""
+    if not rows:
+        return
+    statement = (update(DISCLOSURES).where(DISCLOSURES.c.id == bindparam("d_id"))
+                 .values({name: bindparam(f"d_{name}", type_=DISCLOSURES.c[name].type) for name in UPDATED_COLUMNS}
+                         | {"updated_at": now}))
+    session.execute(statement, [{f"d_{name}": value for name, value in row.items()} for row in rows])

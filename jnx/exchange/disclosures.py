@@ -32,15 +32,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jnx.codesets.validators import check_id_number
-from jnx.exchange.disclosure_actions import add_revision, withdraw_disclosure
+from jnx.exchange.disclosure_actions import (
+    DISCLOSURES,
+    HELD_COLUMNS,
+    REVISIONS,
+    UPDATED_COLUMNS,
+    disclosure_rows,
+    idempotency_key,
+    insert_deliveries,
+    insert_with_ids,
+    latest_revisions,
+    supersede_many,
+    update_disclosures,
+    withdraw_disclosure,
+)
 from jnx.exchange.ingest import StoredRecord
 from jnx.exchange.models import (
     Disclosure,
     DisclosureAction,
     DisclosureKind,
-    DisclosureRevision,
     DisclosureStatus,
     SystemKind,
+    utcnow,
 )
 from jnx.exchange.publicity import (
     DEFAULT_PUBLICATION,
@@ -169,8 +182,64 @@ def _context(system: RegisteredSystem | None) -> MappingContext:
                           region_code=system.region, system_name=system.name)
 
 
+def outbound_tables(session: Session, rules: DisclosureRules) -> dict[DisclosureKind, OutboundTable]:
+    """The compiled outbound table of each kind: the credit system's pinned ``name@version`` or the default."""
+    pinned = dict(DEFAULT_TABLES)
+    credit = credit_system(session)
+    if credit is not None:
+        for kind in DisclosureKind:
+            ref = credit.mappings.get(kind.value)
+            if ref and "@" in ref and ref.split("@", 1)[1].isdigit():
+                pinned[kind] = (ref.split("@", 1)[0], int(ref.split("@", 1)[1]))
+    return {kind: rules.tables.compiled(name, version) for kind, (name, version) in pinned.items()}
+
+
+@dataclass(slots=True)
+class Plan:
+    """What one stored record asks of its disclosure, decided without the database."""
+
+    kind: DisclosureKind
+    record: StoredRecord
+    decision: dt.date | None
+    published: str | None  # None, or why the policy does not publish it
+    payload: dict[str, Any]
+    problems: list[Problem]
+    display_until: dt.date | None  # the display period's longest end, when it could be counted
+    invalid: bool  # a licence whose status is 2 (无效)
+
+
+@dataclass(slots=True)
+class Held:
+    """A disclosure as the page knows it: read once, changed in memory, written in bulk at the end."""
+
+    kind: DisclosureKind
+    business_key: str
+    standard_record_id: int
+    status: DisclosureStatus
+    decision_date: dt.date
+    deadline: dt.date | None
+    deadline_provisional: bool
+    deadline_basis: str | None
+    display_until: dt.date | None
+    current_revision: int
+    problems: list[Any] | None
+    id: int | None = None  # None until the page inserts it
+    latest: tuple[DisclosureAction, dict[str, Any]] | None = None  # the newest revision's action and payload
+    changed: bool = False
+
+    def update_row(self) -> dict[str, Any]:
+        return {"id": self.id, **{name: getattr(self, name) for name in UPDATED_COLUMNS}}
+
+    def insert_row(self, now: dt.datetime) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in HELD_COLUMNS} | {"created_at": now, "updated_at": now}
+
+
 class DisclosureDeriver:
-    """Derives and revises disclosures; :meth:`on_stored` is the run's ``StoredHook``."""
+    """Derives and revises disclosures; :meth:`on_stored` is the run's ``StoredHook``.
+
+    A page is derived in two halves: :meth:`plan` decides each record without the database
+    (publication, outbound mapping, problems, display period), then a :class:`PageWriter` applies
+    the plans to the page's disclosures in memory, in the records' order, and writes them in bulk."""
 
     def __init__(self, rules: DisclosureRules) -> None:
         self.rules = rules
@@ -180,31 +249,22 @@ class DisclosureDeriver:
         wanted = [s for s in stored if s.record_type in KIND_OF_RECORD]
         if not wanted:
             return
-        tables = self._tables(session)
-        known = existing_disclosures(session, [(KIND_OF_RECORD[s.record_type], s.business_key) for s in wanted])
-        for record in wanted:
-            self.derive(session, record, tables, _context(system), known)
-        session.flush()
+        tables = outbound_tables(session, self.rules)
+        context, today, periods = _context(system), self.rules.today(), {}
+        plans = [self.plan(record, tables, context, today, periods) for record in wanted]
+        writer = PageWriter(session, self.rules, self.summary, today)
+        writer.load([(plan.kind, plan.record.business_key) for plan in plans])
+        for plan in plans:
+            writer.apply(plan)
+        writer.flush()
 
-    def _tables(self, session: Session) -> dict[DisclosureKind, OutboundTable]:
-        pinned = dict(DEFAULT_TABLES)
-        credit = credit_system(session)
-        if credit is not None:
-            for kind in DisclosureKind:
-                ref = credit.mappings.get(kind.value)
-                if ref and "@" in ref and ref.split("@", 1)[1].isdigit():
-                    pinned[kind] = (ref.split("@", 1)[0], int(ref.split("@", 1)[1]))
-        return {kind: self.rules.tables.compiled(name, version) for kind, (name, version) in pinned.items()}
-
-    # ------------------------------------------------------------------ one record
-    def derive(self, session: Session, record: StoredRecord, tables: Mapping[DisclosureKind, OutboundTable],
-               context: MappingContext, known: dict[tuple[DisclosureKind, str], Disclosure] | None = None) -> Disclosure | None:
-        """Derive or revise the disclosure of one stored record; ``known`` caches the page's disclosures."""
+    # ------------------------------------------------------------------ one record, no database
+    def plan(self, record: StoredRecord, tables: Mapping[DisclosureKind, OutboundTable], context: MappingContext,
+             today: dt.date, periods: dict[tuple[Any, ...], dt.date | str]) -> Plan:
+        """Publication, outbound record, problems and display period of one record; ``periods`` caches
+        the page's display periods (by kind, categories, decision and validity)."""
         kind = KIND_OF_RECORD[record.record_type]
-        if known is None:
-            known = existing_disclosures(session, [(kind, record.business_key)])
         data = record.data
-        today = self.rules.today()
         decision = _date(data.get("decision_date"))
         categories = [str(c) for c in data.get("penalty_types") or []] if kind is DisclosureKind.PENALTY else []
         try:
@@ -213,88 +273,174 @@ class DisclosureDeriver:
             subject = SubjectCategory.ORGANIZATION
         verdict = assess_publication(RuleKind(kind.value), categories, subject,
                                      fine_wan=_decimal(data.get("fine_amount")), policy=self.rules.publication)
-        disclosure = known.get((kind, record.business_key))
+        invalid = kind is DisclosureKind.LICENSE and str(data.get("license_status")) == LICENSE_INVALID
         if not verdict.publish:
-            self.summary.not_published += 1
-            self.summary.reasons_not_published.append(f"{kind.value} {record.business_key}: {verdict.reason}")
-            if disclosure is not None and disclosure.status is not DisclosureStatus.WITHDRAWN:
-                self._withdraw(session, disclosure, f"no longer published: {verdict.reason}", today)
-            return disclosure
+            return Plan(kind, record, decision, verdict.reason, {}, [], None, invalid)
         result = tables[kind](data, context, today=today)
         payload = dict(result.record)
         problems = [Problem(i.field, i.rule, str(i)) for i in result.issues if not _masked_on_purpose(i.field, i.rule, payload)]
         problems += clear_id_numbers(payload)
-        period = None
+        end = None
         if decision is None:
             problems.append(Problem("decision_date", "decision_date.missing", "no decision date: no deadline can be counted"))
         else:
-            try:
-                period = display_period(RuleKind(kind.value), categories, decision, valid_until=_date(data.get("valid_to")),
-                                        policy=self.rules.display)
-            except DisplayPeriodError as exc:
-                problems.append(Problem("publicity_until", "display_period", str(exc)))
-        if period is not None and kind is DisclosureKind.PENALTY and not payload.get("CF_GSJZQ"):
-            payload["CF_GSJZQ"] = period.longest_end.isoformat()
-        if disclosure is None:
-            if decision is None:
-                self.summary.blocked += 1
-                return None  # nothing to key a deadline on; the standard record's own checks report it
-            if not problems and kind is DisclosureKind.LICENSE and str(data.get("license_status")) == LICENSE_INVALID:
-                self.summary.not_published += 1
-                self.summary.reasons_not_published.append(f"license {record.business_key}: invalid (status 2) when first seen")
-                return None
-            deadline = disclosure_deadline(decision, self.rules.calendar)
-            disclosure = Disclosure(kind=kind, standard_record_id=record.record_id, business_key=record.business_key,
-                                    status=DisclosureStatus.PENDING, decision_date=decision, deadline=deadline.date,
-                                    deadline_provisional=deadline.provisional, deadline_basis=deadline.basis,
-                                    display_until=period.longest_end if period else None, current_revision=0)
-            session.add(disclosure)
-            known[(kind, record.business_key)] = disclosure
-        elif decision is not None and decision != disclosure.decision_date:
-            deadline = disclosure_deadline(decision, self.rules.calendar)
-            disclosure.decision_date, disclosure.deadline = decision, deadline.date
-            disclosure.deadline_provisional, disclosure.deadline_basis = deadline.provisional, deadline.basis
-        if period is not None:
-            disclosure.display_until = period.longest_end
-        if problems:
-            if disclosure.current_revision == 0 or disclosure.status is DisclosureStatus.BLOCKED:
-                disclosure.status = DisclosureStatus.BLOCKED
-            disclosure.problems = [p.as_dict() for p in problems]
-            self.summary.blocked += 1
-            return disclosure
-        if kind is DisclosureKind.LICENSE and str(data.get("license_status")) == LICENSE_INVALID:
-            if disclosure.status is not DisclosureStatus.WITHDRAWN:
-                self._withdraw(session, disclosure, "许可当前状态 2（无效）: licence revoked, cancelled or expired", today)
-            return disclosure
-        latest = _latest(session, disclosure) if disclosure.current_revision else None
-        if latest is not None and latest.action is not DisclosureAction.WITHDRAWAL and latest.payload == payload:
-            self.summary.unchanged += 1
-            if disclosure.status is DisclosureStatus.BLOCKED:
-                disclosure.status, disclosure.problems = DisclosureStatus.PENDING, None
-            return disclosure
-        if latest is None:
-            self._add_revision(session, disclosure, DisclosureAction.NEW, payload, disclosure.deadline, None)
-            disclosure.status, disclosure.problems = DisclosureStatus.PENDING, None
-            self.summary.new += 1
-        else:
-            due = withdrawal_deadline(today, self.rules.calendar).date
-            self._add_revision(session, disclosure, DisclosureAction.CORRECTION, payload, due,
-                               f"standard record revised (revision {record.revision})")
-            if disclosure.status is not DisclosureStatus.PUBLISHED:
-                disclosure.status, disclosure.problems = DisclosureStatus.PENDING, None
+            valid_until = _date(data.get("valid_to"))
+            key = (kind, tuple(categories), decision, valid_until)
+            found = periods.get(key)
+            if found is None:
+                try:
+                    found = display_period(RuleKind(kind.value), categories, decision, valid_until=valid_until,
+                                           policy=self.rules.display).longest_end
+                except DisplayPeriodError as exc:
+                    found = str(exc)
+                periods[key] = found
+            if isinstance(found, str):
+                problems.append(Problem("publicity_until", "display_period", found))
             else:
-                disclosure.problems = None
-            self.summary.corrections += 1
-        return disclosure
+                end = found
+        if end is not None and kind is DisclosureKind.PENALTY and not payload.get("CF_GSJZQ"):
+            payload["CF_GSJZQ"] = end.isoformat()
+        return Plan(kind, record, decision, None, payload, problems, end, invalid)
 
-    # ------------------------------------------------------------------ revisions
-    def _add_revision(self, session: Session, disclosure: Disclosure, action: DisclosureAction, payload: dict[str, Any],
-                      due: dt.date | None, reason: str | None) -> DisclosureRevision:
-        return add_revision(session, disclosure, action, payload, due, reason)
+    def derive(self, session: Session, record: StoredRecord, tables: Mapping[DisclosureKind, OutboundTable],
+               context: MappingContext, known: dict[tuple[DisclosureKind, str], Disclosure] | None = None) -> Disclosure | None:
+        """One record through the ORM, outside a run's page (:class:`~jnx.exchange.disclosures_reference.ReferenceDeriver`)."""
+        from jnx.exchange.disclosures_reference import ReferenceDeriver
 
-    def _withdraw(self, session: Session, disclosure: Disclosure, reason: str, today: dt.date) -> None:
-        withdraw_disclosure(session, disclosure, reason, withdrawal_deadline(today, self.rules.calendar).date)
+        return ReferenceDeriver(self.rules, self.summary).derive(session, record, tables, context, known)
+
+
+class PageWriter:
+    """A page's disclosures in memory: :meth:`load` reads them (and their newest revisions) in two
+    queries, :meth:`apply` follows one plan as the reference derivation does, :meth:`flush` writes
+    the new disclosures, revisions and deliveries with ``INSERT`` executemany, then the supersedes
+    and the changed disclosures with ``UPDATE`` executemany. Withdrawals are rare: they flush what
+    is pending and go through :func:`~jnx.exchange.disclosure_actions.withdraw_disclosure` (the ORM)."""
+
+    def __init__(self, session: Session, rules: DisclosureRules, summary: DerivationSummary, today: dt.date) -> None:
+        self.session, self.rules, self.summary, self.today = session, rules, summary, today
+        self.held: dict[tuple[DisclosureKind, str], Held] = {}
+        self.deadlines: dict[dt.date, Any] = {}
+        self._correction_due: dt.date | None = None
+        self._new: list[Held] = []
+        self._revisions: list[tuple[Held, dict[str, Any]]] = []
+        self._superseding: list[tuple[Held, int]] = []
+
+    def load(self, keys: list[tuple[DisclosureKind, str]]) -> None:
+        for kind in dict.fromkeys(k for k, _ in keys):
+            wanted = list(dict.fromkeys(key for k, key in keys if k is kind))
+            for row in disclosure_rows(self.session, kind, wanted):
+                held = Held(*row[1:], id=row[0])
+                self.held[(kind, held.business_key)] = held
+        revised = {h.id: h for h in self.held.values() if h.current_revision and h.id is not None}
+        for disclosure_id, latest in latest_revisions(self.session, list(revised)).items():
+            revised[disclosure_id].latest = latest
+
+    def _deadline(self, decision: dt.date) -> Any:
+        found = self.deadlines.get(decision)
+        if found is None:
+            found = self.deadlines[decision] = disclosure_deadline(decision, self.rules.calendar)
+        return found
+
+    # ------------------------------------------------------------------ one plan, in memory
+    def apply(self, plan: Plan) -> None:  # noqa: C901 — the reference's branches, one for one
+        kind, key, decision, summary = plan.kind, plan.record.business_key, plan.decision, self.summary
+        held = self.held.get((kind, key))
+        if plan.published is not None:
+            summary.not_published += 1
+            summary.reasons_not_published.append(f"{kind.value} {key}: {plan.published}")
+            if held is not None and held.status is not DisclosureStatus.WITHDRAWN:
+                self._withdraw(held, f"no longer published: {plan.published}")
+            return
+        problems = plan.problems
+        if held is None:
+            if decision is None:
+                summary.blocked += 1
+                return  # nothing to key a deadline on; the standard record's own checks report it
+            if not problems and plan.invalid:
+                summary.not_published += 1
+                summary.reasons_not_published.append(f"license {key}: invalid (status 2) when first seen")
+                return
+            deadline = self._deadline(decision)
+            held = Held(kind, key, plan.record.record_id, DisclosureStatus.PENDING, decision, deadline.date,
+                        deadline.provisional, deadline.basis, plan.display_until, 0, None)
+            self.held[(kind, key)] = held
+            self._new.append(held)
+        elif decision is not None and decision != held.decision_date:
+            deadline = self._deadline(decision)
+            held.decision_date, held.deadline = decision, deadline.date
+            held.deadline_provisional, held.deadline_basis = deadline.provisional, deadline.basis
+            held.changed = True
+        if plan.display_until is not None and held.display_until != plan.display_until:
+            held.display_until, held.changed = plan.display_until, True
+        if problems:
+            if held.current_revision == 0 or held.status is DisclosureStatus.BLOCKED:
+                held.status = DisclosureStatus.BLOCKED
+            held.problems, held.changed = [p.as_dict() for p in problems], True
+            summary.blocked += 1
+            return
+        if plan.invalid:
+            if held.status is not DisclosureStatus.WITHDRAWN:
+                self._withdraw(held, "许可当前状态 2（无效）: licence revoked, cancelled or expired")
+            return
+        latest = held.latest if held.current_revision else None
+        if latest is not None and latest[0] is not DisclosureAction.WITHDRAWAL and latest[1] == plan.payload:
+            summary.unchanged += 1
+            if held.status is DisclosureStatus.BLOCKED:
+                held.status, held.problems, held.changed = DisclosureStatus.PENDING, None, True
+            return
+        if latest is None:
+            self._add_revision(held, DisclosureAction.NEW, plan.payload, held.deadline, None)
+            held.status, held.problems = DisclosureStatus.PENDING, None
+            summary.new += 1
+        else:
+            if self._correction_due is None:
+                self._correction_due = withdrawal_deadline(self.today, self.rules.calendar).date
+            self._add_revision(held, DisclosureAction.CORRECTION, plan.payload, self._correction_due,
+                               f"standard record revised (revision {plan.record.revision})")
+            if held.status is not DisclosureStatus.PUBLISHED:
+                held.status = DisclosureStatus.PENDING
+            held.problems = None
+            summary.corrections += 1
+
+    def _add_revision(self, held: Held, action: DisclosureAction, payload: dict[str, Any], due: dt.date | None,
+                      reason: str | None) -> None:
+        """:func:`~jnx.exchange.disclosure_actions.add_revision`, written at :meth:`flush`."""
+        number = held.current_revision + 1
+        self._revisions.append((held, {
+            "revision": number, "action": action, "payload": payload,
+            "idempotency_key": idempotency_key(held.kind, held.business_key, number, payload),
+            "due_date": due, "reason": reason}))
+        if number > 1:
+            self._superseding.append((held, number))
+        held.current_revision, held.latest, held.changed = number, (action, payload), True
+
+    def _withdraw(self, held: Held, reason: str) -> None:
+        self.flush()
+        disclosure = self.session.get(Disclosure, held.id, populate_existing=True)
+        assert disclosure is not None
+        revision = withdraw_disclosure(self.session, disclosure, reason, withdrawal_deadline(self.today, self.rules.calendar).date)
+        self.session.flush()
+        held.status, held.problems, held.current_revision = disclosure.status, disclosure.problems, disclosure.current_revision
+        if revision is not None:
+            held.latest = (revision.action, revision.payload)
         self.summary.withdrawals += 1
+
+    # ------------------------------------------------------------------ the page's writes
+    def flush(self) -> None:
+        """Write what the plans applied so far changed: inserts, supersedes, updates, in bulk."""
+        session, now = self.session, utcnow()
+        for held, disclosure_id in zip(self._new, insert_with_ids(session, DISCLOSURES, [h.insert_row(now) for h in self._new]),
+                                       strict=True):
+            held.id, held.changed = disclosure_id, False
+        rows = [{"disclosure_id": held.id, **row, "created_at": now} for held, row in self._revisions]
+        insert_deliveries(session, insert_with_ids(session, REVISIONS, rows), now)
+        supersede_many(session, [(held.id, number) for held, number in self._superseding], now)  # type: ignore[misc]
+        new = {id(h) for h in self._new}
+        update_disclosures(session, [h.update_row() for h in self.held.values() if h.changed and id(h) not in new], now)
+        for held in self.held.values():
+            held.changed = False
+        self._new, self._revisions, self._superseding = [], [], []
 
 
 def existing_disclosures(session: Session, keys: list[tuple[DisclosureKind, str]]) -> dict[tuple[DisclosureKind, str], Disclosure]:
@@ -308,13 +454,6 @@ def existing_disclosures(session: Session, keys: list[tuple[DisclosureKind, str]
     return found
 
 
-def _latest(session: Session, disclosure: Disclosure) -> DisclosureRevision | None:
-    return session.scalars(
-        select(DisclosureRevision).where(DisclosureRevision.disclosure_id == disclosure.id)
-        .order_by(DisclosureRevision.revision.desc()).limit(1)
-    ).one_or_none()
-
-
 def derive_hook(rules: DisclosureRules) -> tuple[Callable[[Session, RegisteredSystem, list[StoredRecord]], None], DerivationSummary]:
     """The run's ``on_stored`` hook and the summary it fills (for ``jnx demo``)."""
     deriver = DisclosureDeriver(rules)
@@ -322,6 +461,6 @@ def derive_hook(rules: DisclosureRules) -> tuple[Callable[[Session, RegisteredSy
 
 
 __all__ = [
-    "DerivationSummary", "DisclosureDeriver", "DisclosureRules", "Problem", "clear_id_numbers", "credit_system",
-    "derive_hook", "existing_disclosures",
+    "DerivationSummary", "DisclosureDeriver", "DisclosureRules", "Held", "PageWriter", "Plan", "Problem", "clear_id_numbers",
+    "credit_system", "derive_hook", "existing_disclosures", "outbound_tables",
 ]
