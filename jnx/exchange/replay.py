@@ -12,17 +12,50 @@ from jnx.exchange.db import session_factory
 from jnx.exchange.error_queue import remap
 from jnx.exchange.ingest import PageCounts
 from jnx.exchange.models import RawRecord
+from jnx.exchange.registry import RegisteredSystem
 from jnx.exchange.runs import BEIJING
 from jnx.exchange.wiring import Exchange
+from jnx.mappings.table import MappingTable
+
+
+def _table(ex: Exchange, ref: str) -> MappingTable:
+    """The published table ``NAME@VERSION`` (the catalog's clear error for an unknown one)."""
+    name, version = ref.split("@", 1)
+    ex.catalog.compiled(name, version)
+    return ex.catalog.registry.compiled(name, int(version)).table
+
+
+def _streams_for(ex: Exchange, system: RegisteredSystem, table: MappingTable) -> list[str]:
+    """The system's record types that ``table`` can map: those whose pinned table reads the same
+    source kind and makes the same record type. ConfigError naming both sides when there is none."""
+    streams: dict[str, str] = {}
+    fits = []
+    for record_type, ref in system.mappings.items():
+        pinned = _table(ex, ref)
+        streams[record_type] = f"{record_type} ({pinned.source_kind} → {pinned.target}, {ref})"
+        if (pinned.direction, pinned.source_kind, pinned.target) == (table.direction, table.source_kind, table.target):
+            fits.append(record_type)
+    if not fits:
+        ref = f"{table.name}@{table.version}"
+        raise ConfigError(
+            f"{ref} maps {table.direction.value} {table.source_kind} records to {table.target!r}; "
+            f"system {system.id!r} streams {'; '.join(streams.values()) or 'no record types'}",
+            hint=f"replay with a version of a table the system pins (`jnx systems show {system.id}`); "
+                 "`jnx mappings list` shows every table and version",
+        )
+    return fits
 
 
 def replay_system(ex: Exchange, *, system: str, mapping: str, since: str | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """Map every staged raw record of ``system`` (received since ``since``) with ``mapping``."""
+    """Map every staged raw record of ``system`` (received since ``since``) with ``mapping``.
+
+    Only the record types whose pinned table reads the same source kind into the same record type
+    are re-mapped; a table that fits none of them is refused (ConfigError), not a replay of 0 records.
+    """
     if "@" not in mapping:
         raise ConfigError(f"{mapping!r} is not NAME@VERSION", hint="e.g. --mapping case_handling.penalty@2")
     name, version = mapping.split("@", 1)
-    table = ex.catalog.compiled(name, version)  # a clear error for an unknown table
-    target = getattr(getattr(table, "table", None), "target", None)
+    table = _table(ex, mapping)
     cutoff = None
     if since:
         try:
@@ -35,18 +68,15 @@ def replay_system(ex: Exchange, *, system: str, mapping: str, since: str | None 
     session = session_factory(ex.engine)()
     try:
         with session.begin():
-            query = select(RawRecord.record_type, RawRecord.id).where(RawRecord.system_id == system)
+            record_types = _streams_for(ex, service.registry.get(session, system), table)
+            query = select(RawRecord.record_type, RawRecord.id).where(
+                RawRecord.system_id == system, RawRecord.record_type.in_(record_types))
             if cutoff is not None:
                 query = query.where(RawRecord.received_at >= cutoff)
             by_type: dict[str, list[int]] = {}
             for row in session.execute(query.order_by(RawRecord.id)):
                 by_type.setdefault(row.record_type, []).append(row.id)
-            system_row = service.registry.get(session, system)
             for record_type, ids in by_type.items():
-                pinned = system_row.registration.mappings.get(record_type)
-                pinned_target = getattr(getattr(ex.catalog.compiled(*pinned.split("@", 1)), "table", None), "target", None) if pinned else None
-                if target is not None and pinned_target is not None and pinned_target != target:
-                    continue  # a table for another record type of this system
                 records += len(ids)
                 counts.add(remap(service, session, system, record_type, ids, table=(name, version)))
             if dry_run:

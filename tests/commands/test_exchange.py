@@ -117,6 +117,16 @@ def test_replay_needs_a_version_after_the_table_name(jnx: Jnx, db: str) -> None:
     assert_error(outcome, 3, says="is not NAME@VERSION", hint="case_handling.penalty@2")
 
 
+def test_replay_with_a_table_for_another_record_type_is_refused_not_a_replay_of_nothing(jnx: Jnx, db: str) -> None:
+    examples = Path(__file__).parents[2] / "examples" / "systems"
+    assert jnx("systems", "register", str(examples / "case-handling.yaml")).code == 0
+    before = _audit_entries(db)
+    outcome = jnx("replay", "--system", "jn-case-handling", "--mapping", "licensing.license@1")
+    assert_error(outcome, 3, says="licensing.license@1 maps inbound licensing records to 'license'; "
+                 "system 'jn-case-handling' streams penalty (case_handling → penalty", hint="jnx systems show jn-case-handling")
+    assert _audit_entries(db) == before
+
+
 # ---------------------------------------------------------------- jnx serve reads JNX_LOG_LEVEL
 
 
