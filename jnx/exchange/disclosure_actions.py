@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from jnx.errors import InputError, NotFoundError
@@ -230,7 +230,7 @@ def supersede_many(session: Session, superseding: Sequence[tuple[int, int]], now
         return
     older = select(REVISIONS.c.id).where(REVISIONS.c.disclosure_id == bindparam("d_id"), REVISIONS.c.revision < bindparam("d_rev"))
     statement = (update(DELIVERIES)
-                 .where(DELIVERIES.c.disclosure_revision_id.in_(older), DELIVERIES.c.status.in_(OPEN_DELIVERY))
+                 .where(DELIVERIES.c.disclosure_revision_id.in_(older), or_(*(DELIVERIES.c.status == s for s in OPEN_DELIVERY)))
                  .values(status=DeliveryStatus.FAILED, error=bindparam("d_error"), updated_at=now))
     session.execute(statement, [{"d_id": disclosure_id, "d_rev": current,
                                  "d_error": f"superseded by revision {current} before it was sent"}

@@ -176,6 +176,10 @@ class ReferenceDeriver:
 
 
 def _latest(session: Session, disclosure: Disclosure) -> DisclosureRevision | None:
+    if disclosure.id is None:
+        # Created earlier in this page: without its id the query would look for ``disclosure_id IS NULL``
+        # and find nothing, and a record stored twice in one page got a second ``new`` revision.
+        session.flush()
     return session.scalars(
         select(DisclosureRevision).where(DisclosureRevision.disclosure_id == disclosure.id)
         .order_by(DisclosureRevision.revision.desc()).limit(1)
