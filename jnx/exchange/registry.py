@@ -156,16 +156,49 @@ def _plaintext_secrets(node: Any, path: str = "") -> Iterable[str]:
             yield from _plaintext_secrets(value, f"{path}.{i}")
 
 
-def _format_validation(exc: ValidationError, source: str) -> str:
-    lines = []
+Place = tuple[str | int, ...]
+"""Where a value is in a registration document: its keys and list indexes from the top."""
+
+
+def _in_document(doc: Any, loc: Iterable[str | int]) -> Place:
+    """``loc`` of a validation error with what is not in the file left out (the adapter's protocol tag)."""
+    place: list[str | int] = []
+    node = doc
+    for part in loc:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(node, Mapping) and isinstance(part, str) and node.get("protocol") == part:
+            continue  # pydantic's name for the protocol a union picked, not a key of the file
+        else:
+            node = None
+        place.append(part)
+    return tuple(place)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    """Pydantic's message without its kind prefix ("Value error, …"): our validators' words alone."""
+    msg = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    return msg
+
+
+def _format_validation(exc: ValidationError, doc: Any, source: str, lines: Mapping[Place, int]) -> str:
+    out = []
     for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "(file)"
-        lines.append(f"{source}: {where}: {error['msg']}")
-    return "\n".join(lines)
+        place = _in_document(doc, error["loc"])
+        where = ".".join(str(part) for part in place) or "(file)"
+        line = next((lines[place[:n]] for n in range(len(place), 0, -1) if place[:n] in lines), None)
+        out.append(f"{source}:{line}: {where}: {_message(error)}" if line else f"{source}: {where}: {_message(error)}")
+    return "\n".join(out)
 
 
-def parse_registration(doc: Any, source: str, catalog: MappingCatalog | None = None) -> Registration:
-    """Validate a parsed registration document; ConfigError lists every problem with its place."""
+def parse_registration(doc: Any, source: str, catalog: MappingCatalog | None = None, *,
+                       lines: Mapping[Place, int] | None = None) -> Registration:
+    """Validate a parsed registration document; ConfigError lists every problem with its place
+    (and its line, when ``lines`` gives the line of each place in the file)."""
     if not isinstance(doc, Mapping):
         raise ConfigError(f"{source}: a registration file is a mapping of keys (id, name, department, …)")
     leaked = list(_plaintext_secrets(doc))
@@ -177,7 +210,8 @@ def parse_registration(doc: Any, source: str, catalog: MappingCatalog | None = N
     try:
         registration = Registration.model_validate(doc)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, source), hint="fix the fields above; docs/registration.md has a full example per kind") from None
+        raise ConfigError(_format_validation(exc, doc, source, lines or {}),
+                          hint="fix the fields above; docs/registration.md has a full example per kind") from None
     if catalog is not None:
         missing = [ref for name, version, ref in _refs(registration) if not catalog.has(name, version)]
         if missing:
@@ -203,6 +237,9 @@ def _read_limited(path: Path) -> bytes:
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no such file: {path}",
+                          hint="give the path of a registration file, see examples/systems/") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if len(data) > MAX_FILE_BYTES:
@@ -210,16 +247,54 @@ def _read_limited(path: Path) -> bytes:
     return data
 
 
-def _parse_yaml(text: str, path: Path) -> Any:
-    """YAML (or JSON) without aliases: an alias bomb expands nothing, it is refused before loading."""
+def _yaml_error(exc: yaml.YAMLError, path: Path) -> ConfigError:
+    """One line: file:line:column, what is wrong, and what was being read when it went wrong."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if "'\\t'" in problem:
+        problem, context = "a tab character; YAML is indented with spaces, never tabs", None
+    if context and context_mark is not None and mark is not None and context_mark.line != mark.line:
+        problem += f" ({context} that starts at line {context_mark.line + 1}, column {context_mark.column + 1})"
+    elif context:
+        problem += f" ({context})"
+    if mark is None:
+        return ConfigError(f"{path}: not valid YAML: {problem}", hint="fix the YAML; see docs/registration.md")
+    return ConfigError(f"{path}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {problem}",
+                       hint=f"fix the YAML at {path}:{mark.line + 1}; see docs/registration.md")
+
+
+def _key_lines(node: yaml.Node | None, place: Place = ()) -> dict[Place, int]:
+    """The line (1-based) of every key and list item of a composed YAML document."""
+    lines: dict[Place, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                here = (*place, key.value)
+                lines[here] = key.start_mark.line + 1
+                lines.update(_key_lines(value, here))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            here = (*place, index)
+            lines[here] = item.start_mark.line + 1
+            lines.update(_key_lines(item, here))
+    return lines
+
+
+def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[Place, int]]:
+    """YAML (or JSON) without aliases, and the line of each key: an alias bomb expands nothing, it is
+    refused before loading."""
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent):
                 raise ConfigError(f"{path}: YAML aliases (*name) are not allowed in a registration file",
                                   hint="write each value out in full")
-        return yaml.safe_load(text)
+        return yaml.safe_load(text), _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise _yaml_error(exc, path) from exc
+    except RecursionError as exc:  # the YAML reader recurses once per level of nesting
+        raise ConfigError(f"{path}: not valid YAML for a registration file: nested too deeply",
+                          hint="a registration file is a few levels deep; see examples/systems/") from exc
 
 
 def load_registration(path: Path, catalog: MappingCatalog | None = None) -> Registration:
@@ -229,14 +304,17 @@ def load_registration(path: Path, catalog: MappingCatalog | None = None) -> Regi
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 at byte {exc.start}", hint="save the file as UTF-8") from exc
+    lines: dict[Place, int] = {}
     if path.suffix.lower() == ".toml":
         try:
             doc: Any = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+            at = re.search(r"at line (\d+)", str(exc))
+            raise ConfigError(f"{path}: not valid TOML: {exc}",
+                              hint=f"fix the TOML at {path}{':' + at.group(1) if at else ''}; see docs/registration.md") from exc
     else:
-        doc = _parse_yaml(text, path)
-    return parse_registration(doc, str(path), catalog)
+        doc, lines = _parse_yaml(text, path)
+    return parse_registration(doc, str(path), catalog, lines=lines)
 
 
 class RegisterAction(StrEnum):

@@ -105,6 +105,64 @@ def test_unreadable_yaml_is_a_clear_error(tmp_path: Path) -> None:
         load_registration(path)
 
 
+@pytest.mark.parametrize(("text", "says", "line"), [
+    ("id: x\n  name: [\n", "2:7: not valid YAML: mapping values are not allowed here", 2),
+    ("id: x\nname: [a, b\nregion: '1'\n",
+     "3:7: not valid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts at line 2, column 7)", 3),
+    ('id: x\nname: "unclosed\n',
+     "3:1: not valid YAML: found unexpected end of stream (while scanning a quoted scalar that starts at line 2, column 7)", 3),
+    ("id: x\n\tname: a\n", "2:1: not valid YAML: a tab character; YAML is indented with spaces, never tabs", 2),
+], ids=["mapping value", "unclosed list", "unclosed quote", "tab"])
+def test_broken_yaml_is_one_line_with_file_line_column_and_a_hint(tmp_path: Path, text: str, says: str, line: int) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_registration(path)
+    assert str(caught.value) == f"{path}:{says}"
+    assert caught.value.hint == f"fix the YAML at {path}:{line}; see docs/registration.md"
+
+
+def test_yaml_nested_beyond_reason_is_refused_not_a_recursion_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("id: " + "[" * 5000 + "]" * 5000, encoding="utf-8")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_registration(path)
+
+
+def test_broken_toml_names_its_line_in_the_hint(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text('id = "x"\nname\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML") as caught:
+        load_registration(path)
+    assert caught.value.hint == f"fix the TOML at {path}:2; see docs/registration.md"
+
+
+def test_a_missing_file_says_so_and_where_the_examples_are(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_registration(tmp_path / "nowhere.yaml")
+    assert str(caught.value) == f"no such file: {tmp_path / 'nowhere.yaml'}"
+    assert caught.value.hint == "give the path of a registration file, see examples/systems/"
+
+
+def test_field_problems_name_their_line_and_the_file_keys_without_pydantic_words(tmp_path: Path) -> None:
+    doc = _doc(department_credit_code="11370800004180002N", mappings={"penalty": "case-handling-penalty"})
+    doc["adapter"]["page_size"] = "lots"
+    path = tmp_path / "case.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+
+    def line_of(start: str) -> int:
+        return next(n for n, text in enumerate(lines, start=1) if text.startswith(start))
+
+    with pytest.raises(ConfigError) as caught:
+        load_registration(path)
+    problems = str(caught.value).splitlines()
+    assert problems[0].startswith(f"{path}:{line_of('department_credit_code:')}: department_credit_code: wrong check character")
+    assert f"{path}:{line_of('  page_size:')}: adapter.page_size: Input should be a valid integer" in problems[1]
+    assert problems[2] == f"{path}:{line_of('mappings:')}: mappings: penalty: 'case-handling-penalty' is not NAME@VERSION"
+    assert "Value error" not in str(caught.value) and "adapter.rest" not in str(caught.value)
+
+
 def test_register_is_idempotent_and_updates(migrated_engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "case.yaml"
     path.write_text(yaml.safe_dump(_doc(), allow_unicode=True), encoding="utf-8")
