@@ -50,7 +50,8 @@ def parse_ref(text: str) -> tuple[str, int | None]:
     """``name@version`` or ``name`` (the latest version)."""
     name, _, version = text.partition("@")
     if version and not version.isdigit():
-        raise UnknownTableError(f"{text!r}: the version after @ is a whole number, e.g. {name}@1")
+        raise UnknownTableError(f"{text!r}: the version after @ is a whole number, e.g. {name}@1",
+                                hint="`jnx mappings list` shows every table and its versions")
     return name, int(version) if version else None
 
 
@@ -112,7 +113,12 @@ class TableRegistry:
         for candidate in versions:
             if candidate.version == version:
                 return candidate
-        raise UnknownTableError(f"{name} has no version {version}; versions: {', '.join(str(e.version) for e in versions)}")
+        refs = [e.ref for e in versions]
+        choices = f"{', '.join(refs[:-1])} or {refs[-1]}" if len(refs) > 1 else refs[0]
+        raise UnknownTableError(
+            f"{name} has no version {version}; versions: {', '.join(str(e.version) for e in versions)}",
+            hint=f"use {choices}; `jnx mappings list` shows every table and its versions",
+        )
 
     def load_entry(self, entry: TableEntry) -> MappingTable:
         """Read, check, and compare with the recorded hash; MappingTableError if edited in place."""

@@ -1,11 +1,12 @@
-"""``jnx mappings test`` prints mapped records for a table's author — never a full ID number."""
+"""``jnx mappings test`` prints mapped records for a table's author — never a full ID number; ``jnx mappings show``
+of a version that does not exist names the ones that do."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from tests.commands.conftest import Jnx
+from tests.commands.conftest import Jnx, assert_error
 
 SAMPLES = Path(__file__).parents[1] / "mappings" / "samples"
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{6}(?:19|20)[0-9]{9}[0-9Xx](?![0-9A-Za-z])")
@@ -37,3 +38,9 @@ def test_json_keeps_its_shape(jnx: Jnx, home: Path) -> None:
     run = outcome.json()
     assert set(run) == {"table", "content_hash", "outcomes"}
     assert set(run["outcomes"][0]) == {"where", "record", "issues"}
+
+
+def test_showing_a_version_that_does_not_exist_names_the_versions_that_do(jnx: Jnx, home: Path) -> None:
+    outcome = jnx("mappings", "show", "case_handling.penalty@9")
+    assert_error(outcome, 3, says="case_handling.penalty has no version 9; versions: 1, 2",
+                 hint="use case_handling.penalty@1 or case_handling.penalty@2; `jnx mappings list`")

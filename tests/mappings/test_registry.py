@@ -37,10 +37,16 @@ def test_the_latest_version_is_the_default_and_versions_coexist(registry: TableR
 def test_unknown_tables_and_versions_list_what_exists(registry: TableRegistry) -> None:
     with pytest.raises(UnknownTableError, match="known: .*case_handling.penalty"):
         registry.load("case_handling.penalties")
-    with pytest.raises(UnknownTableError, match="versions: 1, 2"):
+    with pytest.raises(UnknownTableError, match="versions: 1, 2") as missing:
         registry.load("case_handling.penalty", 7)
-    with pytest.raises(UnknownTableError):
+    assert missing.value.hint == ("use case_handling.penalty@1 or case_handling.penalty@2; "
+                                  "`jnx mappings list` shows every table and its versions")
+    with pytest.raises(UnknownTableError, match="versions: 1$") as missing:
+        registry.load("licensing.license", 2)
+    assert missing.value.hint is not None and missing.value.hint.startswith("use licensing.license@1; ")
+    with pytest.raises(UnknownTableError) as malformed:
         parse_ref("case_handling.penalty@one")
+    assert "jnx mappings list" in (malformed.value.hint or "")
 
 
 def test_publishing_changed_content_under_a_published_version_is_refused(registry: TableRegistry, tmp_path: Path) -> None:
