@@ -1,14 +1,23 @@
 """Keys, envelopes, audit chain and the receiving side: ``jnx keys``, ``jnx envelope``,
 ``jnx audit``, ``jnx receiver``. The key store passphrase comes from the environment variable named
-by ``JNX_KEY_PASSPHRASE_ENV`` (default ``JNX_KEY_PASSPHRASE``), never from an argument."""
+by ``JNX_KEY_PASSPHRASE_ENV`` (default ``JNX_KEY_PASSPHRASE``), never from an argument.
+
+``jnx keys generate|rotate|retire|import-peer`` are admin actions: each appends one entry to the
+audit chain of the configured database (kids, suites, uses, states and public-key thumbprints; never
+a private key or the passphrase). The database is opened before the key store changes, so a database
+that is not ready refuses the action instead of leaving it unaudited."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import enum
+import hashlib
+import json
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -68,6 +77,42 @@ def _record_row(record) -> dict[str, object]:  # type: ignore[no-untyped-def]
     }
 
 
+AuditNote = Callable[[str, str, dict[str, object]], None]
+
+
+@contextmanager
+def _audit_chain() -> Iterator[AuditNote]:
+    """``note(action, subject, details)`` appending to the audit chain of the configured database,
+    opened (and checked at the current schema) before the caller changes any key."""
+    from jnx.commands._context import audit, open_engine
+
+    with open_engine(Settings()) as engine:
+        yield lambda action, subject, details: audit(engine, action, subject, details)
+
+
+def _thumbprint(jwk: dict[str, object]) -> str:
+    """RFC 7638 SHA-256 thumbprint of a public EC key (its crv, kty, x, y): which key, not the key."""
+    members = {name: jwk[name] for name in ("crv", "kty", "x", "y")}
+    digest = hashlib.sha256(json.dumps(members, sort_keys=True, separators=(",", ":")).encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _audited_key(store, record) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """What the audit chain keeps of a key: public facts only."""
+    return {"kid": record.kid, "owner": record.owner.value, "suite": record.suite.value, "use": record.use.value,
+            "alg": record.alg, "thumbprint": _thumbprint(dict(store.public_key(record.kid).jwk))}
+
+
+def _now_in_grace(store, before: set[str]) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """The keys that were active in ``before`` and are now in their grace period."""
+    return [{"kid": r.kid, "grace_until": r.grace_until.isoformat() if r.grace_until else None}
+            for r in store.records() if r.kid in before and r.state.value == "grace"]
+
+
+def _active(store) -> set[str]:  # type: ignore[no-untyped-def]
+    return {r.kid for r in store.records() if r.state.value == "active"}
+
+
 def _print_rows(rows: list[dict[str, object]]) -> None:
     for row in rows:
         grace = f" until {row['grace_until']}" if row["state"] == "grace" else ""
@@ -87,8 +132,12 @@ def keys_generate(
 
     store = _store()
     uses = [KeyUse(use.value)] if use else list(KeyUse)
-    rows = [_record_row(store.generate(Suite(suite.value), u, now=_now(), name=name)) for u in uses]
-    emit({"keys": rows}, as_json, lambda d: _print_rows(d["keys"]))
+    with _audit_chain() as note:
+        before = _active(store)
+        records = [store.generate(Suite(suite.value), u, now=_now(), name=name) for u in uses]
+        note("keys.generated", ",".join(r.kid for r in records),
+             {"keys": [_audited_key(store, r) for r in records], "name": name, "grace": _now_in_grace(store, before)})
+    emit({"keys": [_record_row(r) for r in records]}, as_json, lambda d: _print_rows(d["keys"]))
 
 
 @keys_app.command("list")
@@ -122,7 +171,10 @@ def keys_import_peer(
     from jnx.security.keys import KeyUse
     from jnx.security.operator import import_peer_file
 
-    record = import_peer_file(_store(need_passphrase=False), file, kid=kid, use=KeyUse(use.value) if use else None, name=name, now=_now())
+    store = _store(need_passphrase=False)
+    with _audit_chain() as note:
+        record = import_peer_file(store, file, kid=kid, use=KeyUse(use.value) if use else None, name=name, now=_now())
+        note("keys.peer_imported", record.kid, {**_audited_key(store, record), "name": name, "file": file.name})
     emit({"keys": [_record_row(record)]}, as_json, lambda d: _print_rows(d["keys"]))
 
 
@@ -135,14 +187,23 @@ def keys_rotate(
     """New signing and encryption keys; the old ones stay usable for the grace period."""
     from jnx.security.keys import Suite
 
-    records = _store().rotate(Suite(suite.value), now=_now(), grace=dt.timedelta(days=grace_days))
+    store = _store()
+    with _audit_chain() as note:
+        before = _active(store)
+        records = store.rotate(Suite(suite.value), now=_now(), grace=dt.timedelta(days=grace_days))
+        note("keys.rotated", ",".join(r.kid for r in records),
+             {"suite": suite.value, "grace_days": grace_days, "keys": [_audited_key(store, r) for r in records],
+              "grace": _now_in_grace(store, before)})
     emit({"keys": [_record_row(r) for r in records]}, as_json, lambda d: _print_rows(d["keys"]))
 
 
 @keys_app.command("retire")
 def keys_retire(kid: Annotated[str, typer.Argument(help="The key id.")], as_json: JsonOption = False) -> None:
     """Stop using a key for good; jnx's private key file is deleted, the record kept."""
-    record = _store(need_passphrase=False).retire(kid, now=_now())
+    store = _store(need_passphrase=False)
+    with _audit_chain() as note:
+        record = store.retire(kid, now=_now())
+        note("keys.retired", record.kid, {**_audited_key(store, record), "private_key_deleted": record.owner.value == "jnx"})
     emit({"keys": [_record_row(record)]}, as_json, lambda d: _print_rows(d["keys"]))
 
 

@@ -43,8 +43,25 @@ def test_audit_verify_on_a_fresh_database_is_ok(jnx: Jnx, db: str) -> None:
     assert outcome.json()["ok"] is True
 
 
+def test_key_actions_go_to_the_audit_chain_of_the_configured_database(jnx: Jnx, db: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JNX_KEY_PASSPHRASE", PASSPHRASE)
+    assert jnx("keys", "generate", "--use", "sig").code == 0
+    assert jnx("keys", "rotate").code == 0
+    verified = jnx("audit", "verify", "--json")
+    assert verified.code == 0 and verified.json()["entries"] == 2
+
+
+def test_a_key_action_on_a_database_never_initialised_says_jnx_init_and_makes_no_key(
+        jnx: Jnx, home: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JNX_DATABASE_URL", empty_database_url)
+    monkeypatch.setenv("JNX_KEY_PASSPHRASE", PASSPHRASE)
+    assert_error(jnx("keys", "generate"), 3, hint="jnx init")
+    assert jnx("keys", "list", "--json").json() == {"keys": []}
+
+
 @pytest.fixture
-def keys(jnx: Jnx, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def keys(jnx: Jnx, db: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("JNX_KEY_PASSPHRASE", PASSPHRASE)
     assert jnx("keys", "generate", "--json").code == 0
     return home
