@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Dialect, Row, Table, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from jnx.errors import InputError, NotFoundError
@@ -199,29 +199,59 @@ def latest_revisions(session: Session, disclosure_ids: Sequence[int]) -> dict[in
     return found
 
 
-def insert_with_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert rows in one executemany; their new ids, in order.
+def insert_with_ids(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert rows (all with the same keys) in one executemany; the ids given to them, in order.
 
-    PostgreSQL: ``INSERT … RETURNING`` in parameter order. SQLite: the page's transaction holds the
-    write lock (the run's ``BEGIN IMMEDIATE``, see :mod:`jnx.exchange.leases`), so the ids after the
-    largest are this batch's to give, as :func:`jnx.exchange.queries.stage` does."""
+    The ids are taken before the insert: on PostgreSQL from the table's sequence (one ``nextval``
+    query for the batch), on SQLite after the largest id, which is this batch's to give because the
+    page's transaction holds the write lock (the run's ``BEGIN IMMEDIATE``, see
+    :mod:`jnx.exchange.leases`; as :func:`jnx.exchange.queries.stage` does). Values are bound once
+    per column and distinct value (:func:`bound`), and the statement goes to the driver as it is."""
     if not rows:
         return []
     if session.get_bind().dialect.name == "sqlite":
         largest = int(session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
         ids = list(range(largest + 1, largest + 1 + len(rows)))
-        session.execute(insert(table), [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
-        return ids
-    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows))
-    return [int(row_id) for (row_id,) in result]
+    else:
+        query = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)")
+        ids = [int(i) for i in session.scalars(query, {"table": table.name, "count": len(rows)})]
+    names = ["id", *rows[0]]
+    write_many(session, table, names, [(i, *row.values()) for i, row in zip(ids, rows, strict=True)])
+    return ids
 
 
 def insert_deliveries(session: Session, revision_ids: Sequence[int], now: dt.datetime) -> None:
     """One waiting delivery (the outbox row) per new revision."""
     if revision_ids:
-        session.execute(insert(DELIVERIES), [
-            {"disclosure_revision_id": i, "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now,
-             "created_at": now, "updated_at": now} for i in revision_ids])
+        names = ["disclosure_revision_id", "status", "attempts", "next_attempt_at", "created_at", "updated_at"]
+        write_many(session, DELIVERIES, names, [(i, DeliveryStatus.PENDING, 0, now, now, now) for i in revision_ids])
+
+
+def write_many(session: Session, table: Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """``INSERT`` of ``rows`` (values of the columns ``names``) in one driver executemany."""
+    dialect = session.get_bind().dialect
+    marker = "?" if dialect.name == "sqlite" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([marker] * len(names))})"
+    session.connection().exec_driver_sql(sql, bound(dialect, table, names, rows))
+
+
+def bound(dialect: Dialect, table: Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows in their database form, through each column type's bind processor as SQLAlchemy would,
+    but once per distinct value of a column (a page's instants, dates and statuses are a handful);
+    unhashable values (JSON) once each. ``None`` goes through too: a JSON column stores it as ``null``."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else []
+    for index, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is None:
+            continue
+        values = columns[index]
+        try:
+            memo = {value: process(value) for value in set(values)}
+        except TypeError:  # unhashable: dicts or lists for a JSON column
+            columns[index] = [process(value) for value in values]
+        else:
+            columns[index] = [memo[value] for value in values]
+    return list(zip(*columns, strict=True))
 
 
 def supersede_many(session: Session, superseding: Sequence[tuple[int, int]], now: dt.datetime) -> None:
