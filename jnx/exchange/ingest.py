@@ -66,6 +66,9 @@ class StoredRecord:
     business_key: str
     revision: int
     data: Mapping[str, Any]
+    ahead: Any = None
+    """What the run's stored hook had worked out for this record in a mapping helper, if anything
+    (:class:`~jnx.exchange.premap.AheadSpec`); the hook checks it still holds before using it."""
 
 
 class Prepared(NamedTuple):
@@ -80,6 +83,7 @@ class Prepared(NamedTuple):
     decision: dt.date | None = None
     issues: tuple[MappingIssue, ...] = ()
     data: dict[str, Any] | None = None
+    ahead: Any = None  # worked out by a mapping helper for the run's stored hook (premap.AheadSpec)
 
     def record(self) -> Mapping[str, Any]:
         """The standard record: ``data``, or its JSON decoded when it is first read."""
@@ -342,7 +346,7 @@ class PageIngester:
         updates: dict[int, dict[str, Any]] = {}
         revisions: list[dict[str, Any]] = []
         links: list[tuple[Any, int]] = []
-        stored: list[tuple[Any, str, int, Mapping[str, Any]]] = []
+        stored: list[tuple[Any, str, int, Mapping[str, Any], Any]] = []
         for raw_id, record, ready in good:
             key, digest = ready.key, ready.digest
             assert key is not None and digest is not None
@@ -376,7 +380,7 @@ class PageIngester:
                  "mapping_name": table.name, "mapping_version": str(table.version), "mapping_hash": bare_hash(table.content_hash), "created_at": now}
             )
             links.append((ref, raw_id))
-            stored.append((ref, key, revision, ready.record()))
+            stored.append((ref, key, revision, ready.record(), ready.ahead))
         ids = queries.insert_standard_records(session, list(inserts.values()))
 
         def resolve(ref: Any) -> int:
@@ -386,7 +390,8 @@ class PageIngester:
         queries.insert_revisions(session, [{**row, "record_id": resolve(row["record_id"])} for row in revisions])
         queries.link(session, [{"standard_record_id": resolve(ref), "raw_record_id": raw_id, "system_id": self.system_id, "created_at": now}
                                for ref, raw_id in links])
-        outcome.stored.extend(StoredRecord(resolve(ref), self.target_type, key, revision, data) for ref, key, revision, data in stored)
+        outcome.stored.extend(StoredRecord(resolve(ref), self.target_type, key, revision, data, ahead)
+                              for ref, key, revision, data, ahead in stored)
         # a newer record of a source key that had errors supersedes them
         stale = queries.superseded_raw_ids(session, self.system_id, [r.source_key for _, r, *_ in good], [g[0] for g in good])
         queries.close_errors_of(session, stale, MappingErrorStatus.RESOLVED)

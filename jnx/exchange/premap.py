@@ -17,6 +17,11 @@ Helpers exit when their run ends, and on their own when the run's process disapp
 
 Records whose content was already staged are not sent (a second run of unchanged data maps
 nothing), nor are pages too small to be worth the trip.
+
+The run's stored hook (the 双公示 deriver) may have pure work of its own done ahead too: it hands the
+run an :class:`AheadSpec`, each helper builds it once, applies it to every record it maps, and the
+answer travels with the record's :class:`~jnx.exchange.ingest.Prepared` to the hook, which checks it
+still holds (same tables, same day) before using it.
 """
 
 from __future__ import annotations
@@ -28,11 +33,11 @@ import os
 import queue
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jnx.exchange.ingest import PageIngester, Prepared, payload_bytes
 from jnx.mappings.model import MappingContext, TableRef
@@ -47,6 +52,13 @@ _PARENT_CHECK_S = 1.0
 ANSWER_TIMEOUT_S = 300.0
 
 
+class AheadSpec(Protocol):
+    """Picklable: what a helper builds once to work out, for each standard record it maps, what the
+    run's stored hook will need (``ahead(record_type, data)``; an exception there only means none)."""
+
+    def build(self) -> Callable[[str, Mapping[str, Any]], Any]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class IngesterSpec:
     """What a helper process needs to build the run's ingester: plain, picklable values."""
@@ -58,6 +70,7 @@ class IngesterSpec:
     record_type: str
     context: MappingContext
     today: dt.date
+    ahead: AheadSpec | None = None
 
 
 Work = list[tuple[str, bytes]]  # (adapter content hash, the payload as staged)
@@ -88,6 +101,7 @@ def _serve(spec: IngesterSpec, conn: Connection, parent: int) -> None:
     except Exception as exc:  # noqa: BLE001 - reported to the run, which maps by itself
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
+    ahead = _build_ahead(spec)
     conn.send(("ready", ingester.mapper.ref))
     while True:
         if not conn.poll(_PARENT_CHECK_S):
@@ -98,11 +112,32 @@ def _serve(spec: IngesterSpec, conn: Connection, parent: int) -> None:
         if work is None:
             return
         try:
-            # the dict of each record stays here: its JSON text carries it, and a tuple pickles cheaply
-            answer: Any = ("done", {digest: ingester.prepare(payload)._replace(data=None) for digest, payload in work})
+            answer: Any = ("done", {digest: _prepared(ingester, payload, ahead) for digest, payload in work})
         except Exception as exc:  # noqa: BLE001 - prepare() already turns a record's failure into an issue
             answer = ("failed", f"{type(exc).__name__}: {exc}")
         conn.send(answer)
+
+
+def _build_ahead(spec: IngesterSpec) -> Callable[[str, Mapping[str, Any]], Any] | None:
+    if spec.ahead is None:
+        return None
+    try:
+        return spec.ahead.build()
+    except Exception as exc:  # noqa: BLE001 - the hook then works everything out in the run
+        log.warning("mapping helper: the stored hook's work ahead is off (%s: %s)", type(exc).__name__, exc)
+        return None
+
+
+def _prepared(ingester: PageIngester, payload: bytes, ahead: Callable[[str, Mapping[str, Any]], Any] | None) -> Prepared:
+    ready = ingester.prepare(payload)
+    extra = None
+    if ahead is not None and ready.data is not None:
+        try:
+            extra = ahead(ingester.target_type, ready.data)
+        except Exception:  # noqa: BLE001 - nothing ahead for this record: the hook works it out itself
+            extra = None
+    # the dict of each record stays here: its JSON text carries it, and a tuple pickles cheaply
+    return ready._replace(data=None, ahead=extra)
 
 
 class _Helper:

@@ -34,7 +34,7 @@ from jnx.exchange.errors import ConstraintViolationError, LeaseLostError
 from jnx.exchange.ingest import Mapper, PageCounts, PageIngester, Prepared, StoredRecord, staging_pair
 from jnx.exchange.leases import RUNS, Lease, Leases
 from jnx.exchange.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
-from jnx.exchange.premap import MIN_RECORDS, IngesterSpec, PageMappers
+from jnx.exchange.premap import MIN_RECORDS, AheadSpec, IngesterSpec, PageMappers
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry
 from jnx.mappings.model import MappingContext
 from jnx.standard.dictionary import Dictionary
@@ -93,6 +93,8 @@ class SourceLoopError(PermanentError):
 
 
 StoredHook = Callable[[Session, RegisteredSystem, list[StoredRecord]], None]
+#: The stored hook's work for mapping helpers, asked once per stream that starts them (None: none).
+WorkAhead = Callable[[Session, RegisteredSystem], AheadSpec | None]
 Progress = Callable[[str, PageCounts], None]
 
 
@@ -212,8 +214,12 @@ class _Lookahead:
         service = self.service
         folders = getattr(service.tables, "folders", [])
         ingester = self.ingester
+        ahead = None
+        if service.work_ahead is not None:
+            with storage_errors(service.engine.url), service.sessions() as session:
+                ahead = service.work_ahead(session, self.system)
         spec = IngesterSpec(tuple(str(f) for f in folders), self.name, int(self.version), self.system.id, self.stream,
-                            ingester.context, ingester.today)
+                            ingester.context, ingester.today, ahead)
         try:
             return PageMappers(spec, ingester.mapper.ref, service.map_processes)
         except (OSError, RuntimeError) as exc:
@@ -250,6 +256,7 @@ class RunService:
         should_stop: Callable[[], bool] | None = None,
         lease_for: dt.timedelta = LEASE_FOR,
         map_processes: int = 0,
+        work_ahead: WorkAhead | None = None,
     ) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = session_factory(engine)
@@ -267,6 +274,7 @@ class RunService:
         self.should_stop = should_stop or (lambda: False)
         self.lease_for = lease_for  # each committed page extends the run's lease by this much
         self.map_processes = map_processes  # helper processes mapping the next pages (jnx.exchange.premap); 0: none
+        self.work_ahead = work_ahead  # what on_stored wants worked out in those helpers (premap.AheadSpec)
         self._analyzed_at = ANALYZE_FROM
         self.leases = Leases(engine, RUNS)
         self.registry = SystemRegistry()

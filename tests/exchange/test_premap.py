@@ -11,6 +11,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,49 @@ def test_a_run_with_mapping_helpers_stores_exactly_what_a_run_without_them_store
         assert outcome == without
     # page 1 starts the helpers and is mapped by the run; pages 2-7 by the helpers (page 8 is the last)
     assert helped.count(50) >= 2 * 5, helped
+
+
+@dataclass(frozen=True)
+class SizeAhead:
+    """A stored hook's work ahead (the 双公示 deriver's plans, in production): here the helper's pid
+    and the record's size; ``fail``: building it fails, ``every``: only every n-th record succeeds."""
+
+    fail: bool = False
+    every: int = 1
+
+    def build(self) -> Callable[[str, Any], Any]:
+        if self.fail:
+            raise RuntimeError("no outbound tables here")
+        every = self.every
+
+        def ahead(record_type: str, data: Any) -> Any:
+            if len(data["case_number"]) % every:
+                raise ValueError("left to the hook")
+            return (record_type, os.getpid(), len(data))
+
+        return ahead
+
+
+@pytest.mark.parametrize("spec", [SizeAhead(), SizeAhead(every=2), SizeAhead(fail=True)])
+def test_the_stored_hooks_work_ahead_reaches_it_with_each_record_a_helper_mapped(
+        make_engine: Any, source: list[dict[str, Any]], helped: list[int], spec: SizeAhead) -> None:
+    engine = make_engine()
+    _register(engine)
+    seen: list[Any] = []
+    service = _service(engine, ListPuller(source), 1)
+    service.on_stored = lambda session, system, stored: seen.extend(stored)
+    service.work_ahead = lambda session, system: spec
+    summary = service.run_now(SYSTEM)
+    assert summary.status is RunStatus.SUCCEEDED, summary.error
+    assert len(seen) == summary.counts.new + summary.counts.revised
+    worked = [record for record in seen if record.ahead is not None]
+    assert all(a.ahead == ("penalty", a.ahead[1], len(a.data)) and a.ahead[1] != os.getpid() for a in worked)
+    if spec.fail:
+        assert not worked
+    else:  # records the run mapped itself (the last page) have nothing ahead
+        assert sum(helped) * (0.3 if spec.every == 2 else 0.9) < len(worked) <= len(seen)
+        if spec.every == 2:
+            assert all(len(a.data["case_number"]) % 2 == 0 for a in worked)
 
 
 def test_a_second_run_of_unchanged_records_starts_no_helpers(make_engine: Any, source: list[dict[str, Any]],
