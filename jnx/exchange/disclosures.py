@@ -16,6 +16,11 @@ A run hands every standard record it created or revised to :meth:`DisclosureDeri
    (撤销), due in 3 working days. Every revision gets its idempotency key and its delivery row (the
    outbox) in the same transaction, so none is lost.
 
+Steps 1–3 are a :class:`Plan` per record, made without the database; step 4 is a page's
+:class:`PageWriter`, which reads the page's disclosures once, applies the plans in memory in the
+records' order and writes them in bulk (docs/disclosures.md, "How a page is written"). The
+per-record ORM derivation it replaced is :mod:`jnx.exchange.disclosures_reference`.
+
 Revisions, withdrawals (also by hand: a revoked penalty, 信用修复), recomputed deadlines and expiry
 are :mod:`jnx.exchange.disclosure_actions`.
 """
@@ -32,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jnx.codesets.validators import check_id_number
+from jnx.exchange.calendar import Deadline
 from jnx.exchange.disclosure_actions import (
     DISCLOSURES,
     HELD_COLUMNS,
@@ -323,9 +329,9 @@ class PageWriter:
     def __init__(self, session: Session, rules: DisclosureRules, summary: DerivationSummary, today: dt.date) -> None:
         self.session, self.rules, self.summary, self.today = session, rules, summary, today
         self.held: dict[tuple[DisclosureKind, str], Held] = {}
-        self.deadlines: dict[dt.date, Any] = {}
+        self.deadlines: dict[dt.date, Deadline] = {}  # by decision date: a page has few
         self._correction_due: dt.date | None = None
-        self._new: list[Held] = []
+        self._new: list[Held] = []  # inserted at the next flush, with their state by then
         self._revisions: list[tuple[Held, dict[str, Any]]] = []
         self._superseding: list[tuple[Held, int]] = []
 
@@ -339,7 +345,7 @@ class PageWriter:
         for disclosure_id, latest in latest_revisions(self.session, list(revised)).items():
             revised[disclosure_id].latest = latest
 
-    def _deadline(self, decision: dt.date) -> Any:
+    def _deadline(self, decision: dt.date) -> Deadline:
         found = self.deadlines.get(decision)
         if found is None:
             found = self.deadlines[decision] = disclosure_deadline(decision, self.rules.calendar)
