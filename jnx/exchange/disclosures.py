@@ -85,6 +85,7 @@ DEFAULT_TABLES: dict[DisclosureKind, tuple[str, int]] = {
 }
 KIND_OF_RECORD: dict[str, DisclosureKind] = {"license": DisclosureKind.LICENSE, "penalty": DisclosureKind.PENALTY}
 LICENSE_INVALID = "2"  # XK_ZT / license_status 2 = 无效 (注销/撤销/吊销/失效)
+PERIODS_KEPT = 20_000  # display periods a deriver remembers (a few MB) before it starts again
 
 
 class OutboundTable(Protocol):
@@ -253,14 +254,19 @@ class DisclosureDeriver:
     def __init__(self, rules: DisclosureRules) -> None:
         self.rules = rules
         self.summary = DerivationSummary()
+        #: Display periods' ends (or why none) by kind, categories, decision and validity: a pure
+        #: function of the rules' policy, so kept across pages; a run's decisions share days.
+        self.periods: dict[tuple[Any, ...], dt.date | str] = {}
 
     def on_stored(self, session: Session, system: RegisteredSystem, stored: list[StoredRecord]) -> None:
         wanted = [s for s in stored if s.record_type in KIND_OF_RECORD]
         if not wanted:
             return
         tables = outbound_tables(session, self.rules)
-        context, today, periods = _context(system), self.rules.today(), {}
-        plans = [self.plan(record, tables, context, today, periods) for record in wanted]
+        context, today = _context(system), self.rules.today()
+        if len(self.periods) > PERIODS_KEPT:
+            self.periods.clear()
+        plans = [self.plan(record, tables, context, today) for record in wanted]
         writer = PageWriter(session, self.rules, self.summary, today)
         writer.load([(plan.kind, plan.record.business_key) for plan in plans])
         for plan in plans:
@@ -269,9 +275,8 @@ class DisclosureDeriver:
 
     # ------------------------------------------------------------------ one record, no database
     def plan(self, record: StoredRecord, tables: Mapping[DisclosureKind, OutboundTable], context: MappingContext,
-             today: dt.date, periods: dict[tuple[Any, ...], dt.date | str]) -> Plan:
-        """Publication, outbound record, problems and display period of one record; ``periods`` caches
-        the page's display periods (by kind, categories, decision and validity)."""
+             today: dt.date) -> Plan:
+        """Publication, outbound record, problems and display period of one record."""
         kind = KIND_OF_RECORD[record.record_type]
         data = record.data
         decision = _date(data.get("decision_date"))
@@ -294,15 +299,16 @@ class DisclosureDeriver:
             problems.append(Problem("decision_date", "decision_date.missing", "no decision date: no deadline can be counted"))
         else:
             valid_until = _date(data.get("valid_to"))
-            key = (kind, tuple(categories), decision, valid_until)
-            found = periods.get(key)
+            # a penalty's period depends on its set of categories, a licence's on its validity
+            key = (kind, frozenset(categories), decision, valid_until if kind is DisclosureKind.LICENSE else None)
+            found = self.periods.get(key)
             if found is None:
                 try:
                     found = display_period(RuleKind(kind.value), categories, decision, valid_until=valid_until,
                                            policy=self.rules.display).longest_end
                 except DisplayPeriodError as exc:
                     found = str(exc)
-                periods[key] = found
+                self.periods[key] = found
             if isinstance(found, str):
                 problems.append(Problem("publicity_until", "display_period", found))
             else:
