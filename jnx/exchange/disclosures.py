@@ -185,15 +185,16 @@ def credit_system(session: Session) -> RegisteredSystem | None:
     return systems[0] if systems else None
 
 
-def _context(system: RegisteredSystem | None) -> MappingContext:
+def context_of(system: RegisteredSystem | None) -> MappingContext:
+    """The mapping context of the outbound tables: the source system's department and region."""
     if system is None:
         return MappingContext()
     return MappingContext(department_name=system.department, department_credit_code=system.department_credit_code,
                           region_code=system.region, system_name=system.name)
 
 
-def outbound_tables(session: Session, rules: DisclosureRules) -> dict[DisclosureKind, OutboundTable]:
-    """The compiled outbound table of each kind: the credit system's pinned ``name@version`` or the default."""
+def pinned_tables(session: Session) -> dict[DisclosureKind, tuple[str, int]]:
+    """The outbound table (name, version) of each kind: the credit system's pinned ``name@version`` or the default."""
     pinned = dict(DEFAULT_TABLES)
     credit = credit_system(session)
     if credit is not None:
@@ -201,7 +202,12 @@ def outbound_tables(session: Session, rules: DisclosureRules) -> dict[Disclosure
             ref = credit.mappings.get(kind.value)
             if ref and "@" in ref and ref.split("@", 1)[1].isdigit():
                 pinned[kind] = (ref.split("@", 1)[0], int(ref.split("@", 1)[1]))
-    return {kind: rules.tables.compiled(name, version) for kind, (name, version) in pinned.items()}
+    return pinned
+
+
+def outbound_tables(session: Session, rules: DisclosureRules) -> dict[DisclosureKind, OutboundTable]:
+    """The compiled outbound table of each kind (:func:`pinned_tables`)."""
+    return {kind: rules.tables.compiled(name, version) for kind, (name, version) in pinned_tables(session).items()}
 
 
 @dataclass(slots=True)
@@ -263,7 +269,7 @@ class DisclosureDeriver:
         if not wanted:
             return
         tables = outbound_tables(session, self.rules)
-        context, today = _context(system), self.rules.today()
+        context, today = context_of(system), self.rules.today()
         if len(self.periods) > PERIODS_KEPT:
             self.periods.clear()
         plans = [self.plan(record, tables, context, today) for record in wanted]
@@ -275,8 +281,11 @@ class DisclosureDeriver:
 
     # ------------------------------------------------------------------ one record, no database
     def plan(self, record: StoredRecord, tables: Mapping[DisclosureKind, OutboundTable], context: MappingContext,
-             today: dt.date) -> Plan:
-        """Publication, outbound record, problems and display period of one record."""
+             today: dt.date, periods: dict[tuple[Any, ...], dt.date | str] | None = None) -> Plan:
+        """Publication, outbound record, problems and display period of one record; ``periods``
+        remembers display periods (the deriver's own, :attr:`periods`, unless another is given)."""
+        if periods is None:
+            periods = self.periods
         kind = KIND_OF_RECORD[record.record_type]
         data = record.data
         decision = _date(data.get("decision_date"))
@@ -301,14 +310,14 @@ class DisclosureDeriver:
             valid_until = _date(data.get("valid_to"))
             # a penalty's period depends on its set of categories, a licence's on its validity
             key = (kind, frozenset(categories), decision, valid_until if kind is DisclosureKind.LICENSE else None)
-            found = self.periods.get(key)
+            found = periods.get(key)
             if found is None:
                 try:
                     found = display_period(RuleKind(kind.value), categories, decision, valid_until=valid_until,
                                            policy=self.rules.display).longest_end
                 except DisplayPeriodError as exc:
                     found = str(exc)
-                self.periods[key] = found
+                periods[key] = found
             if isinstance(found, str):
                 problems.append(Problem("publicity_until", "display_period", found))
             else:
@@ -477,5 +486,5 @@ def derive_hook(rules: DisclosureRules) -> tuple[Callable[[Session, RegisteredSy
 
 __all__ = [
     "DerivationSummary", "DisclosureDeriver", "DisclosureRules", "Held", "PageWriter", "Plan", "Problem", "clear_id_numbers",
-    "credit_system", "derive_hook", "existing_disclosures", "outbound_tables",
+    "context_of", "credit_system", "derive_hook", "existing_disclosures", "outbound_tables", "pinned_tables",
 ]

@@ -25,11 +25,11 @@ from jnx.exchange.disclosures import (
     DisclosureRules,
     OutboundTable,
     Problem,
-    _context,
     _date,
     _decimal,
     _masked_on_purpose,
     clear_id_numbers,
+    context_of,
     existing_disclosures,
     outbound_tables,
 )
@@ -68,7 +68,7 @@ class ReferenceDeriver:
         tables = self._tables(session)
         known = existing_disclosures(session, [(KIND_OF_RECORD[s.record_type], s.business_key) for s in wanted])
         for record in wanted:
-            self.derive(session, record, tables, _context(system), known)
+            self.derive(session, record, tables, context_of(system), known)
         session.flush()
 
     def _tables(self, session: Session) -> dict[DisclosureKind, OutboundTable]:
