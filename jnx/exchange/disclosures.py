@@ -224,6 +224,24 @@ class Plan:
     invalid: bool  # a licence whose status is 2 (无效)
 
 
+Signature = tuple[tuple[str, str, int, str], ...]
+
+
+def table_signature(tables: Mapping[DisclosureKind, OutboundTable]) -> Signature:
+    """Which outbound tables a plan is made with: kind, name, version and content hash of each."""
+    return tuple(sorted((kind.value, t.ref.name, t.ref.version, t.ref.content_hash)  # type: ignore[attr-defined]
+                        for kind, t in tables.items()))
+
+
+def plan_from_ahead(record: StoredRecord, signature: Signature, today: dt.date) -> Plan | None:
+    """The plan a mapping helper made for ``record`` (:mod:`jnx.exchange.disclosure_ahead`), if it was
+    made with these outbound tables on this day; None: the deriver plans the record itself."""
+    made = record.ahead
+    if made.__class__ is not tuple or len(made) != 9 or made[0] != signature or made[1] != today:
+        return None
+    return Plan(made[2], record, *made[3:])
+
+
 @dataclass(slots=True)
 class Held:
     """A disclosure as the page knows it: read once, changed in memory, written in bulk at the end."""
@@ -272,7 +290,8 @@ class DisclosureDeriver:
         context, today = context_of(system), self.rules.today()
         if len(self.periods) > PERIODS_KEPT:
             self.periods.clear()
-        plans = [self.plan(record, tables, context, today) for record in wanted]
+        signature = table_signature(tables)  # plans made ahead in mapping helpers count if made alike
+        plans = [plan_from_ahead(record, signature, today) or self.plan(record, tables, context, today) for record in wanted]
         writer = PageWriter(session, self.rules, self.summary, today)
         writer.load([(plan.kind, plan.record.business_key) for plan in plans])
         for plan in plans:

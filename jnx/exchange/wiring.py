@@ -13,7 +13,8 @@ from jnx.adapters.config import MappingSecrets
 from jnx.exchange.ingest import Mapper
 from jnx.exchange.calendar import WorkdayCalendar
 from jnx.exchange.disclosures import DisclosureDeriver, DisclosureRules
-from jnx.exchange.runs import Progress, RunService, StoredHook, beijing_today
+from jnx.exchange.disclosure_ahead import work_ahead
+from jnx.exchange.runs import Progress, RunService, StoredHook, WorkAhead, beijing_today
 from jnx.mappings.errors import UnknownTableError
 from jnx.mappings.registry import TableRegistry
 from jnx.mappings.service import open_registry
@@ -91,6 +92,13 @@ class Exchange:
             return self.on_stored
         return self.deriver.on_stored if self.derive_disclosures else None
 
+    def work_ahead(self) -> WorkAhead | None:
+        """What the run's mapping helpers work out for the stored hook: the deriver's plans."""
+        if self.on_stored is not None or not self.derive_disclosures:
+            return None
+        deriver = self.deriver
+        return lambda session, system: work_ahead(deriver, session, system)
+
     def runs(self) -> RunService:
         return RunService(
             self.engine,
@@ -101,4 +109,5 @@ class Exchange:
             progress=self.progress,
             worker_id=self.worker_id,
             map_processes=self.settings.map_processes,
+            work_ahead=self.work_ahead(),
         )

@@ -316,3 +316,49 @@ def test_closing_with_pages_in_flight_does_not_wait_for_them() -> None:
     mappers.close()
     assert time.monotonic() - started < 3
     assert not mappers.helpers[0].process.is_alive()
+
+
+def _disclosures(engine: Engine) -> dict[str, Any]:
+    from jnx.exchange.models import Delivery, Disclosure, DisclosureRevision
+
+    with Session(engine) as session:
+        return {
+            "disclosures": sorted(
+                (d.kind.value, d.business_key, d.status.value, d.decision_date, d.deadline, d.deadline_basis, d.display_until,
+                 d.current_revision, json.dumps(d.problems, sort_keys=True, ensure_ascii=False))
+                for d in session.scalars(select(Disclosure))),
+            "revisions": sorted(
+                (r.revision, r.action.value, json.dumps(r.payload, sort_keys=True, ensure_ascii=False), r.idempotency_key, r.due_date)
+                for r in session.scalars(select(DisclosureRevision))),
+            "deliveries": sorted(d.status.value for d in session.scalars(select(Delivery))),
+        }
+
+
+def test_disclosures_planned_ahead_in_the_helpers_are_exactly_those_the_run_would_plan(
+        make_engine: Any, source: list[dict[str, Any]], helped: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from jnx.exchange import disclosures
+    from jnx.exchange.calendar import WorkdayCalendar
+    from jnx.exchange.disclosure_ahead import work_ahead
+    from jnx.exchange.disclosures import DisclosureDeriver, DisclosureRules
+
+    used: list[bool] = []
+    real = disclosures.plan_from_ahead
+    monkeypatch.setattr(disclosures, "plan_from_ahead", lambda *a: used.append(bool(plan := real(*a))) or plan)
+    outcomes = []
+    for processes in (0, 1):
+        engine = make_engine()
+        _register(engine)
+        service = _service(engine, ListPuller(source), processes)
+        deriver = DisclosureDeriver(DisclosureRules(calendar=WorkdayCalendar.load(), tables=service.tables.registry,
+                                                    today=lambda: dt.date(2026, 11, 25)))
+        service.on_stored = deriver.on_stored
+        service.work_ahead = lambda session, system, deriver=deriver: work_ahead(deriver, session, system)
+        summary = service.run_now(SYSTEM)
+        assert summary.status is RunStatus.SUCCEEDED, summary.error
+        outcomes.append((deriver.summary.as_dict(), _disclosures(engine)))
+    without, helped_out = outcomes
+    assert without[0]["new"] > 300 and without[1]["revisions"]
+    assert helped_out == without
+    assert used.count(True) >= 300  # the helpers' plans were used, not made again
