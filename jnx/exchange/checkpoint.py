@@ -10,7 +10,8 @@ instead let one thread per process and database do it:
   of its own — PASSIVE never waits for, nor blocks, readers and writers;
 * after ``idle`` seconds without a commit it checkpoints once more and ends; the next commit starts
   a new one, so an idle engine holds no thread; each checkpoint opens its own connection (``mode=rw``:
-  a database deleted meanwhile is never created again) and closes it;
+  a database deleted meanwhile is never created again) and closes it, and none starts once the
+  engine has closed its last connection (``engine.dispose()`` waits for one under way);
 * the engine's connections keep SQLite's own checkpoint with a higher threshold
   (:data:`FALLBACK_PAGES`): if the thread cannot keep up (a long reader pins the log) or a connection
   commits many transactions without going back to the pool, the log stays bounded as before, only in
@@ -51,11 +52,28 @@ class WalCheckpointer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        self._open = 0  # the engine's connections open now: with none, nothing is checkpointed
+        self._checkpointing = threading.Lock()  # held during a checkpoint; the last close waits for it
 
     @property
     def running(self) -> bool:
         with self._lock:
             return self._thread is not None and self._thread.is_alive()
+
+    def opened(self) -> None:
+        """The engine opened a connection to the database."""
+        with self._lock:
+            self._open += 1
+
+    def closed(self) -> None:
+        """The engine closed one; after its last (``engine.dispose()``) no checkpoint starts, and one
+        under way is waited for — the folder may be deleted next, and must stay deleted."""
+        with self._lock:
+            self._open = max(self._open - 1, 0)
+            last = self._open == 0
+        if last:
+            with self._checkpointing:
+                pass
 
     def committed(self) -> None:
         """A transaction was committed on the database: checkpoint soon."""
@@ -84,6 +102,13 @@ class WalCheckpointer:
     def _checkpoint(self) -> None:
         """One PASSIVE checkpoint on a connection of its own, opened for it: an idle thread holds no
         file open, and a database deleted meanwhile (with its folder) is never created again."""
+        with self._checkpointing:
+            with self._lock:
+                if self._open == 0:  # the engine is disposed: its database may be going away
+                    return
+            self._checkpoint_now()
+
+    def _checkpoint_now(self) -> None:
         try:
             connection = sqlite3.connect(f"file:{quote(self.database)}?mode=rw", uri=True, isolation_level=None,
                                          timeout=self.busy_timeout_ms / 1000, check_same_thread=False)

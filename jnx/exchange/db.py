@@ -137,7 +137,19 @@ def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> Engine:
         def _on_commit(connection: Connection) -> None:
             connection.connection.info[_COMMITTED] = True  # this event comes before the COMMIT itself
 
-        @event.listens_for(engine.pool, "checkin")
+        @event.listens_for(engine, "connect")
+        def _on_connect_count(_dbapi_connection: Any, _record: Any) -> None:
+            checkpointer.opened()
+
+        @event.listens_for(engine, "close")
+        def _on_close(_dbapi_connection: Any, _record: Any) -> None:
+            checkpointer.closed()
+
+        @event.listens_for(engine, "close_detached")
+        def _on_close_detached(_dbapi_connection: Any) -> None:
+            checkpointer.closed()
+
+        @event.listens_for(engine, "checkin")
         def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
             if record is not None and record.info.pop(_COMMITTED, False):  # the commit has landed
                 checkpointer.committed()

@@ -132,3 +132,21 @@ def test_a_database_deleted_with_its_folder_is_never_created_again_nor_warned_ab
     assert _until(lambda: not checkpointer.running)
     assert not folder.exists()
     assert "failed" not in caplog.text
+
+
+def test_after_dispose_no_checkpoint_touches_the_database_so_its_folder_can_be_deleted(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'jnx.db'}")
+    checkpointer = wal_checkpointer(engine)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    engine.dispose()  # closes every connection: SQLite checkpoints and removes the -wal and -shm files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jnx.db"]
+    before = checkpointer.checkpoints
+    checkpointer._checkpoint()  # what the thread would do next (after its interval, or when idle)
+    assert checkpointer.checkpoints == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jnx.db"]  # no -wal/-shm made again
+    with engine.begin() as connection:  # the engine is usable again, and so is its checkpointer
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+    checkpointer._checkpoint()
+    assert checkpointer.checkpoints == before + 1
+    engine.dispose()
