@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Dialect, Row, Table, bindparam, func, or_, select, text, update
+from sqlalchemy import Dialect, Row, Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from jnx.errors import InputError, NotFoundError
@@ -76,15 +76,7 @@ def add_revision(session: Session, disclosure: Disclosure, action: DisclosureAct
 
 def supersede_waiting(session: Session, disclosure_id: int, current: int) -> int:
     """Waiting deliveries of older revisions will never be sent: the newest revision says it all."""
-    older = select(DisclosureRevision.id).where(DisclosureRevision.disclosure_id == disclosure_id,
-                                                DisclosureRevision.revision < current)
-    result = session.execute(
-        update(Delivery).where(Delivery.disclosure_revision_id.in_(older), Delivery.status.in_(OPEN_DELIVERY))
-        .values(status=DeliveryStatus.FAILED, error=f"superseded by revision {current} before it was sent",
-                updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)
+    return supersede_many(session, [(disclosure_id, current)], utcnow())
 
 
 def _ever_sent(session: Session, disclosure_id: int) -> bool:
@@ -254,17 +246,45 @@ def bound(dialect: Dialect, table: Table, names: Sequence[str], rows: Sequence[t
     return list(zip(*columns, strict=True))
 
 
-def supersede_many(session: Session, superseding: Sequence[tuple[int, int]], now: dt.datetime) -> None:
-    """:func:`supersede_waiting` for every (disclosure id, new revision) of a page, in their order."""
+def supersede_many(session: Session, superseding: Sequence[tuple[int, int]], now: dt.datetime) -> int:
+    """:func:`supersede_waiting` for every (disclosure id, new revision) of a page, in their order;
+    how many deliveries it closed.
+
+    The older revisions are found by their disclosure and their deliveries by revision — the two
+    indexed ways in — and a delivery's status is tested here, not in SQL: with the status in the
+    statement SQLite (without statistics) walks every waiting delivery for each disclosure instead,
+    which made a first run quadratic (43 s of 70 at 100,000 penalties)."""
     if not superseding:
-        return
-    older = select(REVISIONS.c.id).where(REVISIONS.c.disclosure_id == bindparam("d_id"), REVISIONS.c.revision < bindparam("d_rev"))
-    statement = (update(DELIVERIES)
-                 .where(DELIVERIES.c.disclosure_revision_id.in_(older), or_(*(DELIVERIES.c.status == s for s in OPEN_DELIVERY)))
-                 .values(status=DeliveryStatus.FAILED, error=bindparam("d_error"), updated_at=now))
-    session.execute(statement, [{"d_id": disclosure_id, "d_rev": current,
-                                 "d_error": f"superseded by revision {current} before it was sent"}
-                                for disclosure_id, current in superseding])
+        return 0
+    disclosure_ids = list(dict.fromkeys(disclosure_id for disclosure_id, _ in superseding))
+    revision_of: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(disclosure_ids), _PAGE_KEYS):
+        query = select(REVISIONS.c.id, REVISIONS.c.disclosure_id, REVISIONS.c.revision).where(
+            REVISIONS.c.disclosure_id.in_(disclosure_ids[start:start + _PAGE_KEYS]))
+        revision_of.update({row.id: (row.disclosure_id, row.revision) for row in session.execute(query)})
+    waiting: dict[int, list[tuple[int, int]]] = {}  # disclosure id → its open deliveries (id, revision)
+    revision_ids = list(revision_of)
+    for start in range(0, len(revision_ids), _PAGE_KEYS):
+        query = select(DELIVERIES.c.id, DELIVERIES.c.disclosure_revision_id, DELIVERIES.c.status).where(
+            DELIVERIES.c.disclosure_revision_id.in_(revision_ids[start:start + _PAGE_KEYS]))
+        for delivery_id, revision_id, status in session.execute(query):
+            if status in OPEN_DELIVERY:
+                disclosure_id, revision = revision_of[revision_id]
+                waiting.setdefault(disclosure_id, []).append((delivery_id, revision))
+    closed: list[dict[str, Any]] = []
+    for disclosure_id, current in superseding:
+        still = []
+        for delivery_id, revision in waiting.get(disclosure_id, ()):
+            if revision < current:
+                closed.append({"d_id": delivery_id, "d_error": f"superseded by revision {current} before it was sent"})
+            else:
+                still.append((delivery_id, revision))
+        waiting[disclosure_id] = still
+    if closed:
+        statement = (update(DELIVERIES).where(DELIVERIES.c.id == bindparam("d_id"))
+                     .values(status=DeliveryStatus.FAILED, error=bindparam("d_error"), updated_at=now))
+        session.execute(statement, closed)
+    return len(closed)
 
 
 #: What a page may change of a disclosure it found (kind, key and record stay).
