@@ -66,6 +66,8 @@ def loads_utf8(content: bytes) -> Any:
 def canonical(payload: Any) -> bytes | Any:
     """Sorted-key, UTF-8 JSON of a payload :func:`loads_utf8` decoded, or :data:`DECLINED`."""
     try:
-        return orjson.dumps(payload, default=_not_plain, option=_OPTIONS)
+        data = orjson.dumps(payload, default=_not_plain, option=_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError: a type that is not plain JSON, a lone surrogate, a huge int
         return DECLINED
+    # orjson's bytes keep the buffer it wrote into (4 KiB and up): a record keeps an exact copy
+    return memoryview(data).tobytes()

@@ -99,3 +99,16 @@ def test_records_hashed_the_fast_way_carry_the_hash_and_bytes_raw_record_works_o
     assert fast[0].canonical is not None and fast == slow
     assert RawRecord("A1", "penalty", page["items"][0], PayloadEncoding.JSON, None).content_hash == fast[0].content_hash
     assert not math.isnan(fast[0].payload["金额"])
+
+
+def test_canonical_bytes_hold_no_more_memory_than_their_length() -> None:
+    import tracemalloc
+
+    payload = {"id": "A1", "name": "济宁市任城区某某商店", "amount": 5000.5, "codes": list(range(20))}
+    tracemalloc.start()
+    try:
+        kept = [fastjson.canonical(payload) for _ in range(1000)]
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 2 * sum(len(b) for b in kept) + 100_000  # orjson's own bytes would hold 4 KiB each
