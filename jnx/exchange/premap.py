@@ -27,6 +27,7 @@ still holds (same tables, same day) before using it.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import multiprocessing
 import os
@@ -39,6 +40,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
+from jnx.exchange.gcpolicy import THRESHOLD
 from jnx.exchange.ingest import PageIngester, Prepared, payload_bytes
 from jnx.mappings.model import MappingContext, TableRef
 
@@ -102,6 +104,10 @@ def _serve(spec: IngesterSpec, conn: Connection, parent: int) -> None:
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     ahead = _build_ahead(spec)
+    # this process only maps: what is built so far (modules, compiled tables) is never garbage, and
+    # the pages it maps hold no cycles (jnx.exchange.gcpolicy)
+    gc.freeze()
+    gc.set_threshold(THRESHOLD, *gc.get_threshold()[1:])
     conn.send(("ready", ingester.mapper.ref))
     while True:
         if not conn.poll(_PARENT_CHECK_S):

@@ -34,6 +34,7 @@ from jnx.exchange.errors import ConstraintViolationError, LeaseLostError
 from jnx.exchange.ingest import Mapper, PageCounts, PageIngester, Prepared, StoredRecord, staging_pair
 from jnx.exchange.leases import RUNS, Lease, Leases
 from jnx.exchange.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
+from jnx.exchange.gcpolicy import fewer_collections
 from jnx.exchange.premap import MIN_RECORDS, AheadSpec, IngesterSpec, PageMappers
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry
 from jnx.mappings.model import MappingContext
@@ -315,6 +316,10 @@ class RunService:
 
     def execute(self, lease: Lease) -> RunSummary:
         """Execute a leased run to its end and complete the lease with the outcome."""
+        with fewer_collections():
+            return self._execute(lease)
+
+    def _execute(self, lease: Lease) -> RunSummary:
         started = time.monotonic()
         self._analyzed_at = ANALYZE_FROM
         with self.sessions() as session:

@@ -168,3 +168,18 @@ def test_a_garbage_record_becomes_an_error_and_the_run_goes_on(migrated_engine: 
     with Session(migrated_engine) as session:
         rules = set(session.scalars(select(MappingErrorEntry.rule)))
     assert "payload.undecodable" in rules
+
+
+def test_a_run_stores_its_pages_with_rare_collections_and_restores_the_setting(migrated_engine: Engine) -> None:
+    import gc
+
+    from jnx.exchange.gcpolicy import THRESHOLD
+
+    _register(migrated_engine)
+    seen: list[int] = []
+    service = _service(migrated_engine, ListPuller(_source(120)))
+    service.on_stored = lambda session, system, stored: seen.append(gc.get_threshold()[0])
+    before = gc.get_threshold()
+    assert service.run_now("jn-case-handling").status is RunStatus.SUCCEEDED
+    assert seen and set(seen) == {max(THRESHOLD, before[0])}
+    assert gc.get_threshold() == before
