@@ -58,8 +58,9 @@ VALIDATORS: Mapping[str, Validator] = {
             "Unified social credit code",
             "GB 32100-2015: 18 characters of 0-9 and A-Z without I, O, S, V, Z; a known 登记管理部门/机构类别 "
             "pair (e.g. 91, 92, N2, A1, Y1); six region digits; the MOD 31 check character. The 双公示 "
-            "placeholder 00000000000000000X is rejected here (only the 个体工商户's 行政相对人代码_1 "
-            "admits it, see check_uscc(allow_placeholder=True)). Warns (uscc.org_code) when positions "
+            "placeholder 00000000000000000X is rejected here (only 行政相对人代码_1 admits it, for a "
+            "法人及非法人组织 or 个体工商户 with its 工商注册号 and never for a 自然人, see "
+            "check_uscc(allow_placeholder=True)). Warns (uscc.org_code) when positions "
             "9–17 fail GB 11714.",
             (
                 "uscc.placeholder",

@@ -18,7 +18,8 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 USCC_PLACEHOLDER = "00000000000000000X"
-"""双公示 placeholder for a 个体工商户 without a code; fails the checksum, allowed only where the standard says."""
+"""双公示 placeholder for a 法人及非法人组织 or 个体工商户 known by its 工商注册号 only (never a 自然人);
+fails the checksum, allowed only where the standard says (REFERENCE §1.5 rule 2)."""
 
 # 登记管理部门代码 (position 1) → allowed 机构类别代码 (position 2), GB 32100 annex.
 USCC_REGISTRATION_KINDS: dict[str, str] = {
@@ -115,15 +116,21 @@ def _uscc_check_char(first17: str) -> str:
 def check_uscc(value: str, *, allow_placeholder: bool = False, check_embedded_org_code: bool = True) -> Verdict:
     """Check a unified social credit code: length, charset, registration kind, region digits, check char.
 
-    ``allow_placeholder`` admits ``00000000000000000X`` (individual business without a code), which
-    the 双公示 formats allow for 行政相对人代码_1 only. With ``check_embedded_org_code`` a valid code
-    whose positions 9–17 (主体标识码) fail GB 11714 passes with a ``uscc.org_code`` warning: some
-    codes issued from older registers do not comply, so this is never a failure.
+    ``allow_placeholder`` admits ``00000000000000000X`` (an organisation without a credit code), which
+    the 双公示 formats allow for 行政相对人代码_1 only: for a 法人及非法人组织 or 个体工商户, with its
+    工商注册号, never for a 自然人 (REFERENCE §1.5 rule 2). The party type is the caller's to judge
+    (the standard's ``placeholder_when``). With ``check_embedded_org_code`` a valid code whose
+    positions 9–17 (主体标识码) fail GB 11714 passes with a ``uscc.org_code`` warning: some codes
+    issued from older registers do not comply, so this is never a failure.
     """
     if value == USCC_PLACEHOLDER:
         if allow_placeholder:
             return VALID
-        return _fail("uscc.placeholder", "the placeholder 00000000000000000X is allowed only for a 个体工商户's 行政相对人代码")
+        return _fail(
+            "uscc.placeholder",
+            "the placeholder 00000000000000000X is allowed only as the 行政相对人代码_1 of a 法人及非法人组织 "
+            "or 个体工商户 without a credit code (with its 工商注册号), never for a 自然人",
+        )
     if len(value) != 18:
         return _fail("uscc.length", f"a credit code has 18 characters, this has {len(value)}")
     if not _USCC_CHARS.fullmatch(value):

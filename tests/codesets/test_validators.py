@@ -115,6 +115,13 @@ def test_placeholder_is_accepted_only_where_allowed() -> None:
     assert uscc_check_char(USCC_PLACEHOLDER[:17]) != "X"  # it would fail the checksum anyway
 
 
+def test_refused_placeholder_says_both_organisation_kinds_may_give_it_and_a_natural_person_never() -> None:
+    reason = check_uscc(USCC_PLACEHOLDER).reason or ""
+    assert "法人及非法人组织" in reason and "个体工商户" in reason  # REFERENCE §1.5 rule 2, not 个体工商户 only
+    assert "工商注册号" in reason
+    assert "never for a 自然人" in reason
+
+
 def test_placeholder_with_one_character_changed_is_not_a_placeholder() -> None:
     assert not check_uscc("00000000000000001X", allow_placeholder=True).ok
 
@@ -398,7 +405,11 @@ def _defined_check_uscc(value: str, *, allow_placeholder: bool = False, check_em
     if value == USCC_PLACEHOLDER:
         if allow_placeholder:
             return VALID
-        return _fail("uscc.placeholder", "the placeholder 00000000000000000X is allowed only for a 个体工商户's 行政相对人代码")
+        return _fail(
+            "uscc.placeholder",
+            "the placeholder 00000000000000000X is allowed only as the 行政相对人代码_1 of a 法人及非法人组织 "
+            "or 个体工商户 without a credit code (with its 工商注册号), never for a 自然人",
+        )
     if len(value) != 18:
         return _fail("uscc.length", f"a credit code has 18 characters, this has {len(value)}")
     bad = [ch for ch in value if ch not in USCC_ALPHABET]
