@@ -108,6 +108,16 @@ def withdraw(session: Session, disclosure_id: int, reason: str, calendar: Workin
     if not reason.strip():
         raise InputError("a withdrawal needs a reason (e.g. 决定被撤销, 信用修复)", hint="pass --reason TEXT")
     disclosure = get_disclosure(session, disclosure_id)
+    if disclosure.status is DisclosureStatus.EXPIRED:
+        raise DisclosureStateError(
+            f"disclosure {disclosure_id} expired on {disclosure.display_until}: the platform no longer shows it, "
+            "so there is nothing to withdraw", hint=f"`jnx disclosures show {disclosure_id}` shows its history")
+    latest = session.scalars(select(DisclosureRevision).where(DisclosureRevision.disclosure_id == disclosure.id)
+                             .order_by(DisclosureRevision.revision.desc()).limit(1)).one_or_none()
+    if latest is not None and latest.action is DisclosureAction.WITHDRAWAL and disclosure.status is not DisclosureStatus.WITHDRAWN:
+        raise DisclosureStateError(
+            f"disclosure {disclosure_id} already has a withdrawal waiting (revision {latest.revision}, due {latest.due_date})",
+            hint=f"`jnx disclosures show {disclosure_id}` shows its delivery; `jnx disclosures deliver` pushes it")
     withdraw_disclosure(session, disclosure, reason.strip(), withdrawal_deadline(today, calendar).date)
     session.flush()
     return disclosure

@@ -293,3 +293,28 @@ def test_withdraw_and_recompute_from_the_command_line(cli_env: str, rules: Discl
     recomputed = jnx("disclosures", "recompute-deadlines", "--json")
     assert recomputed.exit_code == 0 and json.loads(recomputed.stdout) == {"changed": [], "count": 0}
     assert json.loads(jnx("disclosures", "expire", "--json").stdout) == {"expired": 0}
+
+
+def test_a_second_withdrawal_by_hand_is_refused_while_the_first_waits(sessions: Any, rules: DisclosureRules) -> None:
+    derive(sessions, rules, ("penalty", sample("penalty.valid")))
+    mark_acknowledged(sessions)
+    disclosure, _, _ = only(sessions)
+    with sessions.begin() as session:
+        withdraw(session, disclosure.id, "决定被撤销", rules.calendar, TODAY)
+    with sessions.begin() as session, pytest.raises(DisclosureStateError, match="already has a withdrawal waiting"):
+        withdraw(session, disclosure.id, "信用修复", rules.calendar, TODAY)
+    _, revisions, deliveries = only(sessions)
+    assert [r.action for r in revisions] == [DisclosureAction.NEW, DisclosureAction.WITHDRAWAL]
+    assert [d.status for d in deliveries].count(DeliveryStatus.PENDING) == 1  # one withdrawal to push, once
+
+
+def test_an_expired_disclosure_is_not_withdrawn(sessions: Any, rules: DisclosureRules) -> None:
+    derive(sessions, rules, ("penalty", sample("penalty.valid")))
+    mark_acknowledged(sessions)
+    disclosure, _, _ = only(sessions)
+    with sessions.begin() as session:
+        session.get(Disclosure, disclosure.id).status = DisclosureStatus.EXPIRED  # type: ignore[union-attr]
+    with sessions.begin() as session, pytest.raises(DisclosureStateError, match="expired"):
+        withdraw(session, disclosure.id, "信用修复", rules.calendar, TODAY)
+    _, revisions, _ = only(sessions)
+    assert [r.action for r in revisions] == [DisclosureAction.NEW]
