@@ -27,6 +27,7 @@ runs_app = typer.Typer(help="Runs: what was pulled, when, with which outcome.", 
 #: Exit codes of `jnx run` (docs/cli.md): 0 all runs succeeded (records with errors included),
 #: 5 a run failed (system unusable), 3 configuration, 4 transient (database, network).
 EXIT_RUN_FAILED = 5
+EXIT_CONFIG = 3
 
 
 @contextmanager
@@ -101,8 +102,9 @@ def run(
             summaries = [ex.runs().run_now(system, full=full)]
     data = {"runs": [s.as_dict() for s in summaries]}
     emit(data, as_json, _render_run)
-    if any(s.status is RunStatus.FAILED for s in summaries):
-        raise typer.Exit(EXIT_RUN_FAILED)
+    failed = [s for s in summaries if s.status is RunStatus.FAILED]
+    if failed:  # only configuration (a secret not set, …): 3, as documented; a system that failed: 5
+        raise typer.Exit(EXIT_CONFIG if all(s.configuration for s in failed) else EXIT_RUN_FAILED)
 
 
 @runs_app.command("list")

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jnx.adapters.base import Page, Puller, Watermark
 from jnx.adapters.config import SecretResolver
 from jnx.adapters.factory import Adapters, build_adapters
-from jnx.errors import JnxError, PermanentError, StorageError
+from jnx.errors import ConfigError, JnxError, PermanentError, StorageError
 from jnx.exchange import queries
 from jnx.exchange.db import session_factory, storage_errors
 from jnx.exchange.errors import ConstraintViolationError, LeaseLostError
@@ -113,6 +113,7 @@ class RunSummary:
     watermarks: dict[str, str] = field(default_factory=dict)
     pages: dict[str, int] = field(default_factory=dict)  # pages committed per stream by this run
     stream: str | None = None  # the stream being pulled (where a failure happened)
+    configuration: bool = False  # it failed on the registration or its environment (a secret not set…), not the system
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -353,6 +354,7 @@ class RunService:
         except JnxError as exc:
             status = RunStatus.FAILED
             summary.error = _failure(summary, exc)
+            summary.configuration = isinstance(exc, ConfigError)
         summary.status = status
         summary.seconds = time.monotonic() - started
         values = {"counts": {**summary.counts.as_dict(), "seconds": round(summary.seconds, 3), "warnings": summary.warnings},

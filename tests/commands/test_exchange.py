@@ -67,6 +67,20 @@ def test_jnx_run_derives_the_disclosures_that_jnx_disclosures_deliver_pushes(
     assert delivered.json()["acknowledged"] == derived["count"]
 
 
+@pytest.mark.integration
+def test_a_run_without_its_secret_variable_is_a_configuration_error_exit_3(
+    jnx: Jnx, db: str, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in secrets_from(sandbox.config.credentials):
+        monkeypatch.delenv(name, raising=False)
+    _register(jnx, sandbox, tmp_path, "case_handling")
+
+    ran = jnx("run", "jn-case-handling", "--json")
+    assert ran.code == 3, ran.err  # docs/cli.md: a missing secret variable is configuration, not a failed system
+    [run] = ran.json()["runs"]
+    assert run["status"] == "failed" and "is not set" in run["error"]
+
+
 # ---------------------------------------------------------------- saying "nothing" instead of printing nothing
 
 
