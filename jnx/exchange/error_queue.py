@@ -24,6 +24,7 @@ from jnx.adapters.base import RawRecord as PulledRecord
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange.ingest import PageCounts, PageIngester
 from jnx.exchange.models import MappingErrorEntry, MappingErrorStatus, RawRecord, utcnow
+from jnx.exchange.outbox import WorkProgress
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.runs import RunService, _context
 from jnx.security.masking import MaskRule, mask_id_numbers_in, mask_value
@@ -183,8 +184,9 @@ def _pulled(raw: RawRecord) -> PulledRecord:
 
 
 def remap(service: RunService, session: Session, system_id: str, record_type: str, raw_ids: Sequence[int],
-          table: tuple[str, str] | None = None) -> PageCounts:
-    """Map staged raw records again (with ``table`` or the system's pinned one) and store the outcome."""
+          table: tuple[str, str] | None = None, progress: WorkProgress | None = None) -> PageCounts:
+    """Map staged raw records again (with ``table`` or the system's pinned one) and store the outcome;
+    ``progress`` is told each batch's records once they are stored."""
     system = SystemRegistry().get(session, system_id)
     name, version = table or system.registration.table_for(record_type)
     ingester = PageIngester(system_id=system_id, record_type=record_type, mapper=service.tables.compiled(name, version),
@@ -197,16 +199,22 @@ def remap(service: RunService, session: Session, system_id: str, record_type: st
         if service.on_stored is not None and outcome.stored:
             service.on_stored(session, system, outcome.stored)
         total.add(outcome.counts)
+        if progress is not None:
+            progress.advance(len(raw_ids[start:start + REPLAY_BATCH]))
     return total
 
 
-def replay(service: RunService, session: Session, *, group: str | None = None, system: str | None = None) -> ReplayReport:
-    """Re-map the raw records behind the selected open errors with each system's current table."""
+def replay(service: RunService, session: Session, *, group: str | None = None, system: str | None = None,
+           progress: WorkProgress | None = None) -> ReplayReport:
+    """Re-map the raw records behind the selected open errors with each system's current table
+    (``progress``: the records to re-map, then each batch as it is stored)."""
     selected = _raw_ids(session, group, system)
+    if progress is not None:
+        progress.start("replaying errors", sum(len(ids) for streams in selected.values() for ids in streams.values()))
     counts = PageCounts()
     records = 0
     for system_id, streams in selected.items():
         for record_type, ids in streams.items():
             records += len(ids)
-            counts.add(remap(service, session, system_id, record_type, ids))
+            counts.add(remap(service, session, system_id, record_type, ids, progress=progress))
     return ReplayReport(records=records, fixed=records - counts.errors, still_broken=counts.errors, counts=counts)

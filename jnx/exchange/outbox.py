@@ -53,6 +53,16 @@ class Sealer(Protocol):
     def seal(self, payload: bytes, *, idempotency_key: str, now: dt.datetime) -> str: ...
 
 
+class WorkProgress(Protocol):
+    """Told how far a long pass is (``jnx disclosures deliver``, ``jnx errors replay``, ``jnx replay``,
+    ``jnx reconcile credit`` draw a bar with it on a terminal): a named step, its size when known, and
+    how much of it is done. Optional everywhere; what it is told never changes what the pass does."""
+
+    def start(self, label: str, total: int | None) -> None: ...
+
+    def advance(self, done: int) -> None: ...
+
+
 class Audit(Protocol):
     def append(self, *, actor: str, action: str, subject: str, details: dict[str, Any], at: dt.datetime) -> Any: ...
 
@@ -153,15 +163,18 @@ class Outbox:
         self.leases = Leases(engine, DELIVERIES)
         self.store = OutboxStore(engine, worker_id)
 
-    def deliver_due(self, limit: int = 1000) -> DeliverySummary:
+    def deliver_due(self, limit: int = 1000, progress: WorkProgress | None = None) -> DeliverySummary:
         """Push what is due now, batch by batch, until nothing is due or ``limit`` deliveries were claimed.
 
         Pipelined: while one batch's POST is in flight (on a thread of its own: the socket wait releases
         the GIL), the next batch is claimed, sealed and its envelopes kept; then the first batch's
         receipts are recorded, in one transaction as always. At most one batch is in flight, each keeps
         its leases until its outcomes are written, and a claim that finds nothing while a batch is in
-        flight is tried again once that batch is recorded (a retry may have become due)."""
+        flight is tried again once that batch is recorded (a retry may have become due). ``progress``
+        is told each batch's claimed deliveries once they are recorded (how many are due is not known)."""
         total = DeliverySummary()
+        if progress is not None:
+            progress.start("delivering", None)
         claimed = 0
         in_flight: tuple[_Batch, Future[_Pushed]] | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.worker_id}-push") as http:
@@ -175,18 +188,24 @@ class Outbox:
                     claimed += len(leases)
                     batch = self._prepare(leases) if leases else None
                     if in_flight is not None:
-                        total.add(self._record(in_flight[0], in_flight[1].result()))
+                        total.add(self._recorded(self._record(in_flight[0], in_flight[1].result()), progress))
                         in_flight = None
                     if batch is None:
                         continue
                     if batch.groups:
                         in_flight = (batch, http.submit(self._push, batch))
                     else:
-                        total.add(batch.summary)
+                        total.add(self._recorded(batch.summary, progress))
             finally:
                 if in_flight is not None and not in_flight[1].done():
                     in_flight[1].cancel()
         return total
+
+    @staticmethod
+    def _recorded(summary: DeliverySummary, progress: WorkProgress | None) -> DeliverySummary:
+        if progress is not None:
+            progress.advance(summary.claimed)
+        return summary
 
     # ------------------------------------------------------------------ one batch
     def deliver(self, leases: Sequence[Lease]) -> DeliverySummary:

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from jnx.adapters.rest import RestPusher, decode_json
@@ -40,6 +40,7 @@ from jnx.exchange.models import (
     DisclosureStatus,
     utcnow,
 )
+from jnx.exchange.outbox import WorkProgress
 
 PLATFORM_KIND: dict[DisclosureKind, str] = {DisclosureKind.LICENSE: "xzxk", DisclosureKind.PENALTY: "xzcf"}
 KEY_FIELDS: dict[DisclosureKind, tuple[str, str, str]] = {  # agency code, 文书号, agency name
@@ -137,19 +138,29 @@ def _canonical(data: Mapping[str, Any]) -> str:
     return json.dumps({k: str(v) for k, v in data.items() if v not in (None, "")}, ensure_ascii=False, sort_keys=True)
 
 
-def reconcile(engine: Engine, holdings: PlatformHoldings, *, now: dt.datetime | None = None) -> ReconcileReport:
-    """Compare, link, requeue and report; one transaction for what changes in jnx."""
+def reconcile(engine: Engine, holdings: PlatformHoldings, *, now: dt.datetime | None = None,
+              progress: WorkProgress | None = None) -> ReconcileReport:
+    """Compare, link, requeue and report; one transaction for what changes in jnx. ``progress`` is told
+    each platform record as it is read (how many is not known ahead), then each disclosure compared."""
     report = ReconcileReport()
     held: dict[tuple[DisclosureKind, str], PlatformRecord] = {}
+    if progress is not None:
+        progress.start("reading the platform's records", None)
     for kind in DisclosureKind:
         for record in holdings.records(kind):
             held[(kind, record.business_key)] = record
+            if progress is not None:
+                progress.advance(1)
     report.platform_records = len(held)
     sessions = session_factory(engine)
     with storage_errors(engine.url), sessions.begin() as session:
+        if progress is not None:
+            progress.start("comparing disclosures", session.scalar(select(func.count()).select_from(Disclosure)))
         seen: set[tuple[DisclosureKind, str]] = set()
         for disclosure in session.scalars(select(Disclosure).order_by(Disclosure.id)):
             report.disclosures += 1
+            if progress is not None:
+                progress.advance(1)
             key = (disclosure.kind, disclosure.business_key)
             seen.add(key)
             platform = held.get(key)
@@ -247,7 +258,8 @@ def _missing(session: Session, disclosure: Disclosure, report: ReconcileReport) 
         report.requeued += 1
 
 
-def reconcile_credit(engine: Engine, system: Any, secrets: Any, **adapter_options: Any) -> ReconcileReport:
+def reconcile_credit(engine: Engine, system: Any, secrets: Any, *, progress: WorkProgress | None = None,
+                     **adapter_options: Any) -> ReconcileReport:
     """``jnx reconcile credit``: read the registered credit system's holdings through its lines, reconcile."""
     from jnx.adapters.factory import build_adapters
 
@@ -256,6 +268,6 @@ def reconcile_credit(engine: Engine, system: Any, secrets: Any, **adapter_option
         if not isinstance(adapters.pusher, RestPusher):
             raise ConfigError(f"system {system.id!r} is not a REST credit platform with a push section",
                               hint="reconciliation reads the platform's list API over the same REST lines")
-        return reconcile(engine, RestHoldings(adapters.pusher, system.registration.settings))
+        return reconcile(engine, RestHoldings(adapters.pusher, system.registration.settings), progress=progress)
     finally:
         adapters.close()

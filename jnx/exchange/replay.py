@@ -12,6 +12,7 @@ from jnx.exchange.db import session_factory
 from jnx.exchange.error_queue import remap
 from jnx.exchange.ingest import PageCounts
 from jnx.exchange.models import RawRecord
+from jnx.exchange.outbox import WorkProgress
 from jnx.exchange.registry import RegisteredSystem
 from jnx.exchange.runs import BEIJING
 from jnx.exchange.wiring import Exchange
@@ -46,11 +47,13 @@ def _streams_for(ex: Exchange, system: RegisteredSystem, table: MappingTable) ->
     return fits
 
 
-def replay_system(ex: Exchange, *, system: str, mapping: str, since: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+def replay_system(ex: Exchange, *, system: str, mapping: str, since: str | None = None, dry_run: bool = False,
+                  progress: WorkProgress | None = None) -> dict[str, Any]:
     """Map every staged raw record of ``system`` (received since ``since``) with ``mapping``.
 
     Only the record types whose pinned table reads the same source kind into the same record type
     are re-mapped; a table that fits none of them is refused (ConfigError), not a replay of 0 records.
+    ``progress`` is told how many records there are, then each batch as it is mapped.
     """
     if "@" not in mapping:
         raise ConfigError(f"{mapping!r} is not NAME@VERSION", hint="e.g. --mapping case_handling.penalty@2")
@@ -76,9 +79,11 @@ def replay_system(ex: Exchange, *, system: str, mapping: str, since: str | None 
             by_type: dict[str, list[int]] = {}
             for row in session.execute(query.order_by(RawRecord.id)):
                 by_type.setdefault(row.record_type, []).append(row.id)
+            if progress is not None:
+                progress.start(f"re-mapping {system} with {mapping}", sum(len(ids) for ids in by_type.values()))
             for record_type, ids in by_type.items():
                 records += len(ids)
-                counts.add(remap(service, session, system, record_type, ids, table=(name, version)))
+                counts.add(remap(service, session, system, record_type, ids, table=(name, version), progress=progress))
             if dry_run:
                 session.rollback()
     finally:

@@ -22,6 +22,7 @@ from jnx.mappings.registry import SHIPPED_DIR
 from jnx.settings import Settings
 from jnx.standard.dictionary import default_dictionary
 from tests.exchange.test_registry import CASE_HANDLING
+from tests.exchange.test_outbox import ProgressLog
 from tests.exchange.test_runs import ListPuller, _source
 
 
@@ -109,3 +110,19 @@ def test_fixing_a_translation_in_a_new_version_and_replaying_empties_the_group(m
         assert all(g.group != group.group for g in remaining)
         # records fixed of this cause but broken for another reason stay, under their new cause
         assert _records_in_queue(session) == before - report.fixed
+
+
+def test_replaying_errors_reports_the_records_to_re_map_then_each_stored_batch(
+    migrated_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, _ = _setup(migrated_engine, tmp_path)
+    service.run_now("jn-case-handling")
+    monkeypatch.setattr(error_queue, "REPLAY_BATCH", 10)
+    log = ProgressLog()
+    with Session(migrated_engine) as session, session.begin():
+        report = error_queue.replay(service, session, progress=log)
+    assert report.records > 20, "enough records with errors for three batches"
+    assert log.steps == [("replaying errors", report.records, [10, 10, report.records - 20])]
+    with Session(migrated_engine) as session, session.begin():  # the same replay without a progress: same outcome
+        again = error_queue.replay(service, session)
+    assert (again.records, again.still_broken) == (report.still_broken, report.still_broken)

@@ -104,6 +104,35 @@ def test_due_disclosures_go_out_in_batches_and_come_back_acknowledged_with_their
     assert outbox.deliver_due().claimed == 0
 
 
+class ProgressLog:
+    """A :class:`~jnx.exchange.outbox.WorkProgress` that writes down what it is told: one
+    ``(label, total, [advances…])`` per step."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, int | None, list[int]]] = []
+
+    def start(self, label: str, total: int | None) -> None:
+        self.steps.append((label, total, []))
+
+    def advance(self, done: int) -> None:
+        self.steps[-1][2].append(done)
+
+
+def test_a_delivery_pass_reports_each_recorded_batch_to_its_progress(
+    sessions: Any, rules: DisclosureRules, outbox: Outbox, tag: str
+) -> None:
+    derive(sessions, rules, *penalties(17, tag + "G"))
+    log = ProgressLog()
+
+    summary = outbox.deliver_due(progress=log)
+
+    assert (summary.claimed, summary.acknowledged, summary.batches) == (17, 17, 3)
+    assert log.steps == [("delivering", None, [7, 7, 3])]  # how many are due is not known ahead
+    idle = ProgressLog()
+    assert outbox.deliver_due(progress=idle).claimed == 0
+    assert idle.steps == [("delivering", None, [])]
+
+
 def test_a_rejection_is_reviewable_and_a_corrected_revision_clears_it(
     sessions: Any, rules: DisclosureRules, credit: Sandbox, outbox: Outbox, tag: str
 ) -> None:

@@ -18,7 +18,7 @@ from jnx.exchange.reconcile import reconcile_credit
 from jnx.exchange.registry import RegisteredSystem
 from jnx.sandbox.runner import Sandbox
 from tests.exchange.conftest import CREDIT_SECRETS, derive, register_credit, sample
-from tests.exchange.test_outbox import held, outbox_for, platform
+from tests.exchange.test_outbox import ProgressLog, held, outbox_for, platform
 
 
 @pytest.fixture
@@ -133,3 +133,18 @@ def test_jnx_reconcile_credit_prints_the_report(
     report = json.loads(result.stdout)
     assert report["disclosures"] == 0 and report["platform_only_count"] == report["platform_records"] > 0
     assert "on the platform only" in jnx("reconcile", "credit").stdout
+
+
+def test_reconciling_reports_the_platform_records_read_then_each_disclosure_compared(
+    sessions: Any, rules: DisclosureRules, migrated_engine: Any, system: RegisteredSystem
+) -> None:
+    tag = uuid.uuid4().hex[:8].upper()
+    derive(sessions, rules, *[("penalty", sample("penalty.valid", document_number=f"济市监罚〔2026〕{tag}{i}号")) for i in range(3)])
+    log = ProgressLog()
+
+    report = reconcile_credit(migrated_engine, system, CREDIT_SECRETS, progress=log, sleep=lambda _: None)
+
+    assert [(label, total) for label, total, _ in log.steps] == [
+        ("reading the platform's records", None), ("comparing disclosures", report.disclosures)]
+    assert log.steps[0][2] == [1] * report.platform_records and report.platform_records > 0
+    assert log.steps[1][2] == [1] * report.disclosures and report.disclosures >= 3
