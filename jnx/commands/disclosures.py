@@ -11,6 +11,7 @@ import typer
 from jnx.adapters.config import MappingSecrets
 from jnx.commands._context import load_settings, open_engine, record_audit, transaction
 from jnx.commands._output import JsonOption, emit
+from jnx.commands.exchange import progress_bar
 from jnx.errors import ConfigError
 from jnx.exchange.calendar import WorkdayCalendar
 from jnx.exchange.db import session_factory
@@ -138,8 +139,9 @@ def deliver(
     from jnx.security.audit_sql import SqlAuditStore
 
     with open_engine(settings) as engine, credit_outbox(engine, credit, MappingSecrets(dict(os.environ)),
-                                                       keys=_key_store(settings, credit), audit=SqlAuditStore(engine)) as wired:
-        summary = wired.outbox.deliver_due(limit)
+                                                       keys=_key_store(settings, credit), audit=SqlAuditStore(engine)) as wired, \
+            progress_bar(not as_json) as bar:
+        summary = wired.outbox.deliver_due(limit, progress=bar)
     emit(summary.as_dict(), as_json,
          lambda d: typer.echo(f"claimed {d['claimed']}: {d['acknowledged']} acknowledged, {d['rejected']} rejected, "
                               f"{d['retried']} to retry, {d['failed']} failed, {d['superseded']} superseded"))
@@ -174,8 +176,8 @@ def reconcile_credit_(system: SystemOption = None, as_json: JsonOption = False) 
     """Compare what the credit platform holds (hand-filed records too) with jnx's disclosures."""
     settings = load_settings()
     credit = _credit(settings, system)
-    with open_engine(settings) as engine:
-        report = reconcile_credit(engine, credit, MappingSecrets(dict(os.environ))).as_dict()
+    with open_engine(settings) as engine, progress_bar(not as_json) as bar:
+        report = reconcile_credit(engine, credit, MappingSecrets(dict(os.environ)), progress=bar).as_dict()
 
     def render(d: dict[str, Any]) -> None:
         typer.echo(f"platform holds {d['platform_records']}, jnx has {d['disclosures']}: {d['matched']} matched "

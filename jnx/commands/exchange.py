@@ -37,11 +37,8 @@ def exchange(progress: bool = False) -> Iterator[Exchange]:
     settings = load_settings()
     with open_engine(settings) as engine:
         ex = Exchange(settings=settings, engine=engine, environment=os.environ, worker_id=f"cli-{os.getpid()}")
-        if progress and sys.stderr.isatty():
-            with _progress_bar() as bar:
-                ex.progress = bar
-                yield ex
-        else:
+        with progress_bar(progress) as bar:
+            ex.progress = bar
             yield ex
 
 
@@ -52,18 +49,44 @@ def _require_system(ex: Exchange, system: str | None) -> None:
             SystemRegistry().get(session, system)
 
 
+class _Bar:
+    """A rich bar on stderr, told either by a run (``bar(stream, counts)``, jnx.exchange.runs.Progress)
+    or by a long pass (``start(label, total)`` then ``advance(n)``, jnx.exchange.outbox.WorkProgress)."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.task = progress.add_task("pulling…", total=None)
+
+    def __call__(self, stream: str, counts: PageCounts) -> None:
+        self.progress.update(self.task, description=f"{stream}: {counts.pulled} pulled, {counts.new} new, "
+                                                    f"{counts.revised} revised, {counts.errors} with errors")
+
+    def start(self, label: str, total: int | None) -> None:
+        self.progress.reset(self.task, total=total, description=label)
+
+    def advance(self, done: int) -> None:
+        self.progress.advance(self.task, done)
+
+
 @contextmanager
-def _progress_bar() -> Iterator[Any]:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def _progress_bar() -> Iterator[_Bar]:
+    """A transient bar on stderr (stdout stays for the command's output, text or --json)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
-        task = progress.add_task("pulling…", total=None)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        yield _Bar(progress)
 
-        def update(stream: str, counts: PageCounts) -> None:
-            progress.update(task, description=f"{stream}: {counts.pulled} pulled, {counts.new} new, "
-                                               f"{counts.revised} revised, {counts.errors} with errors")
 
-        yield update
+@contextmanager
+def progress_bar(wanted: bool) -> Iterator[_Bar | None]:
+    """A bar when ``wanted`` (not --json) and stderr is a terminal; None otherwise (cron, pipes, tests)."""
+    if wanted and sys.stderr.isatty():
+        with _progress_bar() as bar:
+            yield bar
+    else:
+        yield None
 
 
 def _render_run(data: dict[str, Any]) -> None:
@@ -210,8 +233,8 @@ def errors_replay(group: GroupOption = None, system: SystemOption = None, as_jso
     """Re-map the records behind open errors with each system's current table; fixed ones leave the queue."""
     with exchange() as ex:
         _require_system(ex, system)
-        with session_factory(ex.engine).begin() as session:
-            report = error_queue.replay(ex.runs(), session, group=group, system=system)
+        with session_factory(ex.engine).begin() as session, progress_bar(not as_json) as bar:
+            report = error_queue.replay(ex.runs(), session, group=group, system=system, progress=bar)
         audit(ex.engine, "errors.replayed", group or system or "all", report.as_dict())
     emit(report.as_dict(), as_json, lambda d: typer.echo(
         f"replayed {d['records']} record(s): {d['fixed']} fixed, {d['still_broken']} still with errors "
@@ -229,7 +252,8 @@ def replay(
     from jnx.exchange.replay import replay_system
 
     with exchange() as ex:
-        report = replay_system(ex, system=system, mapping=mapping, since=since, dry_run=dry_run)
+        with progress_bar(not as_json) as bar:
+            report = replay_system(ex, system=system, mapping=mapping, since=since, dry_run=dry_run, progress=bar)
         if not dry_run:
             audit(ex.engine, "records.replayed", system, report)
     emit(report, as_json, lambda d: typer.echo(
