@@ -35,17 +35,9 @@ class DisclosureStateError(InputError):
     """An operator action that does not fit the disclosure's state (withdrawing a withdrawn one…)."""
 
 
-def idempotency_body(payload: Mapping[str, Any]) -> str:
-    """The payload as an idempotency key covers it (sorted keys, no spaces)."""
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def idempotency_key(kind: DisclosureKind, business_key: str, revision: int, payload: Mapping[str, Any],
-                    body: str | None = None) -> str:
-    """Stable for one disclosure revision and its content, unique across jnx installations;
-    ``body``: :func:`idempotency_body` of ``payload`` when it is known already."""
-    if body is None:
-        body = idempotency_body(payload)
+def idempotency_key(kind: DisclosureKind, business_key: str, revision: int, payload: Mapping[str, Any]) -> str:
+    """Stable for one disclosure revision and its content, unique across jnx installations."""
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(f"{kind.value}\n{business_key}\n{revision}\n{body}".encode()).hexdigest()
     return f"jnx-{kind.value[:3]}-r{revision}-{digest[:40]}"
 

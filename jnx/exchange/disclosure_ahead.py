@@ -9,8 +9,7 @@ tables from the same folders and plans every record it maps, and the plan travel
 record. The deriver uses a plan from a helper only if it was made with the page's outbound tables
 (kind, name, version and content hash of each) and the page's day; otherwise it plans the record
 itself, as it does for every record when no helper runs. A plan is the same either way: the same
-function of the same record, tables, system settings, policies and day. A helper also writes out the
-payload as the revision's idempotency key covers it, so the run only hashes it.
+function of the same record, tables, system settings, policies and day.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from jnx.exchange.disclosure_actions import idempotency_body
 from jnx.exchange.disclosures import (
     KIND_OF_RECORD,
     PERIODS_KEPT,
@@ -77,9 +75,8 @@ class DisclosureAhead:
             if len(deriver.periods) > PERIODS_KEPT:
                 deriver.periods.clear()
             plan = deriver.plan(StoredRecord(0, record_type, "", 0, data), tables, context, today)
-            body = idempotency_body(plan.payload) if plan.published is None and not plan.problems else None
             return (signature, today, plan.kind, plan.decision, plan.published, plan.payload, plan.problems,
-                    plan.display_until, plan.invalid, body)
+                    plan.display_until, plan.invalid)
 
         return ahead
 

@@ -222,7 +222,6 @@ class Plan:
     problems: list[Problem]
     display_until: dt.date | None  # the display period's longest end, when it could be counted
     invalid: bool  # a licence whose status is 2 (无效)
-    body: str | None = None  # the payload's idempotency_body, when a mapping helper worked it out
 
 
 Signature = tuple[tuple[str, str, int, str], ...]
@@ -238,7 +237,7 @@ def plan_from_ahead(record: StoredRecord, signature: Signature, today: dt.date) 
     """The plan a mapping helper made for ``record`` (:mod:`jnx.exchange.disclosure_ahead`), if it was
     made with these outbound tables on this day; None: the deriver plans the record itself."""
     made = record.ahead
-    if made.__class__ is not tuple or len(made) != 10 or made[0] != signature or made[1] != today:
+    if made.__class__ is not tuple or len(made) != 9 or made[0] != signature or made[1] != today:
         return None
     return Plan(made[2], record, *made[3:])
 
@@ -434,26 +433,26 @@ class PageWriter:
                 held.status, held.problems, held.changed = DisclosureStatus.PENDING, None, True
             return
         if latest is None:
-            self._add_revision(held, DisclosureAction.NEW, plan.payload, held.deadline, None, plan.body)
+            self._add_revision(held, DisclosureAction.NEW, plan.payload, held.deadline, None)
             held.status, held.problems = DisclosureStatus.PENDING, None
             summary.new += 1
         else:
             if self._correction_due is None:
                 self._correction_due = withdrawal_deadline(self.today, self.rules.calendar).date
             self._add_revision(held, DisclosureAction.CORRECTION, plan.payload, self._correction_due,
-                               f"standard record revised (revision {plan.record.revision})", plan.body)
+                               f"standard record revised (revision {plan.record.revision})")
             if held.status is not DisclosureStatus.PUBLISHED:
                 held.status = DisclosureStatus.PENDING
             held.problems = None
             summary.corrections += 1
 
     def _add_revision(self, held: Held, action: DisclosureAction, payload: dict[str, Any], due: dt.date | None,
-                      reason: str | None, body: str | None = None) -> None:
+                      reason: str | None) -> None:
         """:func:`~jnx.exchange.disclosure_actions.add_revision`, written at :meth:`flush`."""
         number = held.current_revision + 1
         self._revisions.append((held, {
             "revision": number, "action": action, "payload": payload,
-            "idempotency_key": idempotency_key(held.kind, held.business_key, number, payload, body),
+            "idempotency_key": idempotency_key(held.kind, held.business_key, number, payload),
             "due_date": due, "reason": reason}))
         if number > 1:
             self._superseding.append((held, number))
