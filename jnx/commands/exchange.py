@@ -51,7 +51,7 @@ def _require_system(ex: Exchange, system: str | None) -> None:
 
 class _Bar:
     """A rich bar on stderr, told either by a run (``bar(stream, counts)``, jnx.exchange.runs.Progress)
-    or by a long pass (``start(label, total)`` then ``advance(n)``, jnx.exchange.outbox.WorkProgress)."""
+    or by a long pass (``start(label, total)`` then ``advance(n)``, jnx.exchange.progress.WorkProgress)."""
 
     def __init__(self, progress: Any) -> None:
         self.progress = progress

@@ -24,7 +24,7 @@ from jnx.adapters.base import RawRecord as PulledRecord
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange.ingest import PageCounts, PageIngester
 from jnx.exchange.models import MappingErrorEntry, MappingErrorStatus, RawRecord, utcnow
-from jnx.exchange.outbox import WorkProgress
+from jnx.exchange.progress import WorkProgress
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.runs import RunService, _context
 from jnx.security.masking import MaskRule, mask_id_numbers_in, mask_value

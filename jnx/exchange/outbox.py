@@ -40,6 +40,7 @@ from jnx.errors import JnxError, PermanentError
 from jnx.exchange.leases import DELIVERIES, Lease, Leases
 from jnx.exchange.models import DeliveryStatus, DisclosureAction, DisclosureStatus, utcnow
 from jnx.exchange.outbox_store import Outcome, OutboxStore, Work
+from jnx.exchange.progress import WorkProgress
 
 ENVELOPE_FIELD = "jnx_envelope"  # a sealed item travels as {"jnx_envelope": "<compact JWE>"}
 WITHDRAWAL_SUFFIX = "_withdrawal"
@@ -51,16 +52,6 @@ class Sealer(Protocol):
     ttl: dt.timedelta
 
     def seal(self, payload: bytes, *, idempotency_key: str, now: dt.datetime) -> str: ...
-
-
-class WorkProgress(Protocol):
-    """Told how far a long pass is (``jnx disclosures deliver``, ``jnx errors replay``, ``jnx replay``,
-    ``jnx reconcile credit`` draw a bar with it on a terminal): a named step, its size when known, and
-    how much of it is done. Optional everywhere; what it is told never changes what the pass does."""
-
-    def start(self, label: str, total: int | None) -> None: ...
-
-    def advance(self, done: int) -> None: ...
 
 
 class Audit(Protocol):

@@ -40,7 +40,7 @@ from jnx.exchange.models import (
     DisclosureStatus,
     utcnow,
 )
-from jnx.exchange.outbox import WorkProgress
+from jnx.exchange.progress import WorkProgress
 
 PLATFORM_KIND: dict[DisclosureKind, str] = {DisclosureKind.LICENSE: "xzxk", DisclosureKind.PENALTY: "xzcf"}
 KEY_FIELDS: dict[DisclosureKind, tuple[str, str, str]] = {  # agency code, 文书号, agency name

@@ -12,7 +12,7 @@ from jnx.exchange.db import session_factory
 from jnx.exchange.error_queue import remap
 from jnx.exchange.ingest import PageCounts
 from jnx.exchange.models import RawRecord
-from jnx.exchange.outbox import WorkProgress
+from jnx.exchange.progress import WorkProgress
 from jnx.exchange.registry import RegisteredSystem
 from jnx.exchange.runs import BEIJING
 from jnx.exchange.wiring import Exchange

@@ -105,7 +105,7 @@ def test_due_disclosures_go_out_in_batches_and_come_back_acknowledged_with_their
 
 
 class ProgressLog:
-    """A :class:`~jnx.exchange.outbox.WorkProgress` that writes down what it is told: one
+    """A :class:`~jnx.exchange.progress.WorkProgress` that writes down what it is told: one
     ``(label, total, [advances…])`` per step."""
 
     def __init__(self) -> None:
