@@ -41,8 +41,12 @@ from jnx.security.masking import mask_value
 
 Mapper = Callable[[Mapping[str, Any], MappingContext], tuple[dict[str, Any], list[MappingIssue]]]
 SHOWN_VALUE_CHARS = 80
-MAY_EMPTY = frozenset({"trim", "clean", "squeeze", "split", "join", "concat", "coalesce", "positions"})
-"""Transforms that may turn a value into no value (every step after it is then skipped)."""
+MAY_EMPTY = frozenset({"trim", "clean", "squeeze", "split", "join", "concat", "coalesce", "positions", "remove"})
+"""Transforms that may turn a value into no value (every step after it is then skipped); each gives no value
+for "" (and never "")."""
+KEEP_EMPTY = frozenset({"halfwidth", "upper", "lower", "cn_parens"})
+"""Transforms that give "" for "" and never make "" of other text: a chain starting with them and then one of
+MAY_EMPTY needs no test of the source value for ""."""
 INLINE = {
     "trim": "(v.strip(STRIP) or None) if v.__class__ is str else {fn}(v)",
     "upper": "v.upper() if v.__class__ is str else {fn}(v)",
@@ -185,6 +189,19 @@ def _emit_steps(rule: FieldRule, out: _Emitter, depth: int, failed: str, present
     out.emit(depth + 1, failed)
 
 
+def _empties_source(rule: FieldRule) -> bool:
+    """Whether a source "" becomes no value by the chain itself (a MAY_EMPTY step first, perhaps after steps
+    that keep "" as it is); otherwise the compiled field tests the source for "" before its first step."""
+    for step in rule.steps:
+        if step.when is not None or step.each:
+            return False
+        if step.name in MAY_EMPTY:
+            return True
+        if step.name not in KEEP_EMPTY:
+            return False
+    return False
+
+
 def _memoised(rule: FieldRule) -> bool:
     """Worth remembering per source text: the result depends on the source value alone (no step reads
     other fields), and the chain does more than the in-place one-liners a lookup would cost as much as."""
@@ -245,6 +262,10 @@ def _emit_field(rule: FieldRule, out: _Emitter) -> None:
     if rule.default is not None:
         out.emit(depth, "if v is None or v == '':")
         out.emit(depth + 1, f"v = {out.bind('d', rule.default)}")
+    elif rule.paths and rule.steps and not _empties_source(rule):  # "" is no value: never read by a step
+        out.emit(depth, "if v == '':")
+        out.emit(depth + 1, "v = None")
+        present = False
     if rule.steps:
         _emit_steps(rule, out, depth, f"v = {out.bind('i', _issue_factory(rule))}(raw, exc)", present)
     _emit_outcome(rule, out, depth, memo)

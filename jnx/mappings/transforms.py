@@ -207,7 +207,7 @@ def _build_replace(params: Mapping[str, Any], env: BuildEnv) -> Step:
 
 def _build_remove(params: Mapping[str, Any], env: BuildEnv) -> Step:
     table = str.maketrans("", "", str(params["chars"]))
-    return lambda value: str(value).translate(table)
+    return lambda value: str(value).translate(table) or None  # all removed ("-", "--"): no value
 
 
 def _build_const(params: Mapping[str, Any], env: BuildEnv) -> Step:

@@ -215,7 +215,7 @@ def test_steps_written_in_place_give_what_their_transforms_give(dictionary, code
     if not _in_place:
         _in_place.append(compile_table(parse_table(table_text(IN_PLACE_FIELDS), "t.yaml", dictionary, codesets), dictionary))
     mapper = _in_place[0]
-    expected = {"party_name": clean(text), "illegal_facts": squeeze(text), "legal_representative": cn_parens(text),
+    expected = {"party_name": clean(text), "illegal_facts": squeeze(text), "legal_representative": cn_parens(text) or None,
                 "illegal_act": None if clean(text) is None else squeeze(cn_parens(clean(text)))}
     for _ in range(2):  # new to the field, then remembered
         out, issues = mapper.map_fields({"a": text, "b": text, "c": text, "d": text}, CONTEXT)

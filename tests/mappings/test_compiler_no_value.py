@@ -15,6 +15,7 @@ import pytest
 
 from jnx.mappings.compiler import CompiledTable
 from jnx.mappings.registry import SHIPPED_DIR, TableRegistry
+from jnx.mappings.transforms import TRANSFORMS, BuildEnv
 from tests.mappings.conftest import CONTEXT, TODAY
 
 MISSING = object()
@@ -115,3 +116,49 @@ def test_an_absent_validity_of_the_case_handling_penalty_is_long_term(penalty_v1
     result = penalty_v1(record, CONTEXT, today=TODAY)
     assert result.issues == ()
     assert result.record["valid_to"] == dt.date(2099, 12, 31)
+
+
+# A raw "" reaching a parsing step with no trim before it, and a `remove` that removes every character: no value
+# too, so a required field reports `required` and an optional one is left out (never date.format, code.unknown,
+# amount.format, and never "" stored).
+EMPTYING: dict[str, tuple[str, str, bool, Any]] = {
+    "date first": ("decision_date: {from: v, do: [{date: [YYYY-MM-DD]}]}\n", "decision_date", True, ""),
+    "code first": ('party_type: {from: v, do: [{code: {set: party_type, map: {"1": 自然人}}}]}\n', "party_type", True, ""),
+    "amount first": ("fine_amount: {from: v, do: [{amount: 元}]}\n", "fine_amount", False, ""),
+    "halfwidth, then date": ("decision_date: {from: v, do: [halfwidth, {date: [YYYY-MM-DD]}]}\n", "decision_date", True, ""),
+    "upper only": ("party_credit_code: {from: v, do: [upper]}\n", "party_credit_code", False, ""),
+    "remove of every character": ('party_credit_code: {from: v, do: [{remove: "-"}]}\n', "party_credit_code", False, "--"),
+    "remove of every character, then code": (
+        'party_type: {from: v, do: [{remove: "-"}, {code: {set: party_type, map: {"1": 自然人}}}]}\n', "party_type", True, "-"),
+    "trim, then remove of every character, then amount": (
+        'fine_amount: {from: v, do: [trim, {remove: "-"}, {amount: 元}]}\n', "fine_amount", False, " - "),
+    "split, then remove of every character in one item": (
+        'penalty_types: {from: v, do: [split, {remove: "-"}, {code: {set: penalty_type}}]}\n', "penalty_types", True, "-;--"),
+}
+
+
+@pytest.mark.parametrize("shape", EMPTYING)
+def test_an_empty_text_is_no_value_wherever_it_appears_in_a_chain(compiled, shape: str) -> None:  # type: ignore[no-untyped-def]
+    fields, target, required, text = EMPTYING[shape]
+    mapper: CompiledTable = compiled(fields)
+    for _ in range(2):  # new to the field, then (for a memoised field) looked up first
+        out, issues = mapper.map_fields({"v": text}, CONTEXT)
+        assert [(i.field, i.rule) for i in issues] == ([(target, "required")] if required else [])
+        assert target not in out
+
+
+def test_remove_still_gives_what_is_left() -> None:
+    remove = TRANSFORMS["remove"].build({"chars": "-"}, BuildEnv(None, {}))  # type: ignore[arg-type]
+    assert (remove("60003734-1"), remove("--"), remove("")) == ("600037341", None, None)
+
+
+def test_whitespace_alone_still_reaches_a_parsing_step_without_trim(compiled) -> None:  # type: ignore[no-untyped-def]
+    """Only "" is no value by itself: whitespace is no value after trim (or clean, squeeze, split), as the chain says."""
+    out, issues = compiled("decision_date: {from: v, do: [{date: [YYYY-MM-DD]}]}\n").map_fields({"v": "  "}, CONTEXT)
+    assert [(i.field, i.rule) for i in issues] == [("decision_date", "date.format")]
+
+
+def test_an_empty_source_text_of_the_benchmark_table_is_tested_by_its_chains_alone(penalty_v1: CompiledTable) -> None:
+    """Every chain of case_handling.penalty@1 starts by emptying "" itself (trim, clean, squeeze, or halfwidth
+    then split or trim): its compiled function carries no separate test of the source for ""."""
+    assert "if v == '':" not in penalty_v1.source
