@@ -112,11 +112,10 @@ def withdraw(session: Session, disclosure_id: int, reason: str, calendar: Workin
         raise DisclosureStateError(
             f"disclosure {disclosure_id} expired on {disclosure.display_until}: the platform no longer shows it, "
             "so there is nothing to withdraw", hint=f"`jnx disclosures show {disclosure_id}` shows its history")
-    latest = session.scalars(select(DisclosureRevision).where(DisclosureRevision.disclosure_id == disclosure.id)
-                             .order_by(DisclosureRevision.revision.desc()).limit(1)).one_or_none()
-    if latest is not None and latest.action is DisclosureAction.WITHDRAWAL and disclosure.status is not DisclosureStatus.WITHDRAWN:
+    latest = latest_revisions(session, [disclosure.id]).get(disclosure.id)
+    if latest is not None and latest[0] is DisclosureAction.WITHDRAWAL and disclosure.status is not DisclosureStatus.WITHDRAWN:
         raise DisclosureStateError(
-            f"disclosure {disclosure_id} already has a withdrawal waiting (revision {latest.revision}, due {latest.due_date})",
+            f"disclosure {disclosure_id} already has a withdrawal waiting (revision {disclosure.current_revision})",
             hint=f"`jnx disclosures show {disclosure_id}` shows its delivery; `jnx disclosures deliver` pushes it")
     withdraw_disclosure(session, disclosure, reason.strip(), withdrawal_deadline(today, calendar).date)
     session.flush()
