@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jnx.codegen import SourceWriter
 from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef, TargetDictionary
 from jnx.mappings.shapes import shape_test
 from jnx.mappings.table import Condition, FieldRule, MappingTable
@@ -97,19 +98,9 @@ def each(step: Callable[[Any], Any], items: list[Any]) -> list[Any] | None:
 
 
 @dataclass
-class _Emitter:
-    lines: list[str] = field(default_factory=list)
-    names: dict[str, Any] = field(default_factory=dict)
+class _Emitter(SourceWriter):
     functions: list[str] = field(default_factory=list)
     memos: list[dict[str, Any]] = field(default_factory=list)
-
-    def bind(self, prefix: str, value: Any) -> str:
-        name = f"_{prefix}{len(self.names)}"
-        self.names[name] = value
-        return name
-
-    def emit(self, depth: int, line: str) -> None:
-        self.lines.append("    " * depth + line)
 
 
 def _getter(path: str) -> str:

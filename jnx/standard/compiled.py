@@ -28,6 +28,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from jnx.codegen import SourceWriter
 from jnx.codesets import USCC_PLACEHOLDER, CodeSetRegistry, check_id_number
 from jnx.standard.code_days import CodeJudge, judge_codes
 from jnx.standard.conditions import Condition
@@ -44,19 +45,7 @@ Check = Callable[[Mapping[str, Any], dt.date], RecordCheck]
 Rules = Callable[[Mapping[str, Any], "set[str] | frozenset[str]", dt.date, list[Issue], list[Issue]], None]
 
 
-class _Source:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.names: dict[str, Any] = {}
-
-    def bind(self, prefix: str, value: Any) -> str:
-        name = f"_{prefix}{len(self.names)}"
-        self.names[name] = value
-        return name
-
-    def emit(self, depth: int, line: str) -> None:
-        self.lines.append("    " * depth + line)
-
+class _Source(SourceWriter):
     def run(self, name: str, title: str, base: dict[str, Any]) -> Any:
         namespace = {**base, **self.names}
         exec(compile("\n".join(self.lines) + "\n", title, "exec"), namespace)  # noqa: S102 - generated from the checked dictionary only
