@@ -44,12 +44,12 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from jnx.exchange.db import create_engine_for, upgrade
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunSummary
 from jnx.exchange.wiring import Exchange
 from jnx.sandbox.runner import Credentials
 from jnx.settings import Settings
+from jnx.store.db import create_engine_for, upgrade
 
 SEED = 7
 SYSTEM = "jn-case-handling"

@@ -39,7 +39,16 @@ from jnx.codesets.validators import id_check_char, uscc_check_char
 from jnx.mappings.compiler import MEMO_SIZE, shown
 from jnx.mappings.model import MappingContext, MappingIssue
 from jnx.mappings.service import open_registry
-from jnx.mappings.values import TransformFailure, amount_parser, clean, cn_parens, date_parser, halfwidth, squeeze, trim
+from jnx.mappings.values import (
+    TransformFailure,
+    amount_parser,
+    clean,
+    cn_parens,
+    date_parser,
+    halfwidth,
+    squeeze,
+    trim,
+)
 
 POOL = 5_000
 CONTEXT = MappingContext(department_name="济宁市司法局", department_credit_code="11370800004180002M")
@@ -216,7 +225,7 @@ def handwritten(src: Mapping[str, Any], ctx: MappingContext) -> tuple[dict[str, 
         out["party_name"] = cn_parens(value)
     else:
         issues.append(_missing("party_name", "dsrmc"))
-    for field, key, need, personal in (("party_credit_code", "tyshxydm", False, False),
+    for field, key, need, _personal in (("party_credit_code", "tyshxydm", False, False),
                                        ("legal_rep_id_number", "fddbrzjhm", False, True),
                                        ("party_id_number", "zjhm", False, True),
                                        ("authority_credit_code", "cfjgdm", True, False)):

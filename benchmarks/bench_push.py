@@ -41,17 +41,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jnx.adapters.config import MappingSecrets, RestConfig  # noqa: E402
 from jnx.adapters.factory import build_adapters  # noqa: E402
-from jnx.exchange.calendar import WorkdayCalendar  # noqa: E402
-from jnx.exchange.db import create_engine_for, session_factory, upgrade  # noqa: E402
-from jnx.exchange.delivery import EnvelopeSealer  # noqa: E402
-from jnx.exchange.disclosures import DisclosureDeriver, DisclosureRules, existing_disclosures  # noqa: E402
 from jnx.exchange.ingest import StoredRecord, canonical  # noqa: E402
-from jnx.exchange.models import DisclosureKind, StandardRecord  # noqa: E402
 from jnx.mappings.model import MappingContext  # noqa: E402
-from jnx.exchange.outbox import Outbox, RetryPolicy, item_bytes  # noqa: E402
 from jnx.mappings.service import open_registry  # noqa: E402
+from jnx.publicity.calendar import WorkdayCalendar  # noqa: E402
+from jnx.publicity.delivery import EnvelopeSealer  # noqa: E402
+from jnx.publicity.derive import (  # noqa: E402
+    DisclosureDeriver,
+    DisclosureRules,
+    existing_disclosures,
+)
+from jnx.publicity.outbox import Outbox, RetryPolicy, item_bytes  # noqa: E402
 from jnx.security.envelope import open_envelope  # noqa: E402
 from jnx.security.keys import KeyUse, PrivateKey, Suite, generate_private_key  # noqa: E402
+from jnx.store.db import create_engine_for, session_factory, upgrade  # noqa: E402
+from jnx.store.models import DisclosureKind, StandardRecord  # noqa: E402
 
 PENALTY = {
     "party_name": "济宁示例科技有限公司", "party_type": "法人及非法人组织", "party_credit_code": "91370800MA3C00011N",

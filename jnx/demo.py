@@ -25,23 +25,30 @@ from sqlalchemy import func, select
 
 from jnx.adapters.config import MappingSecrets
 from jnx.codesets import check_id_number
-from jnx.exchange.db import create_engine_for, session_factory, upgrade
-from jnx.exchange.delivery import EnvelopeSealer, credit_outbox
-from jnx.exchange.disclosure_views import count_overdue
 from jnx.exchange.error_queue import groups
 from jnx.exchange.ingest import PageCounts
-from jnx.exchange.models import utcnow
-from jnx.exchange.models import Delivery, DeliveryStatus, Disclosure, MappingErrorEntry, MappingErrorStatus, StandardRecord
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunSummary, beijing_today
 from jnx.exchange.wiring import Exchange
-from jnx.sandbox.runner import Sandbox, SandboxConfig
+from jnx.publicity.delivery import EnvelopeSealer, credit_outbox
+from jnx.publicity.views import count_overdue
 from jnx.sandbox.envelopes import envelope_unwrap
+from jnx.sandbox.runner import Sandbox, SandboxConfig
 from jnx.sandbox.systems import registrations_for, secrets_from
 from jnx.security.audit_sql import SqlAuditStore
 from jnx.security.keys import KeyUse, PrivateKey, Suite, generate_private_key
 from jnx.security.masking import ID_NUMBER_LIKE
 from jnx.settings import Settings
+from jnx.store.db import create_engine_for, session_factory, upgrade
+from jnx.store.models import (
+    Delivery,
+    DeliveryStatus,
+    Disclosure,
+    MappingErrorEntry,
+    MappingErrorStatus,
+    StandardRecord,
+    utcnow,
+)
 
 Say = Callable[[str], None]
 MIRROR_ID = "jn-province-mirror"

@@ -15,7 +15,7 @@ Database fixtures (each test runs once on SQLite and once on PostgreSQL):
 ``empty_database_url``
     The same, with no tables at all (for migration and ``jnx init`` tests).
 ``migrated_engine``
-    An engine (:func:`jnx.exchange.db.create_engine_for`) on ``database_url``, disposed afterwards.
+    An engine (:func:`jnx.store.db.create_engine_for`) on ``database_url``, disposed afterwards.
 
 Use ``migrated_engine`` for most tests; ``database_url`` when the code under test makes its own
 engine (other processes, the CLI). To run one backend only: ``-k sqlite`` or ``-k postgres``.
@@ -33,7 +33,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
-from jnx.exchange.db import create_engine_for, upgrade
+from jnx.store.db import create_engine_for, upgrade
 
 _skipped_postgres: list[str] = []
 

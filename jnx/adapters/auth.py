@@ -18,7 +18,13 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from jnx.adapters.config import HmacAuthConfig, PasswordAuthConfig, SecretResolver, TokenAuthConfig, resolve_secret
+from jnx.adapters.config import (
+    HmacAuthConfig,
+    PasswordAuthConfig,
+    SecretResolver,
+    TokenAuthConfig,
+    resolve_secret,
+)
 
 
 def sorted_query(query: str) -> str:

@@ -35,8 +35,18 @@ from jnx.adapters.base import (
     Watermark,
     to_jsonable,
 )
-from jnx.adapters.config import DbFrontConfig, DbPullSpec, DbPushSpec, SecretResolver, resolve_secret
-from jnx.adapters.errors import LineUnreachableError, RequestRejectedError, TransportError
+from jnx.adapters.config import (
+    DbFrontConfig,
+    DbPullSpec,
+    DbPushSpec,
+    SecretResolver,
+    resolve_secret,
+)
+from jnx.adapters.errors import (
+    LineUnreachableError,
+    RequestRejectedError,
+    TransportError,
+)
 from jnx.adapters.lines import Clock, Line, LineSet
 from jnx.adapters.transport import Sleep, Transport
 

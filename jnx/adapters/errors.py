@@ -22,7 +22,13 @@ never a credential.
 
 from __future__ import annotations
 
-from jnx.errors import AdapterError, AuthenticationError, PayloadError, PermanentError, TransportError
+from jnx.errors import (
+    AdapterError,
+    AuthenticationError,
+    PayloadError,
+    PermanentError,
+    TransportError,
+)
 
 __all__ = [
     "AllLinesDownError",

@@ -22,7 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jnx.adapters.base import Adapters, OutboundItem, Page, PayloadEncoding, RawRecord, Receipt, ReceiptStatus, Watermark, dig
+from jnx.adapters.base import (
+    Adapters,
+    OutboundItem,
+    Page,
+    PayloadEncoding,
+    RawRecord,
+    Receipt,
+    ReceiptStatus,
+    Watermark,
+    dig,
+)
 from jnx.adapters.config import FileDropConfig, FilePullSpec, FilePushSpec
 from jnx.adapters.errors import FileEncodingError, PayloadError
 from jnx.adapters.receipts import batch_key
@@ -92,9 +102,7 @@ class FileDropPuller:
         mark = (int(watermark.since), watermark.key or "") if watermark else None
         todo = []
         for dropped in self.ready_files():
-            if mark is not None and dropped.position < mark:
-                self._move_done(dropped.path)
-            elif mark is not None and dropped.position == mark and watermark and watermark.cursor is None:
+            if mark is not None and dropped.position < mark or mark is not None and dropped.position == mark and watermark and watermark.cursor is None:
                 self._move_done(dropped.path)
             else:
                 todo.append(dropped)

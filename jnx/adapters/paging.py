@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from jnx.adapters import fastjson
-from jnx.adapters.base import Page, PayloadEncoding, RawRecord, Watermark, dig, to_jsonable
+from jnx.adapters.base import (
+    Page,
+    PayloadEncoding,
+    RawRecord,
+    Watermark,
+    dig,
+    to_jsonable,
+)
 from jnx.adapters.config import RecordSpec
 from jnx.adapters.errors import PayloadError, TruncatedPageError
 

@@ -6,7 +6,14 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jnx.adapters.base import FieldReason, OutboundItem, Receipt, ReceiptStatus, dig, to_jsonable
+from jnx.adapters.base import (
+    FieldReason,
+    OutboundItem,
+    Receipt,
+    ReceiptStatus,
+    dig,
+    to_jsonable,
+)
 from jnx.adapters.config import ReceiptSpec
 from jnx.adapters.errors import PayloadError
 

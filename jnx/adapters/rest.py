@@ -13,7 +13,14 @@ from typing import Any
 import requests
 
 from jnx.adapters import fastjson
-from jnx.adapters.base import OutboundItem, Page, PayloadEncoding, Receipt, Watermark, dig
+from jnx.adapters.base import (
+    OutboundItem,
+    Page,
+    PayloadEncoding,
+    Receipt,
+    Watermark,
+    dig,
+)
 from jnx.adapters.config import RestPullSpec, RestPushSpec, fill_placeholders
 from jnx.adapters.errors import PayloadError, RequestRejectedError
 from jnx.adapters.lines import Line

@@ -28,8 +28,19 @@ from zeep.transports import Transport as ZeepTransport
 from zeep.wsse.username import UsernameToken
 
 from jnx.adapters.base import OutboundItem, Page, PayloadEncoding, Receipt, Watermark
-from jnx.adapters.config import SoapConfig, SoapPullSpec, SoapPushSpec, fill_placeholders
-from jnx.adapters.errors import AuthenticationError, PayloadError, RequestRejectedError, ServerBusyError, UnsafeXmlError
+from jnx.adapters.config import (
+    SoapConfig,
+    SoapPullSpec,
+    SoapPushSpec,
+    fill_placeholders,
+)
+from jnx.adapters.errors import (
+    AuthenticationError,
+    PayloadError,
+    RequestRejectedError,
+    ServerBusyError,
+    UnsafeXmlError,
+)
 from jnx.adapters.lines import Line, redact_url, scrub_credentials
 from jnx.adapters.paging import PageAnswer, PageRequest, paginate
 from jnx.adapters.receipts import batch_key, read_receipts

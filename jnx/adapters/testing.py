@@ -12,7 +12,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jnx.adapters.base import FieldReason, OutboundItem, Page, PayloadEncoding, RawRecord, Receipt, ReceiptStatus, Watermark
+from jnx.adapters.base import (
+    FieldReason,
+    OutboundItem,
+    Page,
+    PayloadEncoding,
+    RawRecord,
+    Receipt,
+    ReceiptStatus,
+    Watermark,
+)
 from jnx.adapters.errors import TransportError
 from jnx.errors import JnxError
 

@@ -26,11 +26,15 @@ from typing import Any, TypeVar
 
 import requests
 import urllib3
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
 
 from jnx.adapters.config import RetryConfig, Timeouts
 from jnx.adapters.errors import (
-    AllLinesDownError,
     AuthenticationError,
     ConnectionDroppedError,
     LineTimeoutError,

@@ -7,7 +7,13 @@ jnx but ``jnx.errors``.
 from jnx.codesets.checks import VALIDATORS, Validator, check, known_names, named_check
 from jnx.codesets.errors import UnknownCodeError
 from jnx.codesets.regions import RegionKind, region_kind, resolve_region
-from jnx.codesets.registry import CodeEntry, CodeSet, CodeSetRegistry, CodeSetVersion, default_registry
+from jnx.codesets.registry import (
+    CodeEntry,
+    CodeSet,
+    CodeSetRegistry,
+    CodeSetVersion,
+    default_registry,
+)
 from jnx.codesets.validators import (
     USCC_PLACEHOLDER,
     Notice,

@@ -12,7 +12,13 @@ import datetime as dt
 from typing import Any
 
 from jnx.codesets.checks import VALIDATORS, Validator, check, named_check
-from jnx.codesets.registry import CodeEntry, CodeSet, CodeSetRegistry, CodeSetVersion, default_registry
+from jnx.codesets.registry import (
+    CodeEntry,
+    CodeSet,
+    CodeSetRegistry,
+    CodeSetVersion,
+    default_registry,
+)
 
 
 def _version(version: CodeSetVersion) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -314,7 +315,7 @@ def parse_codeset(doc: Mapping[str, Any], source: str) -> CodeSet:
     if "name" not in doc:
         raise CodeSetError(f"{source}: name is required")
     ordered = sorted(versions, key=lambda v: v.valid_from)
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in itertools.pairwise(ordered):
         if before.valid_to is None or before.valid_to >= after.valid_from:
             raise CodeSetError(f"{source}: versions {before.version} and {after.version} overlap")
         if before.valid_to + dt.timedelta(days=1) != after.valid_from:

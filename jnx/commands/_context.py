@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jnx.exchange.db import create_engine_for, require_current, session_factory
 from jnx.settings import Settings
+from jnx.store.db import create_engine_for, require_current, session_factory
 
 
 def load_settings() -> Settings:

@@ -13,17 +13,17 @@ from jnx.commands._context import load_settings, open_engine, record_audit, tran
 from jnx.commands._output import JsonOption, emit
 from jnx.commands.exchange import progress_bar
 from jnx.errors import ConfigError
-from jnx.exchange.calendar import WorkdayCalendar
-from jnx.exchange.db import session_factory
-from jnx.exchange.delivery import credit_outbox
-from jnx.exchange.disclosure_views import list_disclosures, show_disclosure
-from jnx.exchange.disclosure_actions import expire_displays, recompute_deadlines, withdraw
-from jnx.exchange.disclosures import credit_system
-from jnx.exchange.models import DisclosureStatus
-from jnx.exchange.reconcile import reconcile_credit
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry
 from jnx.exchange.runs import beijing_today
+from jnx.publicity.actions import expire_displays, recompute_deadlines, withdraw
+from jnx.publicity.calendar import WorkdayCalendar
+from jnx.publicity.delivery import credit_outbox
+from jnx.publicity.derive import credit_system
+from jnx.publicity.reconcile import reconcile_credit
+from jnx.publicity.views import list_disclosures, show_disclosure
 from jnx.settings import Settings
+from jnx.store.db import session_factory
+from jnx.store.models import DisclosureStatus
 
 app = typer.Typer(help="双公示 disclosures: list, show, withdraw, deliver to the credit platform.", no_args_is_help=True)
 reconcile_app = typer.Typer(help="Reconcile jnx with the platforms it feeds (对账).", no_args_is_help=True)

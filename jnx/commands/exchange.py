@@ -14,12 +14,11 @@ from jnx.commands._context import audit, load_settings, open_engine
 from jnx.commands._output import JsonOption, emit
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange import error_queue
-from jnx.exchange.db import session_factory
 from jnx.exchange.ingest import PageCounts
-from jnx.exchange.models import MappingErrorEntry, MappingErrorStatus, RunStatus
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.wiring import Exchange
-from jnx.settings import Settings
+from jnx.store.db import session_factory
+from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RunStatus
 
 errors_app = typer.Typer(help="The errors queue: mapping and validation errors by cause; ignore and replay.", no_args_is_help=True)
 runs_app = typer.Typer(help="Runs: what was pulled, when, with which outcome.", no_args_is_help=True)
@@ -72,7 +71,14 @@ class _Bar:
 def _progress_bar() -> Iterator[_Bar]:
     """A transient bar on stderr (stdout stays for the command's output, text or --json)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:

@@ -8,7 +8,7 @@ import typer
 
 from jnx.commands._context import load_settings
 from jnx.commands._output import JsonOption, emit
-from jnx.exchange.db import UpgradeResult, upgrade
+from jnx.store.db import UpgradeResult, upgrade
 
 DatabaseUrlOption = Annotated[
     str | None,

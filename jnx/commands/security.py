@@ -254,9 +254,9 @@ def audit_verify(
 ) -> None:
     """Walk the audit chain; exit 5 and name the seq of the first changed, removed or reordered entry."""
     from jnx.commands._context import open_engine
-    from jnx.exchange.db import SQLITE_BEGIN
     from jnx.security.audit import verify_chain
     from jnx.security.audit_sql import SqlAuditStore
+    from jnx.store.db import SQLITE_BEGIN
 
     # open_engine: a database not initialised says `jnx init` (exit 3), one not reachable says so (exit 4)
     with open_engine(Settings()) as engine:
@@ -276,7 +276,11 @@ def receiver_serve(
     """Run the reference receiving endpoint: POST /envelopes and /envelopes/batch → signed receipts
     (Ctrl-C or SIGTERM stops it)."""
     from jnx.security.operator import HomeReceiver, build_receiver
-    from jnx.security.receiver_http import ReceiverProcesses, make_server, serve_processes
+    from jnx.security.receiver_http import (
+        ReceiverProcesses,
+        make_server,
+        serve_processes,
+    )
 
     store = _store()
     settings = Settings()

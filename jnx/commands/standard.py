@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -30,7 +30,7 @@ def _date(value: str | None) -> dt.date | None:
 @app.command("export")
 def export_command(
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="xsd, jsonschema or markdown.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,  # noqa: UP007
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,  # noqa: UP007
 ) -> None:
     """Write the standard's XSD, JSON Schema or Markdown data dictionary (generated from the dictionary)."""
     text = export(fmt)
@@ -43,8 +43,8 @@ def export_command(
 @app.command("validate")
 def validate_command(
     file: Annotated[Path, typer.Argument(help="A JSON or XML record file.")],
-    record_type: Annotated[Optional[str], typer.Option("--record-type", "-t", help="Record type of records that do not name one.")] = None,  # noqa: UP007
-    on: Annotated[Optional[str], typer.Option("--on", help="Validation day YYYY-MM-DD (default today).")] = None,  # noqa: UP007
+    record_type: Annotated[str | None, typer.Option("--record-type", "-t", help="Record type of records that do not name one.")] = None,  # noqa: UP007
+    on: Annotated[str | None, typer.Option("--on", help="Validation day YYYY-MM-DD (default today).")] = None,  # noqa: UP007
     max_bytes: Annotated[int, typer.Option("--max-bytes", help="Refuse files larger than this.")] = DEFAULT_MAX_BYTES,
     as_json: JsonOption = False,
 ) -> None:
@@ -67,7 +67,7 @@ def validate_command(
 
 @app.command("elements")
 def elements_command(
-    record_type: Annotated[Optional[str], typer.Option("--record-type", "-t", help="Only the elements of this record type.")] = None,  # noqa: UP007
+    record_type: Annotated[str | None, typer.Option("--record-type", "-t", help="Only the elements of this record type.")] = None,  # noqa: UP007
     as_json: JsonOption = False,
 ) -> None:
     """List the data element dictionary (or one record type's elements with their required-ness)."""

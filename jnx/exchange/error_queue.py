@@ -23,11 +23,11 @@ from jnx.adapters.base import PayloadEncoding
 from jnx.adapters.base import RawRecord as PulledRecord
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange.ingest import PageCounts, PageIngester
-from jnx.exchange.models import MappingErrorEntry, MappingErrorStatus, RawRecord, utcnow
 from jnx.exchange.progress import WorkProgress
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.runs import RunService, _context
 from jnx.security.masking import MaskRule, mask_id_numbers_in, mask_value
+from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RawRecord, utcnow
 
 E = MappingErrorEntry
 _NAME_RULE = MaskRule(keep_head=1, keep_tail=0)  # a personal value shown by its first character only

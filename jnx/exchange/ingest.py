@@ -17,13 +17,13 @@ from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy.orm import Session
 
-from jnx.adapters.base import RawRecord as PulledRecord
 from jnx.adapters.base import PayloadEncoding, canonical_bytes, to_jsonable
-from jnx.exchange import queries
-from jnx.exchange.db import dumps_json
-from jnx.exchange.models import MappingErrorStatus, utcnow
+from jnx.adapters.base import RawRecord as PulledRecord
 from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef
 from jnx.standard.dictionary import Dictionary
+from jnx.store import queries
+from jnx.store.db import dumps_json
+from jnx.store.models import MappingErrorStatus, utcnow
 
 
 class Mapper(Protocol):

@@ -24,7 +24,14 @@ from typing import Any, Literal, Protocol
 
 import yaml
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,7 +39,7 @@ from jnx.adapters.config import AdapterConfig
 from jnx.adapters.lines import redact_url
 from jnx.codesets import check_uscc, default_registry
 from jnx.errors import ConfigError, NotFoundError
-from jnx.exchange.models import SourceSystem, SystemKind
+from jnx.store.models import SourceSystem, SystemKind
 
 FORMAT = 1
 MAX_FILE_BYTES = 1_000_000
@@ -165,9 +172,7 @@ def _in_document(doc: Any, loc: Iterable[str | int]) -> Place:
     place: list[str | int] = []
     node = doc
     for part in loc:
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if isinstance(node, Mapping) and part in node or isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
         elif isinstance(node, Mapping) and isinstance(part, str) and node.get("protocol") == part:
             continue  # pydantic's name for the protocol a union picked, not a key of the file

@@ -8,15 +8,15 @@ from typing import Any
 from sqlalchemy import select
 
 from jnx.errors import ConfigError
-from jnx.exchange.db import session_factory
 from jnx.exchange.error_queue import remap
 from jnx.exchange.ingest import PageCounts
-from jnx.exchange.models import RawRecord
 from jnx.exchange.progress import WorkProgress
 from jnx.exchange.registry import RegisteredSystem
 from jnx.exchange.runs import BEIJING
 from jnx.exchange.wiring import Exchange
 from jnx.mappings.table import MappingTable
+from jnx.store.db import session_factory
+from jnx.store.models import RawRecord
 
 
 def _table(ex: Exchange, ref: str) -> MappingTable:

@@ -28,17 +28,24 @@ from jnx.adapters.base import Page, Puller, Watermark
 from jnx.adapters.config import SecretResolver
 from jnx.adapters.factory import Adapters, build_adapters
 from jnx.errors import ConfigError, JnxError, PermanentError, StorageError
-from jnx.exchange import queries
-from jnx.exchange.db import session_factory, storage_errors
-from jnx.exchange.errors import ConstraintViolationError, LeaseLostError
-from jnx.exchange.ingest import Mapper, PageCounts, PageIngester, Prepared, StoredRecord, staging_pair
-from jnx.exchange.leases import RUNS, Lease, Leases
-from jnx.exchange.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
 from jnx.exchange.gcpolicy import fewer_collections
+from jnx.exchange.ingest import (
+    Mapper,
+    PageCounts,
+    PageIngester,
+    Prepared,
+    StoredRecord,
+    staging_pair,
+)
 from jnx.exchange.premap import MIN_RECORDS, AheadSpec, IngesterSpec, PageMappers
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry
 from jnx.mappings.model import MappingContext
 from jnx.standard.dictionary import Dictionary
+from jnx.store import queries
+from jnx.store.db import session_factory, storage_errors
+from jnx.store.errors import ConstraintViolationError, LeaseLostError
+from jnx.store.leases import RUNS, Lease, Leases
+from jnx.store.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
 
 log = logging.getLogger(__name__)
 

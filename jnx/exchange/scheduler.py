@@ -3,7 +3,7 @@
 * :func:`enqueue_due` creates, for every enabled system with a schedule, the run of its latest cron
   slot; ``UNIQUE(system_id, due_at)`` makes two schedulers (on two machines) create it once.
 * :class:`Worker` claims due runs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single-writer
-  path on SQLite — :mod:`jnx.exchange.leases`), executes them and completes the lease; a worker that
+  path on SQLite — :mod:`jnx.store.leases`), executes them and completes the lease; a worker that
   dies leaves a lease that expires, and the run is taken over.
 * :func:`serve` runs one scheduler loop and N worker threads until SIGTERM/SIGINT; on a signal,
   workers finish the page they are on — each page commits on its own — and stop; a run cut short
@@ -23,11 +23,11 @@ from croniter import croniter
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from jnx.exchange.db import session_factory, storage_errors
-from jnx.exchange.leases import RUNS, Leases
-from jnx.exchange.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
 from jnx.exchange.runs import BEIJING, LEASE_FOR, RunSummary
 from jnx.exchange.wiring import Exchange
+from jnx.store.db import session_factory, storage_errors
+from jnx.store.leases import RUNS, Leases
+from jnx.store.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
 
 log = logging.getLogger(__name__)
 

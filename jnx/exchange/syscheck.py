@@ -13,7 +13,13 @@ from typing import Any
 import requests
 
 from jnx.adapters.auth import build_http_auth
-from jnx.adapters.config import DbFrontConfig, FileDropConfig, RestConfig, SecretResolver, SoapConfig
+from jnx.adapters.config import (
+    DbFrontConfig,
+    FileDropConfig,
+    RestConfig,
+    SecretResolver,
+    SoapConfig,
+)
 from jnx.adapters.factory import Adapters, build_adapters, new_session
 from jnx.adapters.lines import redact_url
 from jnx.errors import AuthenticationError, JnxError

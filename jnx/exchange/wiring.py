@@ -11,13 +11,13 @@ from sqlalchemy import Engine
 
 from jnx.adapters.config import MappingSecrets
 from jnx.exchange.ingest import Mapper
-from jnx.exchange.calendar import WorkdayCalendar
-from jnx.exchange.disclosures import DisclosureDeriver, DisclosureRules
-from jnx.exchange.disclosure_ahead import work_ahead
 from jnx.exchange.runs import Progress, RunService, StoredHook, WorkAhead, beijing_today
 from jnx.mappings.errors import UnknownTableError
 from jnx.mappings.registry import TableRegistry
 from jnx.mappings.service import open_registry
+from jnx.publicity.ahead import work_ahead
+from jnx.publicity.calendar import WorkdayCalendar
+from jnx.publicity.derive import DisclosureDeriver, DisclosureRules
 from jnx.settings import Settings
 from jnx.standard.dictionary import default_dictionary
 

@@ -33,7 +33,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jnx.codegen import SourceWriter
-from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef, TargetDictionary
+from jnx.mappings.model import (
+    MappingContext,
+    MappingIssue,
+    MappingResult,
+    TableRef,
+    TargetDictionary,
+)
 from jnx.mappings.shapes import shape_test
 from jnx.mappings.table import Condition, FieldRule, MappingTable
 from jnx.mappings.transforms import TRANSFORMS

@@ -16,7 +16,12 @@ from pathlib import Path
 
 from jnx.codesets import CodeSetRegistry
 from jnx.mappings.compiler import CompiledTable, compile_table
-from jnx.mappings.errors import MappingTableError, PublishedVersionError, TableProblem, UnknownTableError
+from jnx.mappings.errors import (
+    MappingTableError,
+    PublishedVersionError,
+    TableProblem,
+    UnknownTableError,
+)
 from jnx.mappings.model import TargetDictionary
 from jnx.mappings.table import MappingTable, parse_table
 

@@ -12,7 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jnx.codesets import Verdict, check_id_number, check_org_code, check_registration_no_15, check_uscc
+from jnx.codesets import (
+    Verdict,
+    check_id_number,
+    check_org_code,
+    check_registration_no_15,
+    check_uscc,
+)
 from jnx.mappings import values
 
 
@@ -49,7 +55,7 @@ def shape_test(names: Sequence[str]) -> Callable[[Any], bool]:
     return _shape_test(tuple(names))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shape_test(names: tuple[str, ...]) -> Callable[[Any], bool]:
     judges = tuple(SHAPES[name].judge for name in names)
     last: list[tuple[Any, bool]] = [(_NOTHING, False)]  # one (value, verdict) pair, replaced whole: safe across threads

@@ -15,7 +15,13 @@ from typing import Any
 
 from jnx.codesets import CodeSetRegistry, default_registry
 from jnx.mappings.model import FieldFacts, RecordProblem
-from jnx.standard import Dictionary, ElementType, Publication, check_record, default_dictionary
+from jnx.standard import (
+    Dictionary,
+    ElementType,
+    Publication,
+    check_record,
+    default_dictionary,
+)
 
 PERSONAL = frozenset({Publication.MASKED, Publication.NOT_PUBLISHED})
 

@@ -7,7 +7,15 @@ import datetime as dt
 from collections.abc import Callable
 
 from jnx.sandbox.data import (
-    ENFORCEMENT_KINDS, FIRST_DECISION, LAST_DECISION, PENALTY_LAW_2021, REGIONS, Agency, Generator, Party, format_date,
+    ENFORCEMENT_KINDS,
+    FIRST_DECISION,
+    LAST_DECISION,
+    PENALTY_LAW_2021,
+    REGIONS,
+    Agency,
+    Generator,
+    Party,
+    format_date,
     local_time,
 )
 from jnx.sandbox.feed import SourceRecord

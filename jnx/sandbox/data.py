@@ -13,7 +13,13 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from jnx.codesets.validators import USCC_ALPHABET, USCC_PLACEHOLDER, id_check_char, org_code_check_char, uscc_check_char
+from jnx.codesets.validators import (
+    USCC_ALPHABET,
+    USCC_PLACEHOLDER,
+    id_check_char,
+    org_code_check_char,
+    uscc_check_char,
+)
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 FIRST_DECISION = dt.date(2019, 1, 2)

@@ -13,9 +13,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from jnx.errors import SecurityError
 from jnx.sandbox.credit import Unwrap, UnwrapError, plain_json
 from jnx.security.envelope import open_envelope
-from jnx.errors import SecurityError
 from jnx.security.keys import PrivateKey, PublicKey
 
 ENVELOPE_FIELD = "jnx_envelope"

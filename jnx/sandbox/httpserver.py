@@ -18,7 +18,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from jnx.sandbox.errors import SandboxConfigError, SandboxStartError
-from jnx.sandbox.faults import LINE_NAMES, FaultConfig, FaultDecision, FaultState, LineName
+from jnx.sandbox.faults import (
+    LINE_NAMES,
+    FaultConfig,
+    FaultDecision,
+    FaultState,
+    LineName,
+)
 
 LOOPBACK = "127.0.0.1"
 MAX_BODY = 20 * 1024 * 1024

@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from jnx.sandbox.case_data import agencies, revisions
-from jnx.sandbox.data import FIRST_DECISION, LAST_DECISION, Agency, Generator, epoch_ms, format_date
+from jnx.sandbox.data import (
+    FIRST_DECISION,
+    LAST_DECISION,
+    Agency,
+    Generator,
+    epoch_ms,
+    format_date,
+)
 from jnx.sandbox.feed import SourceRecord
 
 CHECK_WAYS = {"1": "实地检查", "2": "书面检查", "3": "行政部门检查结果或专业意见", "4": "检验检测", "5": "网络监测", "6": "委托专业机构辅助"}

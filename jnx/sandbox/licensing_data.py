@@ -6,7 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 from jnx.sandbox.case_data import BRACKETS, revisions
-from jnx.sandbox.data import FIRST_DECISION, LAST_DECISION, REGIONS, Agency, Generator, format_date, local_time
+from jnx.sandbox.data import (
+    FIRST_DECISION,
+    LAST_DECISION,
+    REGIONS,
+    Agency,
+    Generator,
+    format_date,
+    local_time,
+)
 from jnx.sandbox.feed import SourceRecord
 
 ITEMS = (  # (许可事项, 证书, 类别 code)

@@ -15,12 +15,24 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jnx.sandbox import case_data, credit_data, inspection_data, licensing, licensing_data
+from jnx.sandbox import (
+    case_data,
+    credit_data,
+    inspection_data,
+    licensing,
+    licensing_data,
+)
+from jnx.sandbox.casehandling import CaseHandlingPlatform
 from jnx.sandbox.credit import CreditPlatform, Unwrap
 from jnx.sandbox.doublerandom import DoubleRandomPlatform
-from jnx.sandbox.casehandling import CaseHandlingPlatform
 from jnx.sandbox.errors import SandboxConfigError
-from jnx.sandbox.faults import FaultConfig, FaultState, LineName, parse_fault_config, parse_fault_flags
+from jnx.sandbox.faults import (
+    FaultConfig,
+    FaultState,
+    LineName,
+    parse_fault_config,
+    parse_fault_flags,
+)
 from jnx.sandbox.feed import Feed
 from jnx.sandbox.httpserver import Platform, PlatformServer
 

@@ -1,6 +1,6 @@
 """The audit chain on the ``audit_entries`` table (SQLite or PostgreSQL), through SQLAlchemy Core.
 
-The table belongs to the jnx schema (``jnx/exchange/models.py``, created by Alembic); this module
+The table belongs to the jnx schema (``jnx/store/models.py``, created by Alembic); this module
 names only its columns, so security does not import exchange. Appends never fork the chain: on
 PostgreSQL a transaction-scoped advisory lock serializes writers; on SQLite the caller passes the
 execution options that make the transaction ``BEGIN IMMEDIATE``; and everywhere ``seq`` is the primary
@@ -13,7 +13,18 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Engine, MetaData, String, Table, select, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    select,
+    text,
+)
 from sqlalchemy import exc as sa_exc
 
 from jnx.errors import StorageError

@@ -22,7 +22,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,7 +32,14 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from jnx.security.encoding import b64url, b64url_decode
 from jnx.security.errors import KeyNotFound, KeyStoreError, WrongPassphrase
-from jnx.security.keys import KeyUse, PrivateKey, PublicKey, Suite, generate_private_key, public_key_from_jwk
+from jnx.security.keys import (
+    KeyUse,
+    PrivateKey,
+    PublicKey,
+    Suite,
+    generate_private_key,
+    public_key_from_jwk,
+)
 
 INDEX_FORMAT = 1
 DEFAULT_GRACE = dt.timedelta(days=7)

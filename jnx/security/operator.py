@@ -15,7 +15,13 @@ from joserfc.jwk import ECKey
 from jnx.errors import InputError
 from jnx.security.envelope import DEFAULT_TTL, OpenedEnvelope, open_envelope, seal
 from jnx.security.errors import KeyStoreError, WrongPassphrase
-from jnx.security.keys import KeyUse, PrivateKey, PublicKey, public_key_from_jwk, public_key_from_pem
+from jnx.security.keys import (
+    KeyUse,
+    PrivateKey,
+    PublicKey,
+    public_key_from_jwk,
+    public_key_from_pem,
+)
 from jnx.security.keystore import (
     FileKeyStore,
     KeyRecord,

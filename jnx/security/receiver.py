@@ -14,10 +14,10 @@ See docs/receiving.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-import contextlib
 import secrets
 import sqlite3
 import threading

@@ -42,7 +42,7 @@ from jnx.security.receiver import Receipt, Receiver
 
 MAX_BODY = 32 * 1024 * 1024
 MAX_BATCH = 1000  # envelopes per POST /envelopes/batch (jnx's outbox sends at most max_batch, default 100)
-ENVELOPE_FIELD = "jnx_envelope"  # a sealed item's field, as jnx.exchange.outbox.ENVELOPE_FIELD
+ENVELOPE_FIELD = "jnx_envelope"  # a sealed item's field, as jnx.publicity.outbox.ENVELOPE_FIELD
 ReceiverFactory = Callable[[], Receiver]
 
 

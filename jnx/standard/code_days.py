@@ -12,6 +12,7 @@ classes or versions this reasoning does not cover) are asked of the registry its
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 from jnx.codesets import CodeSet, CodeSetRegistry, CodeSetVersion, Verdict
@@ -34,7 +35,7 @@ def _spannable(registry: CodeSetRegistry, codeset: CodeSet) -> bool:
     """
     versions = codeset.versions
     return (type(registry) is CodeSetRegistry and type(codeset) is CodeSet and all(type(v) is CodeSetVersion for v in versions)
-            and all(a.valid_to is not None and a.valid_to < b.valid_from for a, b in zip(versions, versions[1:])))
+            and all(a.valid_to is not None and a.valid_to < b.valid_from for a, b in itertools.pairwise(versions)))
 
 
 def passing_spans(codeset: CodeSet, code: str) -> tuple[tuple[dt.date, dt.date, Verdict | None], ...]:

@@ -32,8 +32,25 @@ from jnx.codegen import SourceWriter
 from jnx.codesets import USCC_PLACEHOLDER, CodeSetRegistry, check_id_number
 from jnx.standard.code_days import CodeJudge, judge_codes
 from jnx.standard.conditions import Condition
-from jnx.standard.dictionary import RECORD_TYPE_KEY, DataElement, DateOrder, ElementType, NotInFuture, RecordType, Use
-from jnx.standard.fields import _NOT_TEXT, FieldProblem, masked_id_number_problem, passed_items, passed_values, scrub, text_limit, use_check
+from jnx.standard.dictionary import (
+    RECORD_TYPE_KEY,
+    DataElement,
+    DateOrder,
+    ElementType,
+    NotInFuture,
+    RecordType,
+    Use,
+)
+from jnx.standard.fields import (
+    _NOT_TEXT,
+    FieldProblem,
+    masked_id_number_problem,
+    passed_items,
+    passed_values,
+    scrub,
+    text_limit,
+    use_check,
+)
 from jnx.standard.report import Issue, RecordCheck, element_issue
 
 #: Key orders a record type's check is written out for; records in other orders take the loop.
@@ -182,7 +199,7 @@ def _emit_field(compiled: CompiledCheck, out: _Source, field: str, var: str) -> 
 
 def _all_in(passed: set[str]) -> Callable[[list[Any]], bool]:
     def all_in(items: list[Any]) -> bool:
-        for item in items:
+        for item in items:  # noqa: SIM110 - a plain loop is the fast path here
             if item.__class__ is not str or item not in passed:
                 return False
         return True

@@ -15,7 +15,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from jnx.codesets import CodeSetRegistry, check_id_number, check_org_code, check_uscc, parse_amount_wan
+from jnx.codesets import (
+    CodeSetRegistry,
+    check_id_number,
+    check_org_code,
+    check_uscc,
+    parse_amount_wan,
+)
 from jnx.standard.dictionary import DataElement, ElementType, ElementUse, Publication
 from jnx.standard.facets import MASKED_ID_NUMBER_PATTERN
 

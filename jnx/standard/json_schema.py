@@ -18,7 +18,15 @@ from typing import Any
 from jnx.codesets import USCC_PLACEHOLDER, CodeSetRegistry
 from jnx.standard.conditions import Condition
 from jnx.standard.dictionary import DataElement, Dictionary, ElementUse, RecordType, Use
-from jnx.standard.facets import AMOUNT_MAX, ID_NUMBER_PATTERN, MASKED_ID_NUMBER_PATTERN, Facets, element_facets, placeholder_fields, regex_literal
+from jnx.standard.facets import (
+    AMOUNT_MAX,
+    ID_NUMBER_PATTERN,
+    MASKED_ID_NUMBER_PATTERN,
+    Facets,
+    element_facets,
+    placeholder_fields,
+    regex_literal,
+)
 from jnx.standard.fields import CONTROL_CHARS
 from jnx.standard.rules import RECORD_TYPE_KEY
 

@@ -22,11 +22,24 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, BeforeValidator, ValidationInfo, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from jnx.codesets import CodeSetRegistry, default_registry
-from jnx.standard.dictionary import Dictionary, ElementUse, RecordType, default_dictionary
+from jnx.standard.dictionary import (
+    Dictionary,
+    ElementUse,
+    RecordType,
+    default_dictionary,
+)
 from jnx.standard.fields import FieldCheck, FieldProblem, python_type
 from jnx.standard.rules import RECORD_TYPE_KEY, record_rule_issues, use_check
 

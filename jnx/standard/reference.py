@@ -21,7 +21,13 @@ from jnx.standard.conditions import as_items
 from jnx.standard.dictionary import DateOrder, ElementType, NotInFuture, RecordType, Use
 from jnx.standard.fields import FieldCheck, FieldProblem, scrub
 from jnx.standard.report import Issue
-from jnx.standard.rules import RECORD_TYPE_KEY, RecordCheck, element_issue, masked_id_number_problem, use_check
+from jnx.standard.rules import (
+    RECORD_TYPE_KEY,
+    RecordCheck,
+    element_issue,
+    masked_id_number_problem,
+    use_check,
+)
 
 
 def _checks(record_type: RecordType, registry: CodeSetRegistry) -> dict[str, FieldCheck]:

@@ -17,12 +17,17 @@ from typing import Any
 from jnx.codesets import CodeSetRegistry, default_registry
 from jnx.standard.dictionary import Dictionary, default_dictionary
 from jnx.standard.errors import UnusableInput
-from jnx.standard.inputs import DEFAULT_MAX_BYTES, parse_json, parse_xml, read_bytes, sniff_format
+from jnx.standard.inputs import (
+    DEFAULT_MAX_BYTES,
+    parse_json,
+    parse_xml,
+    read_bytes,
+    sniff_format,
+)
 from jnx.standard.report import Issue, RecordResult, Report
 from jnx.standard.rules import RECORD_TYPE_KEY, check_record
 from jnx.standard.xmlio import xml_to_records
 from jnx.standard.xsd import ROOT
-
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 

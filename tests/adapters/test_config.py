@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from jnx.adapters.config import AdapterConfig, MappingSecrets, RestConfig, SecretRef, SoapConfig, resolve_secret
+from jnx.adapters.config import (
+    AdapterConfig,
+    MappingSecrets,
+    RestConfig,
+    SecretRef,
+    SoapConfig,
+    resolve_secret,
+)
 from jnx.adapters.factory import build_adapters
 from jnx.errors import ConfigError
 

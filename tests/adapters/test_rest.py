@@ -12,7 +12,15 @@ import requests
 
 from jnx.adapters.auth import HmacSigner, string_to_sign
 from jnx.adapters.base import OutboundItem, ReceiptStatus, Watermark
-from jnx.adapters.config import HealthConfig, HmacAuthConfig, RestPullSpec, RestPushSpec, RetryConfig, SecretRef, Timeouts
+from jnx.adapters.config import (
+    HealthConfig,
+    HmacAuthConfig,
+    RestPullSpec,
+    RestPushSpec,
+    RetryConfig,
+    SecretRef,
+    Timeouts,
+)
 from jnx.adapters.errors import PayloadError, RequestRejectedError, TruncatedPageError
 from jnx.adapters.lines import LineSet
 from jnx.adapters.rest import RestPuller, RestPusher

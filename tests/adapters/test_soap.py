@@ -6,7 +6,12 @@ import pytest
 
 from jnx.adapters.base import OutboundItem, ReceiptStatus, Watermark
 from jnx.adapters.config import MappingSecrets, SoapConfig
-from jnx.adapters.errors import AuthenticationError, PayloadError, RequestRejectedError, UnsafeXmlError
+from jnx.adapters.errors import (
+    AuthenticationError,
+    PayloadError,
+    RequestRejectedError,
+    UnsafeXmlError,
+)
 from jnx.adapters.factory import build_adapters
 from tests.adapters.conftest import Answer
 from tests.adapters.soapserver import items_service

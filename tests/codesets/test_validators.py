@@ -400,7 +400,13 @@ def test_the_id_number_check_gives_the_defined_verdict(number: str, today: dt.da
 
 
 def _defined_check_uscc(value: str, *, allow_placeholder: bool = False, check_embedded_org_code: bool = True) -> Any:
-    from jnx.codesets.validators import USCC_REGISTRATION_KINDS, VALID, Notice, Verdict, _fail
+    from jnx.codesets.validators import (
+        USCC_REGISTRATION_KINDS,
+        VALID,
+        Notice,
+        Verdict,
+        _fail,
+    )
 
     if value == USCC_PLACEHOLDER:
         if allow_placeholder:

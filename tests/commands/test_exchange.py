@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jnx.exchange.db import create_engine_for
-from jnx.exchange.models import AuditEntry
 from jnx.sandbox.runner import Sandbox, SandboxConfig
 from jnx.sandbox.systems import registrations_for, secrets_from
+from jnx.store.db import create_engine_for
+from jnx.store.models import AuditEntry
 from tests.commands.conftest import Jnx, assert_error
 
 

@@ -15,14 +15,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from jnx.adapters.config import MappingSecrets
-from jnx.exchange.calendar import WorkdayCalendar
-from jnx.exchange.db import session_factory
-from jnx.exchange.disclosures import DisclosureDeriver, DisclosureRules
 from jnx.exchange.ingest import StoredRecord, canonical, content_hash
-from jnx.exchange.models import StandardRecord
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry, parse_registration
 from jnx.mappings.service import open_registry
+from jnx.publicity.calendar import WorkdayCalendar
+from jnx.publicity.derive import DisclosureDeriver, DisclosureRules
 from jnx.sandbox.runner import Credentials, Sandbox, SandboxConfig
+from jnx.store.db import session_factory
+from jnx.store.models import StandardRecord
 
 SAMPLES = Path(__file__).parents[1] / "standard" / "samples"
 TODAY = dt.date(2026, 11, 25)

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from jnx.adapters.base import Page, Watermark
 from jnx.adapters.factory import build_adapters
-from jnx.exchange.db import create_engine_for
 from jnx.exchange.ingest import Mapper
-from jnx.exchange.models import MappingErrorEntry, RunStatus
 from jnx.exchange.runs import RunService, RunSummary
 from jnx.mappings.model import MappingContext, MappingResult
 from jnx.sandbox.runner import Sandbox, SandboxConfig
+from jnx.store.db import create_engine_for
+from jnx.store.models import MappingErrorEntry, RunStatus
 from tests.exchange.test_crash_safety import (
     PAGE_SIZE,
     SYSTEM,

@@ -7,7 +7,7 @@ The killed workers are real processes. Most are forked from a clean ``forkserver
 jnx imported (a fresh interpreter costs seconds of CPU here), and kill themselves with
 ``os.kill(getpid(), SIGKILL)`` at a named point of the page they are on: the hooks are installed by
 :func:`crashing_run` in the child only, by wrapping the puller and the statements of
-:mod:`jnx.exchange.queries` — nothing in jnx carries a crash switch. One test kills the real
+:mod:`jnx.store.queries` — nothing in jnx carries a crash switch. One test kills the real
 ``python -m jnx.cli run`` at a moment picked by time instead.
 
 The helpers here (:func:`registration`, :func:`register`, :func:`snapshot`, :func:`exchange_for`)
@@ -32,15 +32,23 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from jnx.adapters.factory import build_adapters
-from jnx.exchange import queries
-from jnx.exchange.db import create_engine_for, upgrade
-from jnx.exchange.models import MappingErrorEntry, RawRecord, RecordLineage, Run, RunStatus, StandardRecord, StandardRecordRevision
-from jnx.exchange.models import Watermark as WatermarkRow
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunService, RunSummary
 from jnx.exchange.wiring import Exchange
 from jnx.sandbox.runner import Credentials, Sandbox, SandboxConfig
 from jnx.settings import Settings
+from jnx.store import queries
+from jnx.store.db import create_engine_for, upgrade
+from jnx.store.models import (
+    MappingErrorEntry,
+    RawRecord,
+    RecordLineage,
+    Run,
+    RunStatus,
+    StandardRecord,
+    StandardRecordRevision,
+)
+from jnx.store.models import Watermark as WatermarkRow
 
 pytestmark = pytest.mark.integration
 

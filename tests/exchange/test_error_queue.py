@@ -22,8 +22,8 @@ from jnx.mappings.registry import SHIPPED_DIR
 from jnx.settings import Settings
 from jnx.standard.dictionary import default_dictionary
 from tests.exchange.test_registry import CASE_HANDLING
-from tests.exchange.test_outbox import ProgressLog
 from tests.exchange.test_runs import ListPuller, _source
+from tests.publicity.test_outbox import ProgressLog
 
 
 def _setup(engine: Engine, home: Path, version: str = "1") -> tuple[RunService, ListPuller]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import shutil
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -25,17 +25,23 @@ from jnx.adapters.factory import Adapters
 from jnx.adapters.testing import FakePuller
 from jnx.codesets import default_registry
 from jnx.errors import TransientError
-from jnx.exchange import premap, queries
-from jnx.exchange.db import create_engine_for
+from jnx.exchange import premap
 from jnx.exchange.ingest import Mapper
-from jnx.exchange.models import MappingErrorEntry, RunStatus, StandardRecord, StandardRecordRevision
-from jnx.exchange.models import Watermark as WatermarkRow
 from jnx.exchange.premap import IngesterSpec, PageMappers
 from jnx.exchange.runs import RunService
 from jnx.mappings.model import MappingContext
 from jnx.mappings.registry import SHIPPED_DIR, TableRegistry
 from jnx.mappings.standard_dictionary import standard_dictionary
 from jnx.standard.dictionary import default_dictionary
+from jnx.store import queries
+from jnx.store.db import create_engine_for
+from jnx.store.models import (
+    MappingErrorEntry,
+    RunStatus,
+    StandardRecord,
+    StandardRecordRevision,
+)
+from jnx.store.models import Watermark as WatermarkRow
 from tests.exchange.test_runs import ListPuller, _register, _source
 
 SYSTEM = "jn-case-handling"
@@ -319,7 +325,7 @@ def test_closing_with_pages_in_flight_does_not_wait_for_them() -> None:
 
 
 def _disclosures(engine: Engine) -> dict[str, Any]:
-    from jnx.exchange.models import Delivery, Disclosure, DisclosureRevision
+    from jnx.store.models import Delivery, Disclosure, DisclosureRevision
 
     with Session(engine) as session:
         return {
@@ -338,10 +344,10 @@ def test_disclosures_planned_ahead_in_the_helpers_are_exactly_those_the_run_woul
         make_engine: Any, source: list[dict[str, Any]], helped: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime as dt
 
-    from jnx.exchange import disclosures
-    from jnx.exchange.calendar import WorkdayCalendar
-    from jnx.exchange.disclosure_ahead import work_ahead
-    from jnx.exchange.disclosures import DisclosureDeriver, DisclosureRules
+    from jnx.publicity import derive as disclosures
+    from jnx.publicity.ahead import work_ahead
+    from jnx.publicity.calendar import WorkdayCalendar
+    from jnx.publicity.derive import DisclosureDeriver, DisclosureRules
 
     used: list[bool] = []
     real = disclosures.plan_from_ahead

@@ -12,7 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from jnx.errors import ConfigError, NotFoundError
-from jnx.exchange.registry import RegisterAction, SystemRegistry, load_registration, parse_registration
+from jnx.exchange.registry import (
+    RegisterAction,
+    SystemRegistry,
+    load_registration,
+    parse_registration,
+)
 
 CASE_HANDLING: dict[str, Any] = {
     "format": 1,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from jnx.exchange.replay import replay_system
 from jnx.exchange.wiring import Exchange
-from tests.exchange.test_outbox import ProgressLog
 from tests.exchange.test_replay_tables import SYSTEM, exchange  # noqa: F401  (the fixture)
+from tests.publicity.test_outbox import ProgressLog
 
 
 def test_replaying_a_system_reports_its_staged_records_then_each_batch(exchange: Exchange) -> None:  # noqa: F811

@@ -18,8 +18,6 @@ from jnx.adapters.factory import Adapters
 from jnx.adapters.testing import FakePuller
 from jnx.codesets import USCC_PLACEHOLDER
 from jnx.exchange import error_queue
-from jnx.exchange.models import RawRecord as StagedRecord
-from jnx.exchange.models import StandardRecord
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunService
 from jnx.exchange.wiring import table_catalog
@@ -27,6 +25,8 @@ from jnx.sandbox.inspection_data import inspections
 from jnx.sandbox.systems import load as load_registration
 from jnx.settings import Settings
 from jnx.standard.dictionary import default_dictionary
+from jnx.store.models import RawRecord as StagedRecord
+from jnx.store.models import StandardRecord
 
 SYSTEM = "jn-double-random"
 

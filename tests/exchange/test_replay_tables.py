@@ -15,7 +15,6 @@ from jnx.adapters.config import MappingSecrets
 from jnx.adapters.factory import Adapters
 from jnx.adapters.testing import FakePuller
 from jnx.errors import ConfigError
-from jnx.exchange.models import StandardRecord
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.replay import replay_system
 from jnx.exchange.runs import RunService
@@ -24,6 +23,7 @@ from jnx.sandbox.case_data import penalties
 from jnx.sandbox.systems import load as load_registration
 from jnx.settings import Settings
 from jnx.standard.dictionary import default_dictionary
+from jnx.store.models import StandardRecord
 
 SYSTEM = "jn-case-handling"
 

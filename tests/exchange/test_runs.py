@@ -17,13 +17,18 @@ from jnx.adapters.config import MappingSecrets
 from jnx.adapters.factory import Adapters
 from jnx.codesets import default_registry
 from jnx.exchange.ingest import Mapper
-from jnx.exchange.models import MappingErrorEntry, RunStatus, StandardRecord, StandardRecordRevision
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunService
 from jnx.mappings.registry import SHIPPED_DIR, TableRegistry
 from jnx.mappings.standard_dictionary import standard_dictionary
 from jnx.sandbox.case_data import penalties
 from jnx.standard.dictionary import default_dictionary
+from jnx.store.models import (
+    MappingErrorEntry,
+    RunStatus,
+    StandardRecord,
+    StandardRecordRevision,
+)
 from tests.exchange.test_registry import CASE_HANDLING
 
 PAGE = 50

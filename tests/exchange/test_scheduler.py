@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from jnx.cli import app
-from jnx.exchange.db import create_engine_for
-from jnx.exchange.models import Run, RunStatus, RunTrigger
-from jnx.exchange.models import Watermark as WatermarkRow
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.scheduler import enqueue_due, latest_slot, run_due
 from jnx.sandbox.runner import Sandbox, SandboxConfig
+from jnx.store.db import create_engine_for
+from jnx.store.models import Run, RunStatus, RunTrigger
+from jnx.store.models import Watermark as WatermarkRow
 from tests.exchange.test_crash_safety import (
     ENVIRONMENT,
     PAGE_SIZE,

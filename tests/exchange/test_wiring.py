@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jnx.exchange.db import create_engine_for
 from jnx.exchange.wiring import Exchange
 from jnx.settings import Settings
+from jnx.store.db import create_engine_for
 
 
 def _exchange(tmp_path: Path, **options: object) -> Exchange:

@@ -23,10 +23,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from jnx.exchange import runs
-from jnx.exchange.db import create_engine_for, upgrade
-from jnx.exchange.models import Run, RunStatus, RunTrigger
 from jnx.exchange.scheduler import Worker, enqueue_due
 from jnx.sandbox.runner import Sandbox, SandboxConfig
+from jnx.store.db import create_engine_for, upgrade
+from jnx.store.models import Run, RunStatus, RunTrigger
 from tests.exchange.test_crash_safety import (
     PAGE_SIZE,
     assert_same_outcome,

@@ -14,10 +14,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jnx.codesets import default_registry
 from jnx.codesets.validators import id_check_char, uscc_check_char
 from jnx.mappings.registry import SHIPPED_DIR, TableRegistry
 from jnx.mappings.standard_dictionary import standard_dictionary
-from jnx.codesets import default_registry
 from jnx.standard import Publication, default_dictionary
 from tests.mappings.conftest import CONTEXT, TODAY
 

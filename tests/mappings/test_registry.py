@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from jnx.mappings.errors import MappingTableError, PublishedVersionError, UnknownTableError
+from jnx.mappings.errors import (
+    MappingTableError,
+    PublishedVersionError,
+    UnknownTableError,
+)
 from jnx.mappings.registry import SHIPPED_DIR, TableRegistry, parse_ref
 
 PENALTY_V1 = SHIPPED_DIR / "case_handling.penalty" / "1.yaml"

@@ -10,8 +10,20 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from jnx.mappings.values import (DATE_FORMATS, HALFWIDTH, HALFWIDTH_ALNUM, WHITESPACE, TransformFailure, amount_parser, clean,
-                                 cn_parens, date_parser, halfwidth, squeeze, trim)
+from jnx.mappings.values import (
+    DATE_FORMATS,
+    HALFWIDTH,
+    HALFWIDTH_ALNUM,
+    WHITESPACE,
+    TransformFailure,
+    amount_parser,
+    clean,
+    cn_parens,
+    date_parser,
+    halfwidth,
+    squeeze,
+    trim,
+)
 
 ALL_FORMATS = ("YYYY-MM-DD", "YYYY/M/D", "YYYYMMDD", "YYYY年M月D日", "epoch_ms")
 parse_date = date_parser(ALL_FORMATS, dt.date(1900, 1, 1), dt.date(2099, 12, 31))
@@ -169,7 +181,7 @@ def test_a_bare_number_reads_as_the_same_number_with_its_unit_written(yuan_amoun
 
 
 def test_the_whitespace_clean_looks_for_is_exactly_what_str_split_splits_on() -> None:
-    assert WHITESPACE == "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == WHITESPACE
 
 
 @given(st.one_of(MESSY_TEXT, st.text(max_size=24)))

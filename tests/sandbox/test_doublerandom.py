@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from jnx.sandbox.runner import Sandbox
 from jnx.sandbox.doublerandom import CSV_COLUMNS
+from jnx.sandbox.runner import Sandbox
 from tests.sandbox.conftest import SANDBOX_RECORDS
 
 pytestmark = pytest.mark.integration

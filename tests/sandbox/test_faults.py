@@ -151,10 +151,10 @@ def test_fault_decisions_are_seeded() -> None:
 
 
 def _query_envelope() -> bytes:
-    return ('<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header>'
-            '<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">'
-            "<wsse:UsernameToken><wsse:Username>jnx-sandbox</wsse:Username>"
-            "<wsse:Password>sandbox-licensing-pass</wsse:Password></wsse:UsernameToken></wsse:Security></soap:Header>"
-            '<soap:Body><q:QueryLicenses xmlns:q="http://xzxk.jining.gov.cn/ws/license/2021">'
-            "<q:modifiedSince>2000-01-01T00:00:00</q:modifiedSince><q:pageNo>1</q:pageNo><q:pageSize>5</q:pageSize>"
-            "</q:QueryLicenses></soap:Body></soap:Envelope>").encode()
+    return (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header>'
+            b'<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">'
+            b"<wsse:UsernameToken><wsse:Username>jnx-sandbox</wsse:Username>"
+            b"<wsse:Password>sandbox-licensing-pass</wsse:Password></wsse:UsernameToken></wsse:Security></soap:Header>"
+            b'<soap:Body><q:QueryLicenses xmlns:q="http://xzxk.jining.gov.cn/ws/license/2021">'
+            b"<q:modifiedSince>2000-01-01T00:00:00</q:modifiedSince><q:pageNo>1</q:pageNo><q:pageSize>5</q:pageSize>"
+            b"</q:QueryLicenses></soap:Body></soap:Envelope>")

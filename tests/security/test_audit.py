@@ -10,10 +10,10 @@ import threading
 import pytest
 from sqlalchemy import Engine, text
 
-from jnx.exchange.db import SQLITE_BEGIN
 from jnx.security.audit import GENESIS, MemoryAuditStore, verify_chain
 from jnx.security.audit_sql import SqlAuditStore
 from jnx.security.errors import AuditChainBroken
+from jnx.store.db import SQLITE_BEGIN
 from tests.security.conftest import NOW
 
 

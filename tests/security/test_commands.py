@@ -11,10 +11,10 @@ from jwcrypto import jwk
 from typer.testing import CliRunner
 
 from jnx.cli import app
-from jnx.exchange.db import create_engine_for, upgrade
 from jnx.security.audit import AuditEntry
 from jnx.security.audit_sql import SqlAuditStore
 from jnx.security.operator import key_store
+from jnx.store.db import create_engine_for, upgrade
 
 runner = CliRunner()
 PASSPHRASE = "cli test passphrase"
@@ -106,8 +106,8 @@ def test_audit_verify_reports_ok_and_finds_tampering(env: Path) -> None:
 
     from sqlalchemy import text
 
-    from jnx.exchange.db import create_engine_for
     from jnx.security.audit_sql import SqlAuditStore
+    from jnx.store.db import create_engine_for
 
     url = f"sqlite:///{env / 'home' / 'jnx.db'}"
     upgrade(url)

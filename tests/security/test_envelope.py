@@ -75,7 +75,7 @@ def test_tampered_signed_content_is_a_bad_signature(parties: Parties) -> None:
 
     inner = profile.decrypt(Compact.parse(token, 5), parties.platform_decryption).decode()
     header, payload, signature = inner.split(".")
-    forged_payload = b64url(b64url_decode(payload).replace("118".encode(), "119".encode()))
+    forged_payload = b64url(b64url_decode(payload).replace(b"118", b"119"))
     forged = profile.encrypt(
         {"alg": parties.platform_decryption.alg, "kid": parties.platform_decryption.kid, "cty": "JOSE"},
         f"{header}.{forged_payload}.{signature}".encode(),
@@ -159,8 +159,8 @@ def test_malformed_tokens_are_malformed_not_tracebacks(jose_parties: Parties, to
 
 
 def test_signer_and_recipient_of_different_suites_are_refused() -> None:
-    from tests.security.conftest import make_parties
     from jnx.security.keys import Suite
+    from tests.security.conftest import make_parties
 
     jose, sm = make_parties(Suite.JOSE), make_parties(Suite.SM)
     with pytest.raises(MalformedEnvelope, match="suite"):

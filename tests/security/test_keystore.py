@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from jnx.security.errors import KeyNotFound, KeyStoreError, WrongPassphrase
-from jnx.security.keys import KeyUse, Suite, generate_private_key, public_key_from_jwk, public_key_from_pem
+from jnx.security.keys import (
+    KeyUse,
+    Suite,
+    generate_private_key,
+    public_key_from_jwk,
+    public_key_from_pem,
+)
 from jnx.security.keystore import (
     FileKeyStore,
     KeyOwner,

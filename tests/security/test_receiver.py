@@ -17,7 +17,13 @@ import pytest
 from jnx.security.envelope import seal
 from jnx.security.errors import Replayed, UnknownSigner
 from jnx.security.keys import KeyUse, Suite, generate_private_key
-from jnx.security.receiver import Receipt, Receiver, SqliteReceiptStore, Verdict, verify_receipt
+from jnx.security.receiver import (
+    Receipt,
+    Receiver,
+    SqliteReceiptStore,
+    Verdict,
+    verify_receipt,
+)
 from jnx.security.receiver_http import make_server
 from tests.security.conftest import NOW, Parties
 

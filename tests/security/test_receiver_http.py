@@ -29,7 +29,13 @@ from jnx.errors import ConfigError
 from jnx.security.envelope import OpenedEnvelope, seal
 from jnx.security.keys import KeyUse, PrivateKey, Suite, generate_private_key
 from jnx.security.receiver import Receiver, SqliteReceiptStore, Verdict, verify_receipt
-from jnx.security.receiver_http import MAX_BATCH, ReceiverProcessError, ReceiverProcesses, answer_batch, make_server
+from jnx.security.receiver_http import (
+    MAX_BATCH,
+    ReceiverProcessError,
+    ReceiverProcesses,
+    answer_batch,
+    make_server,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 JNX_SIG = generate_private_key("jnx-sig", Suite.JOSE, KeyUse.SIG)
@@ -188,7 +194,7 @@ def test_jnx_outbox_pusher_reads_the_batch_answer_as_receipts(one_process: str) 
 
 
 def test_jnx_withdrawal_pusher_sends_one_envelope_and_reads_its_receipt(one_process: str) -> None:
-    from jnx.exchange.delivery import SingleRecordPusher
+    from jnx.publicity.delivery import SingleRecordPusher
 
     config = RestConfig.model_validate({"lines": [{"url": one_process}],
                                         "push": {"paths": {"penalty_withdrawal": "/envelopes/batch"}}})

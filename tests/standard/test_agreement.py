@@ -15,9 +15,9 @@ from typing import Any
 import jsonschema
 import pytest
 import xmlschema
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-import yaml
 from lxml import etree
 
 from jnx.standard import default_dictionary, model_for

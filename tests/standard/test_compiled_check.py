@@ -24,7 +24,14 @@ from jnx.codesets import default_registry
 from jnx.standard import ElementType, default_dictionary, reference, rules
 from jnx.standard.compiled import ORDERS
 from jnx.standard.rules import check_record, record_rule_issues
-from tests.standard.samples.build import BASES, ID_NUMBER, MASKED_ID_NUMBER, as_individual_business, as_natural_person, party_names
+from tests.standard.samples.build import (
+    BASES,
+    ID_NUMBER,
+    MASKED_ID_NUMBER,
+    as_individual_business,
+    as_natural_person,
+    party_names,
+)
 
 REGISTRY = default_registry()
 DICTIONARY = default_dictionary()

@@ -64,9 +64,7 @@ def records(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         strategy = None if use.field in fixed or use.use is Use.FORBIDDEN else _value(record_type, use.field, on)
         if strategy is None:
             continue
-        if use.required or use.field in record:
-            record[use.field] = draw(strategy)
-        elif draw(st.booleans()):
+        if use.required or use.field in record or draw(st.booleans()):
             record[use.field] = draw(strategy)
     return name, record
 

@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from jnx.codesets import default_registry
+from jnx.security.masking import mask_id_number
 from jnx.standard import check_record, code_days, default_dictionary, model_for, rules
 from tests.standard.conftest import TODAY
-from jnx.security.masking import mask_id_number
 from tests.standard.samples.build import (
     BASES,
     CREDIT_PARTY,

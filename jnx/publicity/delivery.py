@@ -1,0 +1,124 @@
+"""Building the outbox for the registered credit platform: its pushers, and the sealer when the peer
+takes envelopes. The composition for ``jnx disclosures deliver`` and ``jnx demo``.
+
+The credit system is registered like any other (kind ``credit``, a REST adapter with a ``push``
+section). Its ``push.paths`` name one path per record type: ``license`` and ``penalty`` take
+batches; ``license_withdrawal`` and ``penalty_withdrawal`` take one withdrawal (撤下) request per
+call, so they go through :class:`SingleRecordPusher` over the same HTTP client (lines, retries,
+failover, auth). Its ``settings`` choose envelopes: ``envelope_to: KID`` seals every item to the
+platform's encryption key ``KID`` (imported with ``jnx keys import-peer``), signed with jnx's active
+signing key of the same suite; ``envelope_ttl_hours`` (default 24) is how long an envelope is valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from jnx.adapters.base import Adapters, OutboundItem, Receipt
+from jnx.adapters.config import SecretResolver
+from jnx.adapters.errors import RequestRejectedError
+from jnx.adapters.factory import build_adapters
+from jnx.adapters.receipts import read_receipts
+from jnx.adapters.rest import RestPusher, decode_json
+from jnx.errors import ConfigError
+from jnx.exchange.registry import RegisteredSystem
+from jnx.publicity.outbox import Audit, Outbox, RetryPolicy
+from jnx.security.envelope import seal
+from jnx.security.keys import PrivateKey, PublicKey
+from jnx.security.keystore import KeyStore, recipient_key, signing_key
+
+DEFAULT_ENVELOPE_TTL = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class EnvelopeSealer:
+    """Signs with jnx's key, then encrypts to the platform's (``jnx.security.envelope.seal``)."""
+
+    signer: PrivateKey
+    recipient: PublicKey
+    ttl: dt.timedelta = DEFAULT_ENVELOPE_TTL
+
+    def seal(self, payload: bytes, *, idempotency_key: str, now: dt.datetime) -> str:
+        return seal(payload, signer=self.signer, recipient=self.recipient, now=now, ttl=self.ttl,
+                    idempotency_key=idempotency_key)
+
+
+class SingleRecordPusher:
+    """Pushes each item alone to its record type's path (the platform's withdrawal API takes one
+    request per call), with the item's own idempotency key, over a :class:`RestPusher`'s client."""
+
+    def __init__(self, rest: RestPusher) -> None:
+        self.http = rest.http
+        self.spec = rest.spec
+
+    def push(self, batch: list[OutboundItem]) -> list[Receipt]:
+        return [self._send(item) for item in batch]
+
+    def _send(self, item: OutboundItem) -> Receipt:
+        path = self.spec.paths.get(item.record_type)
+        if path is None:
+            raise RequestRejectedError(
+                f"the credit system's push paths have no {item.record_type!r}; known: {', '.join(sorted(self.spec.paths))}",
+                hint=f"add `{item.record_type}: /api/v1/sgs/…/withdraw` under adapter.push.paths in its registration",
+            )
+        if isinstance(item.payload, bytes):
+            raise RequestRejectedError(f"item {item.idempotency_key} is bytes; the REST pusher sends JSON objects")
+        what = f"POST {path}"
+        body = json.dumps(dict(item.payload), ensure_ascii=False, sort_keys=True).encode("utf-8")
+        response, line = self.http.request(
+            "POST", path, data=body, what=what,
+            headers={self.spec.idempotency_header: item.idempotency_key, "Content-Type": "application/json; charset=utf-8"},
+        )
+        answer = decode_json(response, line, what)
+        return read_receipts(answer, [item], self.spec.receipt, source=f"{what} on line {line.label}")[0]
+
+
+def envelope_sealer(system: RegisteredSystem, keys: KeyStore | None) -> EnvelopeSealer | None:
+    """The sealer the credit system's settings ask for, or None when it takes plain JSON."""
+    kid = system.registration.settings.get("envelope_to")
+    if not kid:
+        return None
+    if keys is None:
+        raise ConfigError(f"system {system.id!r} wants envelopes (envelope_to: {kid}) but no key store is open",
+                          hint="set the key passphrase variable (JNX_KEY_PASSPHRASE_ENV) so jnx can sign")
+    recipient = recipient_key(keys, kid)
+    hours = system.registration.settings.get("envelope_ttl_hours")
+    ttl = dt.timedelta(hours=float(hours)) if hours else DEFAULT_ENVELOPE_TTL
+    return EnvelopeSealer(signing_key(keys, recipient.suite), recipient, ttl)
+
+
+@dataclass
+class CreditOutbox:
+    """An outbox wired to the credit platform; close it to release the HTTP pool."""
+
+    outbox: Outbox
+    adapters: Adapters
+
+    def close(self) -> None:
+        self.adapters.close()
+
+    def __enter__(self) -> CreditOutbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def credit_outbox(engine: Engine, system: RegisteredSystem, secrets: SecretResolver, *, keys: KeyStore | None = None,
+                  policy: RetryPolicy = RetryPolicy(), worker_id: str = "jnx-outbox", batch_size: int = 100,
+                  audit: Audit | None = None, **adapter_options: Any) -> CreditOutbox:
+    """The outbox for ``system`` (kind credit): batch pusher, withdrawal pusher, sealer."""
+    adapters = build_adapters(system.registration.adapter, secrets, **adapter_options)
+    if adapters.pusher is None:
+        adapters.close()
+        raise ConfigError(f"system {system.id!r} has no push section", hint="add adapter.push to its registration")
+    withdrawals = SingleRecordPusher(adapters.pusher) if isinstance(adapters.pusher, RestPusher) else None
+    outbox = Outbox(engine, adapters.pusher, withdrawals=withdrawals, sealer=envelope_sealer(system, keys), policy=policy,
+                    worker_id=worker_id, batch_size=batch_size, audit=audit)
+    return CreditOutbox(outbox, adapters)
+

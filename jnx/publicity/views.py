@@ -1,0 +1,92 @@
+"""What ``jnx disclosures list`` and ``show`` print: disclosures as plain dicts, read in one session.
+
+Overdue means: not yet where it should be on the platform (pending, rejected or blocked — or
+published with a correction or withdrawal still waiting) and the due date of the revision that
+waits (or the disclosure's 7-day deadline, for one with no revision yet) is before ``today``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from jnx.publicity.actions import get_disclosure
+from jnx.store.models import (
+    Delivery,
+    DeliveryStatus,
+    Disclosure,
+    DisclosureRevision,
+    DisclosureStatus,
+)
+
+
+def _waiting_due(today: dt.date) -> Any:
+    """The current revision is not acknowledged and was due before ``today``."""
+    current = and_(DisclosureRevision.disclosure_id == Disclosure.id,
+                   DisclosureRevision.revision == Disclosure.current_revision)
+    acknowledged = exists().where(Delivery.disclosure_revision_id == DisclosureRevision.id,
+                                  Delivery.status == DeliveryStatus.ACKNOWLEDGED)
+    return exists().where(current, DisclosureRevision.due_date < today, ~acknowledged)
+
+
+def overdue_condition(today: dt.date) -> Any:
+    no_revision_yet = and_(Disclosure.current_revision == 0, Disclosure.deadline < today)
+    return and_(Disclosure.status != DisclosureStatus.WITHDRAWN,
+                Disclosure.status != DisclosureStatus.EXPIRED,
+                or_(no_revision_yet, _waiting_due(today)))
+
+
+def row(disclosure: Disclosure, today: dt.date, overdue: bool | None = None) -> dict[str, Any]:
+    return {
+        "id": disclosure.id,
+        "kind": disclosure.kind.value,
+        "status": disclosure.status.value,
+        "business_key": disclosure.business_key,
+        "decision_date": disclosure.decision_date,
+        "deadline": disclosure.deadline,
+        "provisional": disclosure.deadline_provisional,
+        "display_until": disclosure.display_until,
+        "revision": disclosure.current_revision,
+        "overdue": overdue,
+    }
+
+
+def list_disclosures(session: Session, *, today: dt.date, status: DisclosureStatus | None = None,
+                     overdue: bool = False, limit: int = 1000) -> list[dict[str, Any]]:
+    """Disclosures, oldest deadline first; ``overdue`` keeps those past due (see the module docstring)."""
+    late = overdue_condition(today)
+    query = select(Disclosure, late.label("late")).order_by(Disclosure.deadline, Disclosure.id).limit(limit)
+    if status is not None:
+        query = query.where(Disclosure.status == status)
+    if overdue:
+        query = query.where(late)
+    return [row(disclosure, today, bool(is_late)) for disclosure, is_late in session.execute(query)]
+
+
+def count_overdue(session: Session, today: dt.date) -> int:
+    """For ``jnx demo --json`` (``overdue``)."""
+    from sqlalchemy import func
+
+    return int(session.scalar(select(func.count()).select_from(Disclosure).where(overdue_condition(today))) or 0)
+
+
+def show_disclosure(session: Session, disclosure_id: int, today: dt.date) -> dict[str, Any]:
+    """One disclosure with its revisions, their deliveries and receipts."""
+    disclosure = get_disclosure(session, disclosure_id)
+    late = bool(session.scalar(select(overdue_condition(today)).where(Disclosure.id == disclosure_id)))
+    revisions = []
+    for revision in session.scalars(select(DisclosureRevision).where(DisclosureRevision.disclosure_id == disclosure_id)
+                                    .order_by(DisclosureRevision.revision)):
+        deliveries = [
+            {"id": d.id, "status": d.status.value, "attempts": d.attempts, "next_attempt_at": d.next_attempt_at,
+             "error": d.error, "receipt": d.receipt, "sealed": d.envelope is not None, "updated_at": d.updated_at}
+            for d in session.scalars(select(Delivery).where(Delivery.disclosure_revision_id == revision.id).order_by(Delivery.id))
+        ]
+        revisions.append({"revision": revision.revision, "action": revision.action.value, "due_date": revision.due_date,
+                          "reason": revision.reason, "idempotency_key": revision.idempotency_key,
+                          "created_at": revision.created_at, "payload": revision.payload, "deliveries": deliveries})
+    return {**row(disclosure, today, late), "deadline_basis": disclosure.deadline_basis, "problems": disclosure.problems,
+            "standard_record_id": disclosure.standard_record_id, "revisions": revisions}

@@ -1,0 +1,1 @@
+"""jnx.store: the database — engines, models, migrations, the SQL that matters, leases."""

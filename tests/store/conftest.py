@@ -1,0 +1,3 @@
+"""Fixtures of the storage tests: the same as the exchange's (one set of fixtures, two folders)."""
+
+from tests.exchange.conftest import *  # noqa: F403
