@@ -42,20 +42,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from jnx.adapters.config import MappingSecrets, RestConfig  # noqa: E402
 from jnx.adapters.factory import build_adapters  # noqa: E402
 from jnx.exchange.ingest import StoredRecord, canonical  # noqa: E402
-from jnx.mappings.model import MappingContext  # noqa: E402
+from jnx.exchange.registry import RegisteredSystem, parse_registration  # noqa: E402
 from jnx.mappings.service import open_registry  # noqa: E402
 from jnx.publicity.calendar import WorkdayCalendar  # noqa: E402
 from jnx.publicity.delivery import EnvelopeSealer  # noqa: E402
-from jnx.publicity.derive import (  # noqa: E402
-    DisclosureDeriver,
-    DisclosureRules,
-    existing_disclosures,
-)
+from jnx.publicity.derive import DisclosureDeriver, DisclosureRules  # noqa: E402
 from jnx.publicity.outbox import Outbox, RetryPolicy, item_bytes  # noqa: E402
 from jnx.security.envelope import open_envelope  # noqa: E402
 from jnx.security.keys import KeyUse, PrivateKey, Suite, generate_private_key  # noqa: E402
 from jnx.store.db import create_engine_for, session_factory, upgrade  # noqa: E402
-from jnx.store.models import DisclosureKind, StandardRecord  # noqa: E402
+from jnx.store.models import StandardRecord  # noqa: E402
 
 PENALTY = {
     "party_name": "济宁示例科技有限公司", "party_type": "法人及非法人组织", "party_credit_code": "91370800MA3C00011N",
@@ -92,6 +88,19 @@ def serve_receiver(keys: dict[str, Any], store_path: str, ready: Any, stop: Any,
 
 
 # ---------------------------------------------------------------- set-up
+def case_system() -> RegisteredSystem:
+    """The source system the derivation is told about (only its department matters to the mapping)."""
+    registration = parse_registration(
+        {"id": "jn-case", "name": "济宁市行政执法网上办案系统", "department": "济宁市司法局",
+         "department_credit_code": "11370800004180002M", "region": "370800", "kind": "case_handling",
+         "adapter": {"protocol": "rest", "lines": [{"url": "http://127.0.0.1:9/"}]}},
+        "bench",
+    )
+    return RegisteredSystem(registration.id, registration.name, registration.department,
+                            registration.department_credit_code, registration.region, registration.kind.value,
+                            "rest", {}, None, True, registration, dt.datetime.now(dt.UTC))
+
+
 def derive_disclosures(url: str, n: int) -> None:
     engine = create_engine_for(url)
     sessions = session_factory(engine)
@@ -107,10 +116,7 @@ def derive_disclosures(url: str, n: int) -> None:
         session.add_all(rows)
         session.flush()
         stored = [StoredRecord(r.id, "penalty", r.business_key, 1, r.data) for r in rows]
-        tables = deriver._tables(session)
-        known = existing_disclosures(session, [(DisclosureKind.PENALTY, r.business_key) for r in stored])
-        for record in stored:
-            deriver.derive(session, record, tables, MappingContext(), known)
+        deriver.on_stored(session, case_system(), stored)  # the run's bulk derivation, one page
     engine.dispose()
     assert deriver.summary.new == n, deriver.summary
 

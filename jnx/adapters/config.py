@@ -94,7 +94,7 @@ _NO_CREDENTIALS = "credentials go in `auth` as references ({env: NAME} or {store
 
 def check_no_userinfo(url: str, what: str) -> str:
     """``url`` unchanged, or ``ValueError`` when it carries a user or password (shown redacted)."""
-    from jnx.adapters.lines import redact_url
+    from jnx.adapters.urls import redact_url
 
     try:
         netloc = urlsplit(url).netloc
@@ -120,7 +120,7 @@ class LineConfig(_Model):
     @field_validator("url")
     @classmethod
     def _http_without_credentials(cls, url: str) -> str:
-        from jnx.adapters.lines import redact_url
+        from jnx.adapters.urls import redact_url
 
         url = check_no_userinfo(url.strip(), "line URL")
         parts = urlsplit(url)

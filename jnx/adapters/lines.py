@@ -16,35 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from jnx.adapters.config import HealthConfig
 from jnx.adapters.errors import AllLinesDownError
+from jnx.adapters.urls import redact_url
 
 Clock = Callable[[], float]
-
-
-def redact_url(url: str) -> str:
-    """The URL as it may appear in messages and logs: no user, password, query or fragment.
-
-    Never raises: a URL ``urlsplit`` cannot read (bad port, broken IPv6 literal) still loses
-    everything before the last ``@`` of its authority.
-    """
-    try:
-        parts = urlsplit(url)
-        if parts.scheme and parts.netloc:
-            host = parts.hostname or ""
-            if ":" in host:
-                host = f"[{host}]"
-            if parts.port is not None:
-                host = f"{host}:{parts.port}"
-            return urlunsplit((parts.scheme, host, parts.path, "", ""))
-    except ValueError:
-        pass
-    text = url.split("?", 1)[0].split("#", 1)[0]
-    scheme, sep, rest = text.rpartition("://")
-    authority, slash, path = rest.partition("/")
-    return f"{scheme}{sep}{authority.rpartition('@')[2]}{slash}{path}"
 
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")

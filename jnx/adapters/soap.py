@@ -41,10 +41,11 @@ from jnx.adapters.errors import (
     ServerBusyError,
     UnsafeXmlError,
 )
-from jnx.adapters.lines import Line, redact_url, scrub_credentials
+from jnx.adapters.lines import Line, scrub_credentials
 from jnx.adapters.paging import PageAnswer, PageRequest, paginate
 from jnx.adapters.receipts import batch_key, read_receipts
 from jnx.adapters.transport import Transport, check_status
+from jnx.adapters.urls import redact_url
 from jnx.adapters.xmlsafe import DEFAULT_MAX_BYTES, screen, zeep_settings
 
 
@@ -152,9 +153,9 @@ class translated_zeep_errors:  # noqa: N801 - used as a context manager
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc is None or not isinstance(exc, zeep.exceptions.Error | TypeError | ValueError):
-            return False
+            return
         raise self._translate(exc) from exc
 
     def _translate(self, exc: BaseException) -> Exception:

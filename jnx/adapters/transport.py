@@ -43,7 +43,8 @@ from jnx.adapters.errors import (
     ServerBusyError,
     TruncatedPageError,
 )
-from jnx.adapters.lines import Line, LineSet, redact_url
+from jnx.adapters.lines import Line, LineSet
+from jnx.adapters.urls import redact_url
 from jnx.errors import AdapterError, TransientError, TransportError
 
 T = TypeVar("T")

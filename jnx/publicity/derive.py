@@ -345,13 +345,6 @@ class DisclosureDeriver:
             payload["CF_GSJZQ"] = end.isoformat()
         return Plan(kind, record, decision, None, payload, problems, end, invalid)
 
-    def derive(self, session: Session, record: StoredRecord, tables: Mapping[DisclosureKind, OutboundTable],
-               context: MappingContext, known: dict[tuple[DisclosureKind, str], Disclosure] | None = None) -> Disclosure | None:
-        """One record through the ORM, outside a run's page (:class:`~jnx.publicity.derive_reference.ReferenceDeriver`)."""
-        from jnx.publicity.derive_reference import ReferenceDeriver
-
-        return ReferenceDeriver(self.rules, self.summary).derive(session, record, tables, context, known)
-
 
 class PageWriter:
     """A page's disclosures in memory: :meth:`load` reads them (and their newest revisions) in two
@@ -373,7 +366,7 @@ class PageWriter:
         for kind in dict.fromkeys(k for k, _ in keys):
             wanted = list(dict.fromkeys(key for k, key in keys if k is kind))
             for row in disclosure_rows(self.session, kind, wanted):
-                held = Held(*row[1:], id=row[0])
+                held = Held(*row[1:], id=row[0])  # type: ignore[call-arg]  # the columns of disclosure_rows, in Held's order
                 self.held[(kind, held.business_key)] = held
         revised = {h.id: h for h in self.held.values() if h.current_revision and h.id is not None}
         for disclosure_id, latest in latest_revisions(self.session, list(revised)).items():

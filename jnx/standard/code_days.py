@@ -18,8 +18,8 @@ from typing import Any
 from jnx.codesets import CodeSet, CodeSetRegistry, CodeSetVersion, Verdict
 from jnx.errors import CodeSetError
 from jnx.standard.conditions import as_items
-from jnx.standard.dictionary import DataElement
-from jnx.standard.report import Issue, element_issue
+from jnx.standard.dictionary import DataElement, element_issue
+from jnx.standard.report import Issue
 
 #: Bound of each memo of a judge (spans by code, clean passes by code, verdicts by (code, day)): a
 #: memo that fills up is emptied and starts again, so memory stays bounded on any input.

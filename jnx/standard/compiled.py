@@ -40,6 +40,7 @@ from jnx.standard.dictionary import (
     NotInFuture,
     RecordType,
     Use,
+    element_issue,
 )
 from jnx.standard.fields import (
     _NOT_TEXT,
@@ -51,7 +52,7 @@ from jnx.standard.fields import (
     text_limit,
     use_check,
 )
-from jnx.standard.report import Issue, RecordCheck, element_issue
+from jnx.standard.report import Issue, RecordCheck
 
 #: Key orders a record type's check is written out for; records in other orders take the loop.
 ORDERS = 64
@@ -102,7 +103,7 @@ class CompiledCheck:
                 if written is not None:
                     return written(data, today)
                 return first_seen(data, today)
-            return loop(data, today)
+            return loop(data, today)  # type: ignore[no-any-return]
 
         self.check: Check = check
 

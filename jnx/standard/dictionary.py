@@ -22,6 +22,7 @@ import yaml
 from jnx.codesets import USCC_PLACEHOLDER, CodeSetRegistry, default_registry
 from jnx.standard.conditions import Condition
 from jnx.standard.errors import DictionaryError
+from jnx.standard.report import Issue
 
 DATA_FILE = Path(__file__).with_name("data") / "elements.yaml"
 FORMAT = 1
@@ -318,7 +319,7 @@ def _record_type(raw: Mapping[str, Any], elements: Mapping[str, DataElement], gr
     fields: list[str] = []
     for i, raw_use in enumerate(raw_uses):
         field = raw_use.get("element") if isinstance(raw_use, Mapping) else None
-        if field not in elements:
+        if not isinstance(field, str) or field not in elements:
             raise DictionaryError(f"{where}.elements[{i}]: element {field!r} is used but not defined in elements")
         if field in fields:
             raise DictionaryError(f"{where}: element {field!r} is listed twice")
@@ -358,8 +359,9 @@ def _record_type(raw: Mapping[str, Any], elements: Mapping[str, DataElement], gr
         at = f"{where}.rules[{i}]"
         kind = raw_rule.get("rule")
         if kind == "date_order":
-            rule: RecordRule = DateOrder(earlier=str(raw_rule.get("earlier")), later=str(raw_rule.get("later")))
-            named = [rule.earlier, rule.later]
+            order = DateOrder(earlier=str(raw_rule.get("earlier")), later=str(raw_rule.get("later")))
+            rule: RecordRule = order
+            named = [order.earlier, order.later]
         elif kind == "not_in_future":
             rule = NotInFuture(field=str(raw_rule.get("field")))
             named = [rule.field]
@@ -431,3 +433,8 @@ def load_dictionary(path: Path = DATA_FILE, registry: CodeSetRegistry | None = N
 def default_dictionary() -> Dictionary:
     """The dictionary shipped with jnx, read and checked once per process."""
     return load_dictionary()
+
+
+def element_issue(element: DataElement, rule: str, message: str, severity: str = "error") -> Issue:
+    """An issue about one element of a record (its field, id and Chinese name)."""
+    return Issue(field=element.field, rule=rule, message=message, element_id=element.id, name_zh=element.name_zh, severity=severity)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from jnx.standard.dictionary import DataElement
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +28,6 @@ class Issue:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def element_issue(element: DataElement, rule: str, message: str, severity: str = "error") -> Issue:
-    """An issue about one element of a record (its field, id and Chinese name)."""
-    return Issue(field=element.field, rule=rule, message=message, element_id=element.id, name_zh=element.name_zh, severity=severity)
 
 
 @dataclass(frozen=True, slots=True)

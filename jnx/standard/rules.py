@@ -21,9 +21,9 @@ from typing import Any
 
 from jnx.codesets import CodeSetRegistry
 from jnx.standard.compiled import CompiledCheck
-from jnx.standard.dictionary import RECORD_TYPE_KEY, RecordType
+from jnx.standard.dictionary import RECORD_TYPE_KEY, RecordType, element_issue
 from jnx.standard.fields import masked_id_number_problem, use_check
-from jnx.standard.report import Issue, RecordCheck, element_issue
+from jnx.standard.report import Issue, RecordCheck
 
 __all__ = [
     "RECORD_TYPE_KEY",

@@ -15,8 +15,9 @@ from jnx.adapters.errors import (
     RequestRejectedError,
     ServerBusyError,
 )
-from jnx.adapters.lines import LineSet, LineState, redact_url
+from jnx.adapters.lines import LineSet, LineState
 from jnx.adapters.transport import HttpClient, Transport, parse_retry_after
+from jnx.adapters.urls import redact_url
 from tests.adapters.conftest import Answer
 
 FAST = RetryConfig(attempts=5, initial=0.01, maximum=0.05, max_retry_after=10)

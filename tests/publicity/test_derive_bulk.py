@@ -81,19 +81,3 @@ def test_a_page_costs_the_same_statements_for_5_records_as_for_40(sessions: Any,
         again = [penalty(offset + n, fine_amount="0.3", penalty_content="警告，罚款3000元") for n in range(size)]
         counts.append(statements_of_a_page(sessions, rules, again if kind_of_page == "corrected" else first))
     assert counts[0] == counts[1]
-
-
-def test_one_record_can_still_be_derived_outside_a_page_through_the_orm(sessions: Any, rules: DisclosureRules) -> None:
-    """``DisclosureDeriver.derive`` (benchmarks/bench_push.py) goes through the reference derivation."""
-    from jnx.mappings.model import MappingContext
-    from jnx.publicity.derive import existing_disclosures, outbound_tables
-    from jnx.store.models import DisclosureKind
-
-    deriver = DisclosureDeriver(rules)
-    with sessions.begin() as session:
-        stored = store(session, "penalty", penalty(1))
-        known = existing_disclosures(session, [(DisclosureKind.PENALTY, stored.business_key)])
-        disclosure = deriver.derive(session, stored, outbound_tables(session, rules), MappingContext(), known)
-        assert disclosure is not None and disclosure.current_revision == 1
-    assert deriver.summary.new == 1
-    assert [(r[1], r[2]) for r in history(sessions)] == [(1, DisclosureAction.NEW)]
