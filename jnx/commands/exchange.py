@@ -14,7 +14,6 @@ from jnx.commands._context import audit, load_settings, open_engine
 from jnx.commands._output import JsonOption, emit
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange import error_queue
-from jnx.exchange.ingest import PageCounts
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.wiring import Exchange
 from jnx.store.db import session_factory
@@ -49,22 +48,20 @@ def _require_system(ex: Exchange, system: str | None) -> None:
 
 
 class _Bar:
-    """A rich bar on stderr, told either by a run (``bar(stream, counts)``, jnx.exchange.runs.Progress)
-    or by a long pass (``start(label, total)`` then ``advance(n)``, jnx.exchange.progress.WorkProgress)."""
+    """A rich bar on stderr, told by runs and long passes alike (:class:`jnx.progress.WorkProgress`)."""
 
     def __init__(self, progress: Any) -> None:
         self.progress = progress
         self.task = progress.add_task("pulling…", total=None)
-
-    def __call__(self, stream: str, counts: PageCounts) -> None:
-        self.progress.update(self.task, description=f"{stream}: {counts.pulled} pulled, {counts.new} new, "
-                                                    f"{counts.revised} revised, {counts.errors} with errors")
 
     def start(self, label: str, total: int | None) -> None:
         self.progress.reset(self.task, total=total, description=label)
 
     def advance(self, done: int) -> None:
         self.progress.advance(self.task, done)
+
+    def note(self, text: str) -> None:
+        self.progress.update(self.task, description=text)
 
 
 @contextmanager

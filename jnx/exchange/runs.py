@@ -24,9 +24,9 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from jnx.adapters.base import Page, Puller, Watermark
+from jnx.adapters.base import Adapters, Page, Puller, Watermark
 from jnx.adapters.config import SecretResolver
-from jnx.adapters.factory import Adapters, build_adapters
+from jnx.adapters.factory import build_adapters
 from jnx.errors import ConfigError, JnxError, PermanentError, StorageError
 from jnx.exchange.gcpolicy import fewer_collections
 from jnx.exchange.ingest import (
@@ -40,9 +40,10 @@ from jnx.exchange.ingest import (
 from jnx.exchange.premap import MIN_RECORDS, AheadSpec, IngesterSpec, PageMappers
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry
 from jnx.mappings.model import MappingContext
+from jnx.progress import WorkProgress
 from jnx.standard.dictionary import Dictionary
 from jnx.store import queries
-from jnx.store.db import session_factory, storage_errors
+from jnx.store.db import affected, session_factory, storage_errors
 from jnx.store.errors import ConstraintViolationError, LeaseLostError
 from jnx.store.leases import RUNS, Lease, Leases
 from jnx.store.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
@@ -103,7 +104,6 @@ class SourceLoopError(PermanentError):
 StoredHook = Callable[[Session, RegisteredSystem, list[StoredRecord]], None]
 #: The stored hook's work for mapping helpers, asked once per stream that starts them (None: none).
 WorkAhead = Callable[[Session, RegisteredSystem], AheadSpec | None]
-Progress = Callable[[str, PageCounts], None]
 
 
 @dataclass
@@ -194,12 +194,14 @@ class _Lookahead:
         """Send the page to the helpers (starting them if it is worth it); whether it was sent."""
         if not self.allowed or len(page.records) < MIN_RECORDS or (page.last and self.mappers is None):
             return False
+        new: int | None
+        pulled: int | None
         new, pulled = self.last_page or (None, None)
         if self.mappers is None and new is not None and new < MIN_RECORDS:
             return False  # the stream brings (almost) nothing new so far: not worth a search per page
         # while pages bring only new content (a first run, a backlog) the search is not worth it:
         # a record sent that turns out to be staged already is mapped for nothing, never stored twice
-        all_new = new is not None and new == pulled > 0
+        all_new = new is not None and pulled is not None and new == pulled > 0
         skip = set() if self.mappers is not None and all_new else self._already_staged(page)
         if self.mappers is None:
             if len(page.records) - len(skip) < MIN_RECORDS:
@@ -259,7 +261,7 @@ class RunService:
         secrets: SecretResolver,
         adapters_factory: Callable[..., Adapters] = build_adapters,
         on_stored: StoredHook | None = None,
-        progress: Progress | None = None,
+        progress: WorkProgress | None = None,
         worker_id: str = "jnx",
         today: Callable[[], dt.date] | None = None,
         should_stop: Callable[[], bool] | None = None,
@@ -385,6 +387,8 @@ class RunService:
         seen: Counter[bytes] = Counter()
         summary.stream = stream
         pages = _Lookahead(self, system, stream, name, version, ingester, staged=summary.counts.staged, pulled=summary.counts.pulled)
+        if self.progress is not None:
+            self.progress.start(f"{system.id} {stream}", None)
         try:
             for page, prepared in pages.run(iter(puller.pull(start))):
                 self._check_not_looping(system, stream, page, seen)
@@ -394,7 +398,10 @@ class RunService:
                 self._refresh_statistics(summary)
                 puller.acknowledge(page)
                 if self.progress is not None:
-                    self.progress(stream, summary.counts)
+                    self.progress.advance(len(page.records))
+                    counts = summary.counts
+                    self.progress.note(f"{system.id} {stream}: {counts.pulled} pulled, {counts.new} new, "
+                                       f"{counts.revised} revised, {counts.errors} with errors")
                 if self.should_stop():
                     raise _Interrupted
         finally:
@@ -471,12 +478,12 @@ class RunService:
             queries.set_watermark(session, system.id, stream, new_mark)
             counts = PageCounts(**summary.counts.as_dict())
             counts.add(outcome.counts)
-            fenced = session.execute(
+            fenced = affected(session.execute(
                 update(Run)
                 .where(Run.id == lease.row_id, Run.lease_owner == lease.owner, Run.status == RunStatus.RUNNING)
                 .values(counts=counts.as_dict(), heartbeat_at=utcnow(), lease_expires_at=expires,
                         watermark_to=new_mark)
-            ).rowcount
+            ))
             if fenced != 1:
                 raise LeaseLostError(f"run #{lease.row_id} is no longer leased to {lease.owner}",
                                      table="runs", row_id=lease.row_id, owner=lease.owner)

@@ -11,10 +11,11 @@ from sqlalchemy import Engine
 
 from jnx.adapters.config import MappingSecrets
 from jnx.exchange.ingest import Mapper
-from jnx.exchange.runs import Progress, RunService, StoredHook, WorkAhead, beijing_today
+from jnx.exchange.runs import RunService, StoredHook, WorkAhead, beijing_today
 from jnx.mappings.errors import UnknownTableError
 from jnx.mappings.registry import TableRegistry
 from jnx.mappings.service import open_registry
+from jnx.progress import WorkProgress
 from jnx.publicity.ahead import work_ahead
 from jnx.publicity.calendar import WorkdayCalendar
 from jnx.publicity.derive import DisclosureDeriver, DisclosureRules
@@ -70,7 +71,7 @@ class Exchange:
     """Runs derive and revise the 双公示 disclosures of the licences and penalties they store, in the
     page's transaction (docs/disclosures.md) — what every production run does; off only for callers
     that study ingestion alone."""
-    progress: Progress | None = None
+    progress: WorkProgress | None = None
     catalog: TableCatalog = field(init=False)
     _deriver: DisclosureDeriver | None = field(init=False, default=None, repr=False)
 

@@ -225,7 +225,7 @@ def install_crash(ex: Exchange, service: RunService, point: str | None, page: in
 
     service.adapters_factory = adapters
     service.on_stored = lambda session, system, stored: reached("stored")
-    service.progress = lambda stream, counts: reached("committed")
+    service.progress = _AfterCommit(lambda: reached("committed"))
 
 
 def crashing_run(url: str, home: str, point: str | None, page: int) -> None:
@@ -234,6 +234,22 @@ def crashing_run(url: str, home: str, point: str | None, page: int) -> None:
     service = ex.runs()
     install_crash(ex, service, point, page)
     service.run_now(SYSTEM)
+
+
+class _AfterCommit:
+    """A :class:`jnx.progress.WorkProgress` that calls ``hook`` once per page the run committed."""
+
+    def __init__(self, hook: Callable[[], None]) -> None:
+        self.hook = hook
+
+    def start(self, label: str, total: int | None) -> None:
+        pass
+
+    def advance(self, done: int) -> None:
+        self.hook()
+
+    def note(self, text: str) -> None:
+        pass
 
 
 class _PullHook:

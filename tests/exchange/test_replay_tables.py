@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from jnx.adapters.base import PayloadEncoding, RawRecord
+from jnx.adapters.base import Adapters, PayloadEncoding, RawRecord
 from jnx.adapters.config import MappingSecrets
-from jnx.adapters.factory import Adapters
 from jnx.adapters.testing import FakePuller
 from jnx.errors import ConfigError
 from jnx.exchange.registry import SystemRegistry, parse_registration

@@ -119,17 +119,21 @@ def test_due_disclosures_go_out_in_batches_and_come_back_acknowledged_with_their
 
 
 class ProgressLog:
-    """A :class:`~jnx.exchange.progress.WorkProgress` that writes down what it is told: one
+    """A :class:`~jnx.progress.WorkProgress` that writes down what it is told: one
     ``(label, total, [advances…])`` per step."""
 
     def __init__(self) -> None:
         self.steps: list[tuple[str, int | None, list[int]]] = []
+        self.notes: list[str] = []
 
     def start(self, label: str, total: int | None) -> None:
         self.steps.append((label, total, []))
 
     def advance(self, done: int) -> None:
         self.steps[-1][2].append(done)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
 
 
 def test_a_delivery_pass_reports_each_recorded_batch_to_its_progress(
