@@ -117,8 +117,8 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
             system, action = registry.register(session, parse_registration(doc, f"{doc['id']}.yaml", ex.catalog))
             say(f"registered {system.id} ({system.name}): {action.value}")
     audit = SqlAuditStore(engine)
-    for action, subject, details in changes:  # after the commit: the chain has its own transaction
-        audit.append(actor="jnx-demo", action=action, subject=subject, details=details, at=utcnow())
+    for change, subject, details in changes:  # after the commit: the chain has its own transaction
+        audit.append(actor="jnx-demo", action=change, subject=subject, details=details, at=utcnow())
     derived = ex.deriver.summary  # the runs derive the 双公示 disclosures of what they store
     service = ex.runs()
     totals = PageCounts()
@@ -126,12 +126,12 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
     for doc in documents:
         if doc["kind"] == "credit":
             continue
-        summary = service.run_now(doc["id"])
-        runs.append(summary)
-        totals.add(summary.counts)
-        say(f"ran {doc['id']}: {summary.status.value} — pulled {summary.counts.pulled}, new {summary.counts.new}, "
-            f"merged {summary.counts.duplicates_merged}, with errors {summary.counts.errors}"
-            + (f" — {summary.error}" if summary.error else ""))
+        ran = service.run_now(doc["id"])
+        runs.append(ran)
+        totals.add(ran.counts)
+        say(f"ran {doc['id']}: {ran.status.value} — pulled {ran.counts.pulled}, new {ran.counts.new}, "
+            f"merged {ran.counts.duplicates_merged}, with errors {ran.counts.errors}"
+            + (f" — {ran.error}" if ran.error else ""))
     with session_factory(engine)() as session:
         credit = registry.get(session, next(d["id"] for d in documents if d["kind"] == "credit"))
     # every disclosure is signed by jnx and encrypted to the platform (JWS in JWE), pushes and receipts audited

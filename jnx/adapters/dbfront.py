@@ -29,6 +29,7 @@ from jnx.adapters.base import (
     OutboundItem,
     Page,
     PayloadEncoding,
+    Puller,
     RawRecord,
     Receipt,
     ReceiptStatus,
@@ -168,12 +169,14 @@ class DbFrontPusher:
     def push(self, batch: list[OutboundItem]) -> list[Receipt]:
         if not batch:
             return []
-        return self.db.run(f"push into {self.spec.table}", lambda conn: self._insert_and_read(conn, batch))
+        receipts: list[Receipt] = self.db.run(f"push into {self.spec.table}", lambda conn: self._insert_and_read(conn, batch))
+        return receipts
 
     def poll(self, keys: Sequence[str]) -> list[Receipt]:
         """The receipts for keys pushed before, as the other side has marked them by now."""
         items = [OutboundItem(key, "", b"") for key in keys]
-        return self.db.run(f"poll {self.spec.table}", lambda conn: self._read(conn, items))
+        receipts: list[Receipt] = self.db.run(f"poll {self.spec.table}", lambda conn: self._read(conn, items))
+        return receipts
 
     def _insert_and_read(self, conn: sa.Connection, batch: list[OutboundItem]) -> list[Receipt]:
         table = self.db.table(conn, self.spec.table)
@@ -187,7 +190,7 @@ class DbFrontPusher:
             payload = item.payload.decode("utf-8") if isinstance(item.payload, bytes) else json.dumps(
                 to_jsonable(item.payload), ensure_ascii=False, sort_keys=True
             )
-            row = {s.key_column: item.idempotency_key, s.record_type_column: item.record_type, s.payload_column: payload, s.status_column: s.status_new}
+            row: dict[str, Any] = {s.key_column: item.idempotency_key, s.record_type_column: item.record_type, s.payload_column: payload, s.status_column: s.status_new}
             if s.created_column:
                 row[s.created_column] = self._now()
             rows.append(row)
@@ -222,6 +225,6 @@ def build_dbfront(config: DbFrontConfig, secrets: SecretResolver, *, sleep: Slee
     engine = sa.create_engine(url, pool_pre_ping=True)
     lines = LineSet([(url, "database")], config.health, clock=clock)
     db = FrontDatabase(engine, Transport(lines, config.retry, sleep=sleep), schema=config.db_schema)
-    pullers = {spec.record_type: DbFrontPuller(db, spec, page_size=config.page_size) for spec in config.pull}
+    pullers: dict[str, Puller] = {spec.record_type: DbFrontPuller(db, spec, page_size=config.page_size) for spec in config.pull}
     pusher = DbFrontPusher(db, config.push) if config.push else None
     return Adapters(pullers=pullers, pusher=pusher, lines=lines, _close=[engine.dispose])

@@ -83,8 +83,8 @@ class RequestRejectedError(AdapterError, PermanentError):
 
     exit_code = 3
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message, hint="check the registration: path, operation and arguments")
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint or "check the registration: path, operation and arguments")
         self.status = status
 
 

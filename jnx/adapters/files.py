@@ -27,6 +27,7 @@ from jnx.adapters.base import (
     OutboundItem,
     Page,
     PayloadEncoding,
+    Puller,
     RawRecord,
     Receipt,
     ReceiptStatus,
@@ -210,5 +211,5 @@ class FileDropPusher:
 
 def build_files(config: FileDropConfig) -> Adapters:
     done = config.folder / config.done_folder
-    pullers = {spec.record_type: FileDropPuller(config.folder, done, spec, page_size=config.page_size) for spec in config.pull}
+    pullers: dict[str, Puller] = {spec.record_type: FileDropPuller(config.folder, done, spec, page_size=config.page_size) for spec in config.pull}
     return Adapters(pullers=pullers, pusher=FileDropPusher(config.push) if config.push else None)

@@ -88,7 +88,7 @@ def elements_command(
     def render(_: Any) -> None:
         for row in rows:
             extra = row.get("rule") or row.get("publication")
-            typer.echo(f"{row['id']}  {row['field']:<36} {row['name_zh']}  [{row['type']}{'/' + row['codeset'] if row['codeset'] else ''}]  {extra}")
+            typer.echo(f"{row['id']}  {row['field']:<36} {row['name_zh']}  [{row['type']}{'/' + str(row['codeset']) if row['codeset'] else ''}]  {extra}")
 
     emit({"record_type": record_type, "elements": rows}, as_json, render)
 

@@ -23,10 +23,11 @@ from jnx.adapters.base import PayloadEncoding
 from jnx.adapters.base import RawRecord as PulledRecord
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange.ingest import PageCounts, PageIngester
-from jnx.exchange.progress import WorkProgress
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.runs import RunService, _context
+from jnx.progress import WorkProgress
 from jnx.security.masking import MaskRule, mask_id_numbers_in, mask_value
+from jnx.store.db import affected
 from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RawRecord, utcnow
 
 E = MappingErrorEntry
@@ -150,7 +151,7 @@ def ignore(session: Session, *, reason: str, error_id: int | None = None, group:
         query = query.where(E.group_key.like(f"{group}%"))
     if system:
         query = query.where(E.system_id == system)
-    return session.execute(query.values(status=MappingErrorStatus.IGNORED, ignore_reason=reason, resolved_at=utcnow())).rowcount or 0
+    return affected(session.execute(query.values(status=MappingErrorStatus.IGNORED, ignore_reason=reason, resolved_at=utcnow())))
 
 
 @dataclass

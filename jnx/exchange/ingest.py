@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy.orm import Session
 
@@ -183,7 +183,7 @@ def group_key(system_id: str, table: TableRef, issue: MappingIssue) -> str:
     """Errors with the same cause share a group: system, table version, field, rule and — for unknown
     codes — the value itself."""
     value = issue.value if _value_is_the_cause(issue) else ""
-    text = "\x1f".join((system_id, table.name, str(table.version), issue.field, issue.rule, value))
+    text = "\x1f".join((system_id, table.name, str(table.version), issue.field, issue.rule, value or ""))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -340,7 +340,7 @@ class PageIngester:
         if not good:
             return
         table = self.mapper.ref
-        current: dict[str, tuple[Any, int, str]] = dict(queries.current_records(session, self.target_type, [p.key for *_, p in good]))
+        current: dict[str, tuple[Any, int, str]] = dict(queries.current_records(session, self.target_type, cast(list[str], [p.key for *_, p in good])))
         sources_of: dict[Any, set[tuple[str, str]]] = dict(queries.lineage_sources(session, [v[0] for v in current.values()]))
         inserts: dict[str, dict[str, Any]] = {}
         updates: dict[int, dict[str, Any]] = {}

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jnx.adapters.config import AdapterConfig
-from jnx.adapters.lines import redact_url
+from jnx.adapters.urls import redact_url
 from jnx.codesets import check_uscc, default_registry
 from jnx.errors import ConfigError, NotFoundError
 from jnx.store.models import SourceSystem, SystemKind
@@ -173,7 +173,7 @@ def _in_document(doc: Any, loc: Iterable[str | int]) -> Place:
     node = doc
     for part in loc:
         if isinstance(node, Mapping) and part in node or isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
+            node = node[part]  # type: ignore[index]  # a key of a mapping or an index of a list, as tested
         elif isinstance(node, Mapping) and isinstance(part, str) and node.get("protocol") == part:
             continue  # pydantic's name for the protocol a union picked, not a key of the file
         else:

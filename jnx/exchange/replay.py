@@ -10,11 +10,11 @@ from sqlalchemy import select
 from jnx.errors import ConfigError
 from jnx.exchange.error_queue import remap
 from jnx.exchange.ingest import PageCounts
-from jnx.exchange.progress import WorkProgress
 from jnx.exchange.registry import RegisteredSystem
 from jnx.exchange.runs import BEIJING
 from jnx.exchange.wiring import Exchange
 from jnx.mappings.table import MappingTable
+from jnx.progress import WorkProgress
 from jnx.store.db import session_factory
 from jnx.store.models import RawRecord
 

@@ -36,7 +36,8 @@ def latest_slot(cron: str, now: dt.datetime) -> dt.datetime:
     """The latest cron slot at or before ``now``; schedules are read in Beijing time."""
     local = now.astimezone(BEIJING)
     it = croniter(cron, local + dt.timedelta(seconds=1))
-    return it.get_prev(dt.datetime).astimezone(dt.UTC)
+    previous: dt.datetime = it.get_prev(dt.datetime)
+    return previous.astimezone(dt.UTC)
 
 
 def enqueue_due(ex: Exchange, now: dt.datetime | None = None) -> int:
@@ -49,7 +50,7 @@ def enqueue_due(ex: Exchange, now: dt.datetime | None = None) -> int:
         ).all()
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         for system_id, cron in systems:
-            slot = latest_slot(cron, now)
+            slot = latest_slot(str(cron), now)
             statement = dialect.insert(Run.__table__).values(
                 system_id=system_id, status=RunStatus.QUEUED.value, trigger=RunTrigger.SCHEDULE.value, full=False,
                 due_at=slot, attempts=0, counts={}, created_at=now,

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from jnx.adapters.auth import build_http_auth
+from jnx.adapters.base import Adapters
 from jnx.adapters.config import (
     DbFrontConfig,
     FileDropConfig,
@@ -20,8 +21,8 @@ from jnx.adapters.config import (
     SecretResolver,
     SoapConfig,
 )
-from jnx.adapters.factory import Adapters, build_adapters, new_session
-from jnx.adapters.lines import redact_url
+from jnx.adapters.factory import build_adapters, new_session
+from jnx.adapters.urls import redact_url
 from jnx.errors import AuthenticationError, JnxError
 from jnx.exchange.ingest import decode_payload
 from jnx.exchange.registry import RegisteredSystem
@@ -114,7 +115,7 @@ def check_lines(system: RegisteredSystem, session: requests.Session | None = Non
                 ok, detail = False, f"WSDL has no operation {', '.join(missing)}"
             else:
                 detail = "WSDL found with " + ", ".join(spec.operation for spec in config.pull)
-        checks.append(LineCheck(name, redact_url(line.url), ok, round(latency, 1), detail))
+        checks.append(LineCheck(name, redact_url(line.url), ok, round(latency, 1) if latency is not None else None, detail))
     return checks
 
 

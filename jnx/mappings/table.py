@@ -222,7 +222,7 @@ def _build_step(checker: _Checker, raw: Any, line: int, shape: Shape, env: Build
         fn = spec.build(params, env)
     except ParamProblem as exc:
         at = line
-        if where is not None and isinstance(given, LocatedMap) and exc.param in given:
+        if where is not None and isinstance(given, LocatedMap) and exc.param is not None and exc.param in given:
             at = given.line_of(exc.param)
             inner = given.get(exc.param)
             if exc.key is not None and isinstance(inner, LocatedMap):

@@ -99,7 +99,7 @@ def _text_map(raw: Any) -> Mapping[str, str]:
 
 def _flag(raw: Any) -> bool:
     if raw in ("true", "false"):
-        return raw == "true"
+        return bool(raw == "true")
     raise ValueError("must be true or false")
 
 

@@ -47,7 +47,7 @@ def as_text(value: Any, transform: str) -> str:
     """Strings pass (a ``str`` subclass, e.g. lxml's, as its plain text); integers and Decimals become
     their digits; anything else is an error."""
     if value.__class__ is str:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, str):
         return str(value)
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
@@ -199,7 +199,7 @@ def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> C
                 return day if earliest <= day <= latest else in_range(day)
         match = pattern.fullmatch(text) if pattern is not None else None
         if match is not None:
-            last = match.lastindex
+            last = match.lastindex or 0
             year, month, day_of_month = match.group(last - 2, last - 1, last)
             try:  # month and day are one or two ASCII digits: always in _NUMBERS
                 day = dt.date(int(year), _NUMBERS[month], _NUMBERS[day_of_month])

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from jnx.errors import InputError, NotFoundError
 from jnx.publicity.rules import WorkingDays, disclosure_deadline, withdrawal_deadline
+from jnx.store.db import affected
 from jnx.store.models import (
     Delivery,
     DeliveryStatus,
@@ -163,7 +164,7 @@ def expire_displays(session: Session, today: dt.date) -> int:
         .values(status=DisclosureStatus.EXPIRED, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    return affected(result)
 
 
 # ------------------------------------------------------------------ a page's writes, in bulk

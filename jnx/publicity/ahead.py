@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from jnx.exchange.ingest import StoredRecord
 from jnx.exchange.registry import RegisteredSystem
 from jnx.mappings.model import MappingContext
+from jnx.publicity.calendar import Deadline
 from jnx.publicity.derive import (
     KIND_OF_RECORD,
     PERIODS_KEPT,
@@ -42,7 +43,7 @@ from jnx.store.models import DisclosureKind
 class _NoCalendar:
     """Plans count no working days (deadlines are the page writer's): a helper needs no calendar."""
 
-    def is_workday(self, day: dt.date) -> bool:  # pragma: no cover - never asked by a plan
+    def add_workdays(self, start: dt.date, n: int) -> Deadline:  # pragma: no cover - never asked by a plan
         raise RuntimeError("a plan counts no working days")
 
 

@@ -37,7 +37,7 @@ from sqlalchemy import Engine
 
 from jnx.adapters.base import OutboundItem, Pusher, Receipt, ReceiptStatus
 from jnx.errors import JnxError, PermanentError
-from jnx.exchange.progress import WorkProgress
+from jnx.progress import WorkProgress
 from jnx.publicity.outbox_store import OutboxStore, Outcome, Work
 from jnx.store.leases import DELIVERIES, Lease, Leases
 from jnx.store.models import DeliveryStatus, DisclosureAction, DisclosureStatus, utcnow
@@ -49,7 +49,8 @@ WITHDRAWAL_SUFFIX = "_withdrawal"
 class Sealer(Protocol):
     """Seals one item for the peer (:class:`jnx.publicity.delivery.EnvelopeSealer`)."""
 
-    ttl: dt.timedelta
+    @property
+    def ttl(self) -> dt.timedelta: ...
 
     def seal(self, payload: bytes, *, idempotency_key: str, now: dt.datetime) -> str: ...
 
@@ -70,7 +71,8 @@ class RetryPolicy:
     def next_attempt(self, attempts: int, now: dt.datetime) -> dt.datetime | None:
         if attempts >= self.max_attempts:
             return None
-        return now + min(self.initial * (2 ** max(attempts - 1, 0)), self.maximum)
+        wait: dt.timedelta = min(self.initial * (2 ** max(attempts - 1, 0)), self.maximum)
+        return now + wait
 
 
 @dataclass

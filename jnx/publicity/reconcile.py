@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from jnx.adapters.rest import RestPusher, decode_json
 from jnx.errors import ConfigError
-from jnx.exchange.progress import WorkProgress
+from jnx.progress import WorkProgress
 from jnx.publicity.actions import add_revision
 from jnx.store.db import session_factory, storage_errors
 from jnx.store.models import (
@@ -218,7 +218,7 @@ def _link(session: Session, revision: DisclosureRevision, platform: PlatformReco
     open_ones = [d for d in deliveries if d.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.REJECTED)]
     if not open_ones:
         return False  # leased right now: its worker will record the platform's answer
-    receipt = {"status": "accepted", "receipt_id": None, "record_id": platform.record_id, "reasons": [],
+    receipt: dict[str, Any] = {"status": "accepted", "receipt_id": None, "record_id": platform.record_id, "reasons": [],
                "raw": {"reconciled": True, "source": platform.source}, "at": now.isoformat()}
     for delivery in open_ones[-1:]:
         delivery.status, delivery.receipt, delivery.error = DeliveryStatus.ACKNOWLEDGED, receipt, None

@@ -133,7 +133,7 @@ class CreditPlatform(Platform):
             results = [self._withdraw(kind, i, item) if action == "withdraw" else self._accept(kind, i, item)
                        for i, item in enumerate(items)]
             accepted = sum(1 for r in results if r["status"] == "accepted")
-            receipt = {
+            receipt: dict[str, Any] = {
                 "receipt_id": self.store.next_id("HZ"), "idempotency_key": key, "batch_no": batch_no,
                 "received_at": now_text(self.clock),
                 "status": "accepted" if accepted == len(results) else "rejected" if accepted == 0 else "partially_accepted",

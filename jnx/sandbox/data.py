@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from jnx.codesets.validators import (
     USCC_ALPHABET,
@@ -25,6 +27,8 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 FIRST_DECISION = dt.date(2019, 1, 2)
 LAST_DECISION = dt.date(2025, 6, 27)
 PENALTY_LAW_2021 = dt.date(2021, 7, 15)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +119,7 @@ class Generator:
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
 
-    def pick(self, items: tuple | list):  # type: ignore[type-arg, no-untyped-def]
+    def pick(self, items: Sequence[T]) -> T:
         return items[int(self.rng.random() * len(items))]
 
     def digits(self, n: int) -> str:

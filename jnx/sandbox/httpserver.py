@@ -234,7 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(json_response({"code": 41300, "msg": f"Content-Length must be 0–{MAX_BODY} bytes"}, 413))
             return
         body = self.rfile.read(length) if length else b""
-        request = Request(self.command, split.path, parse_qs(split.query, keep_blank_values=True), self.headers, body, line.name)
+        request = Request(self.command, split.path, parse_qs(split.query, keep_blank_values=True), dict(self.headers.items()), body, line.name)
         if split.path.startswith("/_sandbox/"):
             self._send(_admin(owner, request))
             return

@@ -160,7 +160,8 @@ class Sandbox:
         platform = self.servers.get("double_random")
         if platform is None:
             return []
-        return platform.platform.write_exports(folder)  # type: ignore[attr-defined]
+        written: list[Path] = platform.platform.write_exports(folder)  # type: ignore[attr-defined]
+        return written
 
 
 def config_from_flags(seed: int, records: int, port_base: int, fault_flags: list[str]) -> SandboxConfig:

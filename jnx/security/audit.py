@@ -63,8 +63,9 @@ def next_entry(
     seq = 1 if last is None else last.seq + 1
     prev_hash = GENESIS if last is None else last.hash
     at = _utc(at)
-    fields = {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject, "details": dict(details)}
-    return AuditEntry(**fields, prev_hash=prev_hash, hash=entry_hash(**fields, prev_hash=prev_hash))
+    body = dict(details)
+    digest = entry_hash(seq=seq, at=at, actor=actor, action=action, subject=subject, details=body, prev_hash=prev_hash)
+    return AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, details=body, prev_hash=prev_hash, hash=digest)
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,7 @@ def generate_private_key(kid: str, suite: Suite, use: KeyUse) -> PrivateKey:
             "d": b64url(secret.d.to_bytes(32, "big")),
         }
     else:
-        jwk = dict(ECKey.generate_key("P-256").as_dict(private=True))
+        jwk = {name: str(value) for name, value in ECKey.generate_key("P-256").as_dict(private=True).items()}
     return PrivateKey(kid, use, jwk)
 
 

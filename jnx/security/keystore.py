@@ -161,7 +161,8 @@ class FileKeyStore:
             raise KeyStoreError(f"key store index {path} is unreadable: {type(exc).__name__}") from exc
         if index.get("format") != INDEX_FORMAT:
             raise KeyStoreError(f"key store index {path} has format {index.get('format')!r}, expected {INDEX_FORMAT}")
-        return index
+        loaded: dict[str, Any] = index
+        return loaded
 
     def _save_index(self, index: dict[str, Any]) -> None:
         _write_private(self._index_path(), json.dumps(index, indent=2, ensure_ascii=False).encode("utf-8"))
@@ -182,9 +183,9 @@ class FileKeyStore:
             return self._aead
         if self._passphrase is None or self._passphrase == "":
             raise WrongPassphrase("no passphrase given: private keys cannot be used")
-        kdf = index.get("kdf")
+        kdf: dict[str, Any] | None = index.get("kdf")
         creating = kdf is None
-        if creating:
+        if kdf is None:
             kdf = {"name": "scrypt", "n": self._scrypt_n, "r": 8, "p": 1, "salt": b64url(secrets.token_bytes(16))}
         key = Scrypt(salt=b64url_decode(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"], p=kdf["p"]).derive(
             self._passphrase.encode("utf-8")

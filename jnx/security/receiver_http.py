@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from jnx.errors import ConfigError, JnxError
 from jnx.security.errors import EnvelopeError, MalformedEnvelope
@@ -289,7 +289,7 @@ class ReceiverProcesses:
         self.processes = processes
         self.host = host
         self.port = port
-        self._context = multiprocessing.get_context(start_method)
+        self._context: Any = multiprocessing.get_context(start_method)
         self._children: list[Any] = []
         self._stop: Connection | None = None
         self._events: Any = None
@@ -344,7 +344,7 @@ class ReceiverProcesses:
         ready = wait_for(list(by_sentinel), timeout)
         if not ready:
             return None
-        child = by_sentinel[ready[0]]  # type: ignore[index]
+        child = by_sentinel[cast(int, ready[0])]
         child.join()  # its sentinel closes a moment before it can be reaped
         return EndedProcess(child.pid, child.exitcode)
 

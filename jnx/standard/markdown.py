@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jnx.standard.dictionary import DataElement, Dictionary, RecordType
+from jnx.standard.dictionary import DataElement, DateOrder, Dictionary, RecordType
 
 INTRO = """\
 This page is generated from `jnx/standard/data/elements.yaml` by
@@ -72,10 +72,10 @@ def _record_section(record_type: RecordType) -> list[str]:
         e = use.element
         lines.append(f"| {e.id} | `{e.field}` | {_cell(e.name_zh)} | {e.type.value}{f' ({e.codeset})' if e.codeset else ''} | {_cell(use.describe_use())} |")
     for rule in record_type.rules:
-        if hasattr(rule, "earlier"):
-            lines.append(f"\nRule: `{rule.earlier}` ≤ `{rule.later}`.")  # type: ignore[union-attr]
+        if isinstance(rule, DateOrder):
+            lines.append(f"\nRule: `{rule.earlier}` ≤ `{rule.later}`.")
         else:
-            lines.append(f"\nRule: `{rule.field}` not after the validation day.")  # type: ignore[union-attr]
+            lines.append(f"\nRule: `{rule.field}` not after the validation day.")
     lines.append("")
     return lines
 

@@ -46,8 +46,9 @@ from jnx.standard.rules import RECORD_TYPE_KEY, record_rule_issues, use_check
 
 def today_from(info: ValidationInfo | None) -> dt.date:
     context = info.context if info is not None else None
-    if isinstance(context, Mapping) and isinstance(context.get("today"), dt.date):
-        return context["today"]
+    today = context.get("today") if isinstance(context, Mapping) else None
+    if isinstance(today, dt.date):
+        return today
     return dt.date.today()
 
 
@@ -111,7 +112,7 @@ def class_name(record_type: RecordType) -> str:
 
 def build_model(record_type: RecordType, registry: CodeSetRegistry) -> type[StandardRecord]:
     fields: dict[str, Any] = {use.field: _field(use, registry) for use in record_type.uses}
-    fields[RECORD_TYPE_KEY] = (Literal[record_type.name], record_type.name)  # type: ignore[valid-type]
+    fields[RECORD_TYPE_KEY] = (Literal[record_type.name], record_type.name)
     model = create_model(class_name(record_type), __base__=StandardRecord, __doc__=f"{record_type.name_zh} — {record_type.name_en}", **fields)
     model.RECORD_TYPE = record_type
     model.REGISTRY = registry

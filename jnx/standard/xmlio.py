@@ -61,7 +61,8 @@ def records_to_xml(dictionary: Dictionary, records: Iterable[tuple[str, Mapping[
                     etree.SubElement(child, f"{{{ns}}}{ITEM}").text = _text(item)
             else:
                 child.text = _text(value)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    document: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return document
 
 
 def _local(element: etree._Element, ns: str) -> str | None:

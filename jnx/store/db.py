@@ -76,6 +76,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a JSON column")
 
 
+def affected(result: Any) -> int:
+    """The rows an UPDATE or DELETE touched (``rowcount`` of its cursor result; 0 when unknown)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def dumps_json(value: Any) -> str:
     """JSON as stored: Chinese kept readable, Decimals and dates as strings, keys in given order."""
     return json.dumps(value, ensure_ascii=False, default=_json_default)

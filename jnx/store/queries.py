@@ -13,6 +13,7 @@ from sqlalchemy import table as bare_table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from jnx.store.db import affected
 from jnx.store.models import (
     MappingErrorEntry,
     MappingErrorStatus,
@@ -164,7 +165,7 @@ def stage(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str
     one of the two goes on to map and store it (on SQLite, see :func:`_insert_with_ids`)."""
     if not rows:
         return {}
-    return _insert_with_ids(session, RAW, rows, ["source_key", "content_hash"],  # type: ignore[return-value]
+    return _insert_with_ids(session, RAW, rows, ["source_key", "content_hash"],
                             conflict=["system_id", "source_key", "content_hash"])
 
 
@@ -234,7 +235,7 @@ def close_errors_of(session: Session, raw_ids: Sequence[int], status: MappingErr
             .where(ERRORS.c.raw_record_id.in_(chunk), ERRORS.c.status == MappingErrorStatus.OPEN.value)
             .values(status=status.value, resolved_at=utcnow())
         )
-        total += result.rowcount or 0
+        total += affected(result)
     return total
 
 
@@ -280,5 +281,5 @@ def set_watermark(session: Session, system_id: str, stream: str, value: str) -> 
         .where(WATERMARKS.c.system_id == system_id, WATERMARKS.c.stream == stream)
         .values(value=value, updated_at=utcnow())
     )
-    if not updated.rowcount:
+    if not affected(updated):
         session.execute(WATERMARKS.insert().values(system_id=system_id, stream=stream, value=value, updated_at=utcnow()))

@@ -26,7 +26,8 @@ SECRET_ENV = {
 
 
 def load(name: str) -> dict[str, Any]:
-    return yaml.safe_load((FOLDER / name).read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = yaml.safe_load((FOLDER / name).read_text(encoding="utf-8"))
+    return loaded
 
 
 def registrations_for(urls: dict[str, dict[str, str]]) -> list[dict[str, Any]]:

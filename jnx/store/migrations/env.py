@@ -7,7 +7,7 @@ root (``alembic.ini``) with ``-x url=sqlite:///.jnx/jnx.db`` to autogenerate a n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -19,7 +19,7 @@ from jnx.store.models import Base, UTCDateTime
 target_metadata = Base.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Write jnx's own column types as plain SQLAlchemy types, so revisions import nothing of jnx."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
