@@ -204,6 +204,10 @@ def errors_show(error_id: Annotated[int, typer.Argument(help="Error id from `jnx
 
         typer.echo(f"error #{d['id']} ({d['status']}) in {d['system']}, table {d['table']}")
         typer.echo(f"  field {d['field']} ← {d['source_path']}: {d['message']} [{d['rule']}], value {d['value']!r}")
+        if d.get("conflict"):
+            held = d["conflict"]
+            typer.echo(f"standard record #{held['record']} ({held['business_key']}, revision {held['revision']}) it conflicts with:")
+            typer.echo(json.dumps(held["data"], ensure_ascii=False, indent=2, default=str))
         for other in d["other_errors_of_record"]:
             typer.echo(f"  also: {other['field']}: {other['message']} [{other['rule']}]")
         typer.echo(f"raw record #{d['raw']['id']} (source key {d['raw']['source_key']}):")
@@ -229,6 +233,22 @@ def errors_ignore(
             count = error_queue.ignore(session, reason=reason, error_id=error_id, group=group, system=system)
         audit(ex.engine, "errors.ignored", group or system or f"error:{error_id}", {"count": count, "reason": reason})
     emit({"ignored": count}, as_json, lambda d: typer.echo(f"ignored {d['ignored']} error(s)"))
+
+
+@errors_app.command("merge")
+def errors_merge(
+    error_id: Annotated[int, typer.Argument(help="The id of a business_key.conflict error (`jnx errors list`).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Resolve a business-key conflict as one case re-keyed at its source: the newcomer becomes the
+    record's revision and its disclosure is released. (Two different cases: correct the decision number
+    at the source, or `jnx errors ignore ID --reason …`.)"""
+    with exchange() as ex:
+        with session_factory(ex.engine).begin() as session:
+            counts = error_queue.merge(ex.runs(), session, error_id)
+        audit(ex.engine, "errors.merged", f"error:{error_id}", dict(counts.as_dict()))
+    emit({"merged": error_id, **counts.as_dict()}, as_json, lambda d: typer.echo(
+        f"merged conflict #{d['merged']}: {d['revised']} revised, {d['unchanged']} unchanged, {d['conflicts']} still in conflict"))
 
 
 @errors_app.command("replay")

@@ -22,13 +22,15 @@ from sqlalchemy.orm import Session
 from jnx.adapters.base import PayloadEncoding
 from jnx.adapters.base import RawRecord as PulledRecord
 from jnx.errors import ConfigError, NotFoundError
-from jnx.exchange.ingest import PageCounts, PageIngester
+from jnx.exchange.ingest import CONFLICT_RULE, PageCounts, PageIngester
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.runs import RunService, _context
 from jnx.progress import WorkProgress
+from jnx.publicity.holds import sync_holds
 from jnx.security.masking import MaskRule, mask_id_numbers_in, mask_value
+from jnx.store import queries
 from jnx.store.db import affected
-from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RawRecord, utcnow
+from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RawRecord, StandardRecord, utcnow
 
 E = MappingErrorEntry
 _NAME_RULE = MaskRule(keep_head=1, keep_tail=0)  # a personal value shown by its first character only
@@ -101,7 +103,7 @@ def _summary(row: MappingErrorEntry) -> dict[str, Any]:
         "table": f"{row.mapping_name}@{row.mapping_version}", "record_type": row.record_type, "field": row.field,
         "source_path": row.source_path, "value": row.masked_value, "transform": row.transform, "rule": row.rule,
         "message": row.message, "status": row.status.value, "group": row.group_key, "created_at": row.created_at,
-        "ignore_reason": row.ignore_reason,
+        "ignore_reason": row.ignore_reason, "conflict_record": row.conflict_record_id,
     }
 
 
@@ -129,11 +131,18 @@ def show(session: Session, error_id: int, personal_keys: frozenset[str] = frozen
     except (UnicodeDecodeError, json.JSONDecodeError):
         payload = {"_undecodable_bytes": len(raw.payload), "_preview": raw.payload[:200].decode("utf-8", "replace")}
     siblings = session.scalars(select(E).where(E.raw_record_id == raw.id, E.id != row.id).order_by(E.id))
+    conflict = None
+    if row.conflict_record_id is not None:
+        held = session.get(StandardRecord, row.conflict_record_id)
+        if held is not None:
+            conflict = {"record": held.id, "business_key": mask_id_numbers_in(held.business_key), "revision": held.current_revision,
+                        "data": mask_payload(held.data, personal_keys)}
     return {
         **_summary(row),
         "raw": {"id": raw.id, "system": raw.system_id, "source_key": raw.source_key, "received_at": raw.received_at,
                 "content_hash": raw.content_hash, "payload": mask_payload(payload, personal_keys)},
         "other_errors_of_record": [_summary(s) for s in siblings],
+        "conflict": conflict,
     }
 
 
@@ -144,14 +153,41 @@ def ignore(session: Session, *, reason: str, error_id: int | None = None, group:
         raise ConfigError("ignoring errors needs a reason", hint='add --reason "…"')
     if error_id is None and group is None and system is None:
         raise ConfigError("say which errors to ignore", hint="give an error id, --group or --system")
-    query = update(E).where(E.status == MappingErrorStatus.OPEN)
+    where: list[Any] = [E.status == MappingErrorStatus.OPEN]
     if error_id is not None:
-        query = query.where(E.id == error_id)
+        where.append(E.id == error_id)
     if group:
-        query = query.where(E.group_key.like(f"{group}%"))
+        where.append(E.group_key.like(f"{group}%"))
     if system:
-        query = query.where(E.system_id == system)
-    return affected(session.execute(query.values(status=MappingErrorStatus.IGNORED, ignore_reason=reason, resolved_at=utcnow())))
+        where.append(E.system_id == system)
+    # conflicts among them end: their records' disclosures are released (once no other conflict holds them)
+    conflicted = {record_id for record_id in session.scalars(select(E.conflict_record_id).where(*where, E.conflict_record_id.is_not(None)))
+                  if record_id is not None}
+    ignored = affected(session.execute(update(E).where(*where).values(status=MappingErrorStatus.IGNORED, ignore_reason=reason,
+                                                                      resolved_at=utcnow())))
+    if conflicted:
+        sync_holds(session, conflicted)
+    return ignored
+
+
+def merge(service: RunService, session: Session, error_id: int) -> PageCounts:
+    """Resolve a business-key conflict as one case re-keyed at its source: the newcomer's source
+    record becomes a source of the standard record (its lineage), and its raw record is mapped again,
+    now as that record's revision (or as the same content, merged). The conflict closes as replayed;
+    the record's disclosure is released and carries the newcomer's content from then on."""
+    row = session.get(E, error_id)
+    if row is None:
+        raise NotFoundError(f"no mapping error #{error_id}", hint="`jnx errors groups` lists the conflicts (rule business_key.conflict) and `jnx errors list --group G` their ids")
+    if row.conflict_record_id is None or row.rule != CONFLICT_RULE:
+        raise ConfigError(f"error #{error_id} is not a business-key conflict ({row.rule})",
+                          hint="only `business_key.conflict` errors merge; replay or ignore the others")
+    if row.status is not MappingErrorStatus.OPEN:
+        raise ConfigError(f"conflict #{error_id} is {row.status.value} already", hint="`jnx errors show ID` says how it ended")
+    raw = session.get(RawRecord, row.raw_record_id)
+    assert raw is not None
+    queries.link(session, [{"standard_record_id": row.conflict_record_id, "raw_record_id": raw.id,
+                            "system_id": raw.system_id, "created_at": utcnow()}])
+    return remap(service, session, raw.system_id, raw.record_type, [raw.id], table=(row.mapping_name, row.mapping_version))
 
 
 @dataclass
@@ -197,8 +233,7 @@ def remap(service: RunService, session: Session, system_id: str, record_type: st
     for start in range(0, len(raw_ids), REPLAY_BATCH):
         raws = session.scalars(select(RawRecord).where(RawRecord.id.in_(raw_ids[start:start + REPLAY_BATCH])).order_by(RawRecord.id))
         outcome = ingester.ingest(session, [_pulled(r) for r in raws])
-        if service.on_stored is not None and outcome.stored:
-            service.on_stored(session, system, outcome.stored)
+        service.after_ingest(session, system, outcome)
         total.add(outcome.counts)
         if progress is not None:
             progress.advance(len(raw_ids[start:start + REPLAY_BATCH]))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from jnx.adapters.base import PayloadEncoding, canonical_bytes, to_jsonable
 from jnx.adapters.base import RawRecord as PulledRecord
 from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef
+from jnx.security.masking import mask_id_numbers_in
 from jnx.standard.dictionary import Dictionary
 from jnx.store import queries
 from jnx.store.db import dumps_json
@@ -48,6 +49,7 @@ class PageCounts:
     duplicates_merged: int = 0
     errors: int = 0
     error_issues: int = 0
+    conflicts: int = 0  # records whose business key another source record holds (also in errors)
 
     def add(self, other: PageCounts) -> None:
         for name in self.__dataclass_fields__:
@@ -121,6 +123,8 @@ class JsonRecord(Mapping[str, Any]):
 class PageOutcome:
     counts: PageCounts
     stored: list[StoredRecord] = field(default_factory=list)
+    #: standard records whose conflicts opened or closed in this page: their disclosures are held or released
+    conflicted: set[int] = field(default_factory=set)
 
 
 _PLAIN = frozenset({str, int, float, bool})
@@ -325,7 +329,9 @@ class PageIngester:
             good.append((raw_id, record, ready))
         if self.remap_existing:
             # replay: every remapped record's earlier errors leave the queue; the still-broken get new ones
-            queries.close_errors_of(session, [raw_id for raw_id, _ in todo], MappingErrorStatus.REPLAYED)
+            replayed = [raw_id for raw_id, _ in todo]
+            outcome.conflicted.update(queries.open_conflicts_of(session, replayed))
+            queries.close_errors_of(session, replayed, MappingErrorStatus.REPLAYED)
         queries.insert_errors(session, error_rows)
         self._store(session, good, outcome, now)
 
@@ -347,11 +353,22 @@ class PageIngester:
         revisions: list[dict[str, Any]] = []
         links: list[tuple[Any, int]] = []
         stored: list[tuple[Any, str, int, Mapping[str, Any], Any]] = []
+        conflicts: list[tuple[Any, int, PulledRecord, str]] = []
         for raw_id, record, ready in good:
             key, digest = ready.key, ready.digest
             assert key is not None and digest is not None
             source = (self.system_id, record.source_key)
             existing = current.get(key)
+            if existing is not None and existing[2] != digest:
+                owners = sources_of.get(existing[0], set())
+                if owners and source not in owners:
+                    # another source record claims this business key with other content: two cases, or one
+                    # case re-keyed at its source — never a revision of the first; an admin decides
+                    conflicts.append((existing[0], raw_id, record, key))
+                    counts.errors += 1
+                    counts.error_issues += 1
+                    counts.conflicts += 1
+                    continue
             if existing is not None and existing[2] == digest:
                 ref = existing[0]
                 links.append((ref, raw_id))
@@ -392,9 +409,44 @@ class PageIngester:
                                for ref, raw_id in links])
         outcome.stored.extend(StoredRecord(resolve(ref), self.target_type, key, revision, data, ahead)
                               for ref, key, revision, data, ahead in stored)
-        # a newer record of a source key that had errors supersedes them
+        # a newer record of a source key that had errors supersedes them (a conflict it was in ends too)
         stale = queries.superseded_raw_ids(session, self.system_id, [r.source_key for _, r, *_ in good], [g[0] for g in good])
+        if stale:
+            outcome.conflicted.update(queries.open_conflicts_of(session, stale))
         queries.close_errors_of(session, stale, MappingErrorStatus.RESOLVED)
+        if conflicts:
+            self._queue_conflicts(session, conflicts, [resolve(ref) for ref, *_ in conflicts], table, outcome, now)
+
+    def _queue_conflicts(self, session: Session, conflicts: Sequence[tuple[Any, int, PulledRecord, str]], record_ids: Sequence[int],
+                         table: TableRef, outcome: PageOutcome, now: dt.datetime) -> None:
+        """One ``business_key.conflict`` error per source record that claimed a business key another
+        source record holds: the newcomer stays staged (its raw record is the error's), the standard
+        record stays as it was, and its disclosure is held until the conflict is resolved."""
+        owners = queries.lineage_sources(session, list(record_ids))
+        rows = []
+        for (_, raw_id, record, key), record_id in zip(conflicts, record_ids, strict=True):
+            held_by = ", ".join(f"{system}/{source_key}" for system, source_key in sorted(owners.get(record_id, set()))) or "another source"
+            issue = MappingIssue(
+                field="business_key", source="", value=mask_id_numbers_in(key), transform=None, rule=CONFLICT_RULE,
+                message=(f"business key {mask_id_numbers_in(key)} is held by standard record #{record_id} (from {held_by}); "
+                         f"this source record ({self.system_id}/{record.source_key}) says something else, so it is not "
+                         "taken as a revision and neither is disclosed until an admin decides: the same case under a new "
+                         "source key → `jnx errors merge ERROR_ID`; two different cases → correct the decision number at "
+                         "the source (the next run brings it) or `jnx errors ignore ERROR_ID --reason …`"),
+            )
+            rows.append({
+                "raw_record_id": raw_id, "system_id": self.system_id, "mapping_name": table.name,
+                "mapping_version": str(table.version), "record_type": self.target_type, "field": issue.field,
+                "source_path": None, "masked_value": issue.value, "transform": None, "rule": issue.rule,
+                "message": issue.message, "group_key": group_key(self.system_id, table, issue),
+                "status": MappingErrorStatus.OPEN.value, "created_at": now, "conflict_record_id": record_id,
+            })
+        queries.insert_errors(session, rows)
+        outcome.conflicted.update(record_ids)
+
+
+#: The errors-queue rule of a business-key conflict (two source records, one business key).
+CONFLICT_RULE = "business_key.conflict"
 
 
 def _target_of(mapper: Mapper) -> str | None:

@@ -33,6 +33,7 @@ from jnx.exchange.ingest import (
     Mapper,
     PageCounts,
     PageIngester,
+    PageOutcome,
     Prepared,
     StoredRecord,
     staging_pair,
@@ -102,6 +103,9 @@ class SourceLoopError(PermanentError):
 
 
 StoredHook = Callable[[Session, RegisteredSystem, list[StoredRecord]], None]
+#: After the stored hook: (session, records whose business-key conflicts opened or closed, records stored)
+#: — :func:`jnx.publicity.holds.sync_holds` holds back or releases their disclosures.
+HoldsHook = Callable[[Session, set[int], list[int]], object]
 #: The stored hook's work for mapping helpers, asked once per stream that starts them (None: none).
 WorkAhead = Callable[[Session, RegisteredSystem], AheadSpec | None]
 
@@ -261,6 +265,7 @@ class RunService:
         secrets: SecretResolver,
         adapters_factory: Callable[..., Adapters] = build_adapters,
         on_stored: StoredHook | None = None,
+        holds: HoldsHook | None = None,
         progress: WorkProgress | None = None,
         worker_id: str = "jnx",
         today: Callable[[], dt.date] | None = None,
@@ -279,6 +284,7 @@ class RunService:
         self.secrets = secrets
         self.adapters_factory = adapters_factory
         self.on_stored = on_stored
+        self.holds = holds
         self.progress = progress
         self.worker_id = worker_id
         self.today = today or beijing_today
@@ -468,13 +474,19 @@ class RunService:
         summary.watermarks[stream] = new_mark
         return Lease(lease.table, lease.row_id, lease.owner, expires, lease.attempts)
 
+    def after_ingest(self, session: Session, system: RegisteredSystem, outcome: PageOutcome) -> None:
+        """What follows a page's ingest in its transaction: the stored hook (disclosures), then holds."""
+        if self.on_stored is not None and outcome.stored:
+            self.on_stored(session, system, outcome.stored)
+        if self.holds is not None and (outcome.conflicted or outcome.stored):
+            self.holds(session, outcome.conflicted, [s.record_id for s in outcome.stored])
+
     def _store_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,
                     summary: RunSummary, new_mark: str, expires: dt.datetime, prepared: Mapping[str, Prepared] | None = None) -> PageCounts:
         """One page, its watermark and the run's counters in one transaction, fenced by the lease."""
         with storage_errors(self.engine.url), self.writes.begin() as session:
             outcome = ingester.ingest(session, page.records, prepared)
-            if self.on_stored is not None and outcome.stored:
-                self.on_stored(session, system, outcome.stored)
+            self.after_ingest(session, system, outcome)
             queries.set_watermark(session, system.id, stream, new_mark)
             counts = PageCounts(**summary.counts.as_dict())
             counts.add(outcome.counts)

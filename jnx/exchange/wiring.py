@@ -19,6 +19,7 @@ from jnx.progress import WorkProgress
 from jnx.publicity.ahead import work_ahead
 from jnx.publicity.calendar import WorkdayCalendar
 from jnx.publicity.derive import DisclosureDeriver, DisclosureRules
+from jnx.publicity.holds import sync_holds
 from jnx.settings import Settings
 from jnx.standard.dictionary import default_dictionary
 
@@ -107,6 +108,7 @@ class Exchange:
             dictionary=default_dictionary(),
             secrets=MappingSecrets(dict(self.environment)),
             on_stored=self.stored_hook(),
+            holds=sync_holds,
             progress=self.progress,
             worker_id=self.worker_id,
             map_processes=self.settings.map_processes,

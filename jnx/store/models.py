@@ -147,6 +147,7 @@ class DeliveryStatus(enum.StrEnum):
     ACKNOWLEDGED = "acknowledged"
     REJECTED = "rejected"
     FAILED = "failed"
+    HELD = "held"  # not pushed while its record is in a business-key conflict (0003); pending again when resolved
 
 
 class KeyOwner(enum.StrEnum):
@@ -343,6 +344,7 @@ class MappingErrorEntry(Base):
         Index(None, "group_key", "status"),
         Index(None, "status", "system_id"),
         Index(None, "raw_record_id"),
+        Index(None, "conflict_record_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -362,6 +364,8 @@ class MappingErrorEntry(Base):
     ignore_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = _created()
     resolved_at: Mapped[dt.datetime | None]
+    # rule business_key.conflict: the standard record whose business key this raw record claimed (0003)
+    conflict_record_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("standard_records.id"))
 
     raw_record: Mapped[RawRecord] = relationship()
     system: Mapped[SourceSystem] = relationship()

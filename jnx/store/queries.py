@@ -239,6 +239,19 @@ def close_errors_of(session: Session, raw_ids: Sequence[int], status: MappingErr
     return total
 
 
+def open_conflicts_of(session: Session, raw_ids: Sequence[int]) -> set[int]:
+    """The standard records in an open business-key conflict with any of these raw records."""
+    sql = ("SELECT conflict_record_id FROM mapping_errors WHERE status = {p} AND raw_record_id IN ({in}) "
+           "AND conflict_record_id IS NOT NULL")
+    return {row[0] for row in _select_in(session, sql, [MappingErrorStatus.OPEN.value], list(dict.fromkeys(raw_ids)))}
+
+
+def records_in_conflict(session: Session, record_ids: Sequence[int]) -> set[int]:
+    """Which of these standard records have an open business-key conflict."""
+    sql = "SELECT conflict_record_id FROM mapping_errors WHERE status = {p} AND conflict_record_id IN ({in})"
+    return {row[0] for row in _select_in(session, sql, [MappingErrorStatus.OPEN.value], list(dict.fromkeys(record_ids)))}
+
+
 def superseded_raw_ids(session: Session, system_id: str, source_keys: Sequence[str], newer: Sequence[int]) -> list[int]:
     """Raw records of the same source keys, older than ``newer``, that still have open errors.
 

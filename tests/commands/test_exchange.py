@@ -126,6 +126,12 @@ def test_errors_show_of_an_unknown_id_names_it(jnx: Jnx, db: str) -> None:
     assert_error(jnx("errors", "show", "424242"), 3, says="#424242")
 
 
+def test_merging_an_unknown_conflict_fails_and_audits_nothing(jnx: Jnx, db: str) -> None:
+    before = _audit_entries(db)
+    assert_error(jnx("errors", "merge", "424242"), 3, says="no mapping error #424242", hint="business_key.conflict")
+    assert _audit_entries(db) == before
+
+
 def test_replay_needs_a_version_after_the_table_name(jnx: Jnx, db: str) -> None:
     outcome = jnx("replay", "--system", "jn-any", "--mapping", "case_handling.penalty", "--dry-run")
     assert_error(outcome, 3, says="is not NAME@VERSION", hint="case_handling.penalty@2")
