@@ -18,7 +18,7 @@ the sandbox serves from a child process of its own, never counted, though it sha
   (``RUSAGE_CHILDREN``: helpers end with their run); each includes its interpreter and imports.
 
     python benchmarks/bench_exchange.py [--records N] [--page-size P] [--database-url URL] [--map-processes N]
-                                        [--no-derive] [--json]
+                                        [--no-derive] [--peer] [--json]
 
 With ``--database-url`` (or ``JNX_TEST_DATABASE_URL``) pointing at a PostgreSQL server, the two runs
 are repeated on a database created for the benchmark there and dropped afterwards.
@@ -57,6 +57,7 @@ CREDS = Credentials()
 TARGET_RATE = 5_000
 TARGET_MEMORY_MB = 300
 TARGET_SPEEDUP = 3.0
+TARGET_OVER_PEER = 2.0  # issue 20: jnx's first run (with disclosures) at least twice dlt's on the same records
 
 
 # --------------------------------------------------------------------------- the source
@@ -160,14 +161,29 @@ def _postgres_database(base: str) -> tuple[str, Any]:
 
 def _baseline(urls: dict[str, str], page_size: int, folder: Path) -> tuple[int, float]:
     """requests + json + sqlite3.executemany: pull every page and insert (key, payload) rows."""
-    from jnx.sandbox.signing import sign
-
-    path = "/api/v1/penalties"
     database = sqlite3.connect(folder / "baseline.db")
     database.execute("PRAGMA journal_mode=WAL")
     database.execute("CREATE TABLE penalties (key TEXT PRIMARY KEY, payload TEXT NOT NULL)")
     count = 0
     started = time.perf_counter()
+    for items in _pages(urls, page_size):
+        rows = [(item["ajbh"], json.dumps(item, ensure_ascii=False)) for item in items]
+        with database:
+            database.executemany("INSERT OR REPLACE INTO penalties VALUES (?, ?)", rows)
+        count += len(rows)
+    seconds = time.perf_counter() - started
+    database.close()
+    return count, seconds
+
+
+# --------------------------------------------------------------------------- the peer: dlt
+
+
+def _pages(urls: dict[str, str], page_size: int) -> Any:
+    """The case-handling API's pages as the baseline reads them (signed GETs, cursor paging): lists of items."""
+    from jnx.sandbox.signing import sign
+
+    path = "/api/v1/penalties"
     with requests.Session() as http:
         cursor: str | None = None
         while True:
@@ -176,16 +192,34 @@ def _baseline(urls: dict[str, str], page_size: int, folder: Path) -> tuple[int, 
                               headers=sign(CREDS.case_app_key, CREDS.case_secret, "GET", path, params), timeout=30)
             answer.raise_for_status()
             data = json.loads(answer.content)["data"]
-            rows = [(item["ajbh"], json.dumps(item, ensure_ascii=False)) for item in data["items"]]
-            with database:
-                database.executemany("INSERT OR REPLACE INTO penalties VALUES (?, ?)", rows)
-            count += len(rows)
+            yield data["items"]
             cursor = data.get("next_cursor")
             if not cursor:
-                break
+                return
+
+
+def _dlt_peer(urls: dict[str, str], page_size: int, folder: Path) -> tuple[int, float]:
+    """dlt (a benchmark-only dependency) loading the same pages into SQLite: its sqlalchemy
+    destination, merge on the source key — what a user would write to load this feed with dlt. No
+    mapping, no checks, no lineage: a first run of the same records, timed from the first GET to the
+    load's end (extract → normalize → load)."""
+    import dlt  # benchmark-only: pip install dlt
+
+    @dlt.resource(name="penalties", primary_key="ajbh", write_disposition="merge")
+    def penalties() -> Any:
+        yield from _pages(urls, page_size)
+
+    pipeline = dlt.pipeline(pipeline_name="jnx_bench_peer", pipelines_dir=str(folder / "dlt"),
+                            destination=dlt.destinations.sqlalchemy(credentials=f"sqlite:///{folder / 'dlt.db'}"),
+                            dataset_name="main")
+    started = time.perf_counter()
+    info = pipeline.run(penalties())
     seconds = time.perf_counter() - started
-    database.close()
-    return count, seconds
+    if info.has_failed_jobs:
+        raise SystemExit(f"dlt peer failed: {info}")
+    with sqlite3.connect(folder / "dlt.db") as database:
+        loaded = database.execute("SELECT count(*) FROM penalties").fetchone()[0]
+    return int(loaded), seconds
 
 
 # --------------------------------------------------------------------------- report
@@ -218,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="mapping helper processes of each run (JNX_MAP_PROCESSES; 0: map in the run's process)")
     parser.add_argument("--no-derive", dest="derive", action="store_false",
                         help="runs without deriving 双公示 disclosures (ingestion alone; jnx run always derives them)")
+    parser.add_argument("--peer", action="store_true",
+                        help="also load the same pages with dlt into SQLite (pip install dlt) and print jnx/dlt")
     parser.add_argument("--json", action="store_true", help="one JSON object")
     args = parser.parse_args(argv)
 
@@ -246,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     drop()
             baseline_n, baseline_s = _baseline(urls, args.page_size, home)
+            peer = _dlt_peer(urls, args.page_size, home) if args.peer else None
     finally:
         stop.set()
         server.join(timeout=30)
@@ -269,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
             "second_run_speedup": {"target": TARGET_SPEEDUP, "met": results[0]["second_run_speedup"] >= TARGET_SPEEDUP},
         },
     }
+    if peer is not None:
+        peer_n, peer_s = peer
+        report["peer"] = {"tool": "dlt → SQLite (sqlalchemy destination, merge on ajbh)", "records": peer_n,
+                          "seconds": round(peer_s, 2), "records_per_s": round(peer_n / peer_s)}
+        report["jnx_over_dlt"] = round(sqlite_first["records_per_s"] / (peer_n / peer_s), 2)
+        report["targets"]["jnx_over_dlt"] = {"target": TARGET_OVER_PEER, "met": report["jnx_over_dlt"] >= TARGET_OVER_PEER}
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
@@ -291,6 +334,10 @@ def _print(report: dict[str, Any]) -> None:
     b = report["baseline"]
     print(f"baseline (requests + json + sqlite3 executemany): {b['seconds']:.2f} s  {b['records_per_s']:,} records/s "
           f"— {report['baseline_over_exchange']}× the exchange's first run")
+    if "peer" in report:
+        peer = report["peer"]
+        print(f"peer ({peer['tool']}): {peer['seconds']:.2f} s  {peer['records_per_s']:,} records/s "
+              f"— jnx's first run is {report['jnx_over_dlt']}× dlt's")
     rss = report["peak_rss_mb"]
     print(f"peak RSS ({rss['measure']}): {rss['at_start']} MB before the runs, {rss['after_exchange_runs']} MB after them, "
           f"largest helper {rss['largest_helper']} MB")

@@ -21,7 +21,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 #: script → (small-size arguments, keys its --json output must have)
 SMOKE: dict[str, tuple[list[str], set[str]]] = {
     "bench_envelope.py": (["-n", "40", "--processes", "1"], set()),
-    "bench_exchange.py": (["--records", "600", "--page-size", "200", "--map-processes", "0"], set()),
+    "bench_exchange.py": (["--records", "600", "--page-size", "200", "--map-processes", "0", "--peer"], {"jnx_over_dlt", "results"}),
     "bench_mapping.py": (["--records", "2000"], {"records", "engine_rps", "handwritten_rps", "ratio"}),
     "bench_push.py": (["-n", "60", "--batch", "20", "--workers", "1", "--open-processes", "1"], set()),
 }
