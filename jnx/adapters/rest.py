@@ -30,9 +30,11 @@ from jnx.adapters.transport import HttpClient
 
 
 def decode_json(response: requests.Response, line: Line, what: str) -> Any:
+    """The answer's JSON, read by the standard library as ``response.json()`` would read it (requests
+    switches to simplejson when that is installed, which reads some answers differently)."""
     try:
-        return response.json()
-    except ValueError as exc:  # requests' JSONDecodeError
+        return json.loads(response.content if response.encoding is None else response.text)
+    except ValueError as exc:  # JSONDecodeError, or undecodable bytes
         raise PayloadError(
             f"{what} on line {line.label}: the answer is not JSON ({exc}); {len(response.content)} bytes received"
         ) from exc
