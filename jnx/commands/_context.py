@@ -17,17 +17,23 @@ def load_settings() -> Settings:
     return Settings()
 
 
+def cli_actor() -> str:
+    """Who the command line acts as: the OS user (``cli:NAME``), whose access to the database and keys the OS guards."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def audit(engine: Engine, action: str, subject: str, details: dict[str, object] | None = None) -> None:
     """Append an admin action to the audit chain (after its own transaction committed)."""
     import datetime as dt
-    import getpass
 
     from jnx.security.audit_sql import SqlAuditStore
 
-    try:
-        actor = f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        actor = "cli"
+    actor = cli_actor()
     SqlAuditStore(engine).append(actor=actor, action=action, subject=subject, details=details or {}, at=dt.datetime.now(dt.UTC))
 
 

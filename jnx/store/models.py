@@ -483,3 +483,93 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(HASH))
     hash: Mapped[str] = mapped_column(String(HASH))
+
+
+# --- accounts (0004): users, password history, recovery codes, console sessions, login attempts ------
+
+
+class UserState(enum.StrEnum):
+    ACTIVE = "active"
+    LOCKED = "locked"  # too many wrong passwords: until ``locked_until``, or a security administrator unlocks
+    DISABLED = "disabled"  # by a security administrator; no login, no token, no session
+
+
+class User(Base):
+    """A person who logs in (or a named service account, ``service`` true: tokens only, no password)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    department: Mapped[str | None] = mapped_column(String(18))  # 执法主体 统一社会信用代码
+    region: Mapped[str | None] = mapped_column(String(12))  # 行政区划代码 (市/县/乡镇)
+    roles: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[UserState] = mapped_column(_enum(UserState), default=UserState.ACTIVE)
+    service: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    password_changed_at: Mapped[dt.datetime | None]
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; set at enrolment
+    totp_confirmed_at: Mapped[dt.datetime | None]  # enrolment finished (a first code was right)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code is good once
+    last_login_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _updated()
+
+
+class PasswordHistory(Base):
+    """Every password a user had (Argon2id hashes), newest last; a new one may not be among the last N."""
+
+    __tablename__ = "password_history"
+    __table_args__ = (Index(None, "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class RecoveryCode(Base):
+    """One-time codes that stand in for a TOTP code when the authenticator is lost (SHA-256 of the code)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(HASH))
+    used_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class UserSession(Base):
+    """A console/API login: the cookie holds the token, the row its SHA-256; ends idle or at ``expires_at``."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(HASH), primary_key=True)  # sha256 of the cookie's token
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = _created()
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]  # absolute end (8 h after login by default)
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # logout, idle, expired, disabled, password
+
+
+class LoginAttempt(Base):
+    """One login attempt, for the per-account and per-address rate limits (old rows are pruned)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index(None, "username", "at"), Index(None, "address", "at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = _created()
