@@ -115,3 +115,17 @@ class PasswordRejected(AccountError):
 class AccountInputError(InputError):
     http_status: int = 400
     code: str = "JNX-ACCOUNT-INPUT"
+
+
+class AccessDenied(AccountError):
+    """The actor's roles (or the token's scopes) do not give this action: 403, whatever the row."""
+
+    http_status = 403
+    code = "JNX-ACCESS-DENIED"
+
+    def __init__(self, action: str, *, who: str) -> None:
+        super().__init__(
+            f"{who} may not {action}",
+            hint="ask a security administrator for a role that gives it (docs/accounts.md lists the rights)",
+        )
+        self.action = action
