@@ -10,6 +10,8 @@
           ├── LoginRateLimited              429  too many attempts for this account or address
           ├── SessionEnded                  401  the session is unknown, logged out, idle or past its end
           ├── PasswordChangeRequired        403  this session may only change the password
+          ├── TotpEnrolmentRequired         403  this session may only enrol a TOTP authenticator
+          ├── AccessDenied                  403  the roles (or the token's scopes) do not give the action
           ├── CsrfRejected                  403  a state-changing call with the cookie lacks the right X-CSRF-Token
           └── PasswordRejected              422  a new password breaks the rules; ``problems`` lists each
     InputError (jnx.errors)
@@ -129,3 +131,16 @@ class AccessDenied(AccountError):
             hint="ask a security administrator for a role that gives it (docs/accounts.md lists the rights)",
         )
         self.action = action
+
+
+class TotpEnrolmentRequired(AccountError):
+    """An administrator's session may only enrol a TOTP authenticator until it has one."""
+
+    http_status = 403
+    code = "JNX-TOTP-ENROLMENT-REQUIRED"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a TOTP authenticator must be enrolled before anything else",
+            hint="POST /api/v1/session/totp, then POST /api/v1/session/totp/confirm with the code it shows",
+        )
