@@ -45,8 +45,7 @@ def serve(
             sandbox.stop()
             raise SandboxConfigError(f"cannot write the exports into {export_dir}: {exc.strerror or exc}",
                                      hint="give --export-dir a folder you can write to (it is created if missing)") from exc
-    emit(info, as_json, _render)
-    serve_until_stopped(sandbox)
+    serve_until_stopped(sandbox, ready=lambda: emit(info, as_json, _render))
 
 
 def register(root: typer.Typer) -> None:

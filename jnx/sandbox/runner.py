@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -180,11 +181,14 @@ def config_from_flags(seed: int, records: int, port_base: int, fault_flags: list
     return SandboxConfig(seed=seed, records=records, port_base=port_base, faults=faults)
 
 
-def serve_until_stopped(sandbox: Sandbox, stop: threading.Event | None = None) -> None:
-    """Run until SIGINT/SIGTERM (or ``stop`` is set), then stop every server cleanly."""
+def serve_until_stopped(sandbox: Sandbox, stop: threading.Event | None = None, ready: Callable[[], None] | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set), then stop every server cleanly. ``ready`` (the
+    URLs printed) is called once the signals are caught, so a SIGTERM right after it stops cleanly."""
     stop = stop or threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if ready is not None:
+            ready()
         while not stop.wait(0.5):
             pass
     finally:
