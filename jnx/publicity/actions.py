@@ -28,6 +28,7 @@ from jnx.store.models import (
     DisclosureStatus,
     utcnow,
 )
+from jnx.store.queries import pg_insert_arrays
 
 OPEN_DELIVERY = (DeliveryStatus.PENDING,)
 
@@ -232,8 +233,10 @@ def insert_deliveries(session: Session, revision_ids: Sequence[int], now: dt.dat
 def write_many(session: Session, table: Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
     """``INSERT`` of ``rows`` (values of the columns ``names``) in one driver executemany."""
     dialect = session.get_bind().dialect
-    marker = "?" if dialect.name == "sqlite" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([marker] * len(names))})"
+    if dialect.name != "sqlite":
+        pg_insert_arrays(session, table, names, bound(dialect, table, names, rows))
+        return
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['?'] * len(names))})"
     session.connection().exec_driver_sql(sql, bound(dialect, table, names, rows))
 
 

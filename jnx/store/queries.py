@@ -8,9 +8,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, column, select, text, update
-from sqlalchemy import table as bare_table
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.orm import Session
 
 from jnx.store.db import affected
@@ -83,9 +81,41 @@ def _executemany(session: Session, sql: str, params: Sequence[tuple[Any, ...]]) 
         session.connection().exec_driver_sql(sql, list(params))
 
 
+_PG_TYPES: dict[tuple[str, str], str] = {}
+
+
+def _pg_type(session: Session, table: Table, name: str) -> str:
+    """The PostgreSQL type of a column as DDL writes it (``VARCHAR(64)``, ``TIMESTAMP WITH TIME ZONE``…)."""
+    found = _PG_TYPES.get((table.name, name))
+    if found is None:
+        found = _PG_TYPES[(table.name, name)] = table.c[name].type.compile(dialect=session.get_bind().dialect)
+    return found
+
+
+def pg_insert_arrays(session: Session, table: Table, names: Sequence[str], params: Sequence[tuple[Any, ...]], *,
+                     conflict: Sequence[str] | None = None, returning: Sequence[str] = ()) -> list[Any]:
+    """PostgreSQL: ``INSERT … SELECT * FROM unnest(%s::type[], …)`` — a page's rows as one array per
+    column, so a table gets one statement and one round trip per page whatever its row count, and the
+    statement's text is the same every page (the driver and the server keep its parse and plan)
+    instead of one executemany row or a multi-row ``VALUES`` list the driver parses each time."""
+    if not params:
+        return []
+    arrays = ", ".join(f"%b::{_pg_type(session, table, name)}[]" for name in names)  # binary: no text escaping
+    on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
+    back = f" RETURNING {', '.join(returning)}" if returning else ""
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}){on_conflict}{back}"
+    columns = tuple(list(values) for values in zip(*params, strict=True))
+    result = session.connection().exec_driver_sql(sql, columns)
+    return list(result) if returning else []
+
+
 def _write_many(session: Session, table: Table, names: Sequence[str], params: Sequence[tuple[Any, ...]],
                 conflict: Sequence[str] | None = None) -> None:
-    """``INSERT`` (ignoring rows that hit the ``conflict`` key) of pre-bound rows, in one executemany."""
+    """``INSERT`` (ignoring rows that hit the ``conflict`` key) of pre-bound rows: one executemany on
+    SQLite, one statement of column arrays on PostgreSQL (:func:`pg_insert_arrays`)."""
+    if not _is_sqlite(session):
+        pg_insert_arrays(session, table, names, params, conflict=conflict)
+        return
     on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
     markers = ", ".join([_marker(session)] * len(names))
     _executemany(session, f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({markers}){on_conflict}", params)
@@ -107,12 +137,8 @@ def _insert_with_ids(session: Session, table: Table, rows: Sequence[Mapping[str,
         ids = range(largest + 1, largest + 1 + len(params))
         _write_many(session, table, ["id", *names], [(i, *p) for i, p in zip(ids, params, strict=True)])
         return {tuple(row[k] for k in key): i for i, row in zip(ids, rows, strict=True)}
-    view = bare_table(table.name, *(column(name) for name in ["id", *names]))
-    statement = postgresql.insert(view)
-    if conflict:
-        statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
-    result = session.execute(statement.returning(view.c.id, *(view.c[k] for k in key)), [dict(zip(names, p, strict=True)) for p in params])
-    return {tuple(row[1:]): int(row[0]) for row in result}
+    returned = pg_insert_arrays(session, table, names, params, conflict=conflict, returning=["id", *key])
+    return {tuple(row[1:]): int(row[0]) for row in returned}
 
 
 def _sqlite(session: Session) -> Any:
