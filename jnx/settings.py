@@ -37,6 +37,10 @@ class AccountSettings(BaseModel):
     )
     login_limit_per_address: int = Field(default=30, ge=1, description="Login attempts one address may make per window.")
     login_limit_window_seconds: int = Field(default=300, ge=1, description="The window of the login rate limits.")
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark the session cookie Secure: true behind TLS; unset: when the request came over https.",
+    )
     argon2_time_cost: int = Field(default=3, ge=1, description="Argon2id passes (benchmarks/bench_login.py prints the cost).")
     argon2_memory_kib: int = Field(default=65536, ge=8, description="Argon2id memory in KiB (64 MiB).")
     argon2_parallelism: int = Field(default=1, ge=1, description="Argon2id lanes.")

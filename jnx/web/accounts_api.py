@@ -1,0 +1,219 @@
+"""``/api/v1/session`` and ``/api/v1/users``: logins, the session cookie, password change, TOTP
+enrolment, logout, and user management for the security administrator.
+
+A login answers 200 with the session cookie (HttpOnly, SameSite=Strict, Secure behind TLS) and a
+``csrf_token`` that every state-changing call made with the cookie sends in ``X-CSRF-Token``; 401 for
+wrong credentials, 423 while the account is locked, 429 past the rate limits. When the password must
+change the answer says ``"password_change_required": true`` and that session may only
+``POST /api/v1/session/password``; an administrator without an authenticator may only enrol one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+from jnx.errors import JnxError, NotFoundError
+from jnx.security.account_errors import AccountError, LoginRateLimited
+from jnx.security.accounts import Accounts, LoginResult, view_of
+from jnx.security.audit_sql import SqlAuditStore
+from jnx.security.authorize import Grant, decide
+from jnx.security.session_gate import Admitted, admit, cleared_cookie, session_cookie
+from jnx.security.sessions import COOKIE_NAME, CSRF_HEADER
+from jnx.settings import Settings
+from jnx.store.db import session_factory
+
+
+class LoginBody(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+    totp: str | None = Field(default=None, max_length=32, description="the authenticator's code, or a recovery code")
+
+
+class PasswordBody(BaseModel):
+    password: str = Field(max_length=1024)
+
+
+class CodeBody(BaseModel):
+    code: str = Field(max_length=32)
+
+
+class UserBody(BaseModel):
+    username: str
+    roles: list[str]
+    password: str | None = None
+    department: str | None = None
+    region: str | None = None
+    display_name: str = ""
+    service: bool = False
+
+
+def error_response(exc: JnxError) -> JSONResponse:
+    """A jnx error as the API answers it: status from the error, one message, a hint, no traceback."""
+    status = getattr(exc, "http_status", 404 if isinstance(exc, NotFoundError) else 400)
+    body = {"error": str(exc), "code": getattr(exc, "code", type(exc).__name__), "hint": exc.hint}
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, LoginRateLimited) else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class AccountsGateway:
+    """Accounts over the database, one transaction per request; the audit entries appended with it."""
+
+    def __init__(self, engine: Engine, settings: Settings, *, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._factory = session_factory(engine, immediate=True)
+        self._audit = SqlAuditStore(engine)
+
+    @contextmanager
+    def accounts(self) -> Iterator[Accounts]:
+        notes: list[tuple[str, str, str, dict[str, Any]]] = []
+        with self._factory.begin() as session:
+            yield Accounts(session, self.settings.accounts, clock=self.clock,
+                           note=lambda actor, action, subject, details: notes.append((actor, action, subject, details)))
+        for actor, action, subject, details in notes:
+            self._audit.append(actor=f"api:{actor}", action=action, subject=subject, details=details, at=self.clock())
+
+    def secure(self, request: Request) -> bool:
+        configured = self.settings.accounts.cookie_secure
+        return request.url.scheme == "https" if configured is None else configured
+
+    def admit(self, accounts: Accounts, request: Request, *, step: str | None = None) -> Admitted:
+        """The request's session (the console's pages call this too); the CSRF token from the header or a form."""
+        return admit(accounts, request.cookies.get(COOKIE_NAME), method=request.method,
+                     csrf_token=request.headers.get(CSRF_HEADER), pending_step=step)
+
+    def login(self, request: Request, body: LoginBody, response: Response) -> dict[str, Any]:
+        """Check the credentials, set the cookie on ``response``; raises the login's error after its commit."""
+        address = request.client.host if request.client else None
+        with self.accounts() as accounts:
+            result: LoginResult = accounts.login(body.username, body.password, totp_code=body.totp, address=address)
+            answer = _session_answer(accounts, result) if result.error is None else None
+        if result.error is not None:
+            raise result.error
+        assert result.token is not None and answer is not None
+        max_age = int(self.settings.accounts.session_absolute_hours * 3600)
+        response.set_cookie(**session_cookie(result.token, secure=self.secure(request), max_age_seconds=max_age))
+        return answer
+
+
+def _session_answer(accounts: Accounts, result: LoginResult) -> dict[str, Any]:
+    assert result.user is not None and result.session is not None
+    return {
+        "username": result.user.username, "roles": list(result.user.roles), "department": result.user.department,
+        "region": result.user.region, "csrf_token": result.csrf_token,
+        "password_change_required": result.pending.password_change,
+        "totp_enrolment_required": result.pending.totp_enrolment,
+        "expires_at": result.session.expires_at.isoformat(),
+    }
+
+
+def grant_of(admitted: Admitted) -> Grant:
+    user = admitted.user
+    return Grant(who=user.username, roles=list(user.roles), department=user.department, region=user.region)
+
+
+def accounts_router(gateway: AccountsGateway) -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+
+    def guarded(work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except JnxError as exc:
+            return error_response(exc)
+
+    @router.post("/session", summary="log in: sets the session cookie, answers the CSRF token")
+    def login(body: LoginBody, request: Request, response: Response) -> Any:
+        return guarded(lambda: gateway.login(request, body, response))
+
+    @router.get("/session", summary="who the session's user is and what they must do first")
+    def whoami(request: Request) -> Any:
+        def work() -> dict[str, Any]:
+            with gateway.accounts() as accounts:
+                admitted = gateway.admit(accounts, request, step="whoami")
+                return {**view_of(accounts, admitted.user).model_dump(mode="json"),
+                        "csrf_token": admitted.session.csrf_token,
+                        "totp_enrolment_required": admitted.pending.totp_enrolment,
+                        "expires_at": admitted.session.expires_at.isoformat()}
+        return guarded(work)
+
+    @router.delete("/session", summary="log out")
+    def logout(request: Request, response: Response) -> Any:
+        def work() -> dict[str, Any]:
+            with gateway.accounts() as accounts:
+                gateway.admit(accounts, request, step="logout")
+                accounts.logout(request.cookies.get(COOKIE_NAME))
+            response.delete_cookie(**cleared_cookie(secure=gateway.secure(request)))
+            return {"logged_out": True}
+        return guarded(work)
+
+    @router.post("/session/password", summary="change the session user's own password")
+    def change_password(body: PasswordBody, request: Request) -> Any:
+        def work() -> dict[str, Any]:
+            with gateway.accounts() as accounts:
+                admitted = gateway.admit(accounts, request, step="password")
+                accounts.change_password(admitted.user, body.password, session_id=admitted.session.id)
+                pending = accounts.pending(admitted.user)
+            return {"password_change_required": pending.password_change,
+                    "totp_enrolment_required": pending.totp_enrolment}
+        return guarded(work)
+
+    @router.post("/session/totp", summary="start enrolling an authenticator: answers its secret and otpauth URI")
+    def begin_totp(request: Request) -> Any:
+        def work() -> dict[str, Any]:
+            with gateway.accounts() as accounts:
+                admitted = gateway.admit(accounts, request, step="totp")
+                if admitted.user.totp_confirmed_at is not None:
+                    raise AccountError("an authenticator is already enrolled",
+                                       hint="a security administrator can reset it: jnx users reset-totp USERNAME")
+                enrolment = accounts.begin_totp(admitted.user)
+            return {"secret": enrolment.secret, "uri": enrolment.uri}
+        return guarded(work)
+
+    @router.post("/session/totp/confirm", summary="finish enrolment with a code: answers the recovery codes, once")
+    def confirm_totp(body: CodeBody, request: Request) -> Any:
+        def work() -> dict[str, Any]:
+            with gateway.accounts() as accounts:
+                admitted = gateway.admit(accounts, request, step="totp")
+                codes = accounts.confirm_totp(admitted.user, body.code)
+            return {"recovery_codes": codes}
+        return guarded(work)
+
+    @router.get("/users", summary="list users (security administrator)")
+    def list_users(request: Request) -> Any:
+        def work() -> dict[str, Any]:
+            with gateway.accounts() as accounts:
+                decide(grant_of(gateway.admit(accounts, request)), "users.list")
+                return {"users": [view_of(accounts, u).model_dump(mode="json") for u in accounts.all()]}
+        return guarded(work)
+
+    @router.post("/users", status_code=201, summary="create a user (security administrator)")
+    def create_user(body: UserBody, request: Request) -> Any:
+        def work() -> dict[str, Any]:
+            with gateway.accounts() as accounts:
+                admitted = gateway.admit(accounts, request)
+                decide(grant_of(admitted), "users.create")
+                user = accounts.add(admitted.user.username, body.username, roles=body.roles, password=body.password,
+                                    department=body.department, region=body.region, display_name=body.display_name,
+                                    service=body.service)
+                return view_of(accounts, user).model_dump(mode="json")
+        return guarded(work)
+
+    @router.post("/users/{username}/unlock", summary="unlock a user (security administrator)")
+    def unlock_user(username: str, request: Request) -> Any:
+        def work() -> dict[str, Any]:
+            with gateway.accounts() as accounts:
+                admitted = gateway.admit(accounts, request)
+                decide(grant_of(admitted), "users.unlock")
+                return view_of(accounts, accounts.unlock(admitted.user.username, username)).model_dump(mode="json")
+        return guarded(work)
+
+    return router
