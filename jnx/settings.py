@@ -37,6 +37,8 @@ class AccountSettings(BaseModel):
     )
     login_limit_per_address: int = Field(default=30, ge=1, description="Login attempts one address may make per window.")
     login_limit_window_seconds: int = Field(default=300, ge=1, description="The window of the login rate limits.")
+    token_default_days: int = Field(default=90, ge=1, description="How long a new API token lasts unless told.")
+    token_max_days: int = Field(default=366, ge=1, description="The longest an API token may last.")
     cookie_secure: bool | None = Field(
         default=None,
         description="Mark the session cookie Secure: true behind TLS; unset: when the request came over https.",

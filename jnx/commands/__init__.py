@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "security": ("keys", "envelope", "audit", "receiver"),
     "disclosures": ("disclosures", "reconcile"),
     "users": ("users",),
+    "tokens": ("tokens",),
 }
 
 

@@ -573,3 +573,23 @@ class LoginAttempt(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[dt.datetime] = _created()
+
+
+class ApiToken(Base):
+    """A bearer token for machines: owned by a user or a named service account, with scopes and an
+    expiry; only its SHA-256 is stored. It never holds more than its owner (the owner's roles, narrowed)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash"), UniqueConstraint("user_id", "name"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(HASH))
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise a token in a list
+    scopes: Mapped[list[Any]] = mapped_column(default=list)  # action patterns: "errors.*", "read", "*"
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]

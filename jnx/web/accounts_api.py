@@ -27,6 +27,7 @@ from jnx.security.audit_sql import SqlAuditStore
 from jnx.security.authorize import Grant, decide
 from jnx.security.session_gate import Admitted, admit, cleared_cookie, session_cookie
 from jnx.security.sessions import COOKIE_NAME, CSRF_HEADER
+from jnx.security.tokens import Tokens
 from jnx.settings import Settings
 from jnx.store.db import session_factory
 
@@ -90,6 +91,15 @@ class AccountsGateway:
         """The request's session (the console's pages call this too); the CSRF token from the header or a form."""
         return admit(accounts, request.cookies.get(COOKIE_NAME), method=request.method,
                      csrf_token=request.headers.get(CSRF_HEADER), pending_step=step)
+
+    def grant(self, accounts: Accounts, request: Request) -> Grant:
+        """Who asks: a bearer token (machines; no CSRF, no cookie) or the session cookie (people)."""
+        authorization = request.headers.get("Authorization", "")
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            tokens = Tokens(accounts.session, self.settings.accounts, note=accounts.note, clock=self.clock)
+            return tokens.authenticate(credentials.strip())[2]
+        return grant_of(self.admit(accounts, request))
 
     def login(self, request: Request, body: LoginBody, response: Response) -> dict[str, Any]:
         """Check the credentials, set the cookie on ``response``; raises the login's error after its commit."""
@@ -191,7 +201,7 @@ def accounts_router(gateway: AccountsGateway) -> APIRouter:
     def list_users(request: Request) -> Any:
         def work() -> dict[str, Any]:
             with gateway.accounts() as accounts:
-                decide(grant_of(gateway.admit(accounts, request)), "users.list")
+                decide(gateway.grant(accounts, request), "users.list")
                 return {"users": [view_of(accounts, u).model_dump(mode="json") for u in accounts.all()]}
         return guarded(work)
 
@@ -199,9 +209,9 @@ def accounts_router(gateway: AccountsGateway) -> APIRouter:
     def create_user(body: UserBody, request: Request) -> Any:
         def work() -> dict[str, Any]:
             with gateway.accounts() as accounts:
-                admitted = gateway.admit(accounts, request)
-                decide(grant_of(admitted), "users.create")
-                user = accounts.add(admitted.user.username, body.username, roles=body.roles, password=body.password,
+                grant = gateway.grant(accounts, request)
+                decide(grant, "users.create")
+                user = accounts.add(grant.who, body.username, roles=body.roles, password=body.password,
                                     department=body.department, region=body.region, display_name=body.display_name,
                                     service=body.service)
                 return view_of(accounts, user).model_dump(mode="json")
@@ -211,9 +221,9 @@ def accounts_router(gateway: AccountsGateway) -> APIRouter:
     def unlock_user(username: str, request: Request) -> Any:
         def work() -> dict[str, Any]:
             with gateway.accounts() as accounts:
-                admitted = gateway.admit(accounts, request)
-                decide(grant_of(admitted), "users.unlock")
-                return view_of(accounts, accounts.unlock(admitted.user.username, username)).model_dump(mode="json")
+                grant = gateway.grant(accounts, request)
+                decide(grant, "users.unlock")
+                return view_of(accounts, accounts.unlock(grant.who, username)).model_dump(mode="json")
         return guarded(work)
 
     return router

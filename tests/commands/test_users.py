@@ -74,3 +74,19 @@ def test_disable_enable_unlock_reset_password_and_set_roles(jnx: Jnx, db: str, m
     engine.dispose()
     assert actions == ["user.created", "user.disabled", "user.enabled", "user.unlocked", "user.password_reset",
                        "user.roles_changed"]
+
+
+def test_jnx_tokens_create_prints_the_token_once_and_list_and_revoke_follow(
+    jnx: Jnx, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert jnx("users", "add", "bot", "--role", "operator", "--service").code == 0
+    created = jnx("tokens", "create", "--user", "bot", "--name", "scheduler", "--json")
+    assert created.code == 0, created.err
+    token = created.json()["token"]
+    assert token.startswith("jnx_") and created.json()["scopes"] == ["*"]
+    listed = jnx("tokens", "list", "--json").json()["tokens"]
+    assert [t["name"] for t in listed] == ["scheduler"] and token not in jnx("tokens", "list").out
+    assert jnx("tokens", "revoke", str(listed[0]["id"]), "--json").json()["active"] is False
+    assert_error(jnx("tokens", "create", "--user", "bot", "--name", "x", "--scope", "users.*"), 2,
+                 says="never holds more than its owner", hint="scopes are")
+    assert_error(jnx("tokens", "create", "--user", "nobody", "--name", "x"), 3, says="no user 'nobody'")

@@ -159,3 +159,23 @@ def test_login_attempts_past_the_rate_limit_are_429_with_retry_after(gateway: Ac
             assert login(test_client, name, "x").status_code == 401
         limited = login(test_client, "a3", "x")
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+
+
+def test_bearer_tokens_work_for_machines_without_cookie_or_csrf(client: TestClient, gateway: AccountsGateway) -> None:
+    from jnx.security.tokens import Tokens
+
+    add(gateway, "sec", "security-admin")
+    add(gateway, "op", "operator")
+    with session_factory(gateway.engine).begin() as session:
+        tokens = Tokens(session, gateway.settings.accounts, note=lambda *_: None, clock=gateway.clock)
+        admin_token = tokens.create("cli:test", "sec", "provisioning").token
+        op_token = tokens.create("cli:test", "op", "monitor").token
+    machine = TestClient(client.app)
+    listed = machine.get("/api/v1/users", headers={"Authorization": f"Bearer {admin_token}"})
+    assert listed.status_code == 200 and {u["username"] for u in listed.json()["users"]} == {"sec", "op"}
+    created = machine.post("/api/v1/users", headers={"Authorization": f"Bearer {admin_token}"},
+                           json={"username": "bot", "roles": ["operator"], "service": True})
+    assert created.status_code == 201, created.text
+    assert machine.get("/api/v1/users", headers={"Authorization": f"Bearer {op_token}"}).status_code == 403
+    assert machine.get("/api/v1/users", headers={"Authorization": "Bearer jnx_forged"}).status_code == 401
+    assert machine.get("/api/v1/users").status_code == 401
