@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from jnx.commands._context import cli_actor, load_settings, record_audit, transaction
+from jnx.commands._accounts import with_accounts
 from jnx.commands._output import JsonOption, emit
 from jnx.security.tokens import Tokens
 
@@ -17,12 +17,8 @@ app = typer.Typer(help="API tokens owned by users or service accounts (scopes, e
                   no_args_is_help=True)
 
 
-def _with_tokens(work: Callable[[Tokens, str], Any]) -> Any:
-    settings = load_settings()
-    with transaction(settings) as session:
-        tokens = Tokens(session, settings.accounts,
-                        note=lambda actor, action, subject, details: record_audit(session, action, subject, details))
-        return work(tokens, cli_actor())
+def _with_tokens(work: Callable[[Tokens, str], Any], action: str | None = None, subject: str = "") -> Any:
+    return with_accounts(lambda accounts, tokens, actor: work(tokens, actor), action=action, subject=subject)
 
 
 @app.command("create")
@@ -35,7 +31,8 @@ def create(
     as_json: JsonOption = False,
 ) -> None:
     """Make a token; it is printed once and only its hash is kept."""
-    issued = _with_tokens(lambda t, actor: t.create(actor, user, name, scopes=scope or ["*"], days=days))
+    issued = _with_tokens(lambda t, actor: t.create(actor, user, name, scopes=scope or ["*"], days=days),
+                          "tokens.create", f"user:{user.strip().lower()}")
     data = {"token": issued.token, **issued.view.model_dump(mode="json", exclude={"prefix"})}
 
     def render(d: dict[str, Any]) -> None:
@@ -68,7 +65,7 @@ def list_(
 @app.command("revoke")
 def revoke(token_id: Annotated[int, typer.Argument(help="The token's id (jnx tokens list).")], as_json: JsonOption = False) -> None:
     """Revoke a token at once."""
-    view = _with_tokens(lambda t, actor: t.revoke(actor, token_id)).model_dump(mode="json")
+    view = _with_tokens(lambda t, actor: t.revoke(actor, token_id), "tokens.revoke", f"token:{token_id}").model_dump(mode="json")
     emit(view, as_json, lambda d: typer.echo(f"token {d['id']} '{d['name']}' of {d['user']} revoked"))
 
 

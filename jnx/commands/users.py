@@ -10,11 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
-from jnx.commands._context import cli_actor, load_settings, record_audit, transaction
+from jnx.commands._accounts import with_accounts
 from jnx.commands._output import JsonOption, emit
 from jnx.errors import InputError
-from jnx.security.accounts import Accounts, view_of
+from jnx.security.accounts import Accounts, subject_of, view_of
 from jnx.security.roles import Role
+from jnx.security.tokens import Tokens
 from jnx.store.models import User
 
 app = typer.Typer(help="User accounts, roles and department scope (等保2.0 三级).", no_args_is_help=True)
@@ -38,13 +39,12 @@ def _read_password() -> str:
     return password
 
 
-def _with_accounts(work: Callable[[Accounts, str], Any]) -> Any:
-    settings = load_settings()
-    with transaction(settings) as session:
-        accounts = Accounts(session, settings.accounts,
-                            note=lambda actor, action, subject, details: record_audit(session, action, subject, details))
-        result = work(accounts, cli_actor())
+def _with_accounts(work: Callable[[Accounts, str], Any], action: str | None = None, username: str = "") -> Any:
+    def run(accounts: Accounts, tokens: Tokens, actor: str) -> Any:
+        result = work(accounts, actor)
         return view_of(accounts, result).model_dump(mode="json") if isinstance(result, User) else result
+
+    return with_accounts(run, action=action, subject=subject_of(username.strip().lower()) if username else "")
 
 
 def _render_user(data: dict[str, Any]) -> None:
@@ -75,7 +75,7 @@ def add(
     data = _with_accounts(lambda a, actor: a.add(
         actor, username, roles=role, password=password, department=department, region=region,
         display_name=display_name, service=service,
-    ))
+    ), "users.create", username)
     emit(data, as_json, _done("created"))
 
 
@@ -103,19 +103,19 @@ def show(username: Username, as_json: JsonOption = False) -> None:
 @app.command()
 def disable(username: Username, as_json: JsonOption = False) -> None:
     """Disable a user: no login, their sessions end, their tokens stop working."""
-    emit(_with_accounts(lambda a, actor: a.disable(actor, username)), as_json, _done("disabled"))
+    emit(_with_accounts(lambda a, actor: a.disable(actor, username), "users.disable", username), as_json, _done("disabled"))
 
 
 @app.command()
 def enable(username: Username, as_json: JsonOption = False) -> None:
     """Enable a disabled user again."""
-    emit(_with_accounts(lambda a, actor: a.enable(actor, username)), as_json, _done("enabled"))
+    emit(_with_accounts(lambda a, actor: a.enable(actor, username), "users.disable", username), as_json, _done("enabled"))
 
 
 @app.command()
 def unlock(username: Username, as_json: JsonOption = False) -> None:
     """End a lock caused by wrong passwords before it runs out."""
-    emit(_with_accounts(lambda a, actor: a.unlock(actor, username)), as_json, _done("unlocked"))
+    emit(_with_accounts(lambda a, actor: a.unlock(actor, username), "users.unlock", username), as_json, _done("unlocked"))
 
 
 @app.command("reset-password")
@@ -124,27 +124,29 @@ def reset_password(username: Username, password_stdin: PasswordStdin = False, as
     if not password_stdin:
         raise InputError("the new password is read from standard input", hint="add --password-stdin")
     password = _read_password()
-    emit(_with_accounts(lambda a, actor: a.reset_password(actor, username, password)), as_json, _done("has a new password"))
+    emit(_with_accounts(lambda a, actor: a.reset_password(actor, username, password), "users.reset_password",
+                        username), as_json, _done("has a new password"))
 
 
 @app.command("set-roles")
 def set_roles(username: Username, role: RoleOption, as_json: JsonOption = False) -> None:
     """Replace a user's roles."""
-    emit(_with_accounts(lambda a, actor: a.set_roles(actor, username, role)), as_json, _done("now has new roles"))
+    emit(_with_accounts(lambda a, actor: a.set_roles(actor, username, role), "users.update", username), as_json, _done("now has new roles"))
 
 
 @app.command("set-scope")
 def set_scope(username: Username, department: DepartmentOption = None, region: RegionOption = None,
               as_json: JsonOption = False) -> None:
     """Replace a user's department and region (what a department officer sees)."""
-    emit(_with_accounts(lambda a, actor: a.set_scope(actor, username, department=department, region=region)),
+    emit(_with_accounts(lambda a, actor: a.set_scope(actor, username, department=department, region=region),
+                        "users.update", username),
          as_json, _done("has a new scope"))
 
 
 @app.command("reset-totp")
 def reset_totp(username: Username, as_json: JsonOption = False) -> None:
     """Forget a user's authenticator (lost phone): they enrol a new one at their next login."""
-    emit(_with_accounts(lambda a, actor: a.reset_totp(actor, username)), as_json, _done("must enrol TOTP again"))
+    emit(_with_accounts(lambda a, actor: a.reset_totp(actor, username), "users.reset_totp", username), as_json, _done("must enrol TOTP again"))
 
 
 def register(root: typer.Typer) -> None:

@@ -21,13 +21,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from jnx.errors import JnxError, NotFoundError
-from jnx.security.account_errors import AccountError, LoginRateLimited
-from jnx.security.accounts import Accounts, LoginResult, view_of
+from jnx.security.account_errors import AccessDenied, AccountError, LoginRateLimited
+from jnx.security.accounts import Accounts, LoginResult, subject_of, view_of
 from jnx.security.audit_sql import SqlAuditStore
 from jnx.security.authorize import Grant, decide
+from jnx.security.rights import RIGHTS
 from jnx.security.session_gate import Admitted, admit, cleared_cookie, session_cookie
 from jnx.security.sessions import COOKIE_NAME, CSRF_HEADER
 from jnx.security.tokens import Tokens
+from jnx.security.trace import Outcome, correlation, traced
 from jnx.settings import Settings
 from jnx.store.db import session_factory
 
@@ -76,12 +78,36 @@ class AccountsGateway:
 
     @contextmanager
     def accounts(self) -> Iterator[Accounts]:
+        """Accounts in one transaction; what they noted goes to the audit chain with its outcome and
+        the request's correlation id once the transaction committed."""
         notes: list[tuple[str, str, str, dict[str, Any]]] = []
         with self._factory.begin() as session:
             yield Accounts(session, self.settings.accounts, clock=self.clock,
                            note=lambda actor, action, subject, details: notes.append((actor, action, subject, details)))
         for actor, action, subject, details in notes:
-            self._audit.append(actor=f"api:{actor}", action=action, subject=subject, details=details, at=self.clock())
+            self.record(actor, action, subject, details)
+
+    def record(self, actor: str, action: str, subject: str, details: dict[str, Any], outcome: Outcome | None = None) -> None:
+        self._audit.append(actor=f"api:{actor}", action=action, subject=subject, details=traced(action, details, outcome),
+                           at=self.clock())
+
+    def act(self, request: Request, action: str, subject: str, work: Callable[[Accounts, Grant], Any]) -> Any:
+        """Run one service action for the request's user or token: rights checked from the table; a refusal
+        is audited as denied and a failed change as failed, outside the rolled-back transaction."""
+        grant: Grant | None = None
+        try:
+            with self.accounts() as accounts:
+                grant = self.grant(accounts, request)
+                decide(grant, action)
+                return work(accounts, grant)
+        except AccessDenied:
+            assert grant is not None
+            self.record(grant.who, "access.denied", subject, {"action": action}, Outcome.DENIED)
+            raise
+        except JnxError as exc:
+            if grant is not None and RIGHTS[action].writes:
+                self.record(grant.who, action, subject, {"error": str(exc)}, Outcome.FAILED)
+            raise
 
     def secure(self, request: Request) -> bool:
         configured = self.settings.accounts.cookie_secure
@@ -134,18 +160,22 @@ def grant_of(admitted: Admitted) -> Grant:
 def accounts_router(gateway: AccountsGateway) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
-    def guarded(work: Callable[[], Any]) -> Any:
-        try:
-            return work()
-        except JnxError as exc:
-            return error_response(exc)
+    def guarded(work: Callable[[], Any], request: Request, response: Response) -> Any:
+        with correlation(request.headers.get("X-Request-ID")) as correlation_id:
+            response.headers["X-Request-ID"] = correlation_id
+            try:
+                return work()
+            except JnxError as exc:
+                answer = error_response(exc)
+                answer.headers["X-Request-ID"] = correlation_id
+                return answer
 
     @router.post("/session", summary="log in: sets the session cookie, answers the CSRF token")
     def login(body: LoginBody, request: Request, response: Response) -> Any:
-        return guarded(lambda: gateway.login(request, body, response))
+        return guarded(lambda: gateway.login(request, body, response), request, response)
 
     @router.get("/session", summary="who the session's user is and what they must do first")
-    def whoami(request: Request) -> Any:
+    def whoami(request: Request, response: Response) -> Any:
         def work() -> dict[str, Any]:
             with gateway.accounts() as accounts:
                 admitted = gateway.admit(accounts, request, step="whoami")
@@ -153,7 +183,7 @@ def accounts_router(gateway: AccountsGateway) -> APIRouter:
                         "csrf_token": admitted.session.csrf_token,
                         "totp_enrolment_required": admitted.pending.totp_enrolment,
                         "expires_at": admitted.session.expires_at.isoformat()}
-        return guarded(work)
+        return guarded(work, request, response)
 
     @router.delete("/session", summary="log out")
     def logout(request: Request, response: Response) -> Any:
@@ -163,10 +193,10 @@ def accounts_router(gateway: AccountsGateway) -> APIRouter:
                 accounts.logout(request.cookies.get(COOKIE_NAME))
             response.delete_cookie(**cleared_cookie(secure=gateway.secure(request)))
             return {"logged_out": True}
-        return guarded(work)
+        return guarded(work, request, response)
 
     @router.post("/session/password", summary="change the session user's own password")
-    def change_password(body: PasswordBody, request: Request) -> Any:
+    def change_password(body: PasswordBody, request: Request, response: Response) -> Any:
         def work() -> dict[str, Any]:
             with gateway.accounts() as accounts:
                 admitted = gateway.admit(accounts, request, step="password")
@@ -174,10 +204,10 @@ def accounts_router(gateway: AccountsGateway) -> APIRouter:
                 pending = accounts.pending(admitted.user)
             return {"password_change_required": pending.password_change,
                     "totp_enrolment_required": pending.totp_enrolment}
-        return guarded(work)
+        return guarded(work, request, response)
 
     @router.post("/session/totp", summary="start enrolling an authenticator: answers its secret and otpauth URI")
-    def begin_totp(request: Request) -> Any:
+    def begin_totp(request: Request, response: Response) -> Any:
         def work() -> dict[str, Any]:
             with gateway.accounts() as accounts:
                 admitted = gateway.admit(accounts, request, step="totp")
@@ -186,44 +216,34 @@ def accounts_router(gateway: AccountsGateway) -> APIRouter:
                                        hint="a security administrator can reset it: jnx users reset-totp USERNAME")
                 enrolment = accounts.begin_totp(admitted.user)
             return {"secret": enrolment.secret, "uri": enrolment.uri}
-        return guarded(work)
+        return guarded(work, request, response)
 
     @router.post("/session/totp/confirm", summary="finish enrolment with a code: answers the recovery codes, once")
-    def confirm_totp(body: CodeBody, request: Request) -> Any:
+    def confirm_totp(body: CodeBody, request: Request, response: Response) -> Any:
         def work() -> dict[str, Any]:
             with gateway.accounts() as accounts:
                 admitted = gateway.admit(accounts, request, step="totp")
                 codes = accounts.confirm_totp(admitted.user, body.code)
             return {"recovery_codes": codes}
-        return guarded(work)
+        return guarded(work, request, response)
 
     @router.get("/users", summary="list users (security administrator)")
-    def list_users(request: Request) -> Any:
-        def work() -> dict[str, Any]:
-            with gateway.accounts() as accounts:
-                decide(gateway.grant(accounts, request), "users.list")
-                return {"users": [view_of(accounts, u).model_dump(mode="json") for u in accounts.all()]}
-        return guarded(work)
+    def list_users(request: Request, response: Response) -> Any:
+        return guarded(lambda: gateway.act(request, "users.list", "users", lambda accounts, grant: {
+            "users": [view_of(accounts, u).model_dump(mode="json") for u in accounts.all()]}), request, response)
 
     @router.post("/users", status_code=201, summary="create a user (security administrator)")
-    def create_user(body: UserBody, request: Request) -> Any:
-        def work() -> dict[str, Any]:
-            with gateway.accounts() as accounts:
-                grant = gateway.grant(accounts, request)
-                decide(grant, "users.create")
-                user = accounts.add(grant.who, body.username, roles=body.roles, password=body.password,
-                                    department=body.department, region=body.region, display_name=body.display_name,
-                                    service=body.service)
-                return view_of(accounts, user).model_dump(mode="json")
-        return guarded(work)
+    def create_user(body: UserBody, request: Request, response: Response) -> Any:
+        def work(accounts: Accounts, grant: Grant) -> dict[str, Any]:
+            user = accounts.add(grant.who, body.username, roles=body.roles, password=body.password,
+                                department=body.department, region=body.region, display_name=body.display_name,
+                                service=body.service)
+            return view_of(accounts, user).model_dump(mode="json")
+        return guarded(lambda: gateway.act(request, "users.create", subject_of(body.username), work), request, response)
 
     @router.post("/users/{username}/unlock", summary="unlock a user (security administrator)")
-    def unlock_user(username: str, request: Request) -> Any:
-        def work() -> dict[str, Any]:
-            with gateway.accounts() as accounts:
-                grant = gateway.grant(accounts, request)
-                decide(grant, "users.unlock")
-                return view_of(accounts, accounts.unlock(grant.who, username)).model_dump(mode="json")
-        return guarded(work)
+    def unlock_user(username: str, request: Request, response: Response) -> Any:
+        return guarded(lambda: gateway.act(request, "users.unlock", subject_of(username), lambda accounts, grant: view_of(
+            accounts, accounts.unlock(grant.who, username)).model_dump(mode="json")), request, response)
 
     return router

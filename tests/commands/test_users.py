@@ -73,7 +73,7 @@ def test_disable_enable_unlock_reset_password_and_set_roles(jnx: Jnx, db: str, m
         actions = list(connection.execute(select(AuditEntry.action).order_by(AuditEntry.seq)).scalars())
     engine.dispose()
     assert actions == ["user.created", "user.disabled", "user.enabled", "user.unlocked", "user.password_reset",
-                       "user.roles_changed"]
+                       "user.roles_changed", "users.update"]  # the last: the refused set-roles, failed
 
 
 def test_jnx_tokens_create_prints_the_token_once_and_list_and_revoke_follow(
@@ -90,3 +90,20 @@ def test_jnx_tokens_create_prints_the_token_once_and_list_and_revoke_follow(
     assert_error(jnx("tokens", "create", "--user", "bot", "--name", "x", "--scope", "users.*"), 2,
                  says="never holds more than its owner", hint="scopes are")
     assert_error(jnx("tokens", "create", "--user", "nobody", "--name", "x"), 3, says="no user 'nobody'")
+
+
+def test_each_entry_has_its_outcome_and_the_commands_correlation_id_and_a_failed_change_leaves_a_trace(
+    jnx: Jnx, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin(monkeypatch, GOOD_PASSWORD + "\n")
+    assert jnx("users", "add", "zhao", "--role", "operator", "--password-stdin").code == 0
+    assert jnx("users", "set-roles", "zhao", "--role", "system-admin", "--role", "audit-admin").code == 2
+    engine = create_engine(db)
+    with engine.connect() as connection:
+        rows = connection.execute(select(AuditEntry.action, AuditEntry.subject, AuditEntry.details)
+                                  .order_by(AuditEntry.seq)).all()
+    engine.dispose()
+    assert [(r.action, r.subject, r.details["outcome"]) for r in rows] == [
+        ("user.created", "user:zhao", "succeeded"), ("users.update", "user:zhao", "failed")]
+    assert "三员分立" in rows[1].details["error"]
+    assert len(rows[0].details["correlation_id"]) == 32 and rows[0].details["correlation_id"] != rows[1].details["correlation_id"]

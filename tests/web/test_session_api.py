@@ -179,3 +179,28 @@ def test_bearer_tokens_work_for_machines_without_cookie_or_csrf(client: TestClie
     assert machine.get("/api/v1/users", headers={"Authorization": f"Bearer {op_token}"}).status_code == 403
     assert machine.get("/api/v1/users", headers={"Authorization": "Bearer jnx_forged"}).status_code == 401
     assert machine.get("/api/v1/users").status_code == 401
+
+
+def test_a_refused_call_is_audited_as_denied_with_the_requests_correlation_id(
+    client: TestClient, gateway: AccountsGateway
+) -> None:
+    gateway.settings.accounts.totp_required_roles = []
+    ready(client, gateway, "sa", "system-admin")
+    refused = client.post("/api/v1/users", json={"username": "x1", "roles": ["operator"], "password": "Created#2026"},
+                          headers={"X-CSRF-Token": client.get("/api/v1/session").json()["csrf_token"],
+                                   "X-Request-ID": "trace-0000000001"})
+    assert refused.status_code == 403 and refused.headers["x-request-id"] == "trace-0000000001"
+    with gateway.engine.connect() as connection:
+        last = connection.execute(select(AuditEntry.actor, AuditEntry.action, AuditEntry.subject, AuditEntry.details)
+                                  .order_by(AuditEntry.seq.desc()).limit(1)).one()
+    assert (last.actor, last.action, last.subject) == ("api:sa", "access.denied", "user:x1")
+    assert last.details == {"action": "users.create", "outcome": "denied", "correlation_id": "trace-0000000001"}
+
+
+def test_a_login_entry_has_its_outcome(client: TestClient, gateway: AccountsGateway) -> None:
+    add(gateway, "li.si", "department-officer", department=DEPT_A)
+    assert login(client, "li.si", "Wrong#pass1").status_code == 401
+    assert login(client, "li.si").status_code == 200
+    with gateway.engine.connect() as connection:
+        outcomes = [d["outcome"] for d in connection.execute(select(AuditEntry.details).order_by(AuditEntry.seq)).scalars()]
+    assert outcomes == ["failed", "succeeded"]
