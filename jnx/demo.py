@@ -31,6 +31,8 @@ from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunSummary, beijing_today
 from jnx.exchange.wiring import Exchange
 from jnx.publicity.delivery import EnvelopeSealer, credit_outbox
+from jnx.publicity.derive import revocation
+from jnx.publicity.outbox import DeliverySummary
 from jnx.publicity.views import count_overdue
 from jnx.sandbox.envelopes import envelope_unwrap
 from jnx.sandbox.runner import Sandbox, SandboxConfig
@@ -44,6 +46,10 @@ from jnx.store.models import (
     Delivery,
     DeliveryStatus,
     Disclosure,
+    DisclosureAction,
+    DisclosureKind,
+    DisclosureRevision,
+    DisclosureStatus,
     MappingErrorEntry,
     MappingErrorStatus,
     StandardRecord,
@@ -123,25 +129,55 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
     service = ex.runs()
     totals = PageCounts()
     runs: list[RunSummary] = []
-    for doc in documents:
-        if doc["kind"] == "credit":
-            continue
-        ran = service.run_now(doc["id"])
-        runs.append(ran)
-        totals.add(ran.counts)
-        say(f"ran {doc['id']}: {ran.status.value} — pulled {ran.counts.pulled}, new {ran.counts.new}, "
-            f"merged {ran.counts.duplicates_merged}, with errors {ran.counts.errors}"
-            + (f" — {ran.error}" if ran.error else ""))
     with session_factory(engine)() as session:
         credit = registry.get(session, next(d["id"] for d in documents if d["kind"] == "credit"))
-    # every disclosure is signed by jnx and encrypted to the platform (JWS in JWE), pushes and receipts audited
-    with credit_outbox(engine, credit, MappingSecrets(environment), audit=audit) as wired:
-        wired.outbox.sealer = EnvelopeSealer(keys.jnx_sig, keys.platform_enc.public())
-        delivered = wired.outbox.deliver_due(limit=1_000_000)
-    say(f"pushed disclosures, signed and encrypted: {delivered.acknowledged} acknowledged, {delivered.rejected} rejected")
+    delivered = DeliverySummary()
+    # two passes: the sources' records, then the revisions they report later (corrections, revocations,
+    # changes of decisions), each pulled, derived and pushed — what 15-minute schedules do over days
+    for step in ("first pull", "revisions"):
+        if step == "revisions":
+            revised = sum(sandbox.advance().values())
+            say(f"the sources revise {revised} records (corrections, revoked and changed decisions)…")
+        for doc in documents:
+            if doc["kind"] == "credit":
+                continue
+            ran = service.run_now(doc["id"])
+            runs.append(ran)
+            totals.add(ran.counts)
+            say(f"ran {doc['id']} ({step}): {ran.status.value} — pulled {ran.counts.pulled}, new {ran.counts.new}, "
+                f"revised {ran.counts.revised}, merged {ran.counts.duplicates_merged}, with errors {ran.counts.errors}"
+                + (f" — {ran.error}" if ran.error else ""))
+        # every disclosure is signed by jnx and encrypted to the platform (JWS in JWE), pushes and receipts audited
+        with credit_outbox(engine, credit, MappingSecrets(environment), audit=audit) as wired:
+            wired.outbox.sealer = EnvelopeSealer(keys.jnx_sig, keys.platform_enc.public())
+            passed = wired.outbox.deliver_due(limit=1_000_000)
+        delivered.add(passed)
+        say(f"pushed disclosures, signed and encrypted: {passed.acknowledged} acknowledged, {passed.rejected} rejected")
     summary = _summary(engine, runs, totals, derived.as_dict(), delivered.as_dict(), settings, time.monotonic() - started)
     summary["platform"] = platform_view(sandbox)
+    summary["revoked"] = revoked_view(engine)
     return summary
+
+
+def revoked_view(engine: Any) -> dict[str, int]:
+    """Decisions the sources mark revoked (撤销, 确认违法, 确认无效) and what became of their disclosures:
+    ``published`` must be 0, and every one that was ever acknowledged has an acknowledged withdrawal."""
+    with session_factory(engine)() as session:
+        keys = {record.business_key for record in session.scalars(select(StandardRecord).where(StandardRecord.record_type == "penalty"))
+                if revocation(record.data) is not None}
+        disclosures = [d for d in session.scalars(select(Disclosure).where(Disclosure.kind == DisclosureKind.PENALTY))
+                       if d.business_key in keys]
+        acknowledged = set(session.execute(
+            select(DisclosureRevision.disclosure_id, DisclosureRevision.action)
+            .join(Delivery, Delivery.disclosure_revision_id == DisclosureRevision.id)
+            .where(Delivery.status == DeliveryStatus.ACKNOWLEDGED,
+                   DisclosureRevision.disclosure_id.in_([d.id for d in disclosures]))).tuples())
+    shown = {d.id for d in disclosures
+             if (d.id, DisclosureAction.NEW) in acknowledged or (d.id, DisclosureAction.CORRECTION) in acknowledged}
+    return {"records": len(keys), "disclosures": len(disclosures),
+            "published": sum(1 for d in disclosures if d.status is DisclosureStatus.PUBLISHED),
+            "acknowledged_before": len(shown),
+            "withdrawals_acknowledged": sum(1 for d in shown if (d, DisclosureAction.WITHDRAWAL) in acknowledged)}
 
 
 def platform_view(sandbox: Sandbox) -> dict[str, int]:
@@ -197,7 +233,7 @@ def render(summary: dict[str, Any], say: Say) -> None:
     home = summary["home"]
     say("")
     say("jnx demo — what happened")
-    say(f"  pulled {summary['pulled']} records from {len(summary['runs'])} systems "
+    say(f"  pulled {summary['pulled']} records in {len(summary['runs'])} runs of {len({r['system'] for r in summary['runs']})} systems "
         "(licensing SOAP, case-handling REST, double-random REST, and a provincial mirror of the case-handling feed)")
     say(f"  {summary['standard_records']} standard records stored "
         f"({summary['duplicates_merged']} duplicates merged into records another system had already reported)")
@@ -208,6 +244,10 @@ def render(summary: dict[str, Any], say: Say) -> None:
     if platform:
         say(f"  the credit platform holds {platform['records_from_jnx']} records from jnx "
             f"(and {platform['records_filed_by_hand']} filed by hand); ID numbers in clear there: {platform['clear_id_numbers']}")
+    revoked = summary.get("revoked", {})
+    if revoked:
+        say(f"  {revoked['records']} penalties the sources mark revoked: {revoked['published']} shown on the platform; "
+            f"{revoked['withdrawals_acknowledged']} of the {revoked['acknowledged_before']} published before were withdrawn")
     say(f"  in {summary['seconds']:.1f} s")
     say("")
     jnx = _command_name()

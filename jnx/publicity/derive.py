@@ -55,12 +55,15 @@ from jnx.publicity.actions import (
     withdraw_disclosure,
 )
 from jnx.publicity.calendar import Deadline
+from jnx.publicity.free_text import mask_payload_text
 from jnx.publicity.rules import (
     DEFAULT_PUBLICATION,
     ORDER_58,
     DisplayPeriodError,
     DisplayPolicy,
+    Procedure,
     PublicationPolicy,
+    Sector,
     SubjectCategory,
     WorkingDays,
     assess_publication,
@@ -86,6 +89,10 @@ DEFAULT_TABLES: dict[DisclosureKind, tuple[str, int]] = {
 KIND_OF_RECORD: dict[str, DisclosureKind] = {"license": DisclosureKind.LICENSE, "penalty": DisclosureKind.PENALTY}
 LICENSE_INVALID = "2"  # XK_ZT / license_status 2 = 无效 (注销/撤销/吊销/失效)
 PERIODS_KEPT = 20_000  # display periods a deriver remembers (a few MB) before it starts again
+REVOKING = frozenset({"撤销", "确认违法", "确认无效"})  # change types that end a decision (《行政处罚法》第四十八条)
+TRUE_TEXTS = frozenset({"true", "1"})
+SECTORS = {s.value: s for s in Sector}
+PROCEDURES = {p.value: p for p in Procedure}
 
 
 class OutboundTable(Protocol):
@@ -159,6 +166,18 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
+def revocation(data: Mapping[str, Any]) -> str | None:
+    """Why the source's record is no longer a decision to publish — revoked (``revoked``), or its
+    change type 撤销 / 确认违法 / 确认无效 — or None. The text is the withdrawal's reason."""
+    change = data.get("change_type")
+    revoked = data.get("revoked")
+    if change not in REVOKING and not (revoked is True or (revoked.__class__ is str and revoked.lower() in TRUE_TEXTS)):
+        return None
+    what = change if change in REVOKING else "撤销"
+    details = "，".join(str(v) for v in (data.get("change_date"), data.get("change_document_number")) if v)
+    return f"决定被{what}" + (f"（{details}）" if details else "") + "：《行政处罚法》第四十八条"
+
+
 def clear_id_numbers(payload: Mapping[str, Any]) -> list[Problem]:
     """Fields of ``payload`` that still hold a valid ID number in clear (the last guard before the outbox)."""
     found = []
@@ -222,6 +241,7 @@ class Plan:
     problems: list[Problem]
     display_until: dt.date | None  # the display period's longest end, when it could be counted
     invalid: bool  # a licence whose status is 2 (无效)
+    changed_on: dt.date | None = None  # the source's change date (变更/撤销…): a revision's 3 working days count from it
 
 
 Signature = tuple[tuple[str, str, int, str], ...]
@@ -237,7 +257,7 @@ def plan_from_ahead(record: StoredRecord, signature: Signature, today: dt.date) 
     """The plan a mapping helper made for ``record`` (:mod:`jnx.publicity.ahead`), if it was
     made with these outbound tables on this day; None: the deriver plans the record itself."""
     made = record.ahead
-    if made.__class__ is not tuple or len(made) != 9 or made[0] != signature or made[1] != today:
+    if made.__class__ is not tuple or len(made) != 10 or made[0] != signature or made[1] != today:
         return None
     return Plan(made[2], record, *made[3:])
 
@@ -313,26 +333,32 @@ class DisclosureDeriver:
             subject = SubjectCategory(str(data.get("party_type")))
         except ValueError:
             subject = SubjectCategory.ORGANIZATION
-        verdict = assess_publication(RuleKind(kind.value), categories, subject,
-                                     fine_wan=_decimal(data.get("fine_amount")), policy=self.rules.publication)
+        changed_on = _date(data.get("change_date")) if data.get("change_date") else None
         invalid = kind is DisclosureKind.LICENSE and str(data.get("license_status")) == LICENSE_INVALID
+        revoked = revocation(data)
+        if revoked is not None:
+            return Plan(kind, record, decision, revoked, {}, [], None, invalid, changed_on)
+        verdict = assess_publication(RuleKind(kind.value), categories, subject, fine_wan=_decimal(data.get("fine_amount")),
+                                     policy=self.rules.publication, procedure=PROCEDURES.get(data.get("procedure")))  # type: ignore[arg-type]
         if not verdict.publish:
-            return Plan(kind, record, decision, verdict.reason, {}, [], None, invalid)
+            return Plan(kind, record, decision, verdict.reason, {}, [], None, invalid, changed_on)
         result = tables[kind](data, context, today=today)
         payload = dict(result.record)
         problems = [Problem(i.field, i.rule, str(i)) for i in result.issues if not _masked_on_purpose(i.field, i.rule, payload)]
+        mask_payload_text(payload, data, subject is SubjectCategory.NATURAL_PERSON)
         problems += clear_id_numbers(payload)
         end = None
         if decision is None:
             problems.append(Problem("decision_date", "decision_date.missing", "no decision date: no deadline can be counted"))
         else:
             valid_until = _date(data.get("valid_to"))
-            # a penalty's period depends on its set of categories, a licence's on its validity
-            key = (kind, frozenset(categories), decision, valid_until if kind is DisclosureKind.LICENSE else None)
+            sector = SECTORS.get(data.get("sector")) if kind is DisclosureKind.PENALTY else None  # type: ignore[arg-type]
+            # a penalty's period depends on its set of categories and its sector, a licence's on its validity
+            key = (kind, frozenset(categories), decision, valid_until if kind is DisclosureKind.LICENSE else sector)
             found = periods.get(key)
             if found is None:
                 try:
-                    found = display_period(RuleKind(kind.value), categories, decision, valid_until=valid_until,
+                    found = display_period(RuleKind(kind.value), categories, decision, valid_until=valid_until, sector=sector,
                                            policy=self.rules.display).longest_end
                 except DisplayPeriodError as exc:
                     found = str(exc)
@@ -343,7 +369,7 @@ class DisclosureDeriver:
                 end = found
         if end is not None and kind is DisclosureKind.PENALTY and not payload.get("CF_GSJZQ"):
             payload["CF_GSJZQ"] = end.isoformat()
-        return Plan(kind, record, decision, None, payload, problems, end, invalid)
+        return Plan(kind, record, decision, None, payload, problems, end, invalid, changed_on)
 
 
 class PageWriter:
@@ -357,7 +383,7 @@ class PageWriter:
         self.session, self.rules, self.summary, self.today = session, rules, summary, today
         self.held: dict[tuple[DisclosureKind, str], Held] = {}
         self.deadlines: dict[dt.date, Deadline] = {}  # by decision date: a page has few
-        self._correction_due: dt.date | None = None
+        self._due: dict[dt.date, dt.date] = {}  # 3 working days after a day (change or notice), by day
         self._new: list[Held] = []  # inserted at the next flush, with their state by then
         self._revisions: list[tuple[Held, dict[str, Any]]] = []
         self._superseding: list[tuple[Held, int]] = []
@@ -371,6 +397,15 @@ class PageWriter:
         revised = {h.id: h for h in self.held.values() if h.current_revision and h.id is not None}
         for disclosure_id, latest in latest_revisions(self.session, list(revised)).items():
             revised[disclosure_id].latest = latest
+
+    def _due_after(self, start: dt.date | None) -> dt.date:
+        """A withdrawal's or correction's due date: 3 working days after ``start`` (the source's change
+        date), or after today when the source gives none (《行政处罚法》第四十八条)."""
+        day = start or self.today
+        found = self._due.get(day)
+        if found is None:
+            found = self._due[day] = withdrawal_deadline(day, self.rules.calendar).date
+        return found
 
     def _deadline(self, decision: dt.date) -> Deadline:
         found = self.deadlines.get(decision)
@@ -386,7 +421,7 @@ class PageWriter:
             summary.not_published += 1
             summary.reasons_not_published.append(f"{kind.value} {key}: {plan.published}")
             if held is not None and held.status is not DisclosureStatus.WITHDRAWN:
-                self._withdraw(held, f"no longer published: {plan.published}")
+                self._withdraw(held, f"no longer published: {plan.published}", plan.changed_on)
             return
         problems = plan.problems
         if held is None:
@@ -430,10 +465,8 @@ class PageWriter:
             held.status, held.problems = DisclosureStatus.PENDING, None
             summary.new += 1
         else:
-            if self._correction_due is None:
-                self._correction_due = withdrawal_deadline(self.today, self.rules.calendar).date
-            self._add_revision(held, DisclosureAction.CORRECTION, plan.payload, self._correction_due,
-                               f"standard record revised (revision {plan.record.revision})")
+            self._add_revision(held, DisclosureAction.CORRECTION, plan.payload, self._due_after(plan.changed_on),
+                               correction_reason(plan.record))
             if held.status is not DisclosureStatus.PUBLISHED:
                 held.status = DisclosureStatus.PENDING
             held.problems = None
@@ -451,11 +484,11 @@ class PageWriter:
             self._superseding.append((held, number))
         held.current_revision, held.latest, held.changed = number, (action, payload), True
 
-    def _withdraw(self, held: Held, reason: str) -> None:
+    def _withdraw(self, held: Held, reason: str, start: dt.date | None = None) -> None:
         self.flush()
         disclosure = self.session.get(Disclosure, held.id, populate_existing=True)
         assert disclosure is not None
-        revision = withdraw_disclosure(self.session, disclosure, reason, withdrawal_deadline(self.today, self.rules.calendar).date)
+        revision = withdraw_disclosure(self.session, disclosure, reason, self._due_after(start))
         self.session.flush()
         held.status, held.problems, held.current_revision = disclosure.status, disclosure.problems, disclosure.current_revision
         if revision is not None:
@@ -479,6 +512,15 @@ class PageWriter:
         self._new, self._revisions, self._superseding = [], [], []
 
 
+def correction_reason(record: StoredRecord) -> str:
+    """Why a correction revision exists: the source's change decision when it names one, else the revision."""
+    data = record.data
+    if data.get("change_type") == "变更" and data.get("change_date"):
+        number = data.get("change_document_number")
+        return f"决定变更（{data['change_date']}{'，' + str(number) if number else ''}）; standard record revision {record.revision}"
+    return f"standard record revised (revision {record.revision})"
+
+
 def existing_disclosures(session: Session, keys: list[tuple[DisclosureKind, str]]) -> dict[tuple[DisclosureKind, str], Disclosure]:
     """The disclosures of these (kind, business key) pairs, in one query per kind and 500 keys."""
     found: dict[tuple[DisclosureKind, str], Disclosure] = {}
@@ -498,5 +540,6 @@ def derive_hook(rules: DisclosureRules) -> tuple[Callable[[Session, RegisteredSy
 
 __all__ = [
     "DerivationSummary", "DisclosureDeriver", "DisclosureRules", "Held", "PageWriter", "Plan", "Problem", "clear_id_numbers",
-    "context_of", "credit_system", "derive_hook", "existing_disclosures", "outbound_tables", "pinned_tables",
+    "context_of", "correction_reason", "credit_system", "derive_hook", "existing_disclosures", "outbound_tables", "pinned_tables",
+    "revocation",
 ]

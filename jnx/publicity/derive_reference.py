@@ -24,6 +24,8 @@ from jnx.publicity.actions import add_revision, withdraw_disclosure
 from jnx.publicity.derive import (
     KIND_OF_RECORD,
     LICENSE_INVALID,
+    PROCEDURES,
+    SECTORS,
     DerivationSummary,
     DisclosureRules,
     OutboundTable,
@@ -33,9 +35,12 @@ from jnx.publicity.derive import (
     _masked_on_purpose,
     clear_id_numbers,
     context_of,
+    correction_reason,
     existing_disclosures,
     outbound_tables,
+    revocation,
 )
+from jnx.publicity.free_text import mask_payload_text
 from jnx.publicity.rules import DisclosureKind as RuleKind
 from jnx.publicity.rules import (
     DisplayPeriodError,
@@ -89,26 +94,31 @@ class ReferenceDeriver:
             subject = SubjectCategory(str(data.get("party_type")))
         except ValueError:
             subject = SubjectCategory.ORGANIZATION
-        verdict = assess_publication(RuleKind(kind.value), categories, subject,
-                                     fine_wan=_decimal(data.get("fine_amount")), policy=self.rules.publication)
+        changed_on = _date(data.get("change_date")) if data.get("change_date") else None
+        revoked = revocation(data)
+        verdict = assess_publication(RuleKind(kind.value), categories, subject, fine_wan=_decimal(data.get("fine_amount")),
+                                     policy=self.rules.publication, procedure=PROCEDURES.get(data.get("procedure")))  # type: ignore[arg-type]
         disclosure = known.get((kind, record.business_key))
-        if not verdict.publish:
+        why_not = revoked if revoked is not None else None if verdict.publish else verdict.reason
+        if why_not is not None:
             self.summary.not_published += 1
-            self.summary.reasons_not_published.append(f"{kind.value} {record.business_key}: {verdict.reason}")
+            self.summary.reasons_not_published.append(f"{kind.value} {record.business_key}: {why_not}")
             if disclosure is not None and disclosure.status is not DisclosureStatus.WITHDRAWN:
-                self._withdraw(session, disclosure, f"no longer published: {verdict.reason}", today)
+                self._withdraw(session, disclosure, f"no longer published: {why_not}", changed_on or today)
             return disclosure
         result = tables[kind](data, context, today=today)
         payload = dict(result.record)
         problems = [Problem(i.field, i.rule, str(i)) for i in result.issues if not _masked_on_purpose(i.field, i.rule, payload)]
+        mask_payload_text(payload, data, subject is SubjectCategory.NATURAL_PERSON)
         problems += clear_id_numbers(payload)
         period = None
         if decision is None:
             problems.append(Problem("decision_date", "decision_date.missing", "no decision date: no deadline can be counted"))
         else:
             try:
+                sector = SECTORS.get(data.get("sector")) if kind is DisclosureKind.PENALTY else None  # type: ignore[arg-type]
                 period = display_period(RuleKind(kind.value), categories, decision, valid_until=_date(data.get("valid_to")),
-                                        policy=self.rules.display)
+                                        sector=sector, policy=self.rules.display)
             except DisplayPeriodError as exc:
                 problems.append(Problem("publicity_until", "display_period", str(exc)))
         if period is not None and kind is DisclosureKind.PENALTY and not payload.get("CF_GSJZQ"):
@@ -155,9 +165,8 @@ class ReferenceDeriver:
             disclosure.status, disclosure.problems = DisclosureStatus.PENDING, None
             self.summary.new += 1
         else:
-            due = withdrawal_deadline(today, self.rules.calendar).date
-            self._add_revision(session, disclosure, DisclosureAction.CORRECTION, payload, due,
-                               f"standard record revised (revision {record.revision})")
+            due = withdrawal_deadline(changed_on or today, self.rules.calendar).date
+            self._add_revision(session, disclosure, DisclosureAction.CORRECTION, payload, due, correction_reason(record))
             if disclosure.status is not DisclosureStatus.PUBLISHED:
                 disclosure.status, disclosure.problems = DisclosureStatus.PENDING, None
             else:

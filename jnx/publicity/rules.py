@@ -78,6 +78,18 @@ class NaturalPersonPublication(StrEnum):
     WITHHELD = "withheld"  # not published at all
 
 
+class Procedure(StrEnum):
+    """处罚程序 (code set ``penalty_procedure``)."""
+
+    SIMPLE = "简易"  # 当场作出 (《行政处罚法》第五十一条、第五十二条)
+    ORDINARY = "普通"
+
+
+class SimpleProcedurePublication(StrEnum):
+    PUBLISHED = "published"  # 简易程序 penalties are published like any other
+    WITHHELD = "withheld"  # not published at all
+
+
 def _counted(rule: str, start: dt.date, workdays: int, calendar: WorkingDays) -> Deadline:
     counted = calendar.add_workdays(start, workdays)
     return Deadline(counted.date, counted.provisional, f"{rule}; {counted.basis}")
@@ -253,7 +265,24 @@ class PublicationPolicy(BaseModel):
     excluded_penalty_categories: frozenset[str] = frozenset()
     low_fine_threshold_wan: Decimal | None = Field(default=None, ge=0, decimal_places=6)
     """A 罚款 below this (万元) counts as excluded, like the categories above; None: no threshold."""
+    low_fine_thresholds_wan: Mapping[SubjectCategory, Decimal] = Field(default_factory=dict)
+    """The same threshold by party type (it wins over ``low_fine_threshold_wan`` for the types it names),
+    e.g. 自然人 0.02 and 法人及非法人组织 0.3 — the 200 元 / 3,000 元 of 《行政处罚法》第五十一条."""
     natural_persons: NaturalPersonPublication = NaturalPersonPublication.MASKED
+    simple_procedure: SimpleProcedurePublication = SimpleProcedurePublication.PUBLISHED
+    """简易程序 (当场) penalties: published like any other, or withheld (not published at all)."""
+
+    @field_validator("low_fine_thresholds_wan")
+    @classmethod
+    def _exact(cls, value: Mapping[SubjectCategory, Decimal]) -> Mapping[SubjectCategory, Decimal]:
+        for subject, amount in value.items():
+            if amount < 0 or amount != amount.quantize(Decimal("0.000001")):
+                raise ValueError(f"threshold of {subject.value}: {amount} is not an amount of 万元 ≥ 0 with at most 6 places")
+        return value
+
+    def fine_threshold(self, subject: SubjectCategory) -> Decimal | None:
+        """The low-fine threshold (万元) of a party type, if any."""
+        return self.low_fine_thresholds_wan.get(subject, self.low_fine_threshold_wan)
 
     @field_validator("excluded_penalty_categories")
     @classmethod
@@ -279,6 +308,7 @@ def assess_publication(
     *,
     fine_wan: Decimal | None = None,
     policy: PublicationPolicy = DEFAULT_PUBLICATION,
+    procedure: Procedure | None = None,
 ) -> PublicationVerdict:
     """Is this decision published, and with natural persons' data masked? The reason says why."""
     if isinstance(categories, str):
@@ -287,9 +317,11 @@ def assess_publication(
     if natural and policy.natural_persons == NaturalPersonPublication.WITHHELD:
         return PublicationVerdict(False, True, "natural person: policy withholds natural persons' decisions")
     if kind == DisclosureKind.PENALTY:
+        if procedure is Procedure.SIMPLE and policy.simple_procedure is SimpleProcedurePublication.WITHHELD:
+            return PublicationVerdict(False, natural, "简易程序 (当场) penalty: policy withholds simple-procedure penalties")
         wanted = set(categories)
         excluded = set(policy.excluded_penalty_categories)
-        threshold = policy.low_fine_threshold_wan
+        threshold = policy.fine_threshold(subject)
         if threshold is not None and fine_wan is not None and fine_wan < threshold:
             excluded.add(FINE)
         if wanted and wanted <= excluded:

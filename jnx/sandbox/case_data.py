@@ -4,9 +4,11 @@ shape of docs/source-shapes.md §2, with the messiness and revisions described t
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Callable
 
 from jnx.sandbox.data import (
+    BEIJING,
     ENFORCEMENT_KINDS,
     FIRST_DECISION,
     LAST_DECISION,
@@ -46,6 +48,70 @@ VIOLATIONS: dict[str, tuple[tuple[str, str], ...]] = {
 MEASURES = ("100", "200", "300", "400", "900")
 PERFORM = ("01", "02", "03", "04", "05", "06")
 OBJECTS = ("过期食品32箱", "生产车间一处", "超限运输车辆一辆", "银行存款人民币12万元", "涉案设备3台", "假农药15件")
+
+
+SECTORS: dict[str, tuple[tuple[str, float], ...]] = {
+    # the vendor's 执法领域 names by agency kind, with the share of each (the rest: the first)
+    "市监": (("市场监管", 0.0), ("特种设备安全", 0.12)),
+    "综执": (("城市管理", 0.0),),
+    "环": (("生态环境", 0.0),),
+    "交": (("交通运输", 0.0),),
+    "卫": (("卫生健康", 0.0),),
+    "应急": (("安全生产", 0.0), ("消防安全", 0.4)),
+    "自规": (("自然资源", 0.0),),
+    "文旅": (("文化旅游", 0.0), ("消防安全", 0.1)),
+    "农": (("农业农村", 0.0),),
+}
+CHANGE_TYPES = (("2", 0.8), ("4", 0.1), ("3", 0.1))  # bglx when sfcx = 1: 2 撤销, 3 确认违法, 4 确认无效
+CHANGE_REASONS = {"1": "经复核，部分事实认定有误，依法变更", "2": "经行政复议，原处罚决定被依法撤销", "3": "经行政诉讼，原处罚决定被确认违法",
+                  "4": "经行政诉讼，原处罚决定被确认无效"}
+PHONE_PREFIXES = ("138", "139", "150", "158", "186", "187", "137")
+
+
+def _extras(key: str) -> random.Random:
+    """A record's own stream for the fields of the 2025 release (执法领域, 变更, personal data in 违法事实): drawing
+    them from the dataset's stream would change every later record of it."""
+    return random.Random(f"law:{key}")
+
+
+def first_generation_id(number: str) -> str:
+    """The 15-digit first-generation form of an 18-digit resident ID number (two-digit year, no check digit)."""
+    return number[:6] + number[8:17]
+
+
+def sector_of(rng: random.Random, abbrev: str) -> str:
+    names = SECTORS.get(abbrev, (("其他", 0.0),))
+    for name, share in names[1:]:
+        if rng.random() < share:
+            return name
+    return names[0][0]
+
+
+def change_fields(rng: random.Random, agency_doc: str, decision: dt.date, latest: dt.date, kind: str) -> dict[str, object]:
+    """``bglx … bgyy`` of a decision changed (kind ``1``) or revoked (2/3/4) between ``decision`` and ``latest``."""
+    span = max((latest - decision).days, 0)
+    day = decision + dt.timedelta(days=rng.randrange(span + 1)) if span else decision
+    return {"bglx": kind, "bgrq": day.isoformat(), "bgwh": agency_doc.replace("罚", "撤" if kind != "1" else "变", 1),
+            "bgyy": CHANGE_REASONS[kind]}
+
+
+def revocation_kind(rng: random.Random) -> str:
+    r, total = rng.random(), 0.0
+    for code, share in CHANGE_TYPES:
+        total += share
+        if r < total:
+            return code
+    return "2"
+
+
+def personal_facts(rng: random.Random, party: Party, facts: str) -> str:
+    """A natural person's 违法事实 as case officers write it on 30 %: name, phone and ID number inside the text."""
+    if party.kind != "person" or rng.random() >= 0.3:
+        return facts
+    phone = rng.choice(PHONE_PREFIXES) + "".join(rng.choice("0123456789") for _ in range(8))
+    number = party.id_number or ""
+    written = first_generation_id(number) if party.id_type == "id" and len(number) == 18 and rng.random() < 0.5 else number
+    return f"当事人{party.name}（身份证号码{written}，联系电话{phone}，住{party.address}）{facts}"
 
 
 def agencies(gen: Generator) -> list[Agency]:
@@ -140,6 +206,11 @@ def penalty(gen: Generator, agency: Agency, seq: int) -> SourceRecord:
         "created_at": local_time(created),
         "updated_at": local_time(updated),
     }
+    extras = _extras(case_no)
+    fields["zfly"] = sector_of(extras, agency.abbrev)
+    fields["wfss"] = personal_facts(extras, party, str(fields["wfss"]))
+    if fields["sfcx"] == "1":
+        fields.update(change_fields(extras, str(fields["cfjdsh"]).strip(), day, updated.date(), revocation_kind(extras)))
     return SourceRecord(case_no, updated, fields)
 
 
@@ -172,6 +243,8 @@ def coercion(gen: Generator, agency: Agency, seq: int, penalty_keys: list[str]) 
         "sfcx": "1" if gen.chance(0.02) else "0",
         "updated_at": local_time(updated),
     }
+    if fields["sfcx"] == "1":
+        fields.update(change_fields(_extras(key), str(fields["qzjdsh"]), day, updated.date(), "2"))
     return SourceRecord(key, updated, fields)
 
 
@@ -181,14 +254,39 @@ def revise(gen: Generator, record: SourceRecord, when: dt.datetime) -> SourceRec
     r = gen.rng.random()
     if r < 0.35 and fields.get("fkje"):
         fields["fkje"] = gen.messy_amount(gen.amount_yuan())
+        if fields.get("sfcx") != "1":  # the fine changed by a decision (变更), dated before the source reports it
+            extras = _extras(f"{record.key}@{when.isoformat()}")
+            decided = _decision_day(fields) or when.date()
+            fields.update(change_fields(extras, str(fields.get("cfjdsh") or "").strip(),
+                                        max(decided, when.date() - dt.timedelta(days=12)), when.date(), "1"))
     elif r < 0.6:
         fields["dsrmc"] = str(fields["dsrmc"]).strip() + ("（更正）" if gen.chance(0.3) else "")
     elif r < 0.8:
+        if fields.get("sfcx") != "1":  # revoked now: the change decision is dated before the source reports it
+            extras = _extras(f"{record.key}@{when.isoformat()}")
+            number = str(fields.get("cfjdsh") or fields.get("qzjdsh") or "").strip()
+            decided = _decision_day(fields) or when.date()
+            fields.update(change_fields(extras, number, max(decided, when.date() - dt.timedelta(days=12)), when.date(),
+                                        revocation_kind(extras) if "cfjdsh" in fields else "2"))
         fields["sfcx"] = "1"
     else:
         fields["cfyxq" if "cfyxq" in fields else "qzqxz"] = "长期"
     fields["updated_at"] = local_time(when)
     return SourceRecord(record.key, when, fields)
+
+
+def _decision_day(fields: dict[str, object]) -> dt.date | None:
+    """The decision date of a record as the sandbox wrote it (any of its formats)."""
+    value = fields.get("jdrq")
+    if isinstance(value, int):
+        return dt.datetime.fromtimestamp(value / 1000, BEIJING).date()
+    text = str(value or "")
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 Reviser = Callable[[Generator, SourceRecord, dt.datetime], SourceRecord]

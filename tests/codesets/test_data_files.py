@@ -23,6 +23,9 @@ EXPECTED_NAMES = {
     "agency_nature",
     "enforcement_field",
     "officer_type",
+    "decision_change_type",
+    "penalty_procedure",
+    "penalty_sector",
 }
 
 PUBLISHED = {
@@ -43,6 +46,9 @@ PUBLISHED = {
     ("penalty_type", "2017"): "bec7a6505ddb161f",
     ("penalty_type", "2021"): "88aaf52f69b7a710",
     ("region", "gbt2260-jining"): "cf0cf803bc8a42b4",
+    ("decision_change_type", "2021"): "b89823be6116b77b",
+    ("penalty_procedure", "2021"): "3fb577a889eedceb",
+    ("penalty_sector", "1"): "28792fd42b5db54c",
 }
 """First 16 hex digits of each published version's fingerprint. A new version adds a line here;
 an existing line never changes (docs/codesets.md, "Adding a version")."""

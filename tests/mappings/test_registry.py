@@ -43,7 +43,7 @@ def test_unknown_tables_and_versions_list_what_exists(registry: TableRegistry) -
         registry.load("case_handling.penalties")
     with pytest.raises(UnknownTableError, match="versions: 1, 2") as missing:
         registry.load("case_handling.penalty", 7)
-    assert missing.value.hint == ("use case_handling.penalty@1 or case_handling.penalty@2; "
+    assert missing.value.hint == ("use case_handling.penalty@1, case_handling.penalty@2 or case_handling.penalty@3; "
                                   "`jnx mappings list` shows every table and its versions")
     with pytest.raises(UnknownTableError, match="versions: 1$") as missing:
         registry.load("licensing.license", 2)

@@ -43,8 +43,15 @@ def licence(n: int, **changes: Any) -> tuple[str, dict[str, Any]]:
 
 WARNING_ONLY = {"penalty_types": ["警告"], "penalty_content": "警告", "fine_amount": None}
 UNMAPPABLE = {"penalty_types": ["罚款"], "fine_amount": "not-an-amount"}
-CLEAR_ID = {"illegal_facts": f"当事人（身份证 {ID_NUMBER}）销售商品未明码标价。"}
 REVISED = {"penalty_content": "警告，罚款3000元", "fine_amount": "0.3"}
+CLEAR_ID = {"party_name": f"济宁市鑫源商贸有限公司{ID_NUMBER}"}  # free text is masked; a name is not free text
+REVOKED = {"revoked": True, "change_type": "撤销", "change_date": "2026-11-27", "change_document_number": "济市监撤〔2026〕3号"}
+CHANGED = {**REVISED, "change_type": "变更", "change_date": "2026-11-26", "change_document_number": "济市监变〔2026〕2号"}
+PERSON_FACTS = {"illegal_facts": "当事人王某某（身份证号码370811900215002，联系电话13805371234）销售商品未明码标价。"}
+
+
+def person(n: int, **changes: Any) -> tuple[str, dict[str, Any]]:
+    return "penalty", sample("penalty.natural_person", document_number=f"济市监罚〔2026〕{n}号", **changes)
 
 PAGES: list[Page | str] = [
     [  # first run: new penalties and licences, blocked ones, not published ones, duplicates in the page
@@ -54,6 +61,7 @@ PAGES: list[Page | str] = [
         penalty(8), penalty(8, **REVISED),  # a revision in the page of its first version: new, then correction
         licence(4), licence(4, license_status="2"),  # created and withdrawn (never sent) in one page
         penalty(10), penalty(11, decision_date="2026-11-20"),
+        penalty(15, **REVOKED), penalty(16, sector="消防"), person(17, **PERSON_FACTS), penalty(18), penalty(19),
     ],
     PUBLISH,
     [  # corrections after publication, unchanged re-stores, fixes of blocked records, withdrawals
@@ -63,6 +71,9 @@ PAGES: list[Page | str] = [
         penalty(10, decision_date=None),  # published, then blocked: it stays published with its problems
         penalty(11, decision_date="2026-11-23"),  # a new decision date: deadline counted again, a correction
         penalty(12, **UNMAPPABLE), penalty(12, **UNMAPPABLE, illegal_facts="补正"),  # blocked twice
+        penalty(18, **REVOKED),  # published, then revoked: a withdrawal due 3 working days after the change date
+        penalty(19, **CHANGED),  # published, then changed by a decision: a correction due from the change date
+        penalty(15, **REVOKED, change_reason="复议撤销"),  # still revoked: still nothing to publish
     ],
     [  # withdrawals of sent and unsent content, revivals, a licence withdrawn while its correction waits
         penalty(1, **WARNING_ONLY), licence(2, license_status="2"), penalty(9), penalty(10), penalty(12),
@@ -165,3 +176,12 @@ def test_the_sequence_reaches_every_branch_of_the_derivation(sessions: Any, poli
     clear = [row for row in found["disclosures"] if row[1].endswith("〔2026〕13号")]
     assert clear and clear[0][4] == "pending"  # blocked for the ID number, then fixed in the same page
     assert ID_NUMBER not in repr(found["revisions"])
+    by_key = {row[1].rsplit("〔2026〕", 1)[1]: row for row in found["disclosures"] if "〔2026〕" in row[1]}
+    assert "15号" not in by_key  # revoked when first seen: never a disclosure
+    assert by_key["18号"][10] == "2"  # new, withdrawal
+    due = {(row[1].rsplit("〔2026〕", 1)[1], row[2]): (row[3], row[6], row[7]) for row in found["revisions"] if "〔2026〕" in row[1]}
+    assert due[("18号", "2")][:2] == ("withdrawal", "2026-12-02")  # Fri 11-27 + 3 working days: Mon, Tue, Wed
+    assert due[("19号", "2")][:2] == ("correction", "2026-12-01")  # Thu 11-26 + 3 working days
+    assert "济市监变〔2026〕2号" in due[("19号", "2")][2]
+    person_payload = next(row[4] for row in found["revisions"] if row[1].endswith("〔2026〕17号"))
+    assert "王某某" not in person_payload and "370811900215002" not in person_payload and "13805371234" not in person_payload
