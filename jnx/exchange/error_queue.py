@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from jnx.adapters.base import PayloadEncoding
@@ -92,8 +92,13 @@ def groups(session: Session, *, system: str | None = None, status: MappingErrorS
 
 
 def list_errors(session: Session, *, group: str | None = None, system: str | None = None,
-                status: MappingErrorStatus | None = MappingErrorStatus.OPEN, limit: int = 100) -> list[dict[str, Any]]:
-    rows = session.scalars(_selection(group=group, system=system, status=status).order_by(E.id).limit(limit))
+                status: MappingErrorStatus | None = MappingErrorStatus.OPEN, limit: int = 100,
+                where: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
+    """Errors by id; ``where`` narrows them further (a user's row scope)."""
+    query = _selection(group=group, system=system, status=status)
+    if where is not None:
+        query = query.where(where)
+    rows = session.scalars(query.order_by(E.id).limit(limit))
     return [_summary(row) for row in rows]
 
 

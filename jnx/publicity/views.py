@@ -55,10 +55,13 @@ def row(disclosure: Disclosure, today: dt.date, overdue: bool | None = None) -> 
 
 
 def list_disclosures(session: Session, *, today: dt.date, status: DisclosureStatus | None = None,
-                     overdue: bool = False, limit: int = 1000) -> list[dict[str, Any]]:
-    """Disclosures, oldest deadline first; ``overdue`` keeps those past due (see the module docstring)."""
+                     overdue: bool = False, limit: int = 1000, where: Any = None) -> list[dict[str, Any]]:
+    """Disclosures, oldest deadline first; ``overdue`` keeps those past due (see the module docstring);
+    ``where`` narrows them further (a user's row scope)."""
     late = overdue_condition(today)
     query = select(Disclosure, late.label("late")).order_by(Disclosure.deadline, Disclosure.id).limit(limit)
+    if where is not None:
+        query = query.where(where)
     if status is not None:
         query = query.where(Disclosure.status == status)
     if overdue:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
@@ -24,12 +25,14 @@ from jnx.errors import JnxError, NotFoundError
 from jnx.security.account_errors import AccessDenied, AccountError, LoginRateLimited
 from jnx.security.accounts import Accounts, LoginResult, subject_of, view_of
 from jnx.security.audit_sql import SqlAuditStore
-from jnx.security.authorize import Grant, decide
+from jnx.security.authorize import Grant
 from jnx.security.rights import RIGHTS
 from jnx.security.session_gate import Admitted, admit, cleared_cookie, session_cookie
 from jnx.security.sessions import COOKIE_NAME, CSRF_HEADER
 from jnx.security.tokens import Tokens
 from jnx.security.trace import Outcome, correlation, traced
+from jnx.services import users
+from jnx.services.context import Actor, ServiceContext
 from jnx.settings import Settings
 from jnx.store.db import session_factory
 
@@ -91,23 +94,45 @@ class AccountsGateway:
         self._audit.append(actor=f"api:{actor}", action=action, subject=subject, details=traced(action, details, outcome),
                            at=self.clock())
 
-    def act(self, request: Request, action: str, subject: str, work: Callable[[Accounts, Grant], Any]) -> Any:
-        """Run one service action for the request's user or token: rights checked from the table; a refusal
-        is audited as denied and a failed change as failed, outside the rolled-back transaction."""
-        grant: Grant | None = None
+    def actor(self, accounts: Accounts, request: Request) -> Actor:
+        """Who asks: a bearer token (machines; no CSRF, no cookie) or the session cookie (people)."""
+        authorization = request.headers.get("Authorization", "")
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            tokens = Tokens(accounts.session, self.settings.accounts, note=accounts.note, clock=self.clock)
+            row, owner, grant = tokens.authenticate(credentials.strip())
+            return Actor(name=grant.who, kind="token", roles=tuple(owner.roles), department=owner.department,
+                         region=owner.region, user_id=owner.id, token_id=row.id, scopes=tuple(row.scopes))
+        user = self.admit(accounts, request).user
+        return Actor(name=user.username, kind="user", roles=tuple(user.roles), department=user.department,
+                     region=user.region, user_id=user.id)
+
+    def grant(self, accounts: Accounts, request: Request) -> Grant:
+        return self.actor(accounts, request).grant()
+
+    def act(self, request: Request, action: str, subject: str, work: Callable[[ServiceContext], Any]) -> Any:
+        """Run one service call for the request's user or token in one transaction. The service checks
+        the rights; a refusal is audited as denied and a failed change as failed, outside the
+        rolled-back transaction; what the service noted is audited once it committed."""
+        actor: Actor | None = None
+        notes: list[tuple[str, str, str, dict[str, Any]]] = []
         try:
             with self.accounts() as accounts:
-                grant = self.grant(accounts, request)
-                decide(grant, action)
-                return work(accounts, grant)
+                actor = self.actor(accounts, request)
+                ctx = ServiceContext(session=accounts.session, settings=self.settings, actor=actor, clock=self.clock,
+                                     record=lambda who, noted, about, details: notes.append((who, noted, about, dict(details))))
+                result = work(ctx)
         except AccessDenied:
-            assert grant is not None
-            self.record(grant.who, "access.denied", subject, {"action": action}, Outcome.DENIED)
+            assert actor is not None
+            self.record(actor.name, "access.denied", subject, {"action": action}, Outcome.DENIED)
             raise
         except JnxError as exc:
-            if grant is not None and RIGHTS[action].writes:
-                self.record(grant.who, action, subject, {"error": str(exc)}, Outcome.FAILED)
+            if actor is not None and RIGHTS[action].writes:
+                self.record(actor.name, action, subject, {"error": str(exc)}, Outcome.FAILED)
             raise
+        for who, noted, about, details in notes:
+            self.record(who.removeprefix("api:"), noted, about, details)
+        return result
 
     def secure(self, request: Request) -> bool:
         configured = self.settings.accounts.cookie_secure
@@ -117,15 +142,6 @@ class AccountsGateway:
         """The request's session (the console's pages call this too); the CSRF token from the header or a form."""
         return admit(accounts, request.cookies.get(COOKIE_NAME), method=request.method,
                      csrf_token=request.headers.get(CSRF_HEADER), pending_step=step)
-
-    def grant(self, accounts: Accounts, request: Request) -> Grant:
-        """Who asks: a bearer token (machines; no CSRF, no cookie) or the session cookie (people)."""
-        authorization = request.headers.get("Authorization", "")
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            tokens = Tokens(accounts.session, self.settings.accounts, note=accounts.note, clock=self.clock)
-            return tokens.authenticate(credentials.strip())[2]
-        return grant_of(self.admit(accounts, request))
 
     def login(self, request: Request, body: LoginBody, response: Response) -> dict[str, Any]:
         """Check the credentials, set the cookie on ``response``; raises the login's error after its commit."""
@@ -157,18 +173,21 @@ def grant_of(admitted: Admitted) -> Grant:
     return Grant(who=user.username, roles=list(user.roles), department=user.department, region=user.region)
 
 
+def guarded(work: Callable[[], Any], request: Request, response: Response) -> Any:
+    """Run a route's work under the request's correlation id (answered in ``X-Request-ID``); a jnx
+    error becomes its JSON answer."""
+    with correlation(request.headers.get("X-Request-ID")) as correlation_id:
+        response.headers["X-Request-ID"] = correlation_id
+        try:
+            return jsonable_encoder(work())
+        except JnxError as exc:
+            answer = error_response(exc)
+            answer.headers["X-Request-ID"] = correlation_id
+            return answer
+
+
 def accounts_router(gateway: AccountsGateway) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
-
-    def guarded(work: Callable[[], Any], request: Request, response: Response) -> Any:
-        with correlation(request.headers.get("X-Request-ID")) as correlation_id:
-            response.headers["X-Request-ID"] = correlation_id
-            try:
-                return work()
-            except JnxError as exc:
-                answer = error_response(exc)
-                answer.headers["X-Request-ID"] = correlation_id
-                return answer
 
     @router.post("/session", summary="log in: sets the session cookie, answers the CSRF token")
     def login(body: LoginBody, request: Request, response: Response) -> Any:
@@ -229,21 +248,18 @@ def accounts_router(gateway: AccountsGateway) -> APIRouter:
 
     @router.get("/users", summary="list users (security administrator)")
     def list_users(request: Request, response: Response) -> Any:
-        return guarded(lambda: gateway.act(request, "users.list", "users", lambda accounts, grant: {
-            "users": [view_of(accounts, u).model_dump(mode="json") for u in accounts.all()]}), request, response)
+        return guarded(lambda: gateway.act(request, "users.list", "users", lambda ctx: {
+            "users": [u.model_dump(mode="json") for u in users.list_users(ctx)]}), request, response)
 
     @router.post("/users", status_code=201, summary="create a user (security administrator)")
     def create_user(body: UserBody, request: Request, response: Response) -> Any:
-        def work(accounts: Accounts, grant: Grant) -> dict[str, Any]:
-            user = accounts.add(grant.who, body.username, roles=body.roles, password=body.password,
-                                department=body.department, region=body.region, display_name=body.display_name,
-                                service=body.service)
-            return view_of(accounts, user).model_dump(mode="json")
-        return guarded(lambda: gateway.act(request, "users.create", subject_of(body.username), work), request, response)
+        return guarded(lambda: gateway.act(request, "users.create", subject_of(body.username), lambda ctx: users.create_user(
+            ctx, body.username, roles=body.roles, password=body.password, department=body.department, region=body.region,
+            display_name=body.display_name, service=body.service).model_dump(mode="json")), request, response)
 
     @router.post("/users/{username}/unlock", summary="unlock a user (security administrator)")
     def unlock_user(username: str, request: Request, response: Response) -> Any:
-        return guarded(lambda: gateway.act(request, "users.unlock", subject_of(username), lambda accounts, grant: view_of(
-            accounts, accounts.unlock(grant.who, username)).model_dump(mode="json")), request, response)
+        return guarded(lambda: gateway.act(request, "users.unlock", subject_of(username), lambda ctx: users.unlock_user(
+            ctx, username).model_dump(mode="json")), request, response)
 
     return router
