@@ -8,9 +8,14 @@ Deadlines of 双公示 and withdrawals are counted in working days. Three source
    loaded — or a package error corrected — without a release of jnx.
 2. **The chinese-calendar package** (pinned), which carries the notices from 2004 up to the last
    published year.
-3. **Provisional rule** for a year neither covers: Monday–Friday are working days. A result that
-   relied on it is flagged ``provisional=True`` with the reason and what to do; nothing raises on
-   this common path (a December decision whose deadline falls in a year not yet announced).
+3. **Provisional rule** for a year neither covers: weekends and the statutory holidays of
+   《全国年节及纪念日放假办法》(2024 修订, in force 2025-01-01, 第二条: 元旦 1 day, 春节 4 days from 除夕, 清明节
+   1 day, 劳动节 2 days, 端午节 1 day, 中秋节 1 day, 国庆节 3 days) are not working days, and a holiday on a
+   weekend is made up on the next working day (第六条: 适逢周六、周日，应当在工作日补假); the 调休 the State
+   Council's notice adds is unknown. Lunar dates come from ``borax`` (1900–2100), 清明 from the
+   chinese-calendar package's solar terms. A result that relied on it is flagged ``provisional=True``
+   with the reason and what to do; nothing raises on this common path (a December decision whose
+   deadline falls in a year not yet announced).
 
 Schedule file (format 1)::
 
@@ -40,6 +45,7 @@ from typing import Any
 
 import chinese_calendar
 import yaml
+from borax.calendars.lunardate import LunarDate
 
 from jnx.errors import ConfigError
 
@@ -52,6 +58,10 @@ PACKAGE_VERSION = package_version(PACKAGE_NAME)
 _PACKAGE_HOLIDAYS = frozenset(chinese_calendar.holidays)
 _PACKAGE_WORKDAYS = frozenset(chinese_calendar.workdays)
 _PACKAGE_YEARS = frozenset(range(min(_PACKAGE_HOLIDAYS).year, max(_PACKAGE_HOLIDAYS).year + 1))
+STATUTORY_HOLIDAYS = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+"""The holidays every 国务院办公厅 notice schedules (《全国年节及纪念日放假办法》第二条)."""
+HOLIDAY_LAW_2025 = 2025  # 国务院令第795号 (2024-11-10) amended 《全国年节及纪念日放假办法》 from 2025-01-01
+LUNAR_YEARS = range(1901, 2100)  # borax's lunar calendar (1900–2100), a year's 除夕 in the year before
 
 
 class _ScheduleLoader(yaml.SafeLoader):
@@ -186,7 +196,9 @@ def parse_schedule(doc: Any, path: Path) -> YearSchedule:
         raise CalendarFileError(path, "workdays must be a list of {date, name} entries (调休上班)")
     holidays = _holidays(doc["holidays"], year, path)
     workdays = _workdays(workday_items, holidays, year, path)
-    return YearSchedule(year, source.strip(), frozenset(holidays), workdays, str(path))
+    schedule = YearSchedule(year, source.strip(), frozenset(holidays), workdays, str(path))
+    check_plausible(schedule, holidays, path)
+    return schedule
 
 
 def load_schedule(path: Path) -> YearSchedule:
@@ -227,6 +239,48 @@ def load_schedules(*directories: Path | None) -> dict[int, YearSchedule]:
     return schedules
 
 
+def statutory_holidays(year: int) -> dict[dt.date, str]:
+    """The statutory holidays of ``year`` by the 2024 《全国年节及纪念日放假办法》 (第二条), with the make-up
+    day of each that falls on a weekend (第六条): what a year looks like before its notice. {} outside
+    the years the lunar calendar covers."""
+    if year < HOLIDAY_LAW_2025 or year not in LUNAR_YEARS:
+        return {}  # before 2025 the law had other holidays (3 days of 春节, 1 of 劳动节); every such year is covered
+    new_year = LunarDate(year, 1, 1).to_solar_date()
+    qingming = next(day for day, name in chinese_calendar.get_solar_terms(dt.date(year, 4, 1), dt.date(year, 4, 10))
+                    if name == "清明")
+    listed = [(dt.date(year, 1, 1), "元旦"), *((new_year + dt.timedelta(days=offset), "春节") for offset in range(-1, 3)),
+              (qingming, "清明节"), (dt.date(year, 5, 1), "劳动节"), (dt.date(year, 5, 2), "劳动节"),
+              (LunarDate(year, 5, 5).to_solar_date(), "端午节"), (LunarDate(year, 8, 15).to_solar_date(), "中秋节"),
+              *((dt.date(year, 10, day), "国庆节") for day in (1, 2, 3))]
+    days: dict[dt.date, str] = {}
+    owed: list[str] = []  # holidays on a weekend, or on a day another holiday holds (中秋 on 10-03 in 2028)
+    for day, name in sorted(listed):
+        if day in days or day.weekday() >= 5:
+            owed.append(name)
+        days.setdefault(day, name)
+    for name in owed:  # 补假: the next weekday after the holiday's period that is not yet off
+        later = max(d for d, n in days.items() if n == name)
+        while later.weekday() >= 5 or later in days:
+            later += dt.timedelta(days=1)
+        days[later] = f"{name}（补假）"
+    return {day: name for day, name in days.items() if day.year == year}
+
+
+def check_plausible(schedule: YearSchedule, names: Mapping[dt.date, str], path: Path) -> None:
+    """A year's schedule names every statutory holiday (《全国年节及纪念日放假办法》第二条) and gives at least
+    as many days off as the law does: a file with two holidays is a typo or half a notice, not official."""
+    found = {holiday for name in set(names.values()) for holiday in STATUTORY_HOLIDAYS if holiday[:2] in name}
+    missing = [name for name in STATUTORY_HOLIDAYS if name not in found]
+    if missing:
+        raise CalendarFileError(path, f"the schedule of {schedule.year} lacks {'、'.join(missing)}: every notice schedules "
+                                "元旦、春节、清明节、劳动节、端午节、中秋节 and 国庆节 (《全国年节及纪念日放假办法》第二条)")
+    own = [day for day in schedule.holidays if day.year == schedule.year]
+    statutory = 13 if schedule.year >= 2025 else 11
+    if len(own) < statutory:
+        raise CalendarFileError(path, f"the schedule of {schedule.year} gives {len(own)} days off; the law alone gives "
+                                f"{statutory} (more with the days that fall on a weekend)")
+
+
 class WorkdayCalendar:
     """Working days from schedule files, then the chinese-calendar package, then the weekend rule."""
 
@@ -252,6 +306,13 @@ class WorkdayCalendar:
         self._package_years = _PACKAGE_YEARS if use_package else frozenset()
         self._schedule_dir = schedule_dir
         self._basis_of_span: dict[tuple[int, int], str] = {}
+        self._provisional: dict[int, frozenset[dt.date]] = {}  # statutory holidays of uncovered years
+
+    def _statutory(self, year: int) -> frozenset[dt.date]:
+        found = self._provisional.get(year)
+        if found is None:
+            found = self._provisional[year] = frozenset(statutory_holidays(year))
+        return found
 
     @classmethod
     def load(cls, admin_dir: Path | None = None) -> WorkdayCalendar:
@@ -275,7 +336,9 @@ class WorkdayCalendar:
             return known[0]
         if day.year in self._package_years and day.year not in self._files:
             return day in _PACKAGE_WORKDAYS or (day.weekday() < 5 and day not in _PACKAGE_HOLIDAYS)
-        return day.weekday() < 5
+        if day.year in self._files:
+            return day.weekday() < 5
+        return day.weekday() < 5 and day not in self._statutory(day.year)
 
     def add_workdays(self, start: dt.date, n: int) -> Deadline:
         """The ``n``-th working day after ``start`` (``start`` itself is not counted, even when it is
@@ -304,7 +367,9 @@ class WorkdayCalendar:
         if year in self._package_years:
             return f"{year}: {PACKAGE_NAME} {PACKAGE_VERSION} (国务院办公厅 notice)"
         where = f" into {self._schedule_dir}" if self._schedule_dir else ""
+        rule = ("weekends and the statutory holidays of 《全国年节及纪念日放假办法》 (with 补假, without 调休)"
+                if year >= HOLIDAY_LAW_2025 and year in LUNAR_YEARS else "weekends only")
         return (
-            f"{year}: PROVISIONAL, weekends only — no official holiday schedule for {year} is loaded; "
+            f"{year}: PROVISIONAL, {rule} — no official holiday schedule for {year} is loaded; "
             f"load the 国务院办公厅 notice for {year} as a schedule file{where} (docs/disclosures.md)"
         )

@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 
 from jnx.errors import ConfigError
 from jnx.publicity.calendar import (
+    STATUTORY_HOLIDAYS,
     CalendarFileError,
     WorkdayCalendar,
     YearSchedule,
     load_schedule,
     load_schedules,
+    statutory_holidays,
 )
 
 D = dt.date.fromisoformat
@@ -94,39 +96,64 @@ def test_a_start_on_a_holiday_is_not_moved_to_the_next_workday_first(package_cal
     assert chinese_calendar.find_workday(7, D("2026-09-25")) == D("2026-10-13")
 
 
-def test_a_year_not_covered_is_counted_on_weekends_only_and_flagged(package_calendar: WorkdayCalendar) -> None:
+def test_a_year_not_covered_skips_weekends_and_statutory_holidays_and_is_flagged(package_calendar: WorkdayCalendar) -> None:
     deadline = package_calendar.add_workdays(D("2026-12-25"), 7)
-    assert deadline.date == D("2027-01-05")  # 12/28–12/31, then Fri 1/1, Mon 1/4, Tue 1/5
+    assert deadline.date == D("2027-01-06")  # 12/28–12/31, then (元旦 Fri 1/1 is a holiday by law) 1/4, 1/5, 1/6
     assert deadline.provisional
     assert "2027: PROVISIONAL" in deadline.basis and "2026: chinese-calendar" in deadline.basis
+    assert "全国年节及纪念日放假办法" in deadline.basis
 
 
-def test_provisional_reason_says_where_to_load_the_schedule(tmp_path: Path) -> None:
-    deadline = WorkdayCalendar.load(tmp_path / "calendar").add_workdays(D("2027-03-01"), 3)
-    assert deadline.provisional
-    assert str(tmp_path / "calendar") in deadline.basis
-    assert "国务院办公厅 notice for 2027" in deadline.basis
+def test_the_issue_example_no_longer_counts_new_years_day() -> None:
+    # 2026-12-31 + 7 working days was 2027-01-11 with weekends only, counting 元旦
+    assert WorkdayCalendar.load().add_workdays(D("2026-12-31"), 7).date == D("2027-01-12")
 
 
-def test_loading_the_2027_schedule_makes_the_year_official(calendar_2027: WorkdayCalendar, tmp_path: Path) -> None:
-    assert calendar_2027.covers(2027)
-    deadline = calendar_2027.add_workdays(D("2026-12-25"), 7)
-    assert deadline.date == D("2027-01-06")  # 元旦 1/1 no longer counted
-    assert not deadline.provisional
-    assert str(tmp_path / "calendar" / "2027.yaml") in deadline.basis
-    assert calendar_2027.is_workday(D("2027-02-20"))  # 调休 Saturday
-    assert not calendar_2027.is_workday(D("2027-02-08"))  # a Monday of 春节
+def test_the_statutory_holidays_of_a_year_without_notice_follow_the_law() -> None:
+    days = statutory_holidays(2027)
+    assert {name for name in days.values() if "补假" not in name} == set(STATUTORY_HOLIDAYS)
+    assert [d for d, n in sorted(days.items()) if n.startswith("春节")] == [
+        D("2027-02-05"), D("2027-02-06"), D("2027-02-07"), D("2027-02-08"),  # 除夕 and 初一–初三
+        D("2027-02-09"), D("2027-02-10")]  # 初一 (Sat) and 初二 (Sun) made up on the next working days (第六条)
+    assert days[D("2027-04-05")] == "清明节" and days[D("2027-06-09")] == "端午节" and days[D("2027-09-15")] == "中秋节"
+    assert sum(1 for n in days.values() if "补假" not in n) == 13
 
 
-def test_a_deadline_inside_one_covered_year_names_only_that_year(package_calendar: WorkdayCalendar) -> None:
-    deadline = package_calendar.add_workdays(D("2025-12-31"), 7)
-    assert deadline.basis.startswith("2026:")
-    assert not deadline.provisional
+def test_two_holidays_on_one_day_give_a_make_up_day() -> None:
+    days = statutory_holidays(2028)  # 中秋 is 2028-10-03, inside 国庆 (and 10-01 is a Sunday)
+    assert [d for d in sorted(days) if d.month == 10] == [D(f"2028-10-0{n}") for n in range(1, 6)]
+
+
+def test_a_schedule_naming_two_holidays_is_not_accepted_as_official(tmp_path: Path) -> None:
+    text = "format: 1\nyear: 2027\nsource: t\nholidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-03}\n" \
+           "  - {name: 春节, from: 2027-02-06, to: 2027-02-14}\n"
+    with pytest.raises(CalendarFileError, match="lacks 清明节、劳动节、端午节、中秋节、国庆节"):
+        load_schedule(write(tmp_path, "2027.yaml", text))
+
+
+def test_a_schedule_with_fewer_days_off_than_the_law_is_refused(tmp_path: Path) -> None:
+    days = ["2027-01-01", "2027-02-06", "2027-04-05", "2027-05-03", "2027-06-09", "2027-09-15", "2027-10-01"]
+    lines = [f"  - {{name: {name}, from: {day}, to: {day}}}" for name, day in zip(STATUTORY_HOLIDAYS, days, strict=True)]
+    text = "format: 1\nyear: 2027\nsource: t\nholidays:\n" + "\n".join(lines) + "\n"
+    with pytest.raises(CalendarFileError, match="gives 7 days off; the law alone gives 13"):
+        load_schedule(write(tmp_path, "2027.yaml", text))
+
+
+def package_year(year: int, *, extra: str = "", without: str | None = None) -> str:
+    """A schedule file of ``year`` transcribed from the package (one range per day, Chinese names)."""
+    names = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节", "Labour Day": "劳动节",
+             "Dragon Boat Festival": "端午节", "Mid-autumn Festival": "中秋节", "National Day": "国庆节"}
+    days = every_day(D(f"{year}-01-01"), D(f"{year}-12-31"))
+    holidays = [(d, names[chinese_calendar.get_holiday_detail(d)[1]]) for d in days if d in chinese_calendar.holidays]
+    lines = [f"  - {{name: {n}, from: {d}, to: {d}}}" for d, n in holidays if n != without] + ([extra] if extra else [])
+    lines += ["workdays:"] + [f"  - {{date: {d}}}" for d in days if d in chinese_calendar.workdays]
+    return f"format: 1\nyear: {year}\nsource: rebuilt\nholidays:\n" + "\n".join(lines) + "\n"
 
 
 def test_a_schedule_file_overrides_the_package_for_its_year(tmp_path: Path) -> None:
     # Suppose the package had missed a day: the admin's file for 2026 wins over it.
-    text = "format: 1\nyear: 2026\nsource: correction\nholidays:\n  - {name: 测试, from: 2026-03-03, to: 2026-03-03}\n"
+    text = package_year(2026, extra="  - {name: 测试, from: 2026-03-03, to: 2026-03-03}", without="国庆节")
+    text = text.replace("holidays:\n", "holidays:\n  - {name: 国庆节, from: 2026-10-02, to: 2026-10-08}\n", 1)
     calendar = WorkdayCalendar.load(write(tmp_path, "2026.yaml", text).parent)
     assert not calendar.is_workday(D("2026-03-03"))
     assert calendar.is_workday(D("2026-10-01"))  # the package's 2026 no longer applies at all
@@ -135,17 +162,13 @@ def test_a_schedule_file_overrides_the_package_for_its_year(tmp_path: Path) -> N
 
 def test_a_file_rebuilt_from_the_package_gives_the_same_days(tmp_path: Path) -> None:
     days = every_day(D("2025-01-01"), D("2025-12-31"))
-    holidays = [d for d in days if d in chinese_calendar.holidays]
-    workdays = [d for d in days if d in chinese_calendar.workdays]
-    lines = [f"  - {{name: h, from: {d}, to: {d}}}" for d in holidays]
-    lines += ["workdays:"] + [f"  - {{date: {d}}}" for d in workdays]
-    text = "format: 1\nyear: 2025\nsource: rebuilt\nholidays:\n" + "\n".join(lines) + "\n"
+    text = package_year(2025)
     from_file = WorkdayCalendar([load_schedule(write(tmp_path, "2025.yaml", text))], use_package=False)
     assert [from_file.is_workday(d) for d in days] == [chinese_calendar.is_workday(d) for d in days]
 
 
 def test_a_new_year_holiday_may_begin_in_the_previous_december(tmp_path: Path) -> None:
-    text = "format: 1\nyear: 2027\nsource: t\nholidays:\n  - {name: 元旦, from: 2026-12-31, to: 2027-01-02}\n"
+    text = FIXTURE_2027.replace("{name: 元旦, from: 2027-01-01, to: 2027-01-03}", "{name: 元旦, from: 2026-12-31, to: 2027-01-02}")
     calendar = WorkdayCalendar.load(write(tmp_path, "2027.yaml", text).parent)
     assert not calendar.is_workday(D("2026-12-31"))  # a Thursday, overridden by the 2027 notice
     assert calendar.is_workday(D("2026-12-30"))

@@ -219,18 +219,20 @@ def test_provisional_deadlines_are_recomputed_once_the_years_schedule_is_loaded(
     after_christmas = DisclosureRules(calendar=rules.calendar, tables=rules.tables, today=lambda: dt.date(2026, 12, 28))
     derive(sessions, after_christmas, ("penalty", sample("penalty.valid", decision_date="2026-12-25")))
     disclosure, _, _ = only(sessions)
-    assert (disclosure.deadline, disclosure.deadline_provisional) == (dt.date(2027, 1, 5), True)
+    assert (disclosure.deadline, disclosure.deadline_provisional) == (dt.date(2027, 1, 6), True)  # 元旦 by law
     assert "PROVISIONAL" in (disclosure.deadline_basis or "")
 
-    (tmp_path / "2027.yaml").write_text(FIXTURE_2027, encoding="utf-8")
+    # the (invented) notice starts the 元旦 break on Thursday 2026-12-31
+    notice = FIXTURE_2027.replace("{name: 元旦, from: 2027-01-01, to: 2027-01-03}", "{name: 元旦, from: 2026-12-31, to: 2027-01-03}")
+    (tmp_path / "2027.yaml").write_text(notice, encoding="utf-8")
     with sessions.begin() as session:
         changed = recompute_deadlines(session, WorkdayCalendar.load(tmp_path))
 
     disclosure, [revision], _ = only(sessions)
-    # 元旦 2027-01-01…03 is a holiday in the (invented) 2027 schedule: 12/28–12/31 and 1/4–1/6 are the 7 working days
-    assert [(c.old, c.new, c.provisional) for c in changed] == [(dt.date(2027, 1, 5), dt.date(2027, 1, 6), False)]
-    assert (disclosure.deadline, disclosure.deadline_provisional) == (dt.date(2027, 1, 6), False)
-    assert revision.due_date == dt.date(2027, 1, 6) and "2027.yaml" in (disclosure.deadline_basis or "")
+    # 12/28–12/30 and 1/4–1/7 are the 7 working days
+    assert [(c.old, c.new, c.provisional) for c in changed] == [(dt.date(2027, 1, 6), dt.date(2027, 1, 7), False)]
+    assert (disclosure.deadline, disclosure.deadline_provisional) == (dt.date(2027, 1, 7), False)
+    assert revision.due_date == dt.date(2027, 1, 7) and "2027.yaml" in (disclosure.deadline_basis or "")
 
 
 # ---------------------------------------------------------------- the commands
