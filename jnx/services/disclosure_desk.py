@@ -1,0 +1,68 @@
+"""双公示 for the console: disclosures filtered by status, kind, deadline and lateness within the
+viewer's scope; one disclosure with revisions, deliveries and receipts; withdraw with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from jnx.errors import NotFoundError
+from jnx.exchange.runs import beijing_today
+from jnx.publicity.actions import withdraw
+from jnx.publicity.calendar import WorkdayCalendar
+from jnx.publicity.views import overdue_condition, row, show_disclosure
+from jnx.security.audit_sql import SqlAuditStore
+from jnx.security.masking import mask_id_numbers_in
+from jnx.services.console_scope import Viewer
+from jnx.store.models import Disclosure, DisclosureKind, DisclosureStatus
+
+_SORTS = {"id": Disclosure.id, "kind": Disclosure.kind, "status": Disclosure.status, "decision_date": Disclosure.decision_date,
+          "deadline": Disclosure.deadline, "display_until": Disclosure.display_until, "revision": Disclosure.current_revision}
+
+
+def disclosures(session: Session, viewer: Viewer, *, status: str | None = None, kind: str | None = None,
+                overdue: bool = False, due_by: dt.date | None = None, offset: int = 0, limit: int = 50,
+                sort: str = "deadline", descending: bool = False) -> tuple[list[dict[str, Any]], int]:
+    today = beijing_today()
+    late = overdue_condition(today)
+    query = select(Disclosure, late.label("late")).where(viewer.scope("disclosures.list").disclosures())
+    if status:
+        query = query.where(Disclosure.status == DisclosureStatus(status))
+    if kind:
+        query = query.where(Disclosure.kind == DisclosureKind(kind))
+    if overdue:
+        query = query.where(late)
+    if due_by is not None:
+        query = query.where(Disclosure.deadline <= due_by)
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    column = _SORTS.get(sort, Disclosure.deadline)
+    rows = session.execute(query.order_by(column.desc() if descending else column, Disclosure.id).offset(offset).limit(limit))
+    return [row(d, today, bool(is_late)) | {"business_key": mask_id_numbers_in(d.business_key)} for d, is_late in rows], total
+
+
+def _visible(session: Session, viewer: Viewer, action: str, disclosure_id: int) -> Disclosure:
+    found = session.get(Disclosure, disclosure_id)
+    if found is None or not viewer.scope(action).sees_business_key(found.business_key):
+        raise NotFoundError(f"no disclosure #{disclosure_id}", hint="the 双公示 page lists the disclosures you may see")
+    return found
+
+
+def disclosure(session: Session, viewer: Viewer, disclosure_id: int) -> dict[str, Any]:
+    _visible(session, viewer, "disclosures.show", disclosure_id)
+    shown = show_disclosure(session, disclosure_id, beijing_today())
+    shown["can_withdraw"] = viewer.can("disclosures.withdraw") and shown["status"] not in {"withdrawn", "expired"}
+    return shown
+
+
+def withdraw_disclosure(session: Session, viewer: Viewer, audit: SqlAuditStore, disclosure_id: int, reason: str,
+                        calendar_dir: Any = None) -> dict[str, Any]:
+    _visible(session, viewer, "disclosures.withdraw", disclosure_id)
+    found = withdraw(session, disclosure_id, reason, WorkdayCalendar.load(calendar_dir), beijing_today())
+    data = {"id": found.id, "status": found.status.value, "revision": found.current_revision}
+    session.commit()
+    audit.append(actor=viewer.username, action="disclosure.withdraw", subject=f"disclosure:{disclosure_id}",
+                 details={"reason": reason, "via": "console"}, at=dt.datetime.now(dt.UTC))
+    return data
