@@ -2,7 +2,8 @@
 
 PostgreSQL tests may be skipped on a laptop, never on CI: ``.ci/run`` sets ``JNX_REQUIRE_POSTGRES=1``;
 then any skipped test marked ``postgres`` fails the session, so a CI run cannot pass while silently
-leaving out the PostgreSQL half of the suite.
+leaving out the PostgreSQL half of the suite. The same for the console's browser tests (marked
+``browser``, skipped without Debian's ``/usr/bin/chromium``): ``JNX_REQUIRE_BROWSER=1``.
 
 Database fixtures (each test runs once on SQLite and once on PostgreSQL):
 
@@ -36,6 +37,7 @@ from sqlalchemy.pool import NullPool
 from jnx.store.db import create_engine_for, upgrade
 
 _skipped_postgres: list[str] = []
+_skipped_browser: list[str] = []
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -44,9 +46,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     report = outcome.get_result()
     if report.skipped and item.get_closest_marker("postgres") is not None:
         _skipped_postgres.append(item.nodeid)
+    if report.skipped and item.get_closest_marker("browser") is not None:
+        _skipped_browser.append(item.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("JNX_REQUIRE_BROWSER") == "1" and _skipped_browser:
+        session.exitstatus = 1
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"JNX_REQUIRE_BROWSER=1 but {len(_skipped_browser)} browser test(s) were skipped, e.g. {_skipped_browser[0]}",
+                red=True,
+            )
     if os.environ.get("JNX_REQUIRE_POSTGRES") == "1" and _skipped_postgres:
         session.exitstatus = 1
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Any
 
 from croniter import croniter
 from pydantic import BaseModel
@@ -89,7 +88,8 @@ def _next_due(cron: str | None, after: dt.datetime | None, now: dt.datetime) -> 
         return None
     base = (after or now - dt.timedelta(days=1)).astimezone(_CHINA)
     try:
-        return croniter(cron, base).get_next(dt.datetime).astimezone(dt.UTC)
+        following: dt.datetime = croniter(cron, base).get_next(dt.datetime)
+        return following.astimezone(dt.UTC)
     except (ValueError, KeyError):
         return None
 
@@ -108,19 +108,19 @@ def overview(session: Session, viewer: Viewer, *, now: dt.datetime | None = None
                    ) if can_systems else []
     ids = [s.id for s in systems]
 
-    last_success = dict(session.execute(
+    last_success = dict((r[0], r[1]) for r in session.execute(
         select(Run.system_id, func.max(Run.finished_at)).where(Run.status == RunStatus.SUCCEEDED, Run.system_id.in_(ids))
-        .group_by(Run.system_id)).tuples().all())
-    last_ids = dict(session.execute(
+        .group_by(Run.system_id)).all())
+    last_ids = dict((r[0], r[1]) for r in session.execute(
         select(Run.system_id, func.max(Run.id)).where(Run.system_id.in_(ids), Run.status.in_([RunStatus.SUCCEEDED, RunStatus.FAILED]))
-        .group_by(Run.system_id)).tuples().all())
+        .group_by(Run.system_id)).all())
     last_runs = {r.id: r for r in session.scalars(select(Run).where(Run.id.in_(list(last_ids.values()))))}
-    month = dict(session.execute(
+    month = dict((r[0], r[1]) for r in session.execute(
         select(RawRecord.system_id, func.count()).where(RawRecord.received_at >= month_start, RawRecord.system_id.in_(ids))
-        .group_by(RawRecord.system_id)).tuples().all())
-    today = dict(session.execute(
+        .group_by(RawRecord.system_id)).all())
+    today = dict((r[0], r[1]) for r in session.execute(
         select(RawRecord.system_id, func.count()).where(RawRecord.received_at >= day_start, RawRecord.system_id.in_(ids))
-        .group_by(RawRecord.system_id)).tuples().all())
+        .group_by(RawRecord.system_id)).all())
     E = MappingErrorEntry
     errors = {row.system_id: (row.groups, row.errors) for row in session.execute(
         select(E.system_id, func.count(func.distinct(E.group_key)).label("groups"), func.count().label("errors"))
@@ -148,10 +148,10 @@ def overview(session: Session, viewer: Viewer, *, now: dt.datetime | None = None
 
     outbox_backlog = outbox_failed = overdue = due_soon = 0
     if can_outbox:
-        outbox = dict(session.execute(
+        outbox = dict((r[0], r[1]) for r in session.execute(
             select(Delivery.status, func.count()).where(Delivery.status.in_(
                 [DeliveryStatus.PENDING, DeliveryStatus.LEASED, DeliveryStatus.FAILED, DeliveryStatus.HELD]))
-            .group_by(Delivery.status)).tuples().all())
+            .group_by(Delivery.status)).all())
         outbox_backlog = sum(int(v) for k, v in outbox.items() if k is not DeliveryStatus.FAILED)
         outbox_failed = int(outbox.get(DeliveryStatus.FAILED, 0))
     if can_disclosures:

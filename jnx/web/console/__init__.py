@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from jnx.errors import JnxError
 from jnx.settings import Settings
 from jnx.store.db import create_engine_for
-from jnx.web.console.core import STATIC, Console, NeedLogin, NeedPasswordChange, redirect
+from jnx.web.console.core import STATIC, Console, NeedLogin, NeedPasswordChange, NeedTotp, redirect
 
 log = logging.getLogger(__name__)
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
@@ -47,6 +47,10 @@ def mount_console(app: FastAPI, settings: Settings, engine: Engine | None = None
     @app.exception_handler(NeedPasswordChange)
     async def _password(request: Request, exc: NeedPasswordChange) -> Response:
         return redirect("/password")
+
+    @app.exception_handler(NeedTotp)
+    async def _totp(request: Request, exc: NeedTotp) -> Response:
+        return redirect("/totp")
 
     @app.exception_handler(JnxError)
     async def _problem(request: Request, exc: JnxError) -> Response:

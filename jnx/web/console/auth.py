@@ -99,9 +99,24 @@ class Gate:
         finally:
             self._flush_audit(pending)
 
-    def password_rules(self) -> str:
-        s = self.settings.accounts
-        return f"≥ {s.password_min_length} · {s.password_min_classes}/4 · ≠ {s.password_history}"
+    def begin_totp(self, visit: Visit) -> tuple[str, str]:
+        """A new authenticator secret for the visitor (and its otpauth:// URI); in force once confirmed."""
+        pending: list[tuple[str, str, str, dict[str, Any]]] = []
+        with self.sessions.begin() as session:
+            accounts = self._accounts(session, pending)
+            enrolment = accounts.begin_totp(accounts.get(visit.viewer.username))
+        self._flush_audit(pending)
+        return enrolment.secret, enrolment.uri
+
+    def confirm_totp(self, visit: Visit, code: str) -> list[str]:
+        """The recovery codes once ``code`` matched; :class:`AccountError` when it did not."""
+        pending: list[tuple[str, str, str, dict[str, Any]]] = []
+        try:
+            with self.sessions.begin() as session:
+                accounts = self._accounts(session, pending)
+                return accounts.confirm_totp(accounts.get(visit.viewer.username), code)
+        finally:
+            self._flush_audit(pending)
 
 
 def viewer_of(user: Any) -> Viewer:

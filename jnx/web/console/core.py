@@ -54,6 +54,10 @@ class NeedPasswordChange(Exception):
     pass
 
 
+class NeedTotp(Exception):
+    """An administrator must set up a second factor before anything else."""
+
+
 class Problem(JnxError):
     """A refusal the console shows as a page (bad CSRF token, a form that is not complete)."""
 
@@ -90,7 +94,13 @@ class Console:
             raise NeedLogin(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
         if not allow_pending and found.must_change_password:
             raise NeedPasswordChange()
+        if not allow_pending and found.must_enrol_totp:
+            raise NeedTotp()
         return found
+
+    def home_of(self, viewer: Viewer) -> str:
+        """The first page of the navigation this viewer may open (``/me`` when none)."""
+        return next((href for _, href, _, rights in NAV if any(viewer.can(r) for r in rights)), "/me")
 
     def viewer(self, request: Request) -> Viewer:
         return self.visit(request).viewer
@@ -123,7 +133,7 @@ class Console:
             "user": visit.user if visit else None, "viewer": visit.viewer if visit else None,
             "csrf": visit.csrf if visit else "", "flashes": flashes,
             "nav": [{"key": k, "href": h, "label": label} for k, h, label, rights in NAV if visit and any(visit.viewer.can(r) for r in rights)]
-            if visit and not visit.must_change_password else [],
+            if visit and not (visit.must_change_password or visit.must_enrol_totp) else [],
             "roles_text": "、".join(t.gettext(r) for r in sorted(visit.viewer.roles)) if visit else "",
             "lang_url": request.url.path + "?" + urlencode(params), "other_lang_name": LANGUAGES[other],
             "cell": lambda v: cell_text(v, t), "title": "", **values,

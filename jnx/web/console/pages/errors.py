@@ -13,7 +13,7 @@ from jnx.errors import JnxError
 from jnx.services import review
 from jnx.store.models import MappingErrorStatus
 from jnx.web.console.core import Console, Problem, is_partial, redirect
-from jnx.web.console.listing import Column, Filter, ListQuery, Listing, export, in_memory
+from jnx.web.console.listing import Column, Filter, Listing, ListQuery, export, in_memory
 
 GROUP_COLUMNS = (
     Column("system", "System", link=lambda r: f"/systems/{r['system']}"),

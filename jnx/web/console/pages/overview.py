@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from jnx.services import overview as service
-from jnx.web.console.core import Console, is_partial
+from jnx.web.console.core import Console, is_partial, redirect
 from jnx.web.console.listing import Column, Filter, ListQuery, export, in_memory
 
 COLUMNS = (
@@ -33,6 +33,8 @@ def routes(router: APIRouter, console: Console) -> None:
     def overview(request: Request) -> Response:
         viewer = console.viewer(request)
         t = console.translator(request)
+        if console.home_of(viewer) != "/":  # an administrator without business pages starts at theirs
+            return redirect(console.home_of(viewer))
         with console.session() as session:
             found = service.overview(session, viewer)
         rows = [{**s.model_dump(), "health": s.health, "last_success_age": t.age(s.last_success_at, found.generated_at)}

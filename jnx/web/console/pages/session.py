@@ -37,10 +37,10 @@ def routes(router: APIRouter, console: Console) -> None:
                 text = t.gettext("The account is locked for a while after too many wrong passwords.")
             else:
                 text = t.gettext("Wrong user name or password.")
-            response = console.render(request, "login.html", status=401, title="Log in", next=_safe_next(form.get("next")),
-                                      username=username, flashes=[("error", text)])
-            return response
-        target = "/password" if result.pending.password_change else _safe_next(form.get("next"))
+            return console.render(request, "login.html", status=401, title="Log in", next=_safe_next(form.get("next")),
+                                  username=username, flashes=[("error", text)])
+        target = "/password" if result.pending.password_change else "/totp" if result.pending.totp_enrolment \
+            else _safe_next(form.get("next"))
         response = redirect(target)
         response.set_cookie(COOKIE, result.token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
                             max_age=console.settings.accounts.session_absolute_hours * 3600)
@@ -77,7 +77,35 @@ def routes(router: APIRouter, console: Console) -> None:
         if problem:
             return console.render(request, "password.html", status=422, title="Change your password",
                                   forced=visit.must_change_password, rules=_rules(console, request), flashes=[("error", problem)])
-        return redirect("/", t.gettext("Your password is changed."))
+        return redirect("/totp" if visit.must_enrol_totp else "/", t.gettext("Your password is changed."))
+
+    @router.get("/totp")
+    def totp_form(request: Request) -> Response:
+        visit = console.visit(request, allow_pending=True)
+        if visit.must_change_password:
+            return redirect("/password")
+        return console.render(request, "totp.html", title="Set up your authenticator", secret=None, uri=None,
+                              forced=visit.must_enrol_totp, codes=None, started=False)
+
+    @router.post("/totp/begin")
+    async def totp_begin(request: Request) -> Response:
+        visit = console.visit(request, allow_pending=True)
+        await console.check_csrf(request)
+        secret, uri = console.gate.begin_totp(visit)
+        return console.render(request, "totp.html", title="Set up your authenticator", secret=secret, uri=uri,
+                              forced=visit.must_enrol_totp, codes=None, started=True)
+
+    @router.post("/totp")
+    async def totp_confirm(request: Request) -> Response:
+        visit = console.visit(request, allow_pending=True)
+        form = await console.check_csrf(request)
+        try:
+            codes = console.gate.confirm_totp(visit, form.get("code", "").strip())
+        except AccountError as exc:
+            return console.render(request, "totp.html", status=422, title="Set up your authenticator", secret=None, uri=None,
+                                  forced=visit.must_enrol_totp, codes=None, started=True, flashes=[("error", str(exc))])
+        return console.render(request, "totp.html", title="Set up your authenticator", secret=None, uri=None, forced=False,
+                              codes=codes, started=True)
 
     @router.get("/me")
     def me(request: Request) -> Response:

@@ -1,0 +1,144 @@
+"""The console's pages through an in-process client, on SQLite and PostgreSQL: the login contract,
+CSRF, the department scope, and the errors page agreeing with the errors queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from jnx.exchange import error_queue
+from jnx.settings import Settings
+from jnx.store.db import session_factory
+from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RawRecord, SourceSystem, SystemKind
+from jnx.web.console import create_console_app
+from tests.web.console.conftest import FIRST_PASSWORD, PASSWORD, add_user, fast_accounts
+
+DEPT_A = "11370800004180002M"
+DEPT_B = "11370800MB28500117"
+NOW = dt.datetime.now(dt.UTC)
+
+
+def _seed(engine: Engine) -> None:
+    with session_factory(engine).begin() as session:
+        for system_id, dept in (("sys-a", DEPT_A), ("sys-b", DEPT_B)):
+            session.add(SourceSystem(id=system_id, department_name=f"部门{system_id}", department_credit_code=dept,
+                                     region_code="370800", kind=SystemKind.CASE_HANDLING, protocol="rest",
+                                     registration={"adapter": {"lines": [{"name": "primary", "url": "http://127.0.0.1:9/"}]}},
+                                     mapping_name="case_handling.penalty", mapping_version="1", enabled=True))
+        session.flush()
+        for n in range(6):
+            system_id = "sys-a" if n < 4 else "sys-b"
+            raw = RawRecord(system_id=system_id, source_key=f"k{n}", record_type="penalty", content_hash=f"{n:064d}",
+                            payload=b'{"cflb": "13", "name": "x"}', encoding="utf-8", received_at=NOW)
+            session.add(raw)
+            session.flush()
+            session.add(MappingErrorEntry(raw_record_id=raw.id, system_id=system_id, mapping_name="case_handling.penalty",
+                                          mapping_version="1", record_type="penalty", field="penalty_types", source_path="cflb",
+                                          masked_value="13", rule="code.unknown", message="unknown code 13",
+                                          group_key=("a" if system_id == "sys-a" else "b") * 64,
+                                          status=MappingErrorStatus.OPEN, created_at=NOW))
+
+
+@pytest.fixture
+def client(migrated_engine: Engine, database_url: str, tmp_path: object) -> Iterator[tuple[TestClient, Settings]]:
+    _seed(migrated_engine)
+    settings = Settings(home=str(tmp_path), database_url=database_url, accounts=fast_accounts())
+    add_user(settings, "op", ["operator"])
+    add_user(settings, "officer", ["department-officer"], DEPT_A)
+    app = create_console_app(settings, engine=migrated_engine, environment={})
+    with TestClient(app) as test_client:
+        yield test_client, settings
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def _log_in(client: TestClient, username: str) -> None:
+    answer = client.post("/login", data={"username": username, "password": FIRST_PASSWORD}, follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/password")
+    form = client.get("/password")
+    assert 'name="new_password"' in form.text and 'name="confirm_password"' in form.text
+    changed = client.post("/password", data={"csrf_token": _csrf(form.text), "new_password": PASSWORD,
+                                             "confirm_password": PASSWORD}, follow_redirects=False)
+    assert (changed.status_code, changed.headers["location"]) == (303, "/")
+
+
+def test_login_is_a_form_with_username_password_and_a_submit_button(client: tuple[TestClient, Settings]) -> None:
+    test_client, _ = client
+    assert test_client.get("/", follow_redirects=False).headers["location"] == "/login"
+    page = test_client.get("/login").text
+    for part in ('name="username"', 'name="password"', 'type="submit"', 'action="/login"'):
+        assert part in page
+    wrong = test_client.post("/login", data={"username": "op", "password": "nope"})
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+    assert "Traceback" not in wrong.text
+
+
+def test_pages_wait_until_the_first_password_is_changed(client: tuple[TestClient, Settings]) -> None:
+    test_client, _ = client
+    test_client.post("/login", data={"username": "op", "password": FIRST_PASSWORD})
+    assert test_client.get("/errors", follow_redirects=False).headers["location"] == "/password"
+    mismatch = test_client.post("/password", data={"csrf_token": _csrf(test_client.get("/password").text),
+                                                   "new_password": PASSWORD, "confirm_password": PASSWORD + "x"})
+    assert mismatch.status_code == 422
+
+
+def test_a_post_without_the_sessions_csrf_token_is_refused(client: tuple[TestClient, Settings]) -> None:
+    test_client, _ = client
+    _log_in(test_client, "op")
+    refused = test_client.post("/errors/ignore", data={"group": "a" * 64, "reason": "x", "csrf_token": "forged"})
+    assert refused.status_code == 400
+    assert test_client.get("/errors/group/" + "a" * 64).text.count('data-col="id"') == 4  # nothing was ignored
+
+
+def test_overview_and_errors_show_every_system_and_the_queues_groups(client: tuple[TestClient, Settings],
+                                                                     migrated_engine: Engine) -> None:
+    test_client, _ = client
+    _log_in(test_client, "op")
+    overview = test_client.get("/").text
+    assert "sys-a" in overview and "sys-b" in overview
+    errors = test_client.get("/errors").text
+    with session_factory(migrated_engine)() as session:
+        groups = error_queue.groups(session)
+    cells = re.findall(r'data-col="system">(?:<a [^>]+>)?([^<]+)<.*?data-col="records"><a [^>]+>(\d+)<', errors, re.S)
+    assert cells == [(g.system, str(g.records)) for g in groups]
+
+
+def test_ignoring_a_group_asks_first_with_the_count_then_audits(client: tuple[TestClient, Settings],
+                                                                 migrated_engine: Engine) -> None:
+    test_client, _ = client
+    _log_in(test_client, "op")
+    confirm = test_client.get("/errors/ignore", params={"group": "a" * 64})
+    assert 'data-touches="4"' in confirm.text
+    done = test_client.post("/errors/ignore", data={"group": "a" * 64, "reason": "旧代码，已线下处理", "csrf_token": _csrf(confirm.text)},
+                            follow_redirects=False)
+    assert done.status_code == 303
+    with session_factory(migrated_engine)() as session:
+        assert [g.system for g in error_queue.groups(session)] == ["sys-b"]
+        from sqlalchemy import select
+
+        from jnx.store.models import AuditEntry
+
+        actions = [(a.actor, a.action) for a in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+    assert ("op", "errors.ignored") in actions
+
+
+def test_a_department_officer_sees_only_its_departments_rows(client: tuple[TestClient, Settings]) -> None:
+    test_client, _ = client
+    _log_in(test_client, "officer")
+    overview = test_client.get("/").text
+    assert "sys-a" in overview and "sys-b" not in overview
+    errors = test_client.get("/errors").text
+    assert "sys-a" in errors and "sys-b" not in errors
+    assert test_client.get("/errors/group/" + "b" * 64).text.count('data-col="id"') == 0
+    assert test_client.get("/errors/ignore", params={"system": "sys-b"}).status_code == 404
+    exported = test_client.get("/errors", params={"format": "csv"}).text
+    assert "sys-a" in exported and "sys-b" not in exported
