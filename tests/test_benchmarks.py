@@ -20,6 +20,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 #: script → (small-size arguments, keys its --json output must have)
 SMOKE: dict[str, tuple[list[str], set[str]]] = {
+    "bench_console.py": (["--records", "2000", "--errors", "300", "--repeat", "1"], {"pages", "slowest_median_ms", "all_under_300_ms"}),
     "bench_envelope.py": (["-n", "40", "--processes", "1"], set()),
     "bench_exchange.py": (["--records", "600", "--page-size", "200", "--map-processes", "0", "--peer"], {"jnx_over_dlt", "results"}),
     "bench_login.py": (["-n", "3"], {"login_ms_median", "verify_ms_median", "argon2"}),

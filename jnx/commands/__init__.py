@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "disclosures": ("disclosures", "reconcile"),
     "users": ("users",),
     "tokens": ("tokens",),
+    "web": ("web",),
 }
 
 

@@ -207,20 +207,25 @@ def replay(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, *, group: s
     _require_selection(group, system)
     from jnx.store.db import session_factory
 
-    with session_factory(exchange.engine).begin() as session:
+    writes = session_factory(exchange.engine, immediate=True)
+    with session_factory(exchange.engine)() as session:
         streams = _streams(session, viewer, group, system, "errors.replay")
-        service = exchange.runs()
-        if progress is not None:
-            progress.start("replaying errors", sum(len(ids) for by in streams.values() for ids in by.values()))
-        records = 0
-        totals: dict[str, int] = {}
-        for system_id, by_type in streams.items():
-            for record_type, ids in by_type.items():
-                records += len(ids)
-                counts = error_queue.remap(service, session, system_id, record_type, ids, table=table, progress=progress)
+    service = exchange.runs()
+    if progress is not None:
+        progress.start("replaying errors", sum(len(ids) for by in streams.values() for ids in by.values()))
+    records = 0
+    totals: dict[str, int] = {}
+    # one transaction per batch (each batch is whole: its records, errors and disclosures), so the
+    # pages and the other writers wait at most one batch for SQLite's write lock
+    for system_id, by_type in streams.items():
+        for record_type, ids in by_type.items():
+            for start in range(0, len(ids), error_queue.REPLAY_BATCH):
+                batch = ids[start:start + error_queue.REPLAY_BATCH]
+                with writes.begin() as session:
+                    counts = error_queue.remap(service, session, system_id, record_type, batch, table=table, progress=progress)
+                records += len(batch)
                 for key, value in counts.as_dict().items():
-                    if isinstance(value, int):
-                        totals[key] = totals.get(key, 0) + value
+                    totals[key] = totals.get(key, 0) + value
     report = {"records": records, "fixed": records - totals.get("errors", 0), "still_broken": totals.get("errors", 0), **totals,
               "table": f"{table[0]}@{table[1]}" if table else None}
     audit.append(actor=viewer.username, action="errors.replayed", subject=group or system or "all",

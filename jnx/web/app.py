@@ -18,6 +18,7 @@ from jnx.settings import Settings
 from jnx.store.db import create_engine_for
 from jnx.store.models import DisclosureStatus, MappingErrorStatus
 from jnx.web.accounts_api import AccountsGateway, accounts_router, error_response, guarded
+from jnx.web.console import mount_console
 
 log = logging.getLogger(__name__)
 
@@ -73,4 +74,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
         return guarded(lambda: gateway.act(request, "disclosures.show", f"disclosure:{disclosure_id}",
                                            lambda ctx: disclosures.show_disclosure(ctx, disclosure_id)), request, response)
 
+    mount_console(app, settings, engine)  # the console's pages at / (jnx/web/console, docs/console.md)
     return app

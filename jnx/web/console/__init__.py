@@ -28,12 +28,12 @@ CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 's
 def mount_console(app: FastAPI, settings: Settings, engine: Engine | None = None,
                   environment: Mapping[str, str] | None = None) -> Console:
     """Add the console's pages, its static files and its error pages to ``app``."""
-    from jnx.web.console.pages import audit, disclosures, errors, overview, records, session, systems, users
+    from jnx.web.console.pages import audit, disclosures, errors, mappings, overview, records, session, systems, users
 
     console = Console(settings, engine or create_engine_for(settings.effective_database_url),
                       os.environ if environment is None else environment)
     router = APIRouter(include_in_schema=False)
-    for module in (session, overview, errors, systems, disclosures, records, audit, users):
+    for module in (session, overview, errors, systems, mappings, disclosures, records, audit, users):
         module.routes(router, console)
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
@@ -55,15 +55,17 @@ def mount_console(app: FastAPI, settings: Settings, engine: Engine | None = None
     @app.exception_handler(JnxError)
     async def _problem(request: Request, exc: JnxError) -> Response:
         if request.url.path.startswith("/api/"):
-            status = int(getattr(exc, "http_status", 0) or 400)
-            return JSONResponse({"error": str(exc), "hint": exc.hint, "code": getattr(exc, "code", None)}, status_code=status)
+            from jnx.web.accounts_api import error_response
+
+            return error_response(exc)
         return console.problem(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": "internal error; the server log has the details"}, status_code=500)
+            return JSONResponse({"error": "internal error", "code": "JNX-INTERNAL", "hint": "see the server's log"},
+                                status_code=500)
         return console.render(request, "problem.html", status=500, title="Not done",
                               message=console.translator(request).gettext("Something went wrong on the server; it is logged."),
                               hint=None)

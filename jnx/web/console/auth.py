@@ -41,7 +41,7 @@ class Gate:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
-        self.sessions = session_factory(engine)
+        self.sessions = session_factory(engine, immediate=True)  # these read then write: take SQLite's lock at BEGIN
         self.audit = SqlAuditStore(engine)
 
     def _accounts(self, session: Session, pending: list[tuple[str, str, str, dict[str, Any]]]) -> Accounts:

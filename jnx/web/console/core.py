@@ -76,6 +76,7 @@ class Console:
         self.settings = settings
         self.engine = engine
         self.sessions = session_factory(engine)
+        self.writers = session_factory(engine, immediate=True)
         self.gate = Gate(settings, engine)
         self.jobs = Jobs()
         self.exchange = Exchange(settings=settings, engine=engine, environment=environment, worker_id="console")
@@ -114,7 +115,12 @@ class Console:
         return form
 
     def session(self) -> Session:
+        """A session for reading (pages)."""
         return self.sessions()
+
+    def writer(self) -> Session:
+        """A session for an action: it reads then writes, so on SQLite it takes the write lock at BEGIN."""
+        return self.writers()
 
     # --- rendering ---------------------------------------------------------------------------
 

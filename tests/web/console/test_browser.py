@@ -165,6 +165,11 @@ def test_operator_reviews_errors_and_replays_a_group(browser: Any, console: Demo
     me.shot("runs")
     page.locator("table[data-list=runs] tbody tr td[data-col=id] a").first.click()
     me.shot("run")
+    page = me.go("/mappings")
+    me.shot("mappings")
+    page.locator("table[data-list=mapping-tables] tbody tr td[data-col=name] a").first.click()
+    assert page.locator("main table.list tbody tr").count() > 0
+    me.shot("mapping")
     page = me.go("/records")
     page.locator("table[data-list=records] tbody tr td[data-col=id] a").first.click()
     assert page.locator("h2").filter(has_text="原始记录").count() == 1

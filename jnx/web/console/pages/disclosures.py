@@ -83,7 +83,7 @@ def routes(router: APIRouter, console: Console) -> None:
         t = console.translator(request)
         if not form.get("reason", "").strip():
             return redirect(f"/disclosures/{disclosure_id}/withdraw", t.gettext("A withdrawal needs a reason."), "error")
-        with console.session() as session:
+        with console.writer() as session:
             service.withdraw_disclosure(session, viewer, console.gate.audit, disclosure_id, form["reason"].strip(),
                                         console.settings.home / "calendar")
         return redirect(f"/disclosures/{disclosure_id}", t.gettext("The withdrawal is queued for the credit platform."))

@@ -119,7 +119,7 @@ def routes(router: APIRouter, console: Console) -> None:
         t = console.translator(request)
         if not form.get("reason", "").strip():
             return redirect(_confirm_url("/errors/ignore", group_key, system, error_id), t.gettext("Ignoring needs a reason."), "error")
-        with console.session() as session:
+        with console.writer() as session:
             count = review.ignore(session, viewer, console.gate.audit, reason=form["reason"], group=group_key, system=system,
                                   error_id=error_id)
         return redirect(_back(group_key, system, error_id), t.gettext("{n} errors ignored.", n=t.number(count)))

@@ -102,7 +102,7 @@ def routes(router: APIRouter, console: Console) -> None:
         audit = console.gate.audit
         back = f"/systems/{system_id}"
         if action in {"enable", "disable"}:
-            with console.session() as session:
+            with console.writer() as session:
                 service.set_enabled(session, viewer, audit, system_id, action == "enable")
             return redirect(back, t.gettext("System {s} enabled.", s=system_id) if action == "enable"
                             else t.gettext("System {s} disabled.", s=system_id))

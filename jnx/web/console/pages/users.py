@@ -62,6 +62,6 @@ def routes(router: APIRouter, console: Console) -> None:
         if action not in service.ACTIONS:
             raise Problem(f"unknown action {action!r}")
         t = console.translator(request)
-        with console.session() as session:
+        with console.writer() as session:
             service.change_state(session, viewer, console.settings.accounts, console.gate.audit, username, action)
         return redirect("/users", t.gettext("Done: {a} {u}.", a=t.gettext(action), u=username))
