@@ -1,4 +1,4 @@
-"""The console's test bed: the demo's data (``jnx demo`` at a small size, once per session), users of
+"""The console's test bed: the demo's data (``jnx demo`` at a small size, run as a user runs it, once per session), users of
 each role, the console served by uvicorn on loopback, and Debian's Chromium driven by Playwright."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ import datetime as dt
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -18,7 +20,6 @@ from typing import Any
 import pytest
 import uvicorn
 
-from jnx.demo import DemoOptions, run_demo
 from jnx.security.accounts import Accounts
 from jnx.security.audit_sql import SqlAuditStore
 from jnx.settings import AccountSettings, Settings
@@ -68,7 +69,10 @@ def _free_port() -> int:
 def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     home = tmp_path_factory.mktemp("console-demo")
     settings = Settings(home=home, database_url=None, accounts=fast_accounts())
-    run_demo(DemoOptions(records=150, seed=3), settings, lambda line: None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JNX_")} | {"JNX_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-m", "jnx.cli", "demo", "--records", "150", "--seed", "3", "--json"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
     demo = settings.model_copy(update={"home": home / "demo"})
     for name, roles, department in (
         ("op", ["operator"], None),
