@@ -2,12 +2,13 @@
 scope (:mod:`jnx.security.scope`).
 
 A :class:`Viewer` is a logged-in user's name, roles, department and region. ``viewer.scope(action)``
-answers the :class:`~jnx.security.scope.RowScope` the roles give to ``action`` (every row, or the
-department's) or raises :class:`Forbidden`; the read services add the scope's SQL condition to
-their queries, so a department officer's pages hold that department's rows only.
+decides exactly as ``ServiceContext.authorize`` does (:func:`jnx.services.rights.authorize` over the
+user's grant): the :class:`~jnx.security.scope.RowScope` the roles give to ``action`` (every row, or
+the department's), or ``AccessDenied`` (403). The console's read services add the scope's SQL
+condition to their queries, so a department officer's pages hold that department's rows only.
 
-(Interim until ``jnx.services.context`` — Actor, ServiceContext, ``ctx.authorize`` — lands; then the
-console's services take a context instead and this module goes.)
+(The console's services were written before ``jnx.services.context`` landed; moving them onto a
+``ServiceContext`` is a mechanical change left for later.)
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jnx.errors import SecurityError
-from jnx.security.rights import Access, access
+from jnx.security.authorize import Grant
+from jnx.security.rights import access
 from jnx.security.scope import RowScope
+from jnx.services.rights import authorize
 
 
 class Forbidden(SecurityError):
@@ -36,12 +39,9 @@ class Viewer:
         return access(self.roles, action) is not None
 
     def scope(self, action: str) -> RowScope:
-        """The rows ``action`` may touch for this viewer, or :class:`Forbidden`."""
-        granted = access(self.roles, action)
-        if granted is None:
-            raise Forbidden(f"{self.username} may not {action} (roles: {', '.join(sorted(self.roles)) or 'none'})",
-                            hint="ask a security administrator for a role that allows it")
-        return RowScope.all() if granted is Access.ALL else RowScope.own(self.department, self.region)
+        """The rows ``action`` may touch for this viewer, or ``AccessDenied`` (403)."""
+        grant = Grant(who=self.username, roles=sorted(self.roles), department=self.department, region=self.region)
+        return authorize(grant, action)
 
     def require(self, action: str) -> RowScope:
         return self.scope(action)

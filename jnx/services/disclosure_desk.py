@@ -28,19 +28,24 @@ def disclosures(session: Session, viewer: Viewer, *, status: str | None = None, 
                 sort: str = "deadline", descending: bool = False) -> tuple[list[dict[str, Any]], int]:
     today = beijing_today()
     late = overdue_condition(today)
-    query = select(Disclosure, late.label("late")).where(viewer.scope("disclosures.list").disclosures())
+    where = [viewer.scope("disclosures.list").disclosures()]
     if status:
-        query = query.where(Disclosure.status == DisclosureStatus(status))
+        where.append(Disclosure.status == DisclosureStatus(status))
     if kind:
-        query = query.where(Disclosure.kind == DisclosureKind(kind))
+        where.append(Disclosure.kind == DisclosureKind(kind))
     if overdue:
-        query = query.where(late)
+        where.append(late)
     if due_by is not None:
-        query = query.where(Disclosure.deadline <= due_by)
-    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+        where.append(Disclosure.deadline <= due_by)
+    total = int(session.scalar(select(func.count()).select_from(Disclosure).where(*where)) or 0)
     column = _SORTS.get(sort, Disclosure.deadline)
-    rows = session.execute(query.order_by(column.desc() if descending else column, Disclosure.id).offset(offset).limit(limit))
-    return [row(d, today, bool(is_late)) | {"business_key": mask_id_numbers_in(d.business_key)} for d, is_late in rows], total
+    # the page's ids first, then lateness for those rows only (not for every row the sort passes)
+    ids = list(session.scalars(select(Disclosure.id).where(*where)
+                               .order_by(column.desc() if descending else column, Disclosure.id).offset(offset).limit(limit)))
+    found = {d.id: (d, is_late) for d, is_late in session.execute(
+        select(Disclosure, late.label("late")).where(Disclosure.id.in_(ids)))}
+    return [row(found[i][0], today, bool(found[i][1])) | {"business_key": mask_id_numbers_in(found[i][0].business_key)}
+            for i in ids if i in found], total
 
 
 def _visible(session: Session, viewer: Viewer, action: str, disclosure_id: int) -> Disclosure:
