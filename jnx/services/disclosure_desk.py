@@ -13,6 +13,7 @@ from jnx.errors import NotFoundError
 from jnx.exchange.runs import beijing_today
 from jnx.publicity.actions import withdraw
 from jnx.publicity.calendar import WorkdayCalendar
+from jnx.publicity.derive import credit_system
 from jnx.publicity.views import overdue_condition, row, show_disclosure
 from jnx.security.audit_sql import SqlAuditStore
 from jnx.security.masking import mask_id_numbers_in
@@ -71,3 +72,22 @@ def withdraw_disclosure(session: Session, viewer: Viewer, audit: SqlAuditStore, 
     audit.append(actor=viewer.username, action="disclosure.withdraw", subject=f"disclosure:{disclosure_id}",
                  details={"reason": reason, "via": "console"}, at=dt.datetime.now(dt.UTC))
     return data
+
+
+def reconcile(exchange: Any, viewer: Viewer, audit: SqlAuditStore, progress: Any = None) -> dict[str, Any]:
+    """Compare what the credit platform holds with jnx's disclosures (`jnx reconcile credit`); audited."""
+    from jnx.adapters.config import MappingSecrets
+    from jnx.errors import ConfigError
+    from jnx.publicity.reconcile import reconcile_credit
+    from jnx.store.db import session_factory
+
+    viewer.scope("reconcile.run")
+    with session_factory(exchange.engine)() as session:
+        system = credit_system(session)
+    if system is None:
+        raise ConfigError("no enabled system of kind `credit` is registered",
+                          hint="register the credit platform with `jnx systems register FILE` (kind: credit, a push section)")
+    report = reconcile_credit(exchange.engine, system, MappingSecrets(dict(exchange.environment)), progress=progress).as_dict()
+    audit.append(actor=viewer.username, action="reconcile.credit", subject=f"system:{system.id}",
+                 details={k: v for k, v in report.items() if isinstance(v, int)} | {"via": "console"}, at=dt.datetime.now(dt.UTC))
+    return report

@@ -218,6 +218,14 @@ def test_credit_operator_withdraws_a_disclosure(browser: Any, console: Demo, scr
     assert page.url.endswith(f"/disclosures/{number.group(1)}")
     assert page.locator(".flash.ok").count() == 1
     assert page.locator("[data-revision]").count() >= 2
+    # reconciliation: the demo's platform is gone (its sandbox stopped), so the job ends with a message saying why
+    me.go("/disclosures")
+    page.click("text=与信用平台对账…")
+    page.locator("form[method=post][action='/disclosures/reconcile'] button[type=submit]").click()
+    page.wait_for_selector("[data-job]:not([data-state=running])", timeout=120_000)
+    assert page.locator("[data-job]").get_attribute("data-state") in {"done", "failed"}
+    assert "Traceback" not in page.content()
+    me.shot("reconcile")
     me.done()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -53,7 +54,36 @@ def routes(router: APIRouter, console: Console) -> None:
         page = Listing(COLUMNS, rows, total, query, FILTERS, name="disclosures")
         if query.fmt:
             return export(page, t)
-        return console.render(request, "disclosures.html", page="disclosures", title="Disclosures", listing=page)
+        return console.render(request, "disclosures.html", page="disclosures", title="Disclosures", listing=page,
+                              can_reconcile=viewer.can("reconcile.run"))
+
+    @router.get("/disclosures/reconcile")
+    def reconcile_confirm(request: Request) -> Response:
+        viewer = console.viewer(request)
+        viewer.scope("reconcile.run")
+        t = console.translator(request)
+        return console.render(request, "confirm.html", page="disclosures", title="Reconcile with the credit platform",
+                              question=t.gettext("Read what the credit platform holds and compare it with jnx's disclosures? "
+                                                 "Missing ones are queued again."),
+                              touches=1, touches_text=t.gettext("This reads the whole platform; it may take minutes."),
+                              action="/disclosures/reconcile", need_reason=False, reason="", danger=False, fields=[],
+                              confirm_label=t.gettext("Go ahead"), back="/disclosures")
+
+    @router.post("/disclosures/reconcile")
+    async def reconcile(request: Request) -> Response:
+        viewer = console.viewer(request)
+        await console.check_csrf(request)
+
+        def work(job: Any) -> dict[str, Any]:
+            report = service.reconcile(console.exchange, viewer, console.gate.audit, job)
+            return {"platform_records": report["platform_records"], "disclosures": report["disclosures"],
+                    "matched": report["matched"], "differs": len(report["differs"]), "requeued": report["requeued"],
+                    "republished": report["republished"], "withdrawn_on_platform": len(report["withdrawn_on_platform"]),
+                    "platform_only": report["platform_only_count"],
+                    **{f"platform_only: {dept}": len(rows) for dept, rows in report["platform_only"].items()}}
+
+        job = console.jobs.start("Reconcile with the credit platform", viewer.username, "/disclosures", work)
+        return redirect(f"/jobs/{job.id}")
 
     @router.get("/disclosures/{disclosure_id}")
     def detail(request: Request, disclosure_id: int) -> Response:
