@@ -63,8 +63,7 @@ def routes(router: APIRouter, console: Console) -> None:
         viewer.scope("reconcile.run")
         t = console.translator(request)
         return console.render(request, "confirm.html", page="disclosures", title="Reconcile with the credit platform",
-                              question=t.gettext("Read what the credit platform holds and compare it with jnx's disclosures? "
-                                                 "Missing ones are queued again."),
+                              question=t.gettext("Compare the credit platform's holdings with jnx's? Missing ones are queued again."),
                               touches=1, touches_text=t.gettext("This reads the whole platform; it may take minutes."),
                               action="/disclosures/reconcile", need_reason=False, reason="", danger=False, fields=[],
                               confirm_label=t.gettext("Go ahead"), back="/disclosures")
