@@ -81,6 +81,7 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         ("auditor", ["audit-admin"], None),
         ("secadmin", ["security-admin"], None),
         ("judge", ["supervisor"], None),
+        ("sysadmin", ["system-admin"], None),
     ):
         add_user(demo, name, roles, department)
     return demo

@@ -254,3 +254,43 @@ def test_security_admin_sees_the_users(browser: Any, console: Demo, screenshots:
     assert "Users" in page.locator("header nav").inner_text()
     assert "Users" in me.go("/me").locator("header nav").inner_text()  # the choice is kept (cookie)
     me.done()
+
+
+def test_supervisor_reads_everything_and_changes_nothing(browser: Any, console: Demo, screenshots: Path) -> None:
+    me = Journey(browser, console, screenshots, "supervisor")
+    me.login("judge")
+    page = me.go("/errors")
+    assert page.locator("table[data-list=error-groups] tbody tr").count() > 0
+    page.locator("td[data-col=records] a").first.click()
+    assert page.locator("text=预览重放…").count() == 0  # no action offered to a read-only role
+    before = _open_errors(console)
+    group = page.url.rsplit("/", 1)[1]
+    me.go(f"/errors/replay?group={group}")  # the preview reads, and is allowed …
+    assert me.page.locator("[data-touches]").count() == 1
+    me.page.locator("form[method=post][action='/errors/replay'] button[type=submit]").click()
+    assert me.page.locator("main").inner_text().count("errors.replay") == 1  # … applying it is refused (403)
+    assert _open_errors(console) == before
+    me.problems = [p for p in me.problems if "403" not in p]
+    page = me.go("/audit")
+    assert page.locator("table[data-list=audit] tbody tr").count() > 0
+    me.shot("audit")
+    me.done()
+
+
+def test_system_admin_disables_and_enables_a_system(browser: Any, console: Demo, screenshots: Path) -> None:
+    me = Journey(browser, console, screenshots, "sysadmin")
+    me.login("sysadmin", totp_secret=[])
+    page = me.go("/systems")
+    me.shot("systems")
+    page.locator("table[data-list=systems] tbody tr td[data-col=id] a").first.click()
+    system_url = page.url
+    page.click("text=停用…")
+    assert page.locator("[data-touches]").get_attribute("data-touches") == "1"
+    me.shot("disable-confirm")
+    page.locator("main form[method=post] button[type=submit]").click()
+    assert page.url == system_url and page.locator(".flash.ok").count() == 1
+    assert page.locator("h1 .badge").inner_text() == "已停用"
+    page.click("text=启用…")
+    page.locator("main form[method=post] button[type=submit]").click()
+    assert page.locator("h1 .badge").inner_text() == "已启用"
+    me.done()
