@@ -50,6 +50,7 @@ from jnx.store.models import (
     DisclosureKind,
     DisclosureRevision,
     DisclosureStatus,
+    EnforcementPublicity,
     MappingErrorEntry,
     MappingErrorStatus,
     StandardRecord,
@@ -156,6 +157,9 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
     summary = _summary(engine, runs, totals, derived.as_dict(), delivered.as_dict(), settings, time.monotonic() - started)
     summary["platform"] = platform_view(sandbox)
     summary["revoked"] = revoked_view(engine)
+    with session_factory(engine)() as session:
+        summary["enforcement_publicity"] = {status.value: count for status, count in session.execute(
+            select(EnforcementPublicity.status, func.count()).group_by(EnforcementPublicity.status))}
     return summary
 
 
@@ -248,6 +252,10 @@ def render(summary: dict[str, Any], say: Say) -> None:
     if revoked:
         say(f"  {revoked['records']} penalties the sources mark revoked: {revoked['published']} shown on the platform; "
             f"{revoked['withdrawals_acknowledged']} of the {revoked['acknowledged_before']} published before were withdrawn")
+    tracked = summary.get("enforcement_publicity", {})
+    if tracked:
+        say(f"  执法公示 (20 working days) of {sum(tracked.values())} 行政强制 / 行政检查 records: "
+            f"{tracked.get('on_time', 0)} on time, {tracked.get('late', 0)} late, {tracked.get('revoked', 0)} revoked")
     say(f"  in {summary['seconds']:.1f} s")
     say("")
     jnx = _command_name()

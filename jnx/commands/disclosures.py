@@ -3,6 +3,7 @@ deadlines, reconcile with the credit platform. Thin: each parses, calls one libr
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from typing import Annotated, Any
 
@@ -12,14 +13,16 @@ from jnx.adapters.config import MappingSecrets
 from jnx.commands._context import load_settings, open_engine, record_audit, transaction
 from jnx.commands._output import JsonOption, emit
 from jnx.commands.exchange import progress_bar
-from jnx.errors import ConfigError
+from jnx.errors import ConfigError, InputError
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry
 from jnx.exchange.runs import beijing_today
 from jnx.publicity.actions import expire_displays, recompute_deadlines, withdraw
 from jnx.publicity.calendar import WorkdayCalendar
 from jnx.publicity.delivery import credit_outbox
 from jnx.publicity.derive import credit_system
+from jnx.publicity.enforcement import late_items
 from jnx.publicity.reconcile import reconcile_credit
+from jnx.publicity.repair import repair
 from jnx.publicity.views import list_disclosures, show_disclosure
 from jnx.settings import Settings
 from jnx.store.db import session_factory
@@ -79,17 +82,32 @@ def list_(
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 1000,
     as_json: JsonOption = False,
 ) -> None:
-    """List disclosures: id, kind, status, deadline (provisional?), business key."""
+    """List disclosures: id, kind, status, deadline (provisional?), business key; with --overdue also the
+    执法公示 of 行政强制 / 行政检查 records that reached jnx after their 20 working days."""
     with transaction(load_settings()) as session:
         rows = list_disclosures(session, today=beijing_today(), status=status, overdue=overdue, limit=limit)
-    emit({"disclosures": rows, "count": len(rows)}, as_json, lambda d: _render_list(d["disclosures"]))
+        data: dict[str, Any] = {"disclosures": rows, "count": len(rows)}
+        if overdue:
+            data["enforcement_publicity"] = late_items(session, limit)
+    emit(data, as_json, _render_listing)
+
+
+def _render_listing(d: dict[str, Any]) -> None:
+    _render_list(d["disclosures"])
+    late = d.get("enforcement_publicity")
+    if late:
+        typer.echo(f"执法公示 late (20 working days): {len(late)}")
+        for e in late:
+            typer.echo(f"{e['id']:>7} {e['record_type']:<20} due {e['deadline']} reached jnx {e['received_on']}  {e['business_key']}")
 
 
 def _render_one(d: dict[str, Any]) -> None:
     typer.echo(f"disclosure {d['id']}: {d['kind']} {d['business_key']} — {d['status']}"
                + (" (OVERDUE)" if d["overdue"] else ""))
     typer.echo(f"  decided {d['decision_date']}, due {d['deadline']}{' (provisional)' if d['provisional'] else ''}; "
-               f"displayed until {d['display_until']}")
+               f"displayed at least until {d['display_shortest_until']}, at most until {d['display_until']}")
+    if d.get("repaired_on"):
+        typer.echo(f"  信用修复 granted {d['repaired_on']}: {d['repair_reason']}")
     typer.echo(f"  basis: {d['deadline_basis']}")
     for problem in d["problems"] or []:
         typer.echo(f"  problem: {problem['field']} [{problem['rule']}] {problem['message']}")
@@ -125,6 +143,33 @@ def withdraw_(
         data = {"id": disclosure.id, "status": disclosure.status.value, "revision": disclosure.current_revision}
     emit(data, as_json, lambda d: typer.echo(f"disclosure {d['id']}: withdrawal queued as revision {d['revision']}"
                                              if d["status"] != "withdrawn" else f"disclosure {d['id']}: withdrawn (it had not been sent)"))
+
+
+@app.command("repair")
+def repair_(
+    disclosure_id: DisclosureId,
+    reason: Annotated[str, typer.Option("--reason", help="The decision that granted 信用修复 (its number, who granted it).")],
+    on: Annotated[str | None, typer.Option("--on", help="The day it was granted, YYYY-MM-DD (default today).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Before the shortest display period ends (the reason must say why).")] = False,
+    from_platform: Annotated[bool, typer.Option("--from-platform", help="The platform granted it and stopped showing "
+                                                 "the record (停止公示 notice): record it, push nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """信用修复: withdraw a penalty for good (later source edits do not bring it back); audited."""
+    try:
+        granted = dt.date.fromisoformat(on) if on else None
+    except ValueError:
+        raise InputError(f"--on {on!r} is not a date", hint="write it YYYY-MM-DD") from None
+    settings = load_settings()
+    with transaction(settings) as session:
+        disclosure = repair(session, disclosure_id, reason, _calendar(settings), beijing_today(), granted_on=granted,
+                            force=force, by_platform=from_platform)
+        record_audit(session, "disclosure.repair", f"disclosure:{disclosure_id}",
+                     {"reason": reason, "granted_on": str(disclosure.repaired_on), "force": force, "from_platform": from_platform})
+        data = {"id": disclosure.id, "status": disclosure.status.value, "revision": disclosure.current_revision,
+                "repaired_on": disclosure.repaired_on}
+    emit(data, as_json, lambda d: typer.echo(f"disclosure {d['id']}: repaired on {d['repaired_on']} — "
+                                             + ("withdrawn" if d["status"] == "withdrawn" else f"withdrawal queued as revision {d['revision']}")))
 
 
 @app.command("deliver")

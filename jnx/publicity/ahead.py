@@ -77,7 +77,7 @@ class DisclosureAhead:
                 deriver.periods.clear()
             plan = deriver.plan(StoredRecord(0, record_type, "", 0, data), tables, context, today)
             return (signature, today, plan.kind, plan.decision, plan.published, plan.payload, plan.problems,
-                    plan.display_until, plan.invalid, plan.changed_on)
+                    plan.display_until, plan.invalid, plan.changed_on, plan.shortest_until)
 
         return ahead
 

@@ -55,6 +55,8 @@ from jnx.publicity.actions import (
     withdraw_disclosure,
 )
 from jnx.publicity.calendar import Deadline
+from jnx.publicity.changes import revocation
+from jnx.publicity.enforcement import track as track_enforcement
 from jnx.publicity.free_text import mask_payload_text
 from jnx.publicity.rules import (
     DEFAULT_PUBLICATION,
@@ -89,8 +91,6 @@ DEFAULT_TABLES: dict[DisclosureKind, tuple[str, int]] = {
 KIND_OF_RECORD: dict[str, DisclosureKind] = {"license": DisclosureKind.LICENSE, "penalty": DisclosureKind.PENALTY}
 LICENSE_INVALID = "2"  # XK_ZT / license_status 2 = 无效 (注销/撤销/吊销/失效)
 PERIODS_KEPT = 20_000  # display periods a deriver remembers (a few MB) before it starts again
-REVOKING = frozenset({"撤销", "确认违法", "确认无效"})  # change types that end a decision (《行政处罚法》第四十八条)
-TRUE_TEXTS = frozenset({"true", "1"})
 SECTORS = {s.value: s for s in Sector}
 PROCEDURES = {p.value: p for p in Procedure}
 
@@ -166,18 +166,6 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def revocation(data: Mapping[str, Any]) -> str | None:
-    """Why the source's record is no longer a decision to publish — revoked (``revoked``), or its
-    change type 撤销 / 确认违法 / 确认无效 — or None. The text is the withdrawal's reason."""
-    change = data.get("change_type")
-    revoked = data.get("revoked")
-    if change not in REVOKING and not (revoked is True or (revoked.__class__ is str and revoked.lower() in TRUE_TEXTS)):
-        return None
-    what = change if change in REVOKING else "撤销"
-    details = "，".join(str(v) for v in (data.get("change_date"), data.get("change_document_number")) if v)
-    return f"决定被{what}" + (f"（{details}）" if details else "") + "：《行政处罚法》第四十八条"
-
-
 def clear_id_numbers(payload: Mapping[str, Any]) -> list[Problem]:
     """Fields of ``payload`` that still hold a valid ID number in clear (the last guard before the outbox)."""
     found = []
@@ -242,6 +230,7 @@ class Plan:
     display_until: dt.date | None  # the display period's longest end, when it could be counted
     invalid: bool  # a licence whose status is 2 (无效)
     changed_on: dt.date | None = None  # the source's change date (变更/撤销…): a revision's 3 working days count from it
+    shortest_until: dt.date | None = None  # the display period's shortest end (信用修复 admissible after it)
 
 
 Signature = tuple[tuple[str, str, int, str], ...]
@@ -257,7 +246,7 @@ def plan_from_ahead(record: StoredRecord, signature: Signature, today: dt.date) 
     """The plan a mapping helper made for ``record`` (:mod:`jnx.publicity.ahead`), if it was
     made with these outbound tables on this day; None: the deriver plans the record itself."""
     made = record.ahead
-    if made.__class__ is not tuple or len(made) != 10 or made[0] != signature or made[1] != today:
+    if made.__class__ is not tuple or len(made) != 11 or made[0] != signature or made[1] != today:
         return None
     return Plan(made[2], record, *made[3:])
 
@@ -277,6 +266,8 @@ class Held:
     display_until: dt.date | None
     current_revision: int
     problems: list[Any] | None
+    display_shortest_until: dt.date | None
+    repaired_on: dt.date | None  # 信用修复 granted: the publication no longer follows the source
     id: int | None = None  # None until the page inserts it
     latest: tuple[DisclosureAction, dict[str, Any]] | None = None  # the newest revision's action and payload
     changed: bool = False
@@ -298,11 +289,12 @@ class DisclosureDeriver:
     def __init__(self, rules: DisclosureRules) -> None:
         self.rules = rules
         self.summary = DerivationSummary()
-        #: Display periods' ends (or why none) by kind, categories, decision and validity: a pure
-        #: function of the rules' policy, so kept across pages; a run's decisions share days.
-        self.periods: dict[tuple[Any, ...], dt.date | str] = {}
+        #: Display periods' (shortest, longest) ends (or why none) by kind, categories, decision and
+        #: validity or sector: a pure function of the rules' policy, so kept across pages.
+        self.periods: dict[tuple[Any, ...], tuple[dt.date, dt.date] | str] = {}
 
     def on_stored(self, session: Session, system: RegisteredSystem, stored: list[StoredRecord]) -> None:
+        track_enforcement(session, stored, self.rules.calendar, self.rules.today())  # 执法公示 of 行政强制 / 行政检查
         wanted = [s for s in stored if s.record_type in KIND_OF_RECORD]
         if not wanted:
             return
@@ -320,7 +312,7 @@ class DisclosureDeriver:
 
     # ------------------------------------------------------------------ one record, no database
     def plan(self, record: StoredRecord, tables: Mapping[DisclosureKind, OutboundTable], context: MappingContext,
-             today: dt.date, periods: dict[tuple[Any, ...], dt.date | str] | None = None) -> Plan:
+             today: dt.date, periods: dict[tuple[Any, ...], tuple[dt.date, dt.date] | str] | None = None) -> Plan:
         """Publication, outbound record, problems and display period of one record; ``periods``
         remembers display periods (the deriver's own, :attr:`periods`, unless another is given)."""
         if periods is None:
@@ -347,7 +339,7 @@ class DisclosureDeriver:
         problems = [Problem(i.field, i.rule, str(i)) for i in result.issues if not _masked_on_purpose(i.field, i.rule, payload)]
         mask_payload_text(payload, data, subject is SubjectCategory.NATURAL_PERSON)
         problems += clear_id_numbers(payload)
-        end = None
+        end = shortest = None
         if decision is None:
             problems.append(Problem("decision_date", "decision_date.missing", "no decision date: no deadline can be counted"))
         else:
@@ -358,18 +350,19 @@ class DisclosureDeriver:
             found = periods.get(key)
             if found is None:
                 try:
-                    found = display_period(RuleKind(kind.value), categories, decision, valid_until=valid_until, sector=sector,
-                                           policy=self.rules.display).longest_end
+                    period = display_period(RuleKind(kind.value), categories, decision, valid_until=valid_until, sector=sector,
+                                            policy=self.rules.display)
+                    found = (period.shortest_end, period.longest_end)
                 except DisplayPeriodError as exc:
                     found = str(exc)
                 periods[key] = found
             if isinstance(found, str):
                 problems.append(Problem("publicity_until", "display_period", found))
             else:
-                end = found
+                shortest, end = found
         if end is not None and kind is DisclosureKind.PENALTY and not payload.get("CF_GSJZQ"):
             payload["CF_GSJZQ"] = end.isoformat()
-        return Plan(kind, record, decision, None, payload, problems, end, invalid, changed_on)
+        return Plan(kind, record, decision, None, payload, problems, end, invalid, changed_on, shortest)
 
 
 class PageWriter:
@@ -417,6 +410,9 @@ class PageWriter:
     def apply(self, plan: Plan) -> None:  # noqa: C901 — the reference's branches, one for one
         kind, key, decision, summary = plan.kind, plan.record.business_key, plan.decision, self.summary
         held = self.held.get((kind, key))
+        if held is not None and held.repaired_on is not None:
+            summary.unchanged += 1  # 信用修复 granted: later source edits revise the record, not the publication
+            return
         if plan.published is not None:
             summary.not_published += 1
             summary.reasons_not_published.append(f"{kind.value} {key}: {plan.published}")
@@ -434,7 +430,7 @@ class PageWriter:
                 return
             deadline = self._deadline(decision)
             held = Held(kind, key, plan.record.record_id, DisclosureStatus.PENDING, decision, deadline.date,
-                        deadline.provisional, deadline.basis, plan.display_until, 0, None)
+                        deadline.provisional, deadline.basis, plan.display_until, 0, None, plan.shortest_until, None)
             self.held[(kind, key)] = held
             self._new.append(held)
         elif decision is not None and decision != held.decision_date:
@@ -444,6 +440,8 @@ class PageWriter:
             held.changed = True
         if plan.display_until is not None and held.display_until != plan.display_until:
             held.display_until, held.changed = plan.display_until, True
+        if plan.shortest_until is not None and held.display_shortest_until != plan.shortest_until:
+            held.display_shortest_until, held.changed = plan.shortest_until, True
         if problems:
             if held.current_revision == 0 or held.status is DisclosureStatus.BLOCKED:
                 held.status = DisclosureStatus.BLOCKED

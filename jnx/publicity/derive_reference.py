@@ -40,6 +40,7 @@ from jnx.publicity.derive import (
     outbound_tables,
     revocation,
 )
+from jnx.publicity.enforcement import track as track_enforcement
 from jnx.publicity.free_text import mask_payload_text
 from jnx.publicity.rules import DisclosureKind as RuleKind
 from jnx.publicity.rules import (
@@ -67,6 +68,7 @@ class ReferenceDeriver:
         self.summary = summary if summary is not None else DerivationSummary()
 
     def on_stored(self, session: Session, system: RegisteredSystem, stored: list[StoredRecord]) -> None:
+        track_enforcement(session, stored, self.rules.calendar, self.rules.today())  # 执法公示 of 行政强制 / 行政检查
         wanted = [s for s in stored if s.record_type in KIND_OF_RECORD]
         if not wanted:
             return
@@ -99,6 +101,9 @@ class ReferenceDeriver:
         verdict = assess_publication(RuleKind(kind.value), categories, subject, fine_wan=_decimal(data.get("fine_amount")),
                                      policy=self.rules.publication, procedure=PROCEDURES.get(data.get("procedure")))  # type: ignore[arg-type]
         disclosure = known.get((kind, record.business_key))
+        if disclosure is not None and disclosure.repaired_on is not None:
+            self.summary.unchanged += 1  # 信用修复 granted: later source edits revise the record, not the publication
+            return disclosure
         why_not = revoked if revoked is not None else None if verdict.publish else verdict.reason
         if why_not is not None:
             self.summary.not_published += 1
@@ -135,7 +140,8 @@ class ReferenceDeriver:
             disclosure = Disclosure(kind=kind, standard_record_id=record.record_id, business_key=record.business_key,
                                     status=DisclosureStatus.PENDING, decision_date=decision, deadline=deadline.date,
                                     deadline_provisional=deadline.provisional, deadline_basis=deadline.basis,
-                                    display_until=period.longest_end if period else None, current_revision=0)
+                                    display_until=period.longest_end if period else None, current_revision=0,
+                                    display_shortest_until=period.shortest_end if period else None)
             session.add(disclosure)
             known[(kind, record.business_key)] = disclosure
         elif decision is not None and decision != disclosure.decision_date:
@@ -143,7 +149,7 @@ class ReferenceDeriver:
             disclosure.decision_date, disclosure.deadline = decision, deadline.date
             disclosure.deadline_provisional, disclosure.deadline_basis = deadline.provisional, deadline.basis
         if period is not None:
-            disclosure.display_until = period.longest_end
+            disclosure.display_until, disclosure.display_shortest_until = period.longest_end, period.shortest_end
         if problems:
             if disclosure.current_revision == 0 or disclosure.status is DisclosureStatus.BLOCKED:
                 disclosure.status = DisclosureStatus.BLOCKED

@@ -49,6 +49,8 @@ def row(disclosure: Disclosure, today: dt.date, overdue: bool | None = None) -> 
         "deadline": disclosure.deadline,
         "provisional": disclosure.deadline_provisional,
         "display_until": disclosure.display_until,
+        "display_shortest_until": disclosure.display_shortest_until,
+        "repaired_on": disclosure.repaired_on,
         "revision": disclosure.current_revision,
         "overdue": overdue,
     }
@@ -92,4 +94,5 @@ def show_disclosure(session: Session, disclosure_id: int, today: dt.date) -> dic
                           "reason": revision.reason, "idempotency_key": revision.idempotency_key,
                           "created_at": revision.created_at, "payload": revision.payload, "deliveries": deliveries})
     return {**row(disclosure, today, late), "deadline_basis": disclosure.deadline_basis, "problems": disclosure.problems,
+            "repair_reason": disclosure.repair_reason,
             "standard_record_id": disclosure.standard_record_id, "revisions": revisions}

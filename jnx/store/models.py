@@ -134,6 +134,14 @@ class DisclosureStatus(enum.StrEnum):
     REJECTED = "rejected"  # the credit platform rejected the current revision: ``problems`` has its reasons (0002)
 
 
+class EnforcementPublicityStatus(enum.StrEnum):
+    """执法公示 of a 行政强制 / 行政检查 record (0006)."""
+
+    ON_TIME = "on_time"  # the record reached jnx by its 20th working day
+    LATE = "late"  # it reached jnx after its deadline
+    REVOKED = "revoked"  # the source revoked the decision: nothing to publicise
+
+
 class DisclosureAction(enum.StrEnum):
     NEW = "new"
     CORRECTION = "correction"  # 变更
@@ -393,6 +401,9 @@ class Disclosure(Base):
     current_revision: Mapped[int] = mapped_column(Integer, default=1)
     deadline_basis: Mapped[str | None] = mapped_column(Text)  # the rule and calendar sources behind ``deadline`` (0002)
     problems: Mapped[list[Any] | None]  # why blocked or rejected: [{field, rule, message}] (0002)
+    display_shortest_until: Mapped[dt.date | None] = mapped_column(Date)  # shortest display end: 信用修复 after it (0006)
+    repaired_on: Mapped[dt.date | None] = mapped_column(Date)  # 信用修复 granted: stays withdrawn whatever the source says (0006)
+    repair_reason: Mapped[str | None] = mapped_column(Text)  # (0006)
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _updated()
 
@@ -400,6 +411,33 @@ class Disclosure(Base):
     revisions: Mapped[list[DisclosureRevision]] = relationship(
         back_populates="disclosure", order_by="DisclosureRevision.revision"
     )
+
+
+class EnforcementPublicity(Base):
+    """执法公示 (行政执法公示制度, 20 working days) of one 行政强制 or 行政检查 standard record: its deadline and
+    the day the record reached jnx — plain columns the indicators aggregate (docs/disclosures.md)."""
+
+    __tablename__ = "enforcement_publicity"
+    __table_args__ = (
+        UniqueConstraint("standard_record_id"),
+        Index(None, "status", "deadline"),
+        Index(None, "authority_credit_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    standard_record_id: Mapped[int] = mapped_column(BigId, ForeignKey("standard_records.id"))
+    record_type: Mapped[str] = mapped_column(String(32))
+    business_key: Mapped[str] = mapped_column(String(300))
+    authority_credit_code: Mapped[str | None] = mapped_column(String(18))
+    region: Mapped[str | None] = mapped_column(String(12))
+    decision_date: Mapped[dt.date] = mapped_column(Date)  # 决定日期, or 检查日期 of an inspection
+    deadline: Mapped[dt.date] = mapped_column(Date)  # 20 working days after it
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    deadline_basis: Mapped[str | None] = mapped_column(Text)
+    received_on: Mapped[dt.date] = mapped_column(Date)  # the Beijing day jnx first stored the record
+    status: Mapped[EnforcementPublicityStatus] = mapped_column(_enum(EnforcementPublicityStatus))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _updated()
 
 
 class DisclosureRevision(Base):

@@ -10,12 +10,13 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from jnx.exchange.ingest import StoredRecord, canonical
 from jnx.publicity.derive import DisclosureDeriver, DisclosureRules
 from jnx.publicity.derive_reference import ReferenceDeriver
+from jnx.publicity.repair import repair
 from jnx.publicity.rules import PublicationPolicy
 from jnx.store.models import (
     Delivery,
@@ -53,7 +54,9 @@ PERSON_FACTS = {"illegal_facts": "当事人王某某（身份证号码3708119002
 def person(n: int, **changes: Any) -> tuple[str, dict[str, Any]]:
     return "penalty", sample("penalty.natural_person", document_number=f"济市监罚〔2026〕{n}号", **changes)
 
-PAGES: list[Page | str] = [
+Repair = tuple[str, int]  # ("repair", n): 信用修复 of penalty n, granted on TODAY
+
+PAGES: list[Page | str | Repair] = [
     [  # first run: new penalties and licences, blocked ones, not published ones, duplicates in the page
         penalty(1), penalty(2), penalty(3, **CLEAR_ID), penalty(4, **UNMAPPABLE), penalty(5, decision_date=None),
         penalty(6, **WARNING_ONLY), licence(1), licence(2), licence(3, license_status="2"),
@@ -80,12 +83,13 @@ PAGES: list[Page | str] = [
         penalty(4, **REVISED), penalty(4, **REVISED, illegal_facts="补正"),  # two corrections in a row
     ],
     PUBLISH,
+    ("repair", 16),
     [penalty(1, **REVISED), penalty(1, **REVISED), licence(1), penalty(6), penalty(13, **CLEAR_ID), penalty(13),
-     penalty(14, **UNMAPPABLE)],
+     penalty(14, **UNMAPPABLE), penalty(16, sector="消防", **REVISED)],  # repaired: the edit revises the record only
 ]
 
 
-def run(sessions: Any, make: Callable[[], Any], pages: list[Page | str]) -> list[dict[str, Any]]:
+def run(sessions: Any, make: Callable[[], Any], pages: list[Page | str | Repair]) -> list[dict[str, Any]]:
     """Every page in its own transaction through a fresh deriver (as a run's pages); their summaries."""
     summaries = []
     for page in pages:
@@ -93,6 +97,13 @@ def run(sessions: Any, make: Callable[[], Any], pages: list[Page | str]) -> list
             if page == PUBLISH:
                 acknowledge(session)
                 continue
+            if isinstance(page, tuple):
+                deriver = make()
+                key = f"{sample('penalty.valid')['authority_credit_code']}|济市监罚〔2026〕{page[1]}号"
+                found = session.scalars(select(Disclosure).where(Disclosure.business_key == key)).one()
+                repair(session, found.id, "信用中国 修复决定", deriver.rules.calendar, deriver.rules.today())
+                continue
+            assert isinstance(page, list)
             deriver = make()
             stored = [stored_as_a_run_hands_it(session, record_type, data) for record_type, data in page]
             deriver.on_stored(session, case_system(), stored)
@@ -117,7 +128,8 @@ def rows(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     """Every row the derivation writes, by content: ids replaced by the business keys they stand for."""
     disclosures = session.execute(text(
         "SELECT d.kind, d.business_key, s.record_type, s.business_key, d.status, d.decision_date, d.deadline,"
-        " d.deadline_provisional, d.deadline_basis, d.display_until, d.current_revision, d.problems IS NULL, d.problems"
+        " d.deadline_provisional, d.deadline_basis, d.display_until, d.current_revision, d.problems IS NULL, d.problems,"
+        " d.display_shortest_until, d.repaired_on, d.repair_reason"
         " FROM disclosures d JOIN standard_records s ON s.id = d.standard_record_id")).all()
     revisions = session.execute(text(
         "SELECT d.kind, d.business_key, r.revision, r.action, r.payload, r.idempotency_key, r.due_date, r.reason"
@@ -183,5 +195,6 @@ def test_the_sequence_reaches_every_branch_of_the_derivation(sessions: Any, poli
     assert due[("18号", "2")][:2] == ("withdrawal", "2026-12-02")  # Fri 11-27 + 3 working days: Mon, Tue, Wed
     assert due[("19号", "2")][:2] == ("correction", "2026-12-01")  # Thu 11-26 + 3 working days
     assert "济市监变〔2026〕2号" in due[("19号", "2")][2]
+    assert by_key["16号"][10] == "2" and summaries[-1]["unchanged"] >= 1  # repaired, then edited: no correction
     person_payload = next(row[4] for row in found["revisions"] if row[1].endswith("〔2026〕17号"))
     assert "王某某" not in person_payload and "370811900215002" not in person_payload and "13805371234" not in person_payload
