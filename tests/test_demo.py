@@ -112,3 +112,14 @@ def test_natural_persons_data_in_free_text_is_masked_in_what_the_platform_receiv
         assert record["party_name"] not in facts
         assert not MOBILE.search(facts) and not FIRST_GENERATION_ID.search(facts)
         assert record["party_id_number"] not in facts
+
+
+def test_the_supervision_data_is_fed_coercive_measures_enforcement_and_their_publicity_clock(summary: dict) -> None:
+    from sqlalchemy import text
+
+    with _demo_db(summary).connect() as db:
+        types = dict(db.execute(text("SELECT record_type, count(*) FROM standard_records GROUP BY record_type")).all())
+        tracked = dict(db.execute(text("SELECT record_type, count(*) FROM enforcement_publicity GROUP BY record_type")).all())
+    assert types.get("coercive_measure", 0) > 0 and types.get("coercive_enforcement", 0) > 0
+    assert set(tracked) == {"coercive_measure", "coercive_enforcement", "inspection"}
+    assert sum(summary["enforcement_publicity"].values()) == sum(tracked.values())

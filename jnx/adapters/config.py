@@ -189,6 +189,17 @@ class TokenAuthConfig(_Model):
 AuthConfig = Annotated[HmacAuthConfig | PasswordAuthConfig | TokenAuthConfig, Field(discriminator="kind")]
 
 
+class RecordFilter(_Model):
+    """Which records of a feed belong to this pull: ``field`` (a dotted path) holds one of ``in``.
+
+    For a feed that mixes record types (the case-handling ``coercions``: 强制措施 and 强制执行), one pull
+    per type with the same path, each with its own ``where`` — the records of the other types are the
+    other pulls'."""
+
+    field: str = Field(description="dotted path, inside a record, of the field that tells its type (qzlx)")
+    in_: list[str] = Field(alias="in", min_length=1, description="the values that route a record to this pull")
+
+
 class RecordSpec(_Model):
     """Where records are in an answer and what identifies them."""
 
@@ -198,6 +209,7 @@ class RecordSpec(_Model):
     updated_field: str | None = Field(None, description="dotted path of its update time")
     total_path: str | None = Field(None, description="dotted path of the total count, if given")
     initial_since: str = Field("1970-01-01T00:00:00", description="`since` of the very first pull")
+    where: RecordFilter | None = Field(None, description="keep only the records routed to this pull (a mixed feed)")
 
 
 class ReceiptSpec(_Model):

@@ -132,10 +132,17 @@ def paginate(
             cursor = next_cursor
             position = next_cursor or ""
         mark = mark.resume(position, high)
+        if spec.where is not None:  # after the page's bookkeeping: paging and the watermark see every record
+            records = routed(records, spec.where.field, frozenset(spec.where.in_))
         if last:
             yield Page(tuple(records), mark.finished(), number, answer.line, last=True)
             return
         yield Page(tuple(records), mark, number, answer.line)
+
+
+def routed(records: list[RawRecord], field: str, values: frozenset[str]) -> list[RawRecord]:
+    """The records whose ``field`` holds one of ``values`` (a mixed feed's records of this pull's type)."""
+    return [r for r in records if isinstance(r.payload, Mapping) and _text(dig(r.payload, field)) in values]
 
 
 def _check_page(records: list[RawRecord], total: Any, pages_before: int, page_size: int, source: str) -> bool:

@@ -176,6 +176,24 @@ def test_the_case_handling_api_is_pulled_with_signed_requests(sandbox: Sandbox) 
     assert len(keys) == len(set(keys)) > 0
 
 
+def test_a_mixed_feed_is_routed_to_one_pull_per_record_type(sandbox: Sandbox) -> None:
+    """The coercions feed mixes 强制措施 (qzlx 1) and 强制执行 (qzlx 2): each pull keeps its own, none is lost."""
+    base = {"path": "/api/v1/coercions", "params": {"updated_after": "{since}", "cursor": "{cursor}", "limit": "{page_size}"},
+            "pagination": "cursor", "records_path": "data.items", "next_cursor_path": "data.next_cursor", "ok_path": "code",
+            "key_field": "qzbh", "updated_field": "updated_at", "initial_since": "2000-01-01 00:00:00"}
+    config = RestConfig.model_validate({
+        "lines": lines(sandbox, "case_handling"),
+        "auth": {"kind": "hmac", "app_key": CREDS.case_app_key, "secret": {"env": "CASE_SECRET"}}, "retry": FAST,
+        "pull": [{**base, "record_type": "coercive_measure", "where": {"field": "qzlx", "in": ["1"]}},
+                 {**base, "record_type": "coercive_enforcement", "where": {"field": "qzlx", "in": ["2"]}}]})
+    adapters = build_adapters(config, SECRETS, sleep=lambda s: None)
+    measures = [r for page in adapters.pullers["coercive_measure"].pull(None, page_size=17) for r in page.records]
+    enforcement = [r for page in adapters.pullers["coercive_enforcement"].pull(None, page_size=17) for r in page.records]
+    feed = sandbox.servers["case_handling"].platform.feeds["coercions"].all()  # type: ignore[attr-defined]
+    assert {r.payload["qzlx"] for r in measures} == {"1"} and {r.payload["qzlx"] for r in enforcement} == {"2"}  # type: ignore[index]
+    assert sorted(r.source_key for r in measures + enforcement) == sorted(r.key for r in feed)
+
+
 def test_a_wrong_signing_secret_is_an_authentication_error(sandbox: Sandbox) -> None:
     with pytest.raises(AuthenticationError, match="HTTP 401"):
         pull_keys(case_handling(sandbox, "WRONG"), "penalty", 30)
