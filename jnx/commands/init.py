@@ -8,6 +8,7 @@ import typer
 
 from jnx.commands._context import load_settings
 from jnx.commands._output import JsonOption, emit
+from jnx.publicity.policy import install_default
 from jnx.store.db import UpgradeResult, upgrade
 
 DatabaseUrlOption = Annotated[
@@ -20,7 +21,9 @@ DatabaseUrlOption = Annotated[
 ]
 
 
-def _render(result: UpgradeResult) -> None:
+def _render(result: UpgradeResult, policy: str | None) -> None:
+    if policy is not None:
+        typer.echo(f"installed the default 双公示 publication policy at {policy} (docs/disclosures.md)")
     if result.action == "created":
         typer.echo(f"created {result.database} at revision {result.revision}")
     elif result.action == "upgraded":
@@ -30,13 +33,17 @@ def _render(result: UpgradeResult) -> None:
 
 
 def init(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
-    """Create the database, or upgrade it to this jnx's schema; does nothing if already current."""
+    """Create the database, or upgrade it to this jnx's schema; does nothing if already current. Installs the
+    documented default 双公示 publication policy (JNX_HOME/policy/publicity.yaml) when there is none."""
     settings = load_settings()
     url = database_url or settings.effective_database_url
     if database_url is None and settings.database_url is None:
         settings.ensure_home()
     result = upgrade(url)
-    emit({"database": result.database, "revision": result.revision, "action": result.action, "from_revision": result.from_revision}, as_json, lambda _: _render(result))
+    path, written = install_default(settings.home)
+    data = {"database": result.database, "revision": result.revision, "action": result.action,
+            "from_revision": result.from_revision, "policy": str(path)}
+    emit(data, as_json, lambda _: _render(result, str(path) if written else None))
 
 
 def register(root: typer.Typer) -> None:

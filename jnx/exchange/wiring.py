@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,11 @@ from jnx.publicity.ahead import work_ahead
 from jnx.publicity.calendar import WorkdayCalendar
 from jnx.publicity.derive import DisclosureDeriver, DisclosureRules
 from jnx.publicity.holds import sync_holds
+from jnx.publicity.policy import LoadedPolicy, check_version, load_policy, record_version
+from jnx.security.audit_sql import SqlAuditStore
 from jnx.settings import Settings
 from jnx.standard.dictionary import default_dictionary
+from jnx.store.models import utcnow
 
 
 class TableCatalog:
@@ -58,6 +62,9 @@ def table_catalog(settings: Settings) -> TableCatalog:
     return TableCatalog(open_registry(mappings_folder(settings)))
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass
 class Exchange:
     """Everything a command needs to run systems, built once."""
@@ -83,10 +90,26 @@ class Exchange:
     def deriver(self) -> DisclosureDeriver:
         """The disclosure deriver of this exchange's runs (its ``summary`` counts what they derived)."""
         if self._deriver is None:
+            policy = self.publicity_policy()
             rules = DisclosureRules(calendar=WorkdayCalendar.load(self.settings.home / "calendar"),
-                                    tables=self.catalog.registry, today=beijing_today)
+                                    tables=self.catalog.registry, today=beijing_today,
+                                    display=policy.document.display, publication=policy.document.publication)
             self._deriver = DisclosureDeriver(rules)
         return self._deriver
+
+    def publicity_policy(self) -> LoadedPolicy:
+        """The installation's publication policy (``policy/publicity.yaml``), its version audited when first used."""
+        policy = load_policy(self.settings.home)
+        if policy.path is None:
+            log.warning("no publication policy file at %s: the built-in default applies (`jnx init` installs it)",
+                        self.settings.home / "policy" / "publicity.yaml")
+            return policy
+        details = check_version(self.settings.home, policy)
+        if details is not None:
+            SqlAuditStore(self.engine).append(actor=self.worker_id or "jnx", action="publicity.policy",
+                                              subject=f"policy:{policy.document.version}", details=details, at=utcnow())
+            record_version(self.settings.home, policy)
+        return policy
 
     def stored_hook(self) -> StoredHook | None:
         """What runs and replays call with the standard records they store."""

@@ -98,12 +98,16 @@ def test_jnx_init_creates_the_sqlite_database_under_home_then_reports_current(tm
 
     database = (tmp_path / "home" / "jnx.db").resolve()
     assert created.exit_code == 0, created.output
-    assert created.output.strip() == f"created sqlite:///{database} at revision {head_revision()}"
+    policy = tmp_path / "home" / "policy" / "publicity.yaml"
+    assert created.output.strip().splitlines() == [
+        f"installed the default 双公示 publication policy at {policy} (docs/disclosures.md)",
+        f"created sqlite:///{database} at revision {head_revision()}"]
     assert json.loads(again.output) == {
         "database": f"sqlite:///{database}",
         "revision": head_revision(),
         "action": "current",
         "from_revision": head_revision(),
+        "policy": str(policy),
     }
     assert (tmp_path / "home").stat().st_mode & 0o777 == 0o700
 
