@@ -182,6 +182,9 @@ def _check_push(system: RegisteredSystem, secrets: SecretResolver, report: Syste
     return checks
 
 
+SAMPLE_PAGES = 10  # pages a sample pull reads at most (a routed pull may find none of its records in the first)
+
+
 def _check_stream(system: RegisteredSystem, record_type: str, puller: Any, tables: TableSource, report: SystemCheck) -> StreamCheck:
     name, version = system.registration.table_for(record_type)
     stream = StreamCheck(record_type, f"{name}@{version}", ok=True)
@@ -192,8 +195,13 @@ def _check_stream(system: RegisteredSystem, record_type: str, puller: Any, table
         report.problems.append(f"{record_type}: {stream.detail}")
         return stream
     pages = puller.pull(None, page_size=SAMPLE)
+    found: list[Any] = []
     try:
-        page = next(iter(pages), None)
+        # a pull routed by `where` keeps its share of each page: read on until the sample is full
+        for number, page in enumerate(pages, 1):
+            found.extend(page.records)
+            if len(found) >= SAMPLE or number >= SAMPLE_PAGES:
+                break
     except AuthenticationError as exc:
         stream.ok, stream.detail = False, f"credentials refused: {exc}"
         report.problems.append(f"{record_type}: {stream.detail}")
@@ -206,7 +214,7 @@ def _check_stream(system: RegisteredSystem, record_type: str, puller: Any, table
         close = getattr(pages, "close", None)
         if close is not None:
             close()
-    records = list(page.records[:SAMPLE]) if page is not None else []
+    records = found[:SAMPLE]
     stream.pulled = len(records)
     rules: Counter[str] = Counter()
     for record in records:

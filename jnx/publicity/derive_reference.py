@@ -33,15 +33,14 @@ from jnx.publicity.derive import (
     _date,
     _decimal,
     _masked_on_purpose,
-    clear_id_numbers,
     context_of,
     correction_reason,
     existing_disclosures,
     outbound_tables,
     revocation,
+    unmasked_id_numbers,
 )
 from jnx.publicity.enforcement import track as track_enforcement
-from jnx.publicity.free_text import mask_payload_text
 from jnx.publicity.rules import DisclosureKind as RuleKind
 from jnx.publicity.rules import (
     DisplayPeriodError,
@@ -114,8 +113,7 @@ class ReferenceDeriver:
         result = tables[kind](data, context, today=today)
         payload = dict(result.record)
         problems = [Problem(i.field, i.rule, str(i)) for i in result.issues if not _masked_on_purpose(i.field, i.rule, payload)]
-        mask_payload_text(payload, data, subject is SubjectCategory.NATURAL_PERSON)
-        problems += clear_id_numbers(payload)
+        problems += unmasked_id_numbers(payload, data, subject is SubjectCategory.NATURAL_PERSON)
         period = None
         if decision is None:
             problems.append(Problem("decision_date", "decision_date.missing", "no decision date: no deadline can be counted"))

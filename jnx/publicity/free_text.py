@@ -31,6 +31,10 @@ ADDRESS = re.compile(r"((?:[\u4e00-\u9fff]{2,6}?(?:省|市))?[\u4e00-\u9fff]{2,6
                      r"([\u4e00-\u9fff0-9]{1,20}?(?:路|街|巷|大道|村|社区|小区)[0-9\-]{1,6}(?:号|栋|室)(?:[0-9\-]{1,6}(?:号|栋|室|单元))*)")
 
 
+_SEVEN_DIGITS = re.compile(r"[0-9]{7}")
+_HOUSE = re.compile(r"[0-9](?:号|栋|室)")
+
+
 def _first_generation(match: re.Match[str]) -> str:
     _, month, day = (int(g) for g in match.groups())
     try:
@@ -54,19 +58,21 @@ def mask_free_text(text: str, names: Iterable[str] = (), *, natural_person: bool
     for number in numbers:  # the record's own ID numbers, whatever their kind (passport, 港澳通行证…)
         if number and len(number) >= 6 and number in text:
             text = text.replace(number, mask_id_number(number))
+    digits = len(text) >= 7 and _SEVEN_DIGITS.search(text) is not None  # every number masked here has 7 in a row
     if not natural_person:
-        if len(text) >= 18:
+        if digits and len(text) >= 18 and ID_NUMBER_LIKE.search(text):
             text = ID_NUMBER_LIKE.sub(lambda m: mask_id_number(m.group(0)) if check_id_number(m.group(0).upper()) else m.group(0), text)
         return text
     for name in sorted({n for n in names if n and len(n) >= 2}, key=len, reverse=True):
         if name in text:
             text = text.replace(name, mask_name(name))
-    if len(text) >= 15:
-        text = mask_id_numbers_in(text)
-        text = FIRST_GENERATION_ID.sub(_first_generation, text)
-    if len(text) >= 7:
+    if digits:
+        if len(text) >= 15:
+            text = mask_id_numbers_in(text)
+            text = FIRST_GENERATION_ID.sub(_first_generation, text)
         text = MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
         text = LANDLINE.sub(lambda m: mask_phone(m.group(0)), text)
+    if _HOUSE.search(text):  # an address needs a house number
         text = ADDRESS.sub(_mask_address, text)
     return text
 
