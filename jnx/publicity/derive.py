@@ -63,6 +63,7 @@ from jnx.publicity.rules import (
     ORDER_58,
     DisplayPeriodError,
     DisplayPolicy,
+    InvalidLicencePublication,
     Procedure,
     PublicationPolicy,
     Sector,
@@ -178,6 +179,13 @@ def clear_id_numbers(payload: Mapping[str, Any]) -> list[Problem]:
                 found.append(Problem(name, "personal_data.clear_id_number",
                                      f"{name} holds an ID number in clear ({mask_id_number(match)}); it must be masked or omitted"))
     return found
+
+
+def invalid_licence(kind: DisclosureKind, data: Mapping[str, Any], policy: PublicationPolicy) -> bool:
+    """A licence whose status is 2 (无效) that the policy withdraws (``invalid_licences: withdrawn``); under the
+    default (``corrected``) its status is one more field of a correction."""
+    return (kind is DisclosureKind.LICENSE and policy.invalid_licences is InvalidLicencePublication.WITHDRAWN
+            and str(data.get("license_status")) == LICENSE_INVALID)
 
 
 def unmasked_id_numbers(payload: dict[str, Any], data: Mapping[str, Any], natural_person: bool) -> list[Problem]:
@@ -339,7 +347,7 @@ class DisclosureDeriver:
         except ValueError:
             subject = SubjectCategory.ORGANIZATION
         changed_on = _date(data.get("change_date")) if data.get("change_date") else None
-        invalid = kind is DisclosureKind.LICENSE and str(data.get("license_status")) == LICENSE_INVALID
+        invalid = invalid_licence(kind, data, self.rules.publication)
         revoked = revocation(data)
         if revoked is not None:
             return Plan(kind, record, decision, revoked, {}, [], None, invalid, changed_on)
@@ -551,5 +559,5 @@ def derive_hook(rules: DisclosureRules) -> tuple[Callable[[Session, RegisteredSy
 __all__ = [
     "DerivationSummary", "DisclosureDeriver", "DisclosureRules", "Held", "PageWriter", "Plan", "Problem", "clear_id_numbers",
     "context_of", "correction_reason", "credit_system", "derive_hook", "existing_disclosures", "outbound_tables", "pinned_tables",
-    "revocation", "unmasked_id_numbers",
+    "invalid_licence", "revocation", "unmasked_id_numbers",
 ]

@@ -23,7 +23,6 @@ from jnx.mappings.model import MappingContext
 from jnx.publicity.actions import add_revision, withdraw_disclosure
 from jnx.publicity.derive import (
     KIND_OF_RECORD,
-    LICENSE_INVALID,
     PROCEDURES,
     SECTORS,
     DerivationSummary,
@@ -36,6 +35,7 @@ from jnx.publicity.derive import (
     context_of,
     correction_reason,
     existing_disclosures,
+    invalid_licence,
     outbound_tables,
     revocation,
     unmasked_id_numbers,
@@ -130,7 +130,7 @@ class ReferenceDeriver:
             if decision is None:
                 self.summary.blocked += 1
                 return None  # nothing to key a deadline on; the standard record's own checks report it
-            if not problems and kind is DisclosureKind.LICENSE and str(data.get("license_status")) == LICENSE_INVALID:
+            if not problems and invalid_licence(kind, data, self.rules.publication):
                 self.summary.not_published += 1
                 self.summary.reasons_not_published.append(f"license {record.business_key}: invalid (status 2) when first seen")
                 return None
@@ -154,7 +154,7 @@ class ReferenceDeriver:
             disclosure.problems = [p.as_dict() for p in problems]
             self.summary.blocked += 1
             return disclosure
-        if kind is DisclosureKind.LICENSE and str(data.get("license_status")) == LICENSE_INVALID:
+        if invalid_licence(kind, data, self.rules.publication):
             if disclosure.status is not DisclosureStatus.WITHDRAWN:
                 self._withdraw(session, disclosure, "许可当前状态 2（无效）: licence revoked, cancelled or expired", today)
             return disclosure

@@ -58,6 +58,9 @@ publication:
   natural_persons: masked
   # 简易程序 (当场) penalties, 《行政处罚法》第五十一条: published (default) or withheld — unconfirmed
   simple_procedure: published
+  # a licence whose XK_ZT turns 2 (无效): the national format's reading, a correction carrying the status
+  # (REFERENCE §2.4, unconfirmed); `withdrawn` withdraws it instead (and never publishes one invalid when first seen)
+  invalid_licences: corrected
 """
 
 

@@ -85,6 +85,11 @@ class Procedure(StrEnum):
     ORDINARY = "普通"
 
 
+class InvalidLicencePublication(StrEnum):
+    CORRECTED = "corrected"  # the format's reading: XK_ZT 2 (无效) pushed as a correction; published when first seen
+    WITHDRAWN = "withdrawn"  # withdrawn from the platform; never published when first seen invalid
+
+
 class SimpleProcedurePublication(StrEnum):
     PUBLISHED = "published"  # 简易程序 penalties are published like any other
     WITHHELD = "withheld"  # not published at all
@@ -271,6 +276,9 @@ class PublicationPolicy(BaseModel):
     natural_persons: NaturalPersonPublication = NaturalPersonPublication.MASKED
     simple_procedure: SimpleProcedurePublication = SimpleProcedurePublication.PUBLISHED
     """简易程序 (当场) penalties: published like any other, or withheld (not published at all)."""
+    invalid_licences: InvalidLicencePublication = InvalidLicencePublication.CORRECTED
+    """A licence whose XK_ZT turns 2 (无效): a correction carrying the status (the national format's
+    reading, REFERENCE §2.4), or a withdrawal."""
 
     @field_validator("low_fine_thresholds_wan")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from jnx.publicity.actions import (
 )
 from jnx.publicity.calendar import WorkdayCalendar
 from jnx.publicity.derive import DisclosureRules, clear_id_numbers
-from jnx.publicity.rules import NaturalPersonPublication, PublicationPolicy
+from jnx.publicity.rules import InvalidLicencePublication, NaturalPersonPublication, PublicationPolicy
 from jnx.store.models import (
     Delivery,
     DeliveryStatus,
@@ -126,7 +127,24 @@ def mark_acknowledged(sessions: Any) -> None:
             disclosure.status = DisclosureStatus.PUBLISHED
 
 
+def test_by_default_a_licence_turning_invalid_is_a_correction_carrying_its_status(sessions: Any, rules: DisclosureRules) -> None:
+    derive(sessions, rules, ("license", sample("license.valid")))
+    mark_acknowledged(sessions)
+    deriver = derive(sessions, rules, ("license", sample("license.valid", license_status="2")))
+    _, revisions, _ = only(sessions, DisclosureKind.LICENSE)
+    assert deriver.summary.corrections == 1 and deriver.summary.withdrawals == 0
+    assert [r.action for r in revisions] == [DisclosureAction.NEW, DisclosureAction.CORRECTION]
+    assert revisions[1].payload["XK_ZT"] == "2"
+
+
+def test_by_default_a_licence_invalid_when_first_seen_is_published_with_its_status(sessions: Any, rules: DisclosureRules) -> None:
+    deriver = derive(sessions, rules, ("license", sample("license.valid", license_status="2")))
+    _, [revision], _ = only(sessions, DisclosureKind.LICENSE)
+    assert deriver.summary.new == 1 and revision.payload["XK_ZT"] == "2"
+
+
 def test_a_licence_turning_invalid_after_publication_is_a_withdrawal_due_in_three_working_days(sessions: Any, rules: DisclosureRules) -> None:
+    rules = replace(rules, publication=PublicationPolicy(invalid_licences=InvalidLicencePublication.WITHDRAWN))
     derive(sessions, rules, ("license", sample("license.valid")))
     mark_acknowledged(sessions)
     deriver = derive(sessions, rules, ("license", sample("license.valid", license_status="2")))

@@ -17,7 +17,7 @@ from jnx.exchange.ingest import StoredRecord, canonical
 from jnx.publicity.derive import DisclosureDeriver, DisclosureRules
 from jnx.publicity.derive_reference import ReferenceDeriver
 from jnx.publicity.repair import repair
-from jnx.publicity.rules import PublicationPolicy
+from jnx.publicity.rules import InvalidLicencePublication, PublicationPolicy
 from jnx.store.models import (
     Delivery,
     DeliveryStatus,
@@ -152,7 +152,8 @@ def wipe(sessions: Any) -> None:
 def policy_rules(rules: DisclosureRules) -> DisclosureRules:
     """Warnings alone are not published (a policy 58号 allows), so records can leave publication."""
     return DisclosureRules(calendar=rules.calendar, tables=rules.tables, today=rules.today,
-                           publication=PublicationPolicy(excluded_penalty_categories=frozenset({"警告"})))
+                           publication=PublicationPolicy(excluded_penalty_categories=frozenset({"警告"}),
+                                                         invalid_licences=InvalidLicencePublication.WITHDRAWN))
 
 
 def test_bulk_derivation_writes_every_row_and_count_the_reference_writes(sessions: Any, policy_rules: DisclosureRules) -> None:

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -27,6 +28,7 @@ from jnx.exchange.registry import RegisteredSystem
 from jnx.publicity.delivery import EnvelopeSealer, credit_outbox
 from jnx.publicity.derive import DisclosureRules
 from jnx.publicity.outbox import ENVELOPE_FIELD, Outbox, RetryPolicy, stored_envelope
+from jnx.publicity.rules import InvalidLicencePublication, PublicationPolicy
 from jnx.sandbox.credit import CreditPlatform, UnwrapError, plain_json
 from jnx.sandbox.runner import Sandbox, SandboxConfig
 from jnx.security.envelope import open_envelope
@@ -182,6 +184,7 @@ def test_a_rejection_is_reviewable_and_a_corrected_revision_clears_it(
 def test_a_correction_and_a_withdrawal_reach_the_platform_as_such(
     sessions: Any, rules: DisclosureRules, credit: Sandbox, outbox: Outbox, tag: str
 ) -> None:
+    rules = replace(rules, publication=PublicationPolicy(invalid_licences=InvalidLicencePublication.WITHDRAWN))
     licence = sample("license.valid", document_number=f"JY1-{tag}")
     derive(sessions, rules, ("license", licence))
     outbox.deliver_due()
