@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
 from jnx.errors import JnxError
-from jnx.services import disclosures, errors
+from jnx.services import audit, disclosures, errors
 from jnx.settings import Settings
 from jnx.store.db import create_engine_for
 from jnx.store.models import DisclosureStatus, MappingErrorStatus
@@ -73,6 +73,17 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
     def show_disclosure(disclosure_id: int, request: Request, response: Response) -> Any:
         return guarded(lambda: gateway.act(request, "disclosures.show", f"disclosure:{disclosure_id}",
                                            lambda ctx: disclosures.show_disclosure(ctx, disclosure_id)), request, response)
+
+    @app.get("/api/v1/audit", summary="the audit log (audit administrator; supervisor read-only)")
+    def read_audit(request: Request, response: Response, after: int = 0, limit: int = 200, actor: str | None = None,
+                   action: str | None = None, subject: str | None = None) -> Any:
+        return guarded(lambda: gateway.act(request, "audit.read", "audit", lambda ctx: audit.read_audit(
+            ctx, after=after, limit=limit, actor=actor, action=action, subject=subject)), request, response)
+
+    @app.get("/api/v1/audit/verify", summary="verify the audit chain")
+    def verify_audit(request: Request, response: Response, head: str | None = None) -> Any:
+        return guarded(lambda: gateway.act(request, "audit.verify", "audit",
+                                           lambda ctx: audit.verify_audit(ctx, expected_head=head)), request, response)
 
     mount_console(app, settings, engine)  # the console's pages at / (jnx/web/console, docs/console.md)
     return app

@@ -98,3 +98,36 @@ def test_health_needs_no_login_and_everything_else_does(engine: Engine) -> None:
     assert client.get("/api/v1/health").json() == {"status": "ok"}
     for path in ("/api/v1/errors", "/api/v1/disclosures", "/api/v1/users", "/api/v1/errors/1", "/api/v1/session"):
         assert client.get(path).status_code == 401, path
+
+
+def test_the_audit_log_is_read_by_the_audit_administrator_and_the_supervisor_only(
+    jnx: Jnx, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user(jnx, monkeypatch, "aud", "audit-admin")
+    add_user(jnx, monkeypatch, "sup", "supervisor")
+    add_user(jnx, monkeypatch, "sec", "security-admin")
+    auditor = client_for(engine, "aud")
+    entries = auditor.get("/api/v1/audit", params={"action": "user."}).json()["entries"]
+    assert [e["action"] for e in entries] == ["user.created"] * 3 + ["user.password_changed"]
+    assert entries[0]["details"]["outcome"] == "succeeded"
+    verified = auditor.get("/api/v1/audit/verify")
+    assert verified.json().get("ok") is True, verified.text
+    assert client_for(engine, "sup").get("/api/v1/audit").status_code == 200
+    assert client_for(engine, "sec").get("/api/v1/audit").status_code == 403
+    # nobody can change or delete it: there is no such route
+    csrf = {"X-CSRF-Token": auditor.get("/api/v1/session").json()["csrf_token"]}
+    assert auditor.delete("/api/v1/audit", headers=csrf).status_code == 405
+
+
+def test_a_changed_audit_entry_is_found_by_the_verification(jnx: Jnx, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import update
+
+    from jnx.store.models import AuditEntry
+
+    add_user(jnx, monkeypatch, "aud", "audit-admin")
+    add_user(jnx, monkeypatch, "op", "operator")
+    auditor = client_for(engine, "aud")
+    with engine.begin() as connection:
+        connection.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(actor="cli:someone-else"))
+    verified = auditor.get("/api/v1/audit/verify").json()
+    assert verified["ok"] is False and verified["broken_at"] == 2

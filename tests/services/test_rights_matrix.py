@@ -25,7 +25,7 @@ from jnx.security.account_errors import AccessDenied
 from jnx.security.accounts import Accounts
 from jnx.security.rights import ACTIONS, RIGHTS, Access
 from jnx.security.roles import Role
-from jnx.services import disclosures, errors, users
+from jnx.services import audit, disclosures, errors, users
 from jnx.services.context import Actor, ServiceContext
 from jnx.settings import Settings
 from jnx.store.models import Disclosure, MappingErrorEntry
@@ -55,6 +55,8 @@ SERVICES: dict[str, Call] = {
     "errors.raw": lambda ctx, f: errors.error_raw(ctx, f.own_error),
     "disclosures.list": lambda ctx, f: disclosures.list_disclosures(ctx),
     "disclosures.show": lambda ctx, f: disclosures.show_disclosure(ctx, f.own_disclosure),
+    "audit.read": lambda ctx, f: audit.read_audit(ctx),
+    "audit.verify": lambda ctx, f: audit.verify_audit(ctx),
     "users.list": lambda ctx, f: users.list_users(ctx),
     "users.show": lambda ctx, f: users.show_user(ctx, "target"),
     "users.create": lambda ctx, f: users.create_user(ctx, "made.here", roles=["operator"], password="Created#2026"),
