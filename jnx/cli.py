@@ -59,8 +59,11 @@ def _modules_for(argv: list[str]) -> list[str] | None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, print jnx errors as one clear message with an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    from jnx.security.trace import correlation
+
     try:
-        build_app(_modules_for(args))(args=args, standalone_mode=True)
+        with correlation():  # one correlation id for the command's audit entries and log lines
+            build_app(_modules_for(args))(args=args, standalone_mode=True)
     except JnxError as exc:
         report_error(exc, as_json="--json" in args)
         sys.exit(exc.exit_code)

@@ -13,7 +13,7 @@ from jnx.commands._context import audit, cli_actor, load_settings, open_engine, 
 from jnx.errors import JnxError, StorageError
 from jnx.security.accounts import Accounts
 from jnx.security.tokens import Tokens
-from jnx.security.trace import Outcome, correlation, traced
+from jnx.security.trace import Outcome, traced
 from jnx.store.errors import SchemaNotReadyError
 
 T = TypeVar("T")
@@ -23,19 +23,19 @@ def with_accounts(work: Callable[[Accounts, Tokens, str], T], *, action: str | N
     """Run ``work(accounts, tokens, actor)`` in one transaction; ``action`` names a change, audited as
     failed when it raises."""
     settings = load_settings()
-    with correlation():
-        try:
-            with transaction(settings) as session:
-                def note(actor: str, noted: str, about: str, details: dict[str, Any]) -> None:
-                    record_audit(session, noted, about, traced(noted, details))
+    # the command's correlation id (set by jnx.cli.main) is in force for every entry
+    try:
+        with transaction(settings) as session:
+            def note(actor: str, noted: str, about: str, details: dict[str, Any]) -> None:
+                record_audit(session, noted, about, traced(noted, details))
 
-                accounts = Accounts(session, settings.accounts, note=note)
-                tokens = Tokens(session, settings.accounts, note=note)
-                return work(accounts, tokens, cli_actor())
-        except (StorageError, SchemaNotReadyError):
-            raise
-        except JnxError as exc:
-            if action is not None:
-                with open_engine(settings) as engine:
-                    audit(engine, action, subject, traced(action, {"error": str(exc)}, Outcome.FAILED))
-            raise
+            accounts = Accounts(session, settings.accounts, note=note)
+            tokens = Tokens(session, settings.accounts, note=note)
+            return work(accounts, tokens, cli_actor())
+    except (StorageError, SchemaNotReadyError):
+        raise
+    except JnxError as exc:
+        if action is not None:
+            with open_engine(settings) as engine:
+                audit(engine, action, subject, traced(action, {"error": str(exc)}, Outcome.FAILED))
+        raise

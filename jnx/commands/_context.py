@@ -34,7 +34,10 @@ def audit(engine: Engine, action: str, subject: str, details: dict[str, object] 
     from jnx.security.audit_sql import SqlAuditStore
 
     actor = cli_actor()
-    SqlAuditStore(engine).append(actor=actor, action=action, subject=subject, details=details or {}, at=dt.datetime.now(dt.UTC))
+    from jnx.security.trace import traced
+
+    SqlAuditStore(engine).append(actor=actor, action=action, subject=subject, details=traced(action, details or {}),
+                                 at=dt.datetime.now(dt.UTC))
 
 
 @contextmanager

@@ -133,16 +133,30 @@ def test_each_action_is_allowed_exactly_as_the_table_says(role: Role, migrated_e
         assert outcomes == expected
 
 
-def test_every_authorize_call_names_an_action_of_the_table() -> None:
+def _named_actions(method: str, folders: list[Path]) -> set[str]:
+    """The string literals passed first to ``<anything>.<method>(...)`` in the modules under ``folders``."""
     named: set[str] = set()
-    for path in SERVICES_DIR.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "authorize"
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-                named.add(node.args[0].value)
+    for folder in folders:
+        for path in folder.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method
+                        and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+                        and "." in node.args[0].value):
+                    named.add(node.args[0].value)
+    return named
+
+
+def test_every_authorize_call_names_an_action_of_the_table() -> None:
+    named = _named_actions("authorize", [SERVICES_DIR])
     assert named, "no ctx.authorize(...) call found in jnx/services"
     assert named <= set(RIGHTS), sorted(named - set(RIGHTS))
     assert set(SERVICES) <= named  # the matrix calls services that check what it says they check
+
+
+def test_every_rights_check_of_the_console_names_an_action_of_the_table() -> None:
+    folders = [SERVICES_DIR, SERVICES_DIR.parent / "web"]
+    named = set().union(*(_named_actions(method, folders) for method in ("scope", "require", "can")))
+    assert named <= set(RIGHTS), sorted(named - set(RIGHTS))
 
 
 def test_the_os_user_may_do_every_action(migrated_engine: Engine) -> None:
