@@ -171,11 +171,11 @@ def revoked_view(engine: Any) -> dict[str, int]:
                 if revocation(record.data) is not None}
         disclosures = [d for d in session.scalars(select(Disclosure).where(Disclosure.kind == DisclosureKind.PENALTY))
                        if d.business_key in keys]
-        acknowledged = set(session.execute(
+        acknowledged = {(row[0], row[1]) for row in session.execute(
             select(DisclosureRevision.disclosure_id, DisclosureRevision.action)
             .join(Delivery, Delivery.disclosure_revision_id == DisclosureRevision.id)
             .where(Delivery.status == DeliveryStatus.ACKNOWLEDGED,
-                   DisclosureRevision.disclosure_id.in_([d.id for d in disclosures]))).tuples())
+                   DisclosureRevision.disclosure_id.in_([d.id for d in disclosures])))}
     shown = {d.id for d in disclosures
              if (d.id, DisclosureAction.NEW) in acknowledged or (d.id, DisclosureAction.CORRECTION) in acknowledged}
     return {"records": len(keys), "disclosures": len(disclosures),

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jnx.settings import Settings
+
+if TYPE_CHECKING:
+    from jnx.services.context import ServiceContext
 from jnx.store.db import create_engine_for, require_current, session_factory
 
 
@@ -74,3 +78,11 @@ def transaction(settings: Settings) -> Iterator[Session]:
             pending = list(session.info.get(AUDIT_KEY, []))
         for action, subject, details in pending:
             audit(engine, action, subject, details)
+
+
+def os_context(session: Session, settings: Settings) -> ServiceContext:
+    """A service call of the command line: the OS user at the server, who may do everything (the
+    operating system guards who can read the database and the key store)."""
+    from jnx.services.context import Actor, ServiceContext
+
+    return ServiceContext(session=session, settings=settings, actor=Actor.os_user(cli_actor()))

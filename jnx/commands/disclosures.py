@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from jnx.adapters.config import MappingSecrets
-from jnx.commands._context import load_settings, open_engine, record_audit, transaction
+from jnx.commands._context import load_settings, open_engine, os_context, record_audit, transaction
 from jnx.commands._output import JsonOption, emit
 from jnx.commands.exchange import progress_bar
 from jnx.errors import ConfigError, InputError
@@ -23,7 +23,7 @@ from jnx.publicity.derive import credit_system
 from jnx.publicity.enforcement import late_items
 from jnx.publicity.reconcile import reconcile_credit
 from jnx.publicity.repair import repair
-from jnx.publicity.views import list_disclosures, show_disclosure
+from jnx.publicity.views import show_disclosure
 from jnx.settings import Settings
 from jnx.store.db import session_factory
 from jnx.store.models import DisclosureStatus
@@ -79,16 +79,28 @@ def _render_list(rows: list[dict[str, Any]]) -> None:
 def list_(
     status: Annotated[DisclosureStatus | None, typer.Option("--status", help="Only disclosures in this status.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only those past their due date and not yet done.")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 1000,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, max=1_000_000, help="At most this many (default: all).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List disclosures: id, kind, status, deadline (provisional?), business key; with --overdue also the
-    执法公示 of 行政强制 / 行政检查 records that reached jnx after their 20 working days."""
-    with transaction(load_settings()) as session:
-        rows = list_disclosures(session, today=beijing_today(), status=status, overdue=overdue, limit=limit)
-        data: dict[str, Any] = {"disclosures": rows, "count": len(rows)}
+    """List disclosures: id, kind, status, deadline (provisional?), business key — every page of
+    GET /api/v1/disclosures (or the first --limit); with --overdue also the 执法公示 of 行政强制 /
+    行政检查 records that reached jnx after their 20 working days."""
+    from jnx.services.disclosures import disclosure_page
+
+    items: list[dict[str, Any]] = []
+    settings = load_settings()
+    with transaction(settings) as session:
+        ctx, cursor = os_context(session, settings), None
+        while True:
+            want = 1000 if limit is None else min(1000, limit - len(items))
+            page = disclosure_page(ctx, status=status, overdue=overdue, limit=want, cursor=cursor, today=beijing_today())
+            items += page["disclosures"]
+            cursor = page["next_cursor"]
+            if cursor is None or (limit is not None and len(items) >= limit):
+                break
+        data: dict[str, Any] = {"disclosures": items, "count": len(items)}
         if overdue:
-            data["enforcement_publicity"] = late_items(session, limit)
+            data["enforcement_publicity"] = late_items(session, limit or 1000)
     emit(data, as_json, _render_listing)
 
 

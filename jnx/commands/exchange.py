@@ -10,12 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
-from jnx.commands._context import audit, load_settings, open_engine
+from jnx.commands._context import audit, load_settings, open_engine, os_context
 from jnx.commands._output import JsonOption, emit
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange import error_queue
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.wiring import Exchange
+from jnx.settings import Settings
 from jnx.store.db import session_factory
 from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RunStatus
 
@@ -155,20 +156,23 @@ SystemOption = Annotated[str | None, typer.Option("--system", "-s", help="Only t
 
 @errors_app.command("groups")
 def errors_groups(system: SystemOption = None, as_json: JsonOption = False) -> None:
-    """Open errors grouped by cause, largest group first."""
+    """Open errors grouped by cause, largest group first (the document of GET /api/v1/errors/groups)."""
+    from jnx.services import errors as error_service
+
     with exchange() as ex, session_factory(ex.engine)() as session:
-        _require_system(ex, system)
-        found = error_queue.groups(session, system=system)
+        found = error_service.error_groups(os_context(session, ex.settings), system=system)
 
     def render(data: dict[str, Any]) -> None:
-        if not found:
+        if not data["groups"]:
             typer.echo("the errors queue is empty")
-        for group in found:
-            typer.echo(group.line())
-        if found:
+        for g in data["groups"]:
+            value = f" {g['value']!r}" if g["value"] else ""
+            typer.echo(f"{g['group'][:10]}  {g['system']}  {g['table']}  {g['field']} {g['rule']}{value}: "
+                       f"{g['records']} records — {g['message']}")
+        if data["groups"]:
             typer.echo("details: `jnx errors list --group KEY`; after fixing the table: `jnx errors replay --group KEY`")
 
-    emit({"groups": found}, as_json, render)
+    emit(found.model_dump(mode="json"), as_json, render)
 
 
 @errors_app.command("list")
@@ -287,8 +291,11 @@ def replay(
 def serve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker threads in this process.")] = 2,
     tick: Annotated[float, typer.Option(min=1, help="Seconds between scheduler ticks.")] = 30.0,
+    web: Annotated[int | None, typer.Option("--web", min=1, max=65535, help="Also serve the HTTP API and console on this port.")] = None,
+    web_host: Annotated[str, typer.Option("--web-host", help="Address the API listens on with --web.")] = "127.0.0.1",
 ) -> None:
-    """Run the scheduler and N workers until SIGTERM or Ctrl-C (runs in flight stop after their page)."""
+    """Run the scheduler and N workers until SIGTERM or Ctrl-C (runs in flight stop after their page);
+    with --web PORT, the HTTP API and console beside them (as `jnx web`)."""
     import logging
     import socket
 
@@ -300,9 +307,40 @@ def serve(
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with exchange() as ex:
         ex.worker_id = f"{socket.gethostname()}-{os.getpid()}"
-        typer.echo(f"jnx serve: {workers} worker(s) as {ex.worker_id}; SIGTERM or Ctrl-C stops", err=True)
-        serve_forever(ex, workers=workers, tick=tick)
+        api = web_in_thread(ex.settings, ex.engine, web_host, web) if web is not None else None
+        typer.echo(f"jnx serve: {workers} worker(s) as {ex.worker_id}"
+                   + (f", API on http://{web_host}:{web}" if web is not None else "") + "; SIGTERM or Ctrl-C stops", err=True)
+        try:
+            serve_forever(ex, workers=workers, tick=tick)
+        finally:
+            if api is not None:
+                api.should_exit = True
     typer.echo("jnx serve: stopped", err=True)
+
+
+def web_in_thread(settings: Settings, engine: Any, host: str, port: int) -> Any:
+    """The web app (API and console) under uvicorn in a thread of this process, which keeps the
+    signals; a port in use is exit 3 at once, not a thread failing later. The uvicorn server
+    (``should_exit = True`` stops it)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from jnx.web.app import create_app
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                          hint="choose another port, or stop what listens there") from exc
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine=engine), host=host, port=port,
+                                           log_level="warning", access_log=False, server_header=False))
+    thread = threading.Thread(target=server.run, name="jnx-web", daemon=True)
+    thread.start()
+    server.thread = thread  # type: ignore[attr-defined]
+    return server
 
 
 def demo(

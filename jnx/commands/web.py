@@ -15,14 +15,28 @@ def web(
 ) -> None:
     """Serve the web console and the HTTP API until interrupted (Ctrl-C). Log in with a user from
     `jnx users add`; put TLS in front (a reverse proxy) when it listens beyond this machine."""
-    import uvicorn
+    import signal
+    import threading
 
-    from jnx.web.app import create_app
+    from jnx.commands._context import open_engine
+    from jnx.commands.exchange import web_in_thread
 
     settings = load_settings()
-    app = create_app(settings)
-    typer.echo(f"jnx web: console at http://{host}:{port}/ , API at http://{host}:{port}/api/v1 (Ctrl-C stops)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    with open_engine(settings) as engine:  # a database not initialised is exit 3 before the port opens
+        server = web_in_thread(settings, engine, host, port)
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        typer.echo(f"jnx web: console at http://{host}:{port}/ , API at http://{host}:{port}/api/v1 "
+                   f"(docs /api/docs); Ctrl-C or SIGTERM stops", err=True)
+        try:
+            while not stop.wait(0.5) and server.thread.is_alive():
+                pass
+        finally:
+            server.should_exit = True
+            server.thread.join(timeout=30)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    typer.echo("jnx web: stopped", err=True)
 
 
 def register(root: typer.Typer) -> None:

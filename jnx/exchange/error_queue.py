@@ -68,8 +68,9 @@ def _selection(*, group: str | None = None, system: str | None = None, status: M
     return query
 
 
-def groups(session: Session, *, system: str | None = None, status: MappingErrorStatus = MappingErrorStatus.OPEN) -> list[ErrorGroup]:
-    """Open errors by cause, largest first."""
+def groups(session: Session, *, system: str | None = None, status: MappingErrorStatus = MappingErrorStatus.OPEN,
+           where: ColumnElement[bool] | None = None) -> list[ErrorGroup]:
+    """Open errors by cause, largest first; ``where`` narrows them (a user's row scope)."""
     query = (
         select(
             E.group_key, E.system_id, E.mapping_name, E.mapping_version, E.record_type, E.field, E.rule,
@@ -83,6 +84,8 @@ def groups(session: Session, *, system: str | None = None, status: MappingErrorS
     )
     if system:
         query = query.where(E.system_id == system)
+    if where is not None:
+        query = query.where(where)
     out = []
     for row in session.execute(query):
         value = row.value if row.value is not None and "*" not in row.value and row.rule.startswith(("code", "codeset")) else None

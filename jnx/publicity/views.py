@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from jnx.publicity.actions import get_disclosure
@@ -56,12 +56,26 @@ def row(disclosure: Disclosure, today: dt.date, overdue: bool | None = None) -> 
     }
 
 
+#: Sorts a disclosure with no deadline last, on both databases (they order NULLs differently).
+NO_DEADLINE = dt.date(9999, 12, 31)
+
+
+def sort_key(disclosure: Disclosure) -> tuple[dt.date, int]:
+    """Where a disclosure stands in :func:`list_disclosures`' order: what a page's cursor names."""
+    return disclosure.deadline or NO_DEADLINE, disclosure.id
+
+
 def list_disclosures(session: Session, *, today: dt.date, status: DisclosureStatus | None = None,
-                     overdue: bool = False, limit: int = 1000, where: Any = None) -> list[dict[str, Any]]:
-    """Disclosures, oldest deadline first; ``overdue`` keeps those past due (see the module docstring);
-    ``where`` narrows them further (a user's row scope)."""
+                     overdue: bool = False, limit: int = 1000, where: Any = None,
+                     after: tuple[dt.date, int] | None = None) -> list[dict[str, Any]]:
+    """Disclosures, oldest deadline first (none last); ``overdue`` keeps those past due (see the module
+    docstring); ``where`` narrows them further (a user's row scope); ``after`` starts after that place
+    in the order (a cursor page, :func:`sort_key`)."""
     late = overdue_condition(today)
-    query = select(Disclosure, late.label("late")).order_by(Disclosure.deadline, Disclosure.id).limit(limit)
+    deadline = func.coalesce(Disclosure.deadline, NO_DEADLINE)
+    query = select(Disclosure, late.label("late")).order_by(deadline, Disclosure.id).limit(limit)
+    if after is not None:
+        query = query.where(or_(deadline > after[0], and_(deadline == after[0], Disclosure.id > after[1])))
     if where is not None:
         query = query.where(where)
     if status is not None:

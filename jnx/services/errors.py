@@ -6,8 +6,10 @@ another department's system is "not found", exactly like one that does not exist
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from jnx.errors import NotFoundError
@@ -30,6 +32,36 @@ def _visible(ctx: ServiceContext, scope: RowScope, error_id: int) -> MappingErro
         if system is None or not scope.sees_system(system.department_credit_code, system.region_code):
             raise _not_found(error_id)
     return row
+
+
+class ErrorGroupView(BaseModel):
+    """One cause of the errors queue: system, table version, field, rule (and the value of an unknown code)."""
+
+    group: str
+    system: str
+    table: str
+    record_type: str
+    field: str
+    rule: str
+    value: str | None
+    records: int
+    errors: int
+    message: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+
+class ErrorGroups(BaseModel):
+    groups: list[ErrorGroupView]
+
+
+def error_groups(ctx: ServiceContext, *, system: str | None = None) -> ErrorGroups:
+    """The open errors by cause, largest first (``jnx errors groups --json``, ``GET /api/v1/errors/groups``)."""
+    scope = ctx.authorize("errors.list")
+    if system is not None and not ctx.session.scalar(select(SourceSystem.id).where(SourceSystem.id == system, scope.systems())):
+        raise NotFoundError(f"no system {system!r} is registered", hint="`jnx systems list` shows the registered ones")
+    found = error_queue.groups(ctx.session, system=system, where=None if scope.everything else scope.errors())
+    return ErrorGroups(groups=[ErrorGroupView.model_validate(g, from_attributes=True) for g in found])
 
 
 def list_errors(ctx: ServiceContext, *, status: MappingErrorStatus | None = MappingErrorStatus.OPEN,
@@ -60,3 +92,22 @@ def error_raw(ctx: ServiceContext, error_id: int) -> dict[str, Any]:
 
 def system_ids(ctx: ServiceContext, scope: RowScope) -> list[str]:
     return list(ctx.session.scalars(select(SourceSystem.id).where(scope.systems()).order_by(SourceSystem.id)))
+
+
+class Ignored(BaseModel):
+    ignored: int
+
+
+def ignore_errors(ctx: ServiceContext, *, reason: str, error_id: int | None = None, group: str | None = None,
+                  system: str | None = None) -> Ignored:
+    """Take open errors out of the queue on purpose, with a reason (audited): one error, a group or a
+    system's — within the caller's scope (another department's system or error is "not found")."""
+    scope = ctx.authorize("errors.ignore")
+    if error_id is not None:
+        _visible(ctx, scope, error_id)
+    if system is not None and not ctx.session.scalar(select(SourceSystem.id).where(SourceSystem.id == system, scope.systems())):
+        raise NotFoundError(f"no system {system!r} is registered", hint="`jnx systems list` shows the registered ones")
+    systems: list[str | None] = [system] if scope.everything or system is not None or error_id is not None else list(system_ids(ctx, scope))
+    count = sum(error_queue.ignore(ctx.session, reason=reason, error_id=error_id, group=group, system=s) for s in systems)
+    ctx.audit("errors.ignored", group or system or f"error:{error_id}", {"count": count, "reason": reason})
+    return Ignored(ignored=count)

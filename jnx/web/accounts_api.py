@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from jnx.errors import JnxError, NotFoundError
+from jnx.errors import JnxError
 from jnx.security.account_errors import AccessDenied, AccountError, LoginRateLimited
 from jnx.security.accounts import Accounts, LoginResult, subject_of, view_of
 from jnx.security.audit_sql import SqlAuditStore
@@ -62,11 +62,14 @@ class UserBody(BaseModel):
 
 
 def error_response(exc: JnxError) -> JSONResponse:
-    """A jnx error as the API answers it: status from the error, one message, a hint, no traceback."""
-    status = getattr(exc, "http_status", 404 if isinstance(exc, NotFoundError) else 400)
-    body = {"error": str(exc), "code": getattr(exc, "code", type(exc).__name__), "hint": exc.hint}
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, LoginRateLimited) else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    """A jnx error as the API answers it: an RFC 9457 problem (:mod:`jnx.web.problems`) with the error's
+    status, code and hint, never a traceback; Retry-After when logins are rate-limited."""
+    from jnx.web.problems import jnx_problem
+
+    answer = jnx_problem(exc)
+    if isinstance(exc, LoginRateLimited):
+        answer.headers["Retry-After"] = str(exc.retry_after)
+    return answer
 
 
 class AccountsGateway:
