@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from jnx.errors import NotFoundError
 from jnx.exchange import error_queue
+from jnx.exchange.registry import SystemRegistry
 from jnx.security.scope import RowScope
 from jnx.services.context import ServiceContext
 from jnx.store.models import MappingErrorEntry, MappingErrorStatus, SourceSystem
@@ -55,11 +56,19 @@ class ErrorGroups(BaseModel):
     groups: list[ErrorGroupView]
 
 
+def _require_system(ctx: ServiceContext, scope: RowScope, system: str) -> None:
+    """A NotFoundError for a system that is not registered (listing the registered ones) or outside the scope."""
+    if scope.everything:
+        SystemRegistry().get(ctx.session, system)
+    elif not ctx.session.scalar(select(SourceSystem.id).where(SourceSystem.id == system, scope.systems())):
+        raise NotFoundError(f"no system {system!r} is registered", hint="`jnx systems list` shows the registered ones")
+
+
 def error_groups(ctx: ServiceContext, *, system: str | None = None) -> ErrorGroups:
     """The open errors by cause, largest first (``jnx errors groups --json``, ``GET /api/v1/errors/groups``)."""
     scope = ctx.authorize("errors.list")
-    if system is not None and not ctx.session.scalar(select(SourceSystem.id).where(SourceSystem.id == system, scope.systems())):
-        raise NotFoundError(f"no system {system!r} is registered", hint="`jnx systems list` shows the registered ones")
+    if system is not None:
+        _require_system(ctx, scope, system)
     found = error_queue.groups(ctx.session, system=system, where=None if scope.everything else scope.errors())
     return ErrorGroups(groups=[ErrorGroupView.model_validate(g, from_attributes=True) for g in found])
 
@@ -105,8 +114,8 @@ def ignore_errors(ctx: ServiceContext, *, reason: str, error_id: int | None = No
     scope = ctx.authorize("errors.ignore")
     if error_id is not None:
         _visible(ctx, scope, error_id)
-    if system is not None and not ctx.session.scalar(select(SourceSystem.id).where(SourceSystem.id == system, scope.systems())):
-        raise NotFoundError(f"no system {system!r} is registered", hint="`jnx systems list` shows the registered ones")
+    if system is not None:
+        _require_system(ctx, scope, system)
     systems: list[str | None] = [system] if scope.everything or system is not None or error_id is not None else list(system_ids(ctx, scope))
     count = sum(error_queue.ignore(ctx.session, reason=reason, error_id=error_id, group=group, system=s) for s in systems)
     ctx.audit("errors.ignored", group or system or f"error:{error_id}", {"count": count, "reason": reason})

@@ -62,7 +62,7 @@ def test_a_department_officer_sees_only_their_departments_errors_and_disclosures
     others = officer.get(f"/api/v1/errors/{errors['b-city']}")
     missing = officer.get("/api/v1/errors/999999")
     assert others.status_code == missing.status_code == 404
-    assert others.json()["error"] == f"no mapping error #{errors['b-city']}" and others.json()["hint"] == missing.json()["hint"]
+    assert others.json()["detail"] == f"no mapping error #{errors['b-city']}" and others.json()["hint"] == missing.json()["hint"]
     assert officer.get(f"/api/v1/errors/{errors['b-city']}/raw").status_code == 404
     own = [k for k in disclosures if k.startswith(f"{DEPT_A}|")]
     assert [d["business_key"] for d in officer.get("/api/v1/disclosures").json()["disclosures"]] == own

@@ -84,7 +84,7 @@ def test_wrong_credentials_are_401_and_a_locked_account_423_until_unlocked(
     for _ in range(5):
         assert login(other, "li.si", "Wrong#pass1").status_code == 401
     locked = login(other, "li.si")
-    assert locked.status_code == 423 and "locked until" in locked.json()["error"] and locked.json()["hint"]
+    assert locked.status_code == 423 and "locked until" in locked.json()["detail"] and locked.json()["hint"]
     assert client.post("/api/v1/users/li.si/unlock", headers=sec).status_code == 403  # TOTP enrolment first
     secret = client.post("/api/v1/session/totp", headers=sec).json()["secret"]
     codes = client.post("/api/v1/session/totp/confirm", json={"code": totp.code_at(secret, gateway.clock())}, headers=sec)
@@ -107,7 +107,7 @@ def test_a_session_with_a_password_due_may_only_change_it_then_works_in_full(
     gateway.settings.accounts.totp_required_roles = []
     csrf = {"X-CSRF-Token": login(client, "sec").json()["csrf_token"]}
     refused = client.get("/api/v1/users")
-    assert refused.status_code == 403 and "password must be changed" in refused.json()["error"]
+    assert refused.status_code == 403 and "password must be changed" in refused.json()["detail"]
     assert client.post("/api/v1/session/password", json={"password": GOOD_PASSWORD}, headers=csrf).status_code == 422
     changed = client.post("/api/v1/session/password", json={"password": "Changed#2026"}, headers=csrf)
     assert changed.status_code == 200 and changed.json()["password_change_required"] is False
@@ -147,7 +147,7 @@ def test_a_session_ends_after_thirty_idle_minutes(client: TestClient, gateway: A
     assert client.get("/api/v1/session").status_code == 200
     clock.advance(minutes=30)
     ended = client.get("/api/v1/session")
-    assert ended.status_code == 401 and "idle" in ended.json()["error"]
+    assert ended.status_code == 401 and "idle" in ended.json()["detail"]
 
 
 def test_login_attempts_past_the_rate_limit_are_429_with_retry_after(gateway: AccountsGateway) -> None:
