@@ -61,8 +61,21 @@ class PayloadEncoding(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Defect:
+    """Why a record the source sent cannot be read as a record: the exchange keeps its raw bytes and
+    queues this as its error (rule ``source.<rule>``) instead of mapping it (DESIGN.md rule 8)."""
+
+    rule: str  # e.g. "csv.fields", "encoding", "key.missing", "updated.future"
+    message: str  # names where it was (file and line, page and index) and what is wrong
+
+
+@dataclass(frozen=True)
 class RawRecord:
-    """One source record exactly as received; ``content_hash`` identifies its content."""
+    """One source record exactly as received; ``content_hash`` identifies its content.
+
+    A record with a ``defect`` carries the raw bytes of what was received as its payload; it is
+    staged and queued as an error, never mapped.
+    """
 
     source_key: str
     record_type: str
@@ -73,6 +86,7 @@ class RawRecord:
     canonical: bytes | None = field(default=None, compare=False, repr=False)
     """The bytes ``content_hash`` covers when the puller worked it out (a parsed payload's canonical
     JSON): staged as they are, so the record is serialised once."""
+    defect: Defect | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.content_hash:
@@ -91,6 +105,7 @@ class Page:
     number: int
     line: str  # the line (redacted URL or path) the page came from
     last: bool = False
+    notices: tuple[str, ...] = ()  # what the run reports as warnings (a file rejected, a file stamped in the future…)
 
 
 class ReceiptStatus(enum.Enum):
@@ -164,6 +179,23 @@ class Adapters:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def defective(what: str, record_type: str, raw: bytes, encoding: PayloadEncoding, rule: str, message: str,
+              *, key: str | None = None) -> RawRecord:
+    """A record that could not be read: its raw bytes, kept under its key when it had a readable one,
+    else under a key made of its bytes' hash (the same bad record pulled again is staged once)."""
+    source_key = key if key else "!" + hashlib.sha256(raw).hexdigest()[:24]
+    return RawRecord(source_key, record_type, raw, encoding, None, defect=Defect(rule, f"{what}: {message}"))
+
+
+def raw_json(value: Any) -> bytes:
+    """Bytes of a decoded value that may not be plain JSON (lone surrogates, odd types): ASCII JSON,
+    every character escaped, so nothing is lost and nothing fails to encode."""
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=True, default=repr).encode("ascii")
+    except (RecursionError, TypeError, ValueError):  # nesting too deep for Python, keys that do not sort
+        return repr(value)[:1_000_000].encode("ascii", "backslashreplace")
 
 
 def to_jsonable(value: Any) -> Any:

@@ -363,7 +363,7 @@ class FilePullSpec(_Model):
     ready_suffix: str | None = Field(None, description="only files with a sibling NAME+suffix (e.g. .ok)")
     partial_suffixes: tuple[str, ...] = (".part", ".tmp", ".partial", ".filepart", ".crdownload")
     min_age_seconds: float = Field(0.0, ge=0, description="skip files modified more recently")
-    max_bytes: int = Field(200_000_000, ge=1)
+    max_bytes: int = Field(200_000_000, ge=1, description="xml: the largest file read (CSV files are streamed, any size)")
 
     @model_validator(mode="after")
     def _xml_needs_element(self) -> FilePullSpec:

@@ -26,6 +26,7 @@ from jnx.adapters.base import (
 )
 from jnx.adapters.config import RecordSpec
 from jnx.adapters.errors import PayloadError, TruncatedPageError
+from jnx.adapters.instants import later
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,6 @@ class PageAnswer:
 
 
 Fetch = Callable[[PageRequest], PageAnswer]
-
-
-def later(a: str | None, b: str | None) -> str | None:
-    """The later of two update times as the source writes them (epoch digits compare as numbers)."""
-    if a is None or b is None:
-        return a if b is None else b
-    if a.isdigit() and b.isdigit():
-        return a if int(a) >= int(b) else b
-    return a if a >= b else b
 
 
 def _text(value: Any) -> str | None:

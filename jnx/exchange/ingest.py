@@ -300,7 +300,9 @@ class PageIngester:
         table = self.mapper.ref
         ahead = prepared or {}
         for raw_id, record in todo:
-            ready = ahead.get(record.content_hash)
+            ready = None if record.defect is None else _defect_issues(record)
+            if ready is None:
+                ready = ahead.get(record.content_hash)
             if ready is None:
                 ready = self.prepare(record.payload)
             if ready.issues:
@@ -447,6 +449,13 @@ class PageIngester:
 
 #: The errors-queue rule of a business-key conflict (two source records, one business key).
 CONFLICT_RULE = "business_key.conflict"
+
+
+def _defect_issues(record: PulledRecord) -> Prepared:
+    """A record the adapter could not read: one issue saying why and where, the raw bytes staged."""
+    assert record.defect is not None
+    issue = MappingIssue("", "", None, None, f"source.{record.defect.rule}"[:100], record.defect.message)
+    return Prepared(issues=(issue,))
 
 
 def _target_of(mapper: Mapper) -> str | None:

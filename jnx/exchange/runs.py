@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jnx.adapters.base import Adapters, Page, Puller, Watermark
 from jnx.adapters.config import SecretResolver
 from jnx.adapters.factory import build_adapters
+from jnx.adapters.instants import went_backwards
 from jnx.errors import ConfigError, JnxError, PermanentError, StorageError
 from jnx.exchange.gcpolicy import fewer_collections
 from jnx.exchange.ingest import (
@@ -403,6 +404,9 @@ class RunService:
                 summary.pages[stream] = summary.pages.get(stream, 0) + 1
                 self._refresh_statistics(summary)
                 puller.acknowledge(page)
+                for notice in page.notices:
+                    if notice not in summary.warnings:
+                        summary.warnings.append(notice)
                 if self.progress is not None:
                     self.progress.advance(len(page.records))
                     counts = summary.counts
@@ -454,7 +458,7 @@ class RunService:
     def _commit_page(self, lease: Lease, system: RegisteredSystem, stream: str, ingester: PageIngester, page: Page,
                      start: Watermark | None, summary: RunSummary, prepared: Mapping[str, Prepared] | None = None) -> Lease:
         mark = page.watermark
-        if start is not None and mark.since < start.since:
+        if start is not None and went_backwards(mark.since, start.since):
             # never store a watermark behind the one this pull started from: keep that, go on with the pass
             warning = f"{stream}: the source's watermark went backwards ({start.since} → {mark.since}); kept {start.since}"
             if warning not in summary.warnings:
