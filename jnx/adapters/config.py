@@ -287,6 +287,8 @@ class RestPullSpec(RecordSpec):
     ok_values: list[Any] = Field(default_factory=lambda: [0, True], description="values of ok_path that mean success")
     pagination: Literal["cursor", "page"] = "cursor"
     next_cursor_path: str | None = Field(None, description="cursor pagination: where the next cursor is")
+    has_more_path: str | None = Field(None, description="cursor pagination: where the answer says whether more pages follow")
+    message_path: str | None = Field("msg", description="where a refusing answer gives its reason (shown in the run's error)")
     first_page: int = 1
 
     @model_validator(mode="after")

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +34,8 @@ from jnx.adapters.base import (
     Receipt,
     ReceiptStatus,
     Watermark,
+    defective,
+    raw_json,
     to_jsonable,
 )
 from jnx.adapters.config import (
@@ -48,7 +50,9 @@ from jnx.adapters.errors import (
     RequestRejectedError,
     TransportError,
 )
+from jnx.adapters.instants import in_the_future
 from jnx.adapters.lines import Clock, Line, LineSet
+from jnx.adapters.screening import text_problem
 from jnx.adapters.transport import Sleep, Transport
 
 
@@ -115,6 +119,75 @@ def _text(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime | date) else str(value)
 
 
+class Unreadable:
+    """A column value the driver could not turn into its column's type (``0000-00-00`` in a DATE
+    column, an Excel serial number in a DATETIME one): the row is a defect, kept with the raw value."""
+
+    __slots__ = ("raw", "error")
+
+    def __init__(self, raw: Any, error: BaseException) -> None:
+        self.raw = raw
+        self.error = error
+
+    def __repr__(self) -> str:
+        return repr(self.raw)
+
+
+class _Lenient(sa.types.TypeDecorator[Any]):
+    """Reads a column with its own type's conversion; a value that does not convert stays raw."""
+
+    impl = sa.types.NullType
+    cache_ok = True
+
+    def __init__(self, inner: sa.types.TypeEngine[Any]) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
+        convert = self.inner.dialect_impl(dialect).result_processor(dialect, coltype)
+        if convert is None:
+            return None
+
+        def lenient(value: Any) -> Any:
+            try:
+                return convert(value)
+            except (ValueError, TypeError, OverflowError) as exc:
+                return Unreadable(value, exc)
+
+        return lenient
+
+
+def _excel_serial(value: Any) -> str:
+    """What an Excel serial day number (44256) stands for, to say so in the message."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if 1 <= number < 2_958_466:
+        return f" — an Excel serial date? It would be {(datetime(1899, 12, 30) + timedelta(days=number)).date().isoformat()}"
+    return ""
+
+
+def row_problem(row: Mapping[str, Any], key_column: str, updated_column: str) -> tuple[str, str] | None:
+    """Why a 前置库 row cannot be a record (rule, message), or None."""
+    for name, value in row.items():
+        if isinstance(value, Unreadable):
+            return "column.unreadable", (f"column {name} holds {value.raw!r}, which its column type cannot read "
+                                         f"({value.error}){_excel_serial(value.raw)}")
+        if isinstance(value, bytes | bytearray | memoryview):
+            data = bytes(value)
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return "encoding", f"column {name} holds bytes that are not UTF-8 at byte offset {exc.start} ({exc.reason})"
+    if row.get(key_column) in (None, ""):
+        return "key.missing", f"the row has no key (column {key_column} is NULL)"
+    problem = text_problem({k: v for k, v in row.items() if isinstance(v, str)})
+    if problem is not None:
+        return "text", problem
+    return None
+
+
 class DbFrontPuller:
     def __init__(self, db: FrontDatabase, spec: DbPullSpec, *, page_size: int) -> None:
         self.db = db
@@ -124,26 +197,69 @@ class DbFrontPuller:
     def pull(self, watermark: Watermark | None, *, page_size: int | None = None) -> Iterator[Page]:
         size = page_size or self.page_size
         mark = watermark or Watermark(since=self.spec.initial_since)
+        line = self.db.transport.lines.lines[0].label
         number = 0
+        now = datetime.now(UTC)
+        position = mark  # where the next keyset page starts: past rows dated in the future, which `mark` is not
         while True:
             number += 1
-            rows = self.db.run(f"pull {self.spec.table}", lambda conn, m=mark: self._page(conn, m, size))
-            records = tuple(
-                RawRecord(
-                    source_key=_text(row[self.spec.key_column]),
-                    record_type=self.spec.record_type,
-                    payload=to_jsonable(dict(row)),
-                    encoding=PayloadEncoding.ROW,
-                    source_updated=_text(row[self.spec.updated_column]),
-                )
-                for row in rows
-            )
-            if records:
-                mark = Watermark(since=records[-1].source_updated or mark.since, key=records[-1].source_key)
-            last = len(records) < size
-            yield Page(records, mark, number, self.db.transport.lines.lines[0].label, last=last)
-            if last:
-                return
+            rows = self.db.run(f"pull {self.spec.table}", lambda conn, m=position: self._page(conn, m, size))
+            records, mark = self._records(rows, mark, number, now)
+            if rows:
+                last_row = rows[-1]
+                position = Watermark(since=_text(last_row[self.spec.updated_column]), key=_text(last_row[self.spec.key_column]))
+            if len(rows) < size:
+                break
+            yield Page(tuple(records), mark, number, line)
+        # rows whose update time is NULL are no part of the keyset: read on every pull (unchanged ones
+        # are not staged again), each page in key order, the watermark left as the main pass put it
+        after: Any = None
+        pending = records
+        while True:
+            rows = self.db.run(f"pull {self.spec.table} (no update time)", lambda conn, a=after: self._undated(conn, a, size))
+            if not rows:
+                break
+            found, _ = self._records(rows, mark, number, now)
+            yield Page(tuple(pending), mark, number, line)
+            number += 1
+            pending = found
+            after = rows[-1][self.spec.key_column]
+            if len(rows) < size:
+                break
+        yield Page(tuple(pending), mark, number, line, last=True)
+
+    def _records(self, rows: Sequence[Mapping[str, Any]], mark: Watermark, number: int,
+                 now: datetime) -> tuple[list[RawRecord], Watermark]:
+        """The records of one page of rows (a defect for each row that is not one) and the watermark after it."""
+        spec = self.spec
+        records: list[RawRecord] = []
+        for index, row in enumerate(rows):
+            where = f"{spec.table} page {number} row {index}"
+            key_value, updated_value = row.get(spec.key_column), row.get(spec.updated_column)
+            problem = row_problem(row, spec.key_column, spec.updated_column)
+            future = updated_value is not None and in_the_future(_text(updated_value), now) is not None
+            if problem is None and future:
+                problem = ("updated.future", f"{spec.updated_column} is {_text(updated_value)}, after now: not stored and "
+                                             "not used for the watermark")
+            if problem is not None:
+                readable = key_value not in (None, "") and not isinstance(key_value, Unreadable | bytes)
+                records.append(defective(where, spec.record_type, raw_json({k: _raw(v) for k, v in row.items()}),
+                                         PayloadEncoding.ROW, problem[0], problem[1], key=_text(key_value) if readable else None))
+            else:
+                records.append(RawRecord(source_key=_text(key_value), record_type=spec.record_type, payload=to_jsonable(dict(row)),
+                                         encoding=PayloadEncoding.ROW,
+                                         source_updated=None if updated_value is None else _text(updated_value)))
+            if updated_value is not None and not isinstance(updated_value, Unreadable) and key_value is not None \
+                    and not isinstance(key_value, Unreadable) and not future:
+                mark = Watermark(since=_text(updated_value), key=_text(key_value))
+        return records, mark
+
+    def _undated(self, conn: sa.Connection, after: Any, size: int) -> list[Any]:
+        table = self.db.table(conn, self.spec.table)
+        updated, key = table.c[self.spec.updated_column], table.c[self.spec.key_column]
+        where = updated.is_(None) if after is None else sa.and_(updated.is_(None), key > after)
+        query = sa.select(*_lenient(table)).where(where).order_by(key).limit(size)
+        return [row._mapping for row in conn.execute(query)]
 
     def acknowledge(self, page: Page) -> None:
         return None
@@ -156,8 +272,22 @@ class DbFrontPuller:
             where = updated >= since
         else:
             where = sa.or_(updated > since, sa.and_(updated == since, key > _bind(key, mark.key)))
-        query = sa.select(table).where(where).order_by(updated, key).limit(size)
+        query = sa.select(*_lenient(table)).where(where).order_by(updated, key).limit(size)
         return [row._mapping for row in conn.execute(query)]
+
+
+def _lenient(table: sa.Table) -> list[Any]:
+    """The table's columns, each read leniently (a value its type cannot convert stays raw)."""
+    return [sa.type_coerce(column, _Lenient(column.type)).label(column.name) for column in table.columns]
+
+
+def _raw(value: Any) -> Any:
+    """A column value as it may be kept in a defect's raw JSON (bytes as latin-1 text: every byte kept)."""
+    if isinstance(value, Unreadable):
+        value = value.raw
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"bytes": bytes(value).hex()}
+    return to_jsonable(value)
 
 
 class DbFrontPusher:

@@ -54,6 +54,11 @@ def _unsure_float(document: Any) -> bool:
     return False
 
 
+def unsure_float(document: Any) -> bool:
+    """Whether :func:`canonical` may not write ``document``'s floats as the standard library does."""
+    return _unsure_float(document)
+
+
 def loads_utf8(content: bytes) -> Any:
     """``json.loads(content.decode("utf-8"))`` when orjson reads it the same way, else :data:`DECLINED`."""
     try:

@@ -10,10 +10,11 @@ updated at the watermark instant is lost.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from jnx.adapters import fastjson
 from jnx.adapters.base import (
@@ -21,12 +22,15 @@ from jnx.adapters.base import (
     PayloadEncoding,
     RawRecord,
     Watermark,
+    defective,
     dig,
+    raw_json,
     to_jsonable,
 )
 from jnx.adapters.config import RecordSpec
 from jnx.adapters.errors import PayloadError, TruncatedPageError
-from jnx.adapters.instants import later
+from jnx.adapters.instants import in_the_future, later
+from jnx.adapters.screening import text_problem
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,41 @@ def _text(value: Any) -> str | None:
     return str(converted)
 
 
+def _present(data: Any, path: str | None) -> bool:
+    """Whether a JSON answer has the member at ``path`` at all (``null`` counts as present)."""
+    if not path or not isinstance(data, Mapping):
+        return True
+    current: Any = data
+    for part in path.split("."):
+        if isinstance(current, Mapping):
+            if part not in current:
+                return False
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit():
+            if int(part) >= len(current):
+                return False
+            current = current[int(part)]
+        else:
+            return False
+    return True
+
+
 def records_of(
-    data: Any, spec: RecordSpec, *, source: str, encoding: PayloadEncoding, plain_json: bool = False
+    data: Any, spec: RecordSpec, *, source: str, encoding: PayloadEncoding, plain_json: bool = False,
+    now: dt.datetime | None = None,
 ) -> tuple[list[RawRecord], str | None]:
     """Raw records in one answer and the latest update time among them (``plain_json``: ``data``
-    came from :func:`fastjson.loads_utf8`, so records are hashed through :func:`fastjson.canonical`)."""
+    came from :func:`fastjson.loads_utf8`, so records are hashed through :func:`fastjson.canonical`).
+
+    One record that is not a record (not an object, no key, text that cannot be standard text,
+    duplicate member names, an update time after ``now`` + the allowed skew) is a defective record
+    of its own, kept raw and queued as an error; it does not move the watermark. An answer without
+    the member where its records are is a :class:`PayloadError` of the page.
+    """
+    if encoding is PayloadEncoding.JSON and not _present(data, spec.records_path):
+        raise PayloadError(f"{source}: the answer has no `{spec.records_path}` (where its records are); "
+                           "nothing of it is stored and the watermark does not move",
+                           hint="check `records_path` in the registration, or ask the platform why it answered without data")
     items = dig(data, spec.records_path)
     if items is None:
         items = []
@@ -74,21 +108,39 @@ def records_of(
     records: list[RawRecord] = []
     high: str | None = None
     plain = encoding is PayloadEncoding.JSON  # decoded JSON is plain already
+    clock = now or dt.datetime.now(dt.UTC)
     for index, item in enumerate(items):
+        where = f"{source}, record {index}"
         payload = item if plain else to_jsonable(item if isinstance(item, Mapping) else getattr(item, "__values__", item))
         if not isinstance(payload, Mapping):
-            raise PayloadError(f"{source}: record {index} at `{spec.records_path}` is not an object")
+            records.append(defective(where, spec.record_type, raw_json(payload), encoding, "record.not_object",
+                                     f"not an object at `{spec.records_path}` but {type(payload).__name__}"))
+            continue
         key = _text(dig(payload, spec.key_field))
+        problem = text_problem(payload)
+        if problem is not None:
+            rule = "json.duplicate_key" if "more than once" in problem else "text"
+            records.append(defective(where, spec.record_type, raw_json(payload), encoding, rule,
+                                     problem, key=key if key and text_problem(key) is None else None))
+            continue
         if key is None:
-            raise PayloadError(f"{source}: record {index} has no source key `{spec.key_field}`")
+            records.append(defective(where, spec.record_type, raw_json(payload), encoding, "key.missing",
+                                     f"the record has no source key `{spec.key_field}`"))
+            continue
         updated = _text(dig(payload, spec.updated_field)) if spec.updated_field else None
+        future = in_the_future(updated, clock)
+        if future is not None:
+            records.append(defective(where, spec.record_type, raw_json(payload), encoding, "updated.future",
+                                     f"record {key} is dated {updated} ({future.isoformat()}), after now: not stored and "
+                                     "not used for the watermark; ask the platform to correct its update time", key=key))
+            continue
         high = later(high, updated)
         exact = fastjson.canonical(payload) if plain_json else fastjson.DECLINED
         if exact is fastjson.DECLINED:
             records.append(RawRecord(key, spec.record_type, payload, encoding, updated))
         else:  # the same bytes and hash RawRecord would work out, sooner
             records.append(RawRecord(key, spec.record_type, payload, encoding, updated,
-                                     "sha256:" + hashlib.sha256(cast(bytes, exact)).hexdigest(), cast(bytes, exact)))
+                                     "sha256:" + hashlib.sha256(exact).hexdigest(), exact))
     return records, high
 
 
@@ -101,6 +153,7 @@ def paginate(
     mode: Literal["page", "cursor"],
     first_page: int = 1,
     next_cursor_path: str | None = None,
+    has_more_path: str | None = None,
     encoding: PayloadEncoding,
 ) -> Iterator[Page]:
     mark = watermark or Watermark(since=spec.initial_since)
@@ -120,7 +173,16 @@ def paginate(
             position = str(page)
         else:
             next_cursor = _text(dig(answer.data, next_cursor_path))
-            last = next_cursor is None
+            more = dig(answer.data, has_more_path) if has_more_path else None
+            if has_more_path and more not in (None, False, 0, "0", "false", "False"):
+                if next_cursor is None or not next_cursor.strip():
+                    raise PayloadError(
+                        f"{source}: the answer says there are more pages (`{has_more_path}` = {more!r}) but gives no "
+                        f"`{next_cursor_path}`; stopped before the watermark moves",
+                        hint="the platform's paging is broken; ask it to fix its cursor, the next run starts again here")
+                if next_cursor == cursor:
+                    raise PayloadError(f"{source}: the answer gives the same cursor {next_cursor!r} again; stopped to avoid a loop")
+            last = next_cursor is None or (has_more_path is not None and more in (False, 0, "0", "false", "False"))
             cursor = next_cursor
             position = next_cursor or ""
         mark = mark.resume(position, high)

@@ -29,6 +29,69 @@ from jnx.adapters.receipts import batch_key, read_receipts
 from jnx.adapters.transport import HttpClient
 
 
+class _Members(dict[str, Any]):
+    """A JSON object some of whose member names came more than once (``duplicates``): the record
+    holding it is a defect, never read with the last value winning."""
+
+    duplicates: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) == len(pairs):
+        return data
+    seen: set[str] = set()
+    twice = sorted({name for name, _ in pairs if name in seen or seen.add(name)})  # type: ignore[func-returns-value]
+    marked = _Members(data)
+    marked.duplicates = twice
+    return marked
+
+
+def _charset(response: requests.Response) -> str | None:
+    """The charset the answer's Content-Type declares, or None (no guessing)."""
+    for param in response.headers.get("Content-Type", "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"'):
+            return value.strip().strip('"')
+    return None
+
+
+def strict_json(content: bytes, charset: str | None, where: str) -> tuple[Any, bool]:
+    """An answer's JSON, read strictly: UTF-8 (RFC 8259) unless the answer declares a charset.
+
+    Bytes that are not UTF-8 inside a string are kept (``surrogateescape``), so the record holding
+    them becomes an error of its own (:mod:`jnx.adapters.screening`); bytes in a declared charset
+    that do not decode, a document that is not JSON or nests deeper than Python reads are a
+    :class:`PayloadError` of the page naming the byte offset. Returns the document and whether it is
+    plain JSON whose canonical bytes :func:`fastjson.canonical` may work out.
+    """
+    codec = (charset or "utf-8").lower().replace("_", "-")
+    utf8 = codec in ("utf-8", "utf8")
+    try:
+        if utf8:
+            text = content.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+        else:
+            text = content.decode(codec)
+    except LookupError as exc:
+        raise PayloadError(f"{where}: the answer declares an unknown charset {charset!r}") from exc
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"{where}: the answer is not valid {charset} at byte offset {exc.start} ({exc.reason}); "
+                           f"{len(content)} bytes received", hint="the platform must send the charset it declares") from exc
+    try:
+        document = json.loads(text, object_pairs_hook=_object)
+    except RecursionError as exc:
+        raise PayloadError(f"{where}: the answer nests objects or lists deeper than can be read; {len(content)} bytes received",
+                           hint="a record nested so deep is no record of the standard; ask the platform to check it") from exc
+    except ValueError as exc:
+        position = getattr(exc, "pos", None)
+        offset = len(text[:position].encode("utf-8", errors="surrogateescape")) if utf8 and position is not None else position
+        message = getattr(exc, "msg", str(exc))
+        raise PayloadError(f"{where}: the answer is not JSON ({message} at byte offset {offset}); {len(content)} bytes received",
+                           hint="the platform sent a broken answer; the run stops before the watermark moves") from exc
+    plain = utf8 and not fastjson.unsure_float(document)
+    return document, plain
+
+
 def decode_json(response: requests.Response, line: Line, what: str) -> Any:
     """The answer's JSON, read by the standard library as ``response.json()`` would read it (requests
     switches to simplejson when that is installed, which reads some answers differently)."""
@@ -38,11 +101,6 @@ def decode_json(response: requests.Response, line: Line, what: str) -> Any:
         raise PayloadError(
             f"{what} on line {line.label}: the answer is not JSON ({exc}); {len(response.content)} bytes received"
         ) from exc
-
-
-def _utf8(response: requests.Response) -> bool:
-    """Whether ``response.json()`` would read the body as UTF-8 (no charset, or a UTF-8 one)."""
-    return response.encoding is None or response.encoding.lower().replace("_", "-") in ("utf-8", "utf8")
 
 
 class RestPuller:
@@ -62,6 +120,7 @@ class RestPuller:
             mode=self.spec.pagination,
             first_page=self.spec.first_page,
             next_cursor_path=self.spec.next_cursor_path,
+            has_more_path=self.spec.has_more_path,
             encoding=PayloadEncoding.JSON,
         )
 
@@ -73,10 +132,7 @@ class RestPuller:
         params = fill_placeholders(self.spec.params, request.placeholders())
 
         response, line = self.http.request("GET", self.spec.path, params=params, what=what)
-        data = fastjson.loads_utf8(response.content) if _utf8(response) else fastjson.DECLINED
-        plain = data is not fastjson.DECLINED
-        if not plain:
-            data = decode_json(response, line, what)
+        data, plain = strict_json(response.content, _charset(response), f"{what} on line {line.label}")
         self._check_ok(data, line, what)
         return PageAnswer(data, line.label, plain_json=plain)
 
@@ -85,7 +141,9 @@ class RestPuller:
             return
         status = dig(data, self.spec.ok_path)
         if status not in self.spec.ok_values:
-            raise RequestRejectedError(f"{what} on line {line.label}: the platform answered {self.spec.ok_path}={status!r}")
+            said = dig(data, self.spec.message_path) if self.spec.message_path else None
+            reason = f": {str(said)[:300]}" if said not in (None, "") else ""
+            raise RequestRejectedError(f"{what} on line {line.label}: the platform answered {self.spec.ok_path}={status!r}{reason}")
 
 
 class RestPusher:

@@ -44,6 +44,10 @@ def text_problem(value: Any) -> str | None:
         if depth >= MAX_DEPTH and isinstance(item, Mapping | list | tuple):
             return f"`{path}` is nested deeper than {MAX_DEPTH} levels"
         if isinstance(item, Mapping):
+            twice = getattr(item, "duplicates", None)
+            if twice:
+                names = ", ".join(repr(n) for n in twice)
+                return f"`{path or 'the record'}` names member(s) {names} more than once; which value is meant cannot be told"
             for key, child in item.items():
                 name = str(key)
                 match = _BAD.search(name)
