@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "sandbox": ("sandbox",),
     "security": ("keys", "envelope", "audit", "receiver"),
     "disclosures": ("disclosures", "reconcile"),
+    "indicators": ("indicators", "report"),
     "users": ("users",),
     "tokens": ("tokens",),
     "web": ("web",),

@@ -25,6 +25,7 @@ from jnx.store.models import (
     DisclosureAction,
     DisclosureRevision,
     DisclosureStatus,
+    beijing_day,
 )
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
@@ -75,6 +76,12 @@ _ENVELOPE = update(DELIVERIES).where(DELIVERIES.c.id == bindparam("d_id")).value
 _DISCLOSURE = (
     update(DISCLOSURES).where(DISCLOSURES.c.id == bindparam("x_id"), DISCLOSURES.c.current_revision == bindparam("x_rev"))
     .values(status=bindparam("x_status"), problems=bindparam("x_problems"), updated_at=bindparam("x_now"))
+)
+#: the first acceptance of a revision, written once (0006): a second acknowledgement leaves it alone
+_ACKNOWLEDGED = (
+    update(REVISIONS).where(REVISIONS.c.disclosure_id == bindparam("r_disclosure"), REVISIONS.c.revision == bindparam("r_rev"),
+                            REVISIONS.c.acknowledged_at.is_(None))
+    .values(acknowledged_at=bindparam("r_now"), acknowledged_on=bindparam("r_day"))
 )
 
 
@@ -133,7 +140,10 @@ class OutboxStore:
                         for o in mine if o.status is None]
             marked = [{"x_id": o.work.disclosure_id, "x_rev": o.work.revision, "x_status": o.disclosure_status,
                        "x_problems": o.problems, "x_now": now} for o in mine if o.disclosure_status is not None]
-            for statement, params in ((_CLOSE, closed), (_RELEASE, released), (_DISCLOSURE, marked)):
+            acknowledged = [{"r_disclosure": o.work.disclosure_id, "r_rev": o.work.revision, "r_now": now,
+                             "r_day": beijing_day(now)} for o in mine if o.status is DeliveryStatus.ACKNOWLEDGED]
+            for statement, params in ((_CLOSE, closed), (_RELEASE, released), (_DISCLOSURE, marked),
+                                      (_ACKNOWLEDGED, acknowledged)):
                 if params:
                     connection.execute(statement, params)
         return mine

@@ -75,6 +75,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def beijing_day(instant: dt.datetime) -> dt.date:
+    """The calendar day of ``instant`` in China (deadlines are Beijing dates)."""
+    return instant.astimezone(BEIJING).date()
+
+
 def utcnow() -> dt.datetime:
     """Now, timezone-aware (UTC): the default of every ``*_at`` column."""
     return dt.datetime.now(dt.UTC)
@@ -242,6 +250,7 @@ class Run(Base):
         UniqueConstraint("system_id", "due_at"),  # two schedulers never create the same due run twice
         Index(None, "status", "lease_expires_at"),
         Index(None, "status", "due_at"),
+        Index(None, "finished_at"),  # the month's indicators (0006)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -269,7 +278,8 @@ class RawRecord(Base):
     """A source record exactly as received; never changed, never deleted by a run."""
 
     __tablename__ = "raw_records"
-    __table_args__ = (UniqueConstraint("system_id", "source_key", "content_hash"), Index(None, "run_id"))
+    __table_args__ = (UniqueConstraint("system_id", "source_key", "content_hash"), Index(None, "run_id"),
+                      Index(None, "received_at"))  # received_at: the month's indicators (0006)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     system_id: Mapped[str] = _system_fk()
@@ -353,6 +363,7 @@ class MappingErrorEntry(Base):
         Index(None, "status", "system_id"),
         Index(None, "raw_record_id"),
         Index(None, "conflict_record_id"),
+        Index(None, "created_at"),  # the month's indicators (0006)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -444,7 +455,8 @@ class DisclosureRevision(Base):
     """One version of a disclosure as pushed: new, correction or withdrawal, with its idempotency key."""
 
     __tablename__ = "disclosure_revisions"
-    __table_args__ = (UniqueConstraint("disclosure_id", "revision"), UniqueConstraint("idempotency_key"))
+    __table_args__ = (UniqueConstraint("disclosure_id", "revision"), UniqueConstraint("idempotency_key"),
+                      Index(None, "due_date"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     disclosure_id: Mapped[int] = mapped_column(BigId, ForeignKey("disclosures.id"))
@@ -455,6 +467,10 @@ class DisclosureRevision(Base):
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(Text)  # why this correction or withdrawal (0002)
     created_at: Mapped[dt.datetime] = _created()
+    # the credit platform's first acceptance of this revision, written once (0006): the instant and its
+    # Beijing day, which 公示及时率 compares with ``due_date`` (docs/indicators.md)
+    acknowledged_at: Mapped[dt.datetime | None]
+    acknowledged_on: Mapped[dt.date | None] = mapped_column(Date)
 
     disclosure: Mapped[Disclosure] = relationship(back_populates="revisions")
 

@@ -1,0 +1,250 @@
+"""All indicators of one month, assembled from the SQL aggregates (:mod:`.publicity_sql`,
+:mod:`.exchange_sql`): per 执法主体 and kind, per department, in total; collection and data quality
+per source system; and the drill-down behind any figure (:func:`drill`).
+
+Rates are shares in 0..1 (None when nothing was counted); money is Decimal 万元 with 6 places.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from jnx.errors import InputError
+from jnx.indicators import exchange_sql, publicity_sql
+from jnx.indicators.definitions import (
+    BY_KEY,
+    DISCLOSURE_KINDS,
+    KIND_OF_TYPE,
+    PENALTY_TYPES,
+    RECORD_TYPES,
+    Kind,
+    Period,
+    rate,
+)
+from jnx.indicators.scope import Scope, department_of, json_text, key_filters, wan_value
+from jnx.publicity.rules import DEFAULT_PUBLICATION, PublicationPolicy, WorkingDays
+from jnx.store.models import StandardRecord
+
+COUNTS = ("came_due", "on_time", "records", "disclosed", "excluded", "blocked", "rejected", "withdrawn", "overdue",
+          "due_1", "due_3", "corrections_due", "corrections_on_time", "withdrawals_due", "withdrawals_on_time",
+          "credit_repairs", "penalties", "inspections", "problems", "coercive_measures")
+MONEY = ("fines_wan", "confiscations_wan")
+ZERO = Decimal("0.000000")
+
+
+def make_scope(session: Session, *, month: Period, today: dt.date, now: dt.datetime, calendar: WorkingDays,
+               department: str | None = None, region: str | None = None) -> Scope:
+    return Scope(month=month, today=today, due_1=calendar.add_workdays(today, 1).date,
+                 due_3=calendar.add_workdays(today, 3).date, now=now, department=department, region=region,
+                 dialect=session.get_bind().dialect.name)
+
+
+class _Tally:
+    """Raw counts by (department, kind); rates are derived from the sums, never averaged."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str, Kind], dict[str, Any]] = {}
+
+    def cell(self, department: str, kind: Kind) -> dict[str, Any]:
+        found = self.cells.get((department, kind))
+        if found is None:
+            found = {**dict.fromkeys(COUNTS, 0), **dict.fromkeys(MONEY, ZERO), "penalty_types": {}}
+            self.cells[(department, kind)] = found
+        return found
+
+    def add(self, department: str, kind: Kind, name: str, value: Any) -> None:
+        cell = self.cell(department, kind)
+        cell[name] += value
+
+
+def _merge(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {**dict.fromkeys(COUNTS, 0), **dict.fromkeys(MONEY, ZERO)}
+    types: dict[str, int] = defaultdict(int)
+    for cell in cells:
+        for name in (*COUNTS, *MONEY):
+            out[name] += cell[name]
+        for name, n in cell["penalty_types"].items():
+            types[name] += n
+    out["penalty_types"] = {t: types[t] for t in PENALTY_TYPES if types.get(t)}
+    return _rates(out)
+
+
+def _rates(c: dict[str, Any]) -> dict[str, Any]:
+    """The derived figures of a cell (formulas in :mod:`jnx.indicators.definitions`)."""
+    published_base = c["records"] - c["excluded"]
+    c["late"] = c["came_due"] - c["on_time"]
+    c["missing"] = c["records"] - c["disclosed"] - c["excluded"]
+    c["timeliness"] = rate(c["on_time"], c["came_due"])
+    c["late_rate"] = None if c["timeliness"] is None else round(1 - c["timeliness"], 4)
+    c["completeness"] = rate(c["disclosed"], published_base)
+    c["compliance"] = None if c["disclosed"] == 0 else round(1 - (c["blocked"] + c["rejected"]) / c["disclosed"], 4)
+    c["withdrawal_rate"] = rate(c["withdrawn"], c["disclosed"])
+    c["correction_timeliness"] = rate(c["corrections_on_time"], c["corrections_due"])
+    c["withdrawal_timeliness"] = rate(c["withdrawals_on_time"], c["withdrawals_due"])
+    c["problem_rate"] = rate(c["problems"], c["inspections"])
+    return c
+
+
+def _disclosure_figures(session: Session, scope: Scope, tally: _Tally, policy: PublicationPolicy) -> None:
+    for row in publicity_sql.timeliness(session, scope):
+        kind = DISCLOSURE_KINDS[str(row.kind)]
+        tally.add(row.department, kind, "came_due", int(row.came_due))
+        tally.add(row.department, kind, "on_time", int(row.on_time))
+    for row in publicity_sql.decided(session, scope, policy):
+        kind = KIND_OF_TYPE[row.record_type]
+        for name in ("records", "disclosed", "excluded", "blocked", "rejected", "withdrawn"):
+            tally.add(row.department, kind, name, int(getattr(row, name)))
+    for name, now_by_key in publicity_sql.now_counts(session, scope).items():
+        for (department, kind_name), n in now_by_key.items():
+            tally.add(department, DISCLOSURE_KINDS[kind_name], name, n)
+    for action, change_by_key in publicity_sql.changes(session, scope).items():
+        prefix = "corrections" if action == "correction" else "withdrawals"
+        for (department, kind_name), (due, ok) in change_by_key.items():
+            tally.add(department, DISCLOSURE_KINDS[kind_name], f"{prefix}_due", due)
+            tally.add(department, DISCLOSURE_KINDS[kind_name], f"{prefix}_on_time", ok)
+    for (department, kind_name), n in publicity_sql.repairs(session, scope).items():
+        tally.add(department, DISCLOSURE_KINDS[kind_name], "credit_repairs", n)
+
+
+def _enforcement_figures(session: Session, scope: Scope, tally: _Tally) -> None:
+    for row in exchange_sql.enforcement(session, scope):
+        kind = KIND_OF_TYPE[row.record_type]
+        n = int(row.records)
+        if kind is Kind.PENALTY:
+            tally.add(row.department, kind, "penalties", n)
+            tally.add(row.department, kind, "fines_wan", wan_value(row.fines, scope.dialect))
+            tally.add(row.department, kind, "confiscations_wan", wan_value(row.confiscations, scope.dialect))
+            types = tally.cell(row.department, kind)["penalty_types"]
+            for i, name in enumerate(PENALTY_TYPES):
+                if getattr(row, f"t{i}"):
+                    types[name] = types.get(name, 0) + int(getattr(row, f"t{i}"))
+        elif kind is Kind.INSPECTION:
+            tally.add(row.department, kind, "inspections", n)
+            tally.add(row.department, kind, "problems", int(row.problems))
+        else:
+            tally.add(row.department, kind, "coercive_measures", n)
+
+
+def _names(session: Session, scope: Scope) -> dict[str, str]:
+    """执法主体 names as the month's records give them (authority_name, or inspecting_department)."""
+    s, m = StandardRecord, scope.month
+    name = func.max(func.coalesce(json_text(s.data, "authority_name"), json_text(s.data, "inspecting_department")))
+    rows = session.execute(select(department_of(s.business_key), name)
+                           .where(s.decision_date >= m.first, s.decision_date <= m.last,
+                                  s.record_type.in_([t for types in RECORD_TYPES.values() for t in types]),
+                                  *key_filters(scope, s.business_key))
+                           .group_by(department_of(s.business_key)))
+    return {str(code): str(n) for code, n in rows if n is not None}
+
+
+def _collection(session: Session, scope: Scope) -> dict[str, Any]:
+    received = exchange_sql.received(session, scope)
+    runs = exchange_sql.runs(session, scope)
+    errored = exchange_sql.errored_records(session, scope)
+    resolved = exchange_sql.resolution(session, scope)
+    open_now = exchange_sql.open_errors(session)
+    systems: list[dict[str, Any]] = []
+    departments: dict[str, dict[str, Any]] = {}
+    for row in exchange_sql.systems(session, scope):
+        by_type = {t: n for (system, t), n in received.items() if system == row.id}
+        by_kind: dict[str, int] = defaultdict(int)
+        for record_type, n in by_type.items():
+            by_kind[KIND_OF_TYPE[record_type].value if record_type in KIND_OF_TYPE else record_type] += n
+        total = sum(by_type.values())
+        succeeded, last = runs.get(row.id, (0, None))
+        count, mean, longest = resolved.get(row.id, (0, None, None))
+        open_errors, open_records = open_now.get(row.id, (0, 0))
+        systems.append({
+            "system": row.id, "department": row.department_credit_code, "department_name": row.department_name,
+            "region": row.region_code, "kind": row.kind.value, "received": total, "received_by_kind": dict(by_kind),
+            "runs_succeeded": succeeded, "last_success": last,
+            "last_success_age_hours": None if last is None else round((scope.as_of - last).total_seconds() / 3600, 2),
+            "errored_records": errored.get(row.id, 0), "error_rate": rate(errored.get(row.id, 0), total),
+            "resolved_errors": count, "mean_resolution_hours": None if mean is None else round(mean / 3600, 2),
+            "max_resolution_hours": None if longest is None else round(longest / 3600, 2),
+            "open_errors": open_errors, "open_error_records": open_records,
+        })
+        entry = departments.setdefault(row.department_credit_code, {
+            "department": row.department_credit_code, "department_name": row.department_name,
+            "region": row.region_code, "systems": [], "connected": False})
+        entry["systems"].append(row.id)
+        entry["connected"] = entry["connected"] or succeeded > 0
+    connected = sum(1 for d in departments.values() if d["connected"] is True)
+    received_total = sum(s["received"] for s in systems)
+    errored_total = sum(s["errored_records"] for s in systems)
+    return {
+        "departments_registered": len(departments), "departments_connected": connected,
+        "connection_rate": rate(connected, len(departments)), "received": received_total,
+        "error_rate": rate(errored_total, received_total), "errored_records": errored_total,
+        "open_errors": sum(s["open_errors"] for s in systems),
+        "not_connected": [d for d in departments.values() if not d["connected"]],
+        "departments": list(departments.values()), "systems": systems,
+    }
+
+
+def _rank(departments: list[dict[str, Any]]) -> None:
+    """Rank by the mean of the three 双公示 rates that exist (timeliness breaks ties); none: last."""
+    def score(d: dict[str, Any]) -> tuple[int, float, float]:
+        rates = [d[k] for k in ("timeliness", "completeness", "compliance") if d[k] is not None]
+        if not rates:
+            return (1, 0.0, 0.0)
+        return (0, -sum(rates) / len(rates), -(d["timeliness"] if d["timeliness"] is not None else 0.0))
+
+    ordered = sorted(departments, key=lambda d: (*score(d), d["department"]))
+    for place, d in enumerate(ordered, start=1):
+        d["rank"] = place if score(d)[0] == 0 else None
+        d["score"] = None if score(d)[0] else round(-score(d)[1], 4)
+    departments.sort(key=lambda d: (d["rank"] is None, d["rank"] or 0, d["department"]))
+
+
+def compute(session: Session, scope: Scope, policy: PublicationPolicy = DEFAULT_PUBLICATION) -> dict[str, Any]:
+    """Every indicator of ``scope.month``, by 执法主体 and kind, by department, and in total."""
+    tally = _Tally()
+    _disclosure_figures(session, scope, tally, policy)
+    _enforcement_figures(session, scope, tally)
+    names = _names(session, scope)
+    by_department: dict[str, list[tuple[Kind, dict[str, Any]]]] = defaultdict(list)
+    for (department, kind), cell in tally.cells.items():
+        by_department[department].append((kind, cell))
+    departments = []
+    for department, cells in by_department.items():
+        row = {"department": department, "department_name": names.get(department), "region": department[2:8],
+               **_merge([c for _, c in cells]),
+               "kinds": {kind.value: _merge([c]) for kind, c in sorted(cells, key=lambda kc: list(Kind).index(kc[0]))}}
+        departments.append(row)
+    _rank(departments)
+    return {
+        "month": str(scope.month), "today": scope.today, "as_of": scope.as_of,
+        "department": scope.department, "region": scope.region,
+        "due_1_until": scope.due_1, "due_3_until": scope.due_3,
+        "publication_rule": publicity_sql.policy_rule(policy),
+        "total": _merge(list(tally.cells.values())),
+        "departments": departments,
+        "collection": _collection(session, scope),
+        "error_causes": [{"system": r.system_id, "rule": r.rule, "field": r.field, "errors": int(r.errors),
+                          "records": int(r.records)} for r in exchange_sql.error_causes(session, scope)],
+    }
+
+
+LISTS = {**publicity_sql.LISTS, **exchange_sql.LISTS}
+
+
+def drill(session: Session, scope: Scope, key: str, *, limit: int = 1000) -> dict[str, Any]:
+    """The records behind indicator ``key`` in ``scope`` (the same WHERE as its figure), oldest first."""
+    if key not in BY_KEY:
+        raise InputError(f"unknown indicator {key!r}", hint=f"known indicators: {', '.join(BY_KEY)}")
+    if key not in LISTS:
+        raise InputError(f"indicator {key!r} is a derived figure with no list of its own",
+                         hint="drill into its parts, e.g. late, missing, compliance")
+    query = LISTS[key](scope)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = [dict(r._mapping) for r in session.execute(query.limit(limit))]
+    return {"indicator": key, "month": str(scope.month), "department": scope.department, "region": scope.region,
+            "count": int(total or 0), "shown": len(rows), "records": rows,
+            "sql": str(query.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))}

@@ -1,0 +1,239 @@
+"""双公示 indicators in SQL: timeliness, completeness, compliance, overdue and due soon,
+corrections and withdrawals, credit repairs — each an aggregate by 执法主体 and kind, and the
+drill-down list of the same rows (``sets``), so a figure and its records never disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, not_, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from jnx.indicators.definitions import PENALTY_TYPES, Period
+from jnx.indicators.scope import Rows, Scope, count_if, department_of, has_token, json_text, key_filters
+from jnx.publicity.rules import DEFAULT_PUBLICATION, FINE, NaturalPersonPublication, PublicationPolicy
+from jnx.publicity.views import overdue_condition
+from jnx.store.models import (
+    Disclosure,
+    DisclosureAction,
+    DisclosureRevision,
+    DisclosureStatus,
+    StandardRecord,
+)
+
+D, R, S = Disclosure, DisclosureRevision, StandardRecord
+DONE = (DisclosureStatus.WITHDRAWN, DisclosureStatus.EXPIRED)
+REPAIR = "%信用修复%"
+
+
+# ---------------------------------------------------------------- timeliness (公示及时率)
+def _timeliness_rows(scope: Scope, month: Period) -> Any:
+    first_ack = (select(R.acknowledged_on).where(R.disclosure_id == D.id, R.action != DisclosureAction.WITHDRAWAL,
+                                                 R.acknowledged_on.is_not(None))
+                 .order_by(R.acknowledged_on).limit(1).scalar_subquery())
+    return (select(D.id, D.kind, D.business_key, D.status, D.decision_date, D.deadline,
+                   department_of(D.business_key).label("department"), first_ack.label("first_ack"))
+            .where(D.deadline >= month.first, D.deadline <= month.last, *key_filters(scope, D.business_key))
+            .subquery("timely"))
+
+
+def _came_due(t: Any, scope: Scope) -> ColumnElement[bool]:
+    return or_(t.c.first_ack.is_not(None), t.c.deadline < scope.today)
+
+
+def _on_time(t: Any) -> ColumnElement[bool]:
+    return and_(t.c.first_ack.is_not(None), t.c.first_ack <= t.c.deadline)
+
+
+def timeliness(session: Session, scope: Scope, month: Period | None = None) -> list[Any]:
+    """(department, kind, came_due, on_time) for disclosures whose deadline falls in the month."""
+    t = _timeliness_rows(scope, month or scope.month)
+    return list(session.execute(
+        select(t.c.department, t.c.kind, count_if(_came_due(t, scope)).label("came_due"),
+               count_if(_on_time(t)).label("on_time"))
+        .group_by(t.c.department, t.c.kind)))
+
+
+def late_list(scope: Scope) -> Rows:
+    t = _timeliness_rows(scope, scope.month)
+    return (select(t.c.id, t.c.kind, t.c.business_key, t.c.status, t.c.decision_date, t.c.deadline,
+                   t.c.first_ack.label("first_acknowledged_on"))
+            .where(_came_due(t, scope), not_(_on_time(t))).order_by(t.c.deadline, t.c.id))
+
+
+# ---------------------------------------------------------------- completeness, compliance, withdrawn
+def excluded_condition(policy: PublicationPolicy) -> ColumnElement[bool]:
+    """The publication policy (:func:`jnx.publicity.rules.assess_publication`) as SQL over a standard record."""
+    parts: list[ColumnElement[bool]] = []
+    if policy.natural_persons == NaturalPersonPublication.WITHHELD:
+        parts.append(json_text(S.data, "party_type") == "自然人")
+    excluded = set(policy.excluded_penalty_categories)
+    threshold = policy.low_fine_threshold_wan
+    if excluded or threshold is not None:
+        types = json_text(S.data, "penalty_types")
+        every: list[ColumnElement[bool]] = [S.record_type == "penalty", types.like('%"%')]
+        for category in PENALTY_TYPES:
+            if category in excluded:
+                continue
+            absent = not_(has_token(types, category))
+            if category == FINE and threshold is not None:
+                from sqlalchemy import Numeric, cast
+
+                absent = or_(absent, cast(json_text(S.data, "fine_amount"), Numeric(24, 6)) < threshold)
+            every.append(absent)
+        parts.append(and_(*every))
+    return or_(*parts) if parts else false()
+
+
+def policy_rule(policy: PublicationPolicy) -> str:
+    """The publication rule behind ``excluded``, in words (shown with the figure)."""
+    rules = []
+    if policy.natural_persons == NaturalPersonPublication.WITHHELD:
+        rules.append("natural persons' decisions withheld")
+    if policy.excluded_penalty_categories:
+        rules.append(f"penalties of only {sorted(policy.excluded_penalty_categories)}")
+    if policy.low_fine_threshold_wan is not None:
+        rules.append(f"罚款 below {policy.low_fine_threshold_wan} 万元 counts as excluded")
+    return "; ".join(rules) or "none: every licence and penalty is published (公开为常态, 424号)"
+
+
+def _decided(scope: Scope) -> list[ColumnElement[bool]]:
+    m = scope.month
+    return [S.record_type.in_(("license", "penalty")), S.decision_date >= m.first, S.decision_date <= m.last,
+            *key_filters(scope, S.business_key)]
+
+
+def decided(session: Session, scope: Scope, policy: PublicationPolicy = DEFAULT_PUBLICATION) -> list[Any]:
+    """(department, record_type, records, disclosed, excluded, blocked, rejected, withdrawn) for
+    licences and penalties decided in the month, with their disclosures if any."""
+    no_disclosure = D.id.is_(None)
+    query = (select(department_of(S.business_key).label("department"), S.record_type,
+                    count_if(true()).label("records"), count_if(D.id.is_not(None)).label("disclosed"),
+                    count_if(and_(no_disclosure, excluded_condition(policy))).label("excluded"),
+                    count_if(D.status == DisclosureStatus.BLOCKED).label("blocked"),
+                    count_if(D.status == DisclosureStatus.REJECTED).label("rejected"),
+                    count_if(D.status == DisclosureStatus.WITHDRAWN).label("withdrawn"))
+             .select_from(S).outerjoin(D, D.standard_record_id == S.id).where(*_decided(scope))
+             .group_by(department_of(S.business_key), S.record_type))
+    return list(session.execute(query))
+
+
+def _decided_list(scope: Scope, condition: ColumnElement[bool]) -> Rows:
+    return (select(S.id.label("standard_record_id"), S.record_type, S.business_key, S.decision_date,
+                   D.id.label("disclosure_id"), D.status)
+            .select_from(S).outerjoin(D, D.standard_record_id == S.id).where(*_decided(scope), condition)
+            .order_by(S.decision_date, S.id))
+
+
+def missing_list(scope: Scope, policy: PublicationPolicy = DEFAULT_PUBLICATION) -> Rows:
+    return _decided_list(scope, and_(D.id.is_(None), not_(excluded_condition(policy))))
+
+
+def excluded_list(scope: Scope, policy: PublicationPolicy = DEFAULT_PUBLICATION) -> Rows:
+    return _decided_list(scope, and_(D.id.is_(None), excluded_condition(policy)))
+
+
+def noncompliant_list(scope: Scope) -> Rows:
+    return _decided_list(scope, D.status.in_((DisclosureStatus.BLOCKED, DisclosureStatus.REJECTED)))
+
+
+def withdrawn_list(scope: Scope) -> Rows:
+    return _decided_list(scope, D.status == DisclosureStatus.WITHDRAWN)
+
+
+# ---------------------------------------------------------------- overdue now, due soon
+def _overdue_where(scope: Scope) -> list[ColumnElement[bool]]:
+    return [overdue_condition(scope.today), *key_filters(scope, D.business_key)]
+
+
+def _due_soon_where(scope: Scope, until: Any) -> list[ColumnElement[bool]]:
+    current = aliased(R)
+    waiting = (select(current.id).where(current.disclosure_id == D.id, current.revision == D.current_revision,
+                                        current.acknowledged_at.is_(None), current.due_date >= scope.today,
+                                        current.due_date <= until).exists())
+    no_revision = and_(D.current_revision == 0, D.deadline >= scope.today, D.deadline <= until)
+    return [D.status.not_in(DONE), or_(waiting, no_revision), *key_filters(scope, D.business_key)]
+
+
+def now_counts(session: Session, scope: Scope) -> dict[str, dict[tuple[str, str], int]]:
+    """Overdue now and due within 1 and 3 working days, by (department, kind)."""
+    out: dict[str, dict[tuple[str, str], int]] = {}
+    for name, where in (("overdue", _overdue_where(scope)), ("due_1", _due_soon_where(scope, scope.due_1)),
+                        ("due_3", _due_soon_where(scope, scope.due_3))):
+        rows = session.execute(select(department_of(D.business_key), D.kind, count_if(true()))
+                               .where(*where).group_by(department_of(D.business_key), D.kind))
+        out[name] = {(str(dep), str(kind)): int(n) for dep, kind, n in rows}
+    return out
+
+
+def _disclosure_list(where: list[ColumnElement[bool]]) -> Rows:
+    return (select(D.id, D.kind, D.business_key, D.status, D.decision_date, D.deadline, D.current_revision)
+            .where(*where).order_by(D.deadline, D.id))
+
+
+def overdue_list(scope: Scope) -> Rows:
+    return _disclosure_list(_overdue_where(scope))
+
+
+def due_list(scope: Scope, days: int) -> Rows:
+    return _disclosure_list(_due_soon_where(scope, scope.due_1 if days == 1 else scope.due_3))
+
+
+# ---------------------------------------------------------------- corrections, withdrawals, repairs
+def _changes_where(scope: Scope, action: DisclosureAction) -> list[ColumnElement[bool]]:
+    m = scope.month
+    return [R.action == action, R.due_date >= m.first, R.due_date <= m.last,
+            or_(R.acknowledged_on.is_not(None), R.due_date < scope.today), *key_filters(scope, D.business_key)]
+
+
+def _late_change() -> ColumnElement[bool]:
+    return or_(R.acknowledged_on.is_(None), R.acknowledged_on > R.due_date)
+
+
+def changes(session: Session, scope: Scope) -> dict[str, dict[tuple[str, str], tuple[int, int]]]:
+    """Corrections and withdrawals due in the month and come due: (count, on time) by (department, kind)."""
+    out: dict[str, dict[tuple[str, str], tuple[int, int]]] = {}
+    for action in (DisclosureAction.CORRECTION, DisclosureAction.WITHDRAWAL):
+        rows = session.execute(select(department_of(D.business_key), D.kind, count_if(true()), count_if(not_(_late_change())))
+                               .select_from(R).join(D, D.id == R.disclosure_id).where(*_changes_where(scope, action))
+                               .group_by(department_of(D.business_key), D.kind))
+        out[action.value] = {(str(dep), str(kind)): (int(n), int(ok)) for dep, kind, n, ok in rows}
+    return out
+
+
+def _revision_list(where: list[ColumnElement[bool]]) -> Rows:
+    return (select(R.id.label("revision_id"), D.id.label("disclosure_id"), D.kind, D.business_key, R.revision, R.action,
+                   R.due_date, R.acknowledged_on, R.reason)
+            .select_from(R).join(D, D.id == R.disclosure_id).where(*where).order_by(R.due_date, R.id))
+
+
+def late_change_list(scope: Scope, action: DisclosureAction) -> Rows:
+    return _revision_list([*_changes_where(scope, action), _late_change()])
+
+
+def _repairs_where(scope: Scope) -> list[ColumnElement[bool]]:
+    return [R.action == DisclosureAction.WITHDRAWAL, R.reason.like(REPAIR), R.created_at >= scope.month.start,
+            R.created_at < scope.month.end, *key_filters(scope, D.business_key)]
+
+
+def repairs(session: Session, scope: Scope) -> dict[tuple[str, str], int]:
+    rows = session.execute(select(department_of(D.business_key), D.kind, count_if(true()))
+                           .select_from(R).join(D, D.id == R.disclosure_id).where(*_repairs_where(scope))
+                           .group_by(department_of(D.business_key), D.kind))
+    return {(str(dep), str(kind)): int(n) for dep, kind, n in rows}
+
+
+def repairs_list(scope: Scope) -> Rows:
+    return _revision_list(_repairs_where(scope))
+
+
+LISTS: dict[str, Callable[[Scope], Rows]] = {
+    "timeliness": late_list, "late": late_list,
+    "completeness": missing_list, "missing": missing_list, "excluded": excluded_list,
+    "compliance": noncompliant_list, "withdrawal_rate": withdrawn_list,
+    "overdue": overdue_list, "due_1": lambda s: due_list(s, 1), "due_3": lambda s: due_list(s, 3),
+    "correction_timeliness": lambda s: late_change_list(s, DisclosureAction.CORRECTION),
+    "withdrawal_timeliness": lambda s: late_change_list(s, DisclosureAction.WITHDRAWAL),
+    "credit_repairs": repairs_list,
+}
