@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from jnx.commands._context import load_settings, transaction
+from jnx.commands._context import cli_actor, load_settings, transaction
 from jnx.commands._output import JsonOption, emit
-from jnx.indicators.definitions import INDICATORS, AllTime, Month, Period
+from jnx.indicators.definitions import INDICATORS, Month
 
 app = typer.Typer(help="Supervision indicators (监督指标): 双公示 timeliness, completeness, compliance, collection, "
                        "data quality, enforcement totals — by department, region, month and kind.")
@@ -20,10 +21,6 @@ MonthOption = Annotated[str | None, typer.Option("--month", help="YYYY-MM (Beiji
 DepartmentOption = Annotated[str | None, typer.Option(
     "--department", help="执法主体 统一社会信用代码 (for collection: the registering department's).")]
 RegionOption = Annotated[str | None, typer.Option("--region", help="区划代码 of the 执法主体 (chars 3–8 of its credit code).")]
-
-
-def _period(month: str | None) -> Period:
-    return AllTime() if month is None else Month.parse(month)
 
 
 def _pct(value: float | None) -> str:
@@ -48,16 +45,14 @@ def _render(data: dict[str, Any]) -> None:
     typer.echo("the records behind a figure: `jnx indicators records KEY --month …` (keys: `jnx indicators definitions`)")
 
 
-def _compute(month: str | None, department: str | None, region: str | None) -> dict[str, Any]:
-    from jnx.exchange.runs import beijing_today
-    from jnx.indicators.compute import compute, make_scope
-    from jnx.publicity.calendar import WorkdayCalendar
+@contextmanager
+def _service() -> Iterator[Any]:
+    """A service context for the OS user at the server (the command line may read everything)."""
+    from jnx.services.context import Actor, ServiceContext
 
     settings = load_settings()
     with transaction(settings) as session:
-        scope = make_scope(session, month=_period(month), today=beijing_today(), now=dt.datetime.now(dt.UTC),
-                           calendar=WorkdayCalendar.load(settings.home / "calendar"), department=department, region=region)
-        return compute(session, scope)
+        yield ServiceContext(session=session, settings=settings, actor=Actor.os_user(cli_actor()))
 
 
 @app.callback(invoke_without_command=True)
@@ -66,7 +61,11 @@ def indicators(ctx: typer.Context, month: MonthOption = None, department: Depart
     """All indicators of a month (or to date): per department (执法主体), kind and in total."""
     if ctx.invoked_subcommand is not None:
         return
-    emit(_compute(month, department, region), as_json, _render)
+    from jnx.services.indicators import indicators as read
+
+    with _service() as service:
+        data = read(service, month=month, department=department, region=region).model_dump()
+    emit(data, as_json, _render)
 
 
 @app.command("records")
@@ -77,15 +76,10 @@ def records(
     as_json: JsonOption = False,
 ) -> None:
     """The records behind a figure (drill-down), with the SQL that selects them."""
-    from jnx.exchange.runs import beijing_today
-    from jnx.indicators.compute import drill, make_scope
-    from jnx.publicity.calendar import WorkdayCalendar
+    from jnx.services.indicators import indicator_records
 
-    settings = load_settings()
-    with transaction(settings) as session:
-        scope = make_scope(session, month=_period(month), today=beijing_today(), now=dt.datetime.now(dt.UTC),
-                           calendar=WorkdayCalendar.load(settings.home / "calendar"), department=department, region=region)
-        data = drill(session, scope, key, limit=limit)
+    with _service() as ctx:
+        data = indicator_records(ctx, key, month=month, department=department, region=region, limit=limit)
 
     def render(d: dict[str, Any]) -> None:
         shown = "" if d["shown"] == d["count"] else f", {d['shown']} shown"
@@ -121,20 +115,17 @@ def monthly(
     as_json: JsonOption = False,
 ) -> None:
     """每月通报: departments ranked by the three 双公示 rates, not connected, overdue, error causes, trends."""
-    from jnx.indicators.report import build_report, write_report
+    from jnx.indicators.report import write_report
 
     if fmt not in ("xlsx", "pdf", "html"):
         from jnx.errors import InputError
 
         raise InputError(f"unknown format {fmt!r}", hint="give --format xlsx, pdf or html")
     target = out or Path(f"jnx-report-{Month.parse(month)}.{fmt}")
-    settings = load_settings()
-    from jnx.exchange.runs import beijing_today
-    from jnx.publicity.calendar import WorkdayCalendar
+    from jnx.services.indicators import monthly_report
 
-    with transaction(settings) as session:
-        report = build_report(session, Month.parse(month), today=beijing_today(), now=dt.datetime.now(dt.UTC),
-                              calendar=WorkdayCalendar.load(settings.home / "calendar"), months=months)
+    with _service() as ctx:
+        report = monthly_report(ctx, month, months=months)
     pages = write_report(report, fmt, target)
     emit({"month": month, "format": fmt, "out": str(target), "bytes": target.stat().st_size, "pages": pages,
           "departments": len(report["current"]["departments"])}, as_json,

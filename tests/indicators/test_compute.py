@@ -5,7 +5,7 @@ month's end (decisions of late September due in October; a raw record received a
 10-01, which is still 09-30 in UTC). Today is 2026-10-20. The deadlines below were counted by hand
 on the 2026 notice and are checked against the calendar first.
 
-执法主体 A = 11370811MB1111111A (region 370811), B = 11370883MB2222222B (region 370883).
+执法主体 A = 11370811MB1111111T (region 370811), B = 11370883MB2222222M (region 370883).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from jnx.store.models import (
     SystemKind,
 )
 
-A, B = "11370811MB1111111A", "11370883MB2222222B"
+A, B = "11370811MB1111111T", "11370883MB2222222M"
 TODAY = dt.date(2026, 10, 20)
 NOW = dt.datetime(2026, 10, 20, 3, 0, tzinfo=dt.UTC)
 CAL = WorkdayCalendar.load()
