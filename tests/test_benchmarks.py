@@ -23,6 +23,7 @@ SMOKE: dict[str, tuple[list[str], set[str]]] = {
     "bench_console.py": (["--records", "2000", "--errors", "300", "--repeat", "1"], {"pages", "slowest_median_ms", "all_under_300_ms"}),
     "bench_envelope.py": (["-n", "40", "--processes", "1"], set()),
     "bench_exchange.py": (["--records", "600", "--page-size", "200", "--map-processes", "0", "--peer"], {"jnx_over_dlt", "results"}),
+    "bench_indicators.py": (["--records", "3000", "--repeat", "1"], {"median_seconds", "under_2_s", "records", "timeliness"}),
     "bench_login.py": (["-n", "3"], {"login_ms_median", "verify_ms_median", "argon2"}),
     "bench_mapping.py": (["--records", "2000"], {"records", "engine_rps", "handwritten_rps", "ratio"}),
     "bench_push.py": (["-n", "60", "--batch", "20", "--workers", "1", "--open-processes", "1"], set()),

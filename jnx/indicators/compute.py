@@ -12,7 +12,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from jnx.errors import InputError
@@ -40,6 +40,11 @@ ZERO = Decimal("0.000000")
 
 def make_scope(session: Session, *, month: Period, today: dt.date, now: dt.datetime, calendar: WorkingDays,
                department: str | None = None, region: str | None = None) -> Scope:
+    """The scope of one computation; on PostgreSQL it also turns JIT compilation off for the rest of
+    the transaction: these are short aggregates whose plans look costly (correlated subqueries), and
+    compiling them took ~1 s of a 1.3 s query (docs/performance.md)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
     return Scope(month=month, today=today, due_1=calendar.add_workdays(today, 1).date,
                  due_3=calendar.add_workdays(today, 3).date, now=now, department=department, region=region,
                  dialect=session.get_bind().dialect.name)

@@ -151,14 +151,21 @@ def _problem() -> ColumnElement[bool]:
 
 
 def enforcement(session: Session, scope: Scope) -> list[Any]:
-    """(department, record_type, records, fines, confiscations, problems, <one count per 处罚类别>)."""
-    types = json_text(S.data, "penalty_types")
-    per_type = [count_if(has_token(types, t)).label(f"t{i}") for i, t in enumerate(PENALTY_TYPES)]
-    query = (select(department_of(S.business_key).label("department"), S.record_type, count_if(true()).label("records"),
-                    wan_sum(S.data, "fine_amount", scope.dialect).label("fines"),
-                    wan_sum(S.data, "confiscation_amount", scope.dialect).label("confiscations"),
-                    count_if(_problem()).label("problems"), *per_type)
-             .where(*_enforced_where(scope)).group_by(department_of(S.business_key), S.record_type))
+    """(department, record_type, records, fines, confiscations, problems, <one count per 处罚类别>).
+
+    The JSON fields are read once per record in an inner query (``OFFSET 0`` keeps PostgreSQL from
+    folding it into the outer one, which would parse the document again for every 处罚类别)."""
+    inner = (select(department_of(S.business_key).label("department"), S.record_type,
+                    json_text(S.data, "penalty_types").label("types"), json_text(S.data, "inspection_results").label("results"),
+                    json_text(S.data, "fine_amount").label("fine"),
+                    json_text(S.data, "confiscation_amount").label("confiscation")).where(*_enforced_where(scope)).offset(0).subquery("enforced"))
+    per_type = [count_if(has_token(inner.c.types, t)).label(f"t{i}") for i, t in enumerate(PENALTY_TYPES)]
+    problem = or_(*(has_token(inner.c.results, code) for code in PROBLEM_RESULTS))
+    query = (select(inner.c.department, inner.c.record_type, count_if(true()).label("records"),
+                    wan_sum(inner.c.fine, scope.dialect).label("fines"),
+                    wan_sum(inner.c.confiscation, scope.dialect).label("confiscations"),
+                    count_if(problem).label("problems"), *per_type)
+             .group_by(inner.c.department, inner.c.record_type))
     return list(session.execute(query))
 
 

@@ -144,26 +144,42 @@ def withdrawn_list(scope: Scope) -> Rows:
 
 # ---------------------------------------------------------------- overdue now, due soon
 def _overdue_where(scope: Scope) -> list[ColumnElement[bool]]:
+    """`jnx disclosures list --overdue`'s condition (drill-down lists use it as is)."""
     return [overdue_condition(scope.today), *key_filters(scope, D.business_key)]
 
 
-def _due_soon_where(scope: Scope, until: Any) -> list[ColumnElement[bool]]:
-    current = aliased(R)
-    waiting = (select(current.id).where(current.disclosure_id == D.id, current.revision == D.current_revision,
-                                        current.acknowledged_at.is_(None), current.due_date >= scope.today,
-                                        current.due_date <= until).exists())
-    no_revision = and_(D.current_revision == 0, D.deadline >= scope.today, D.deadline <= until)
-    return [D.status.not_in(DONE), or_(waiting, no_revision), *key_filters(scope, D.business_key)]
+def _overdue_parts(scope: Scope) -> list[tuple[Any, list[ColumnElement[bool]]]]:
+    """The same rows as :func:`_overdue_where`, as two disjoint parts the partial indexes of 0006
+    drive (a revision is acknowledged exactly when it has ``acknowledged_at``): the waiting current
+    revision was due before today; or, with no revision yet, the deadline was."""
+    base = [D.status.not_in(DONE), *key_filters(scope, D.business_key)]
+    waiting = (R.__table__.join(D.__table__, and_(D.id == R.disclosure_id, R.revision == D.current_revision)),
+               [R.acknowledged_at.is_(None), R.due_date < scope.today, *base])
+    unrevised = (D.__table__, [D.current_revision == 0, D.deadline < scope.today, *base])
+    return [waiting, unrevised]
+
+
+def _due_soon_parts(scope: Scope, until: Any) -> list[tuple[Any, list[ColumnElement[bool]]]]:
+    """Two disjoint parts, each driven by an index on the due date: the waiting current revision
+    (not acknowledged) is due today .. ``until``; or, with no revision yet, the deadline is."""
+    base = [D.status.not_in(DONE), *key_filters(scope, D.business_key)]
+    waiting = (R.__table__.join(D.__table__, and_(D.id == R.disclosure_id, R.revision == D.current_revision)),
+               [R.acknowledged_at.is_(None), R.due_date >= scope.today, R.due_date <= until, *base])
+    unrevised = (D.__table__, [D.current_revision == 0, D.deadline >= scope.today, D.deadline <= until, *base])
+    return [waiting, unrevised]
 
 
 def now_counts(session: Session, scope: Scope) -> dict[str, dict[tuple[str, str], int]]:
     """Overdue now and due within 1 and 3 working days, by (department, kind)."""
+    key = (department_of(D.business_key), D.kind)
     out: dict[str, dict[tuple[str, str], int]] = {}
-    for name, where in (("overdue", _overdue_where(scope)), ("due_1", _due_soon_where(scope, scope.due_1)),
-                        ("due_3", _due_soon_where(scope, scope.due_3))):
-        rows = session.execute(select(department_of(D.business_key), D.kind, count_if(true()))
-                               .where(*where).group_by(department_of(D.business_key), D.kind))
-        out[name] = {(str(dep), str(kind)): int(n) for dep, kind, n in rows}
+    for name, parts in (("overdue", _overdue_parts(scope)), ("due_1", _due_soon_parts(scope, scope.due_1)),
+                        ("due_3", _due_soon_parts(scope, scope.due_3))):
+        counts: dict[tuple[str, str], int] = {}
+        for source, where in parts:
+            for dep, kind, n in session.execute(select(*key, count_if(true())).select_from(source).where(*where).group_by(*key)):
+                counts[(str(dep), str(kind))] = counts.get((str(dep), str(kind)), 0) + int(n)
+        out[name] = counts
     return out
 
 
@@ -177,7 +193,12 @@ def overdue_list(scope: Scope) -> Rows:
 
 
 def due_list(scope: Scope, days: int) -> Rows:
-    return _disclosure_list(_due_soon_where(scope, scope.due_1 if days == 1 else scope.due_3))
+    until = scope.due_1 if days == 1 else scope.due_3
+    current = aliased(D)
+    waiting = (select(R.disclosure_id).join(current, and_(current.id == R.disclosure_id, R.revision == current.current_revision))
+               .where(R.acknowledged_at.is_(None), R.due_date >= scope.today, R.due_date <= until))
+    unrevised = and_(D.current_revision == 0, D.deadline >= scope.today, D.deadline <= until)
+    return _disclosure_list([D.status.not_in(DONE), or_(D.id.in_(waiting), unrevised), *key_filters(scope, D.business_key)])
 
 
 # ---------------------------------------------------------------- corrections, withdrawals, repairs

@@ -69,10 +69,9 @@ def json_text(column: InstrumentedAttribute[Any], key: str) -> ColumnElement[str
     return text
 
 
-def wan_sum(column: InstrumentedAttribute[Any], key: str, dialect: str) -> ColumnElement[Any]:
+def wan_sum(text: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     """Exact sum of a 万元 field (6 places): NUMERIC on PostgreSQL; whole millionths on SQLite, whose
     NUMERIC is a float — each value rounded to millionths first, so the integer sum is exact."""
-    text = json_text(column, key)
     if dialect == "postgresql":
         return func.coalesce(func.sum(cast(text, Numeric(24, 6))), literal(0))
     return func.coalesce(func.sum(cast(func.round(cast(text, Numeric) * 1_000_000), Integer)), literal(0))

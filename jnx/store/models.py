@@ -37,6 +37,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -398,6 +399,9 @@ class Disclosure(Base):
         UniqueConstraint("kind", "business_key"),
         Index(None, "status", "deadline"),
         Index(None, "standard_record_id"),
+        Index(None, "deadline"),  # the month's 公示及时率 (0006)
+        Index("ix_disclosures_unrevised_deadline", "deadline", postgresql_where=text("current_revision = 0"),
+              sqlite_where=text("current_revision = 0")),  # overdue with no revision yet (0006)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -456,7 +460,9 @@ class DisclosureRevision(Base):
 
     __tablename__ = "disclosure_revisions"
     __table_args__ = (UniqueConstraint("disclosure_id", "revision"), UniqueConstraint("idempotency_key"),
-                      Index(None, "due_date"))
+                      Index(None, "due_date"),
+                      Index("ix_disclosure_revisions_waiting_due", "due_date", postgresql_where=text("acknowledged_at IS NULL"),
+                            sqlite_where=text("acknowledged_at IS NULL")))  # what waits: overdue, due soon (0006)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     disclosure_id: Mapped[int] = mapped_column(BigId, ForeignKey("disclosures.id"))

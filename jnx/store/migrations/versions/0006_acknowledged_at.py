@@ -14,7 +14,7 @@ the earliest ``updated_at`` of its acknowledged deliveries (an acknowledged deli
 that is when its receipt was written); ``acknowledged_on`` is that instant's day in UTC+8. Revisions
 never acknowledged stay NULL.
 
-Indexes for the month's aggregation: raw_records(received_at), disclosure_revisions(due_date),
+Indexes for the month's aggregation: raw_records(received_at), disclosure_revisions(due_date), disclosures(deadline),
 mapping_errors(created_at), runs(finished_at).
 """
 
@@ -36,6 +36,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('acknowledged_on', sa.Date(), nullable=True))
         batch_op.create_index(batch_op.f('ix_disclosure_revisions_due_date'), ['due_date'], unique=False)
+    op.create_index(op.f('ix_disclosures_deadline'), 'disclosures', ['deadline'], unique=False)
+    # what is waiting (overdue now, due soon): revisions not acknowledged, disclosures with no revision
+    op.create_index('ix_disclosure_revisions_waiting_due', 'disclosure_revisions', ['due_date'], unique=False,
+                    postgresql_where=sa.text('acknowledged_at IS NULL'), sqlite_where=sa.text('acknowledged_at IS NULL'))
+    op.create_index('ix_disclosures_unrevised_deadline', 'disclosures', ['deadline'], unique=False,
+                    postgresql_where=sa.text('current_revision = 0'), sqlite_where=sa.text('current_revision = 0'))
     op.create_index(op.f('ix_raw_records_received_at'), 'raw_records', ['received_at'], unique=False)
     op.create_index(op.f('ix_mapping_errors_created_at'), 'mapping_errors', ['created_at'], unique=False)
     op.create_index(op.f('ix_runs_finished_at'), 'runs', ['finished_at'], unique=False)
@@ -57,6 +63,9 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_runs_finished_at'), table_name='runs')
     op.drop_index(op.f('ix_mapping_errors_created_at'), table_name='mapping_errors')
     op.drop_index(op.f('ix_raw_records_received_at'), table_name='raw_records')
+    op.drop_index('ix_disclosures_unrevised_deadline', table_name='disclosures')
+    op.drop_index('ix_disclosure_revisions_waiting_due', table_name='disclosure_revisions')
+    op.drop_index(op.f('ix_disclosures_deadline'), table_name='disclosures')
     with op.batch_alter_table('disclosure_revisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_disclosure_revisions_due_date'))
         batch_op.drop_column('acknowledged_on')
