@@ -74,7 +74,7 @@ def build(engine: Engine, records: int) -> float:
     n, w = "s.n" if d is PG else "n", d["with"].format(n=records)
     series = d["series"].format(n=records)
     dep = _department(d, n)
-    decided = d["day"].format(e=f"({n} * 7919) % {DAYS}")
+    decided = d["day"].format(e=f"(CAST({n} AS BIGINT) * 7919) % {DAYS}")
     kind = f"CASE WHEN {n} % 10 < 4 THEN 'license' WHEN {n} % 10 < 8 THEN 'penalty' WHEN {n} % 10 = 8 THEN 'inspection' ELSE 'coercive_measure' END"
     data = d["json"].format(e=(
         f"'{{\"decision_date\": \"' || {d['text'].format(e=decided)} || '\", \"authority_name\": \"执法主体' || ({n} % 200) || "
@@ -108,7 +108,7 @@ def build(engine: Engine, records: int) -> float:
         "created_at FROM disclosure_revisions",
         f"INSERT INTO raw_records (id, system_id, source_key, record_type, content_hash, payload, encoding, received_at) "
         f"{w}SELECT {n}, 'sys' || ({n} % 20 + 1), 'k' || {n}, 'penalty', {d['pad'].format(e=n, w=64)}, {d['bytes']}, 'utf-8', "
-        f"{d['instant'].format(e=f'({n} * 7919) % ({DAYS} * 1440)')} FROM {series}",
+        f"{d['instant'].format(e=f'(CAST({n} AS BIGINT) * 7919) % ({DAYS} * 1440)')} FROM {series}",
         "INSERT INTO mapping_errors (id, raw_record_id, system_id, mapping_name, mapping_version, record_type, field, rule, "
         "message, group_key, status, created_at, resolved_at) SELECT id, id, system_id, 'm', '1', 'penalty', 'penalty_types', "
         "CASE WHEN id % 3 = 0 THEN 'codeset.unknown' ELSE 'required' END, 'x', " + d["pad"].format(e="id % 60", w=64)

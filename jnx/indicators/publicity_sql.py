@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from jnx.indicators.definitions import PENALTY_TYPES, Period
@@ -29,9 +29,8 @@ REPAIR = "%信用修复%"
 
 # ---------------------------------------------------------------- timeliness (公示及时率)
 def _timeliness_rows(scope: Scope, month: Period) -> Any:
-    first_ack = (select(R.acknowledged_on).where(R.disclosure_id == D.id, R.action != DisclosureAction.WITHDRAWAL,
-                                                 R.acknowledged_on.is_not(None))
-                 .order_by(R.acknowledged_on).limit(1).scalar_subquery())
+    first_ack = (select(func.min(R.acknowledged_on)).where(R.disclosure_id == D.id, R.action != DisclosureAction.WITHDRAWAL)
+                 .scalar_subquery())
     return (select(D.id, D.kind, D.business_key, D.status, D.decision_date, D.deadline,
                    department_of(D.business_key).label("department"), first_ack.label("first_ack"))
             .where(D.deadline >= month.first, D.deadline <= month.last, *key_filters(scope, D.business_key))
