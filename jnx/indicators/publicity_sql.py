@@ -148,7 +148,7 @@ def _overdue_where(scope: Scope) -> list[ColumnElement[bool]]:
 
 
 def _overdue_parts(scope: Scope) -> list[tuple[Any, list[ColumnElement[bool]]]]:
-    """The same rows as :func:`_overdue_where`, as two disjoint parts the partial indexes of 0006
+    """The same rows as :func:`_overdue_where`, as two disjoint parts the partial indexes of 0007
     drive (a revision is acknowledged exactly when it has ``acknowledged_at``): the waiting current
     revision was due before today; or, with no revision yet, the deadline was."""
     base = [D.status.not_in(DONE), *key_filters(scope, D.business_key)]

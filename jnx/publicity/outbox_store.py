@@ -77,7 +77,7 @@ _DISCLOSURE = (
     update(DISCLOSURES).where(DISCLOSURES.c.id == bindparam("x_id"), DISCLOSURES.c.current_revision == bindparam("x_rev"))
     .values(status=bindparam("x_status"), problems=bindparam("x_problems"), updated_at=bindparam("x_now"))
 )
-#: the first acceptance of a revision, written once (0006): a second acknowledgement leaves it alone
+#: the first acceptance of a revision, written once (0007): a second acknowledgement leaves it alone
 _ACKNOWLEDGED = (
     update(REVISIONS).where(REVISIONS.c.disclosure_id == bindparam("r_disclosure"), REVISIONS.c.revision == bindparam("r_rev"),
                             REVISIONS.c.acknowledged_at.is_(None))

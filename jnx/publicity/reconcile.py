@@ -221,7 +221,7 @@ def _link(session: Session, revision: DisclosureRevision, platform: PlatformReco
         return False  # leased right now: its worker will record the platform's answer
     receipt: dict[str, Any] = {"status": "accepted", "receipt_id": None, "record_id": platform.record_id, "reasons": [],
                "raw": {"reconciled": True, "source": platform.source}, "at": now.isoformat()}
-    if revision.acknowledged_at is None:  # first acknowledged now, by the record the platform holds (0006)
+    if revision.acknowledged_at is None:  # first acknowledged now, by the record the platform holds (0007)
         revision.acknowledged_at, revision.acknowledged_on = now, beijing_day(now)
     for delivery in open_ones[-1:]:
         delivery.status, delivery.receipt, delivery.error = DeliveryStatus.ACKNOWLEDGED, receipt, None

@@ -251,7 +251,7 @@ class Run(Base):
         UniqueConstraint("system_id", "due_at"),  # two schedulers never create the same due run twice
         Index(None, "status", "lease_expires_at"),
         Index(None, "status", "due_at"),
-        Index(None, "finished_at"),  # the month's indicators (0006)
+        Index(None, "finished_at"),  # the month's indicators (0007)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -280,7 +280,7 @@ class RawRecord(Base):
 
     __tablename__ = "raw_records"
     __table_args__ = (UniqueConstraint("system_id", "source_key", "content_hash"), Index(None, "run_id"),
-                      Index(None, "received_at"))  # received_at: the month's indicators (0006)
+                      Index(None, "received_at"))  # received_at: the month's indicators (0007)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     system_id: Mapped[str] = _system_fk()
@@ -364,7 +364,7 @@ class MappingErrorEntry(Base):
         Index(None, "status", "system_id"),
         Index(None, "raw_record_id"),
         Index(None, "conflict_record_id"),
-        Index(None, "created_at"),  # the month's indicators (0006)
+        Index(None, "created_at"),  # the month's indicators (0007)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -399,9 +399,9 @@ class Disclosure(Base):
         UniqueConstraint("kind", "business_key"),
         Index(None, "status", "deadline"),
         Index(None, "standard_record_id"),
-        Index(None, "deadline"),  # the month's 公示及时率 (0006)
+        Index(None, "deadline"),  # the month's 公示及时率 (0007)
         Index("ix_disclosures_unrevised_deadline", "deadline", postgresql_where=text("current_revision = 0"),
-              sqlite_where=text("current_revision = 0")),  # overdue with no revision yet (0006)
+              sqlite_where=text("current_revision = 0")),  # overdue with no revision yet (0007)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -462,7 +462,7 @@ class DisclosureRevision(Base):
     __table_args__ = (UniqueConstraint("disclosure_id", "revision"), UniqueConstraint("idempotency_key"),
                       Index(None, "due_date"),
                       Index("ix_disclosure_revisions_waiting_due", "due_date", postgresql_where=text("acknowledged_at IS NULL"),
-                            sqlite_where=text("acknowledged_at IS NULL")))  # what waits: overdue, due soon (0006)
+                            sqlite_where=text("acknowledged_at IS NULL")))  # what waits: overdue, due soon (0007)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     disclosure_id: Mapped[int] = mapped_column(BigId, ForeignKey("disclosures.id"))
@@ -473,7 +473,7 @@ class DisclosureRevision(Base):
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(Text)  # why this correction or withdrawal (0002)
     created_at: Mapped[dt.datetime] = _created()
-    # the credit platform's first acceptance of this revision, written once (0006): the instant and its
+    # the credit platform's first acceptance of this revision, written once (0007): the instant and its
     # Beijing day, which 公示及时率 compares with ``due_date`` (docs/indicators.md)
     acknowledged_at: Mapped[dt.datetime | None]
     acknowledged_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -1,7 +1,7 @@
 """indicators: when each disclosure revision was first acknowledged; indexes the monthly indicators read
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07 12:40:00
 
 Issue 18. ``disclosure_revisions.acknowledged_at`` is the instant the credit platform's first
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0006'
-down_revision: str | None = '0005'
+revision: str = '0007'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,4 +1,4 @@
-"""0006 backfills when each disclosure revision was first acknowledged (docs/indicators.md)."""
+"""0007 backfills when each disclosure revision was first acknowledged (docs/indicators.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from jnx.store.db import create_engine_for, upgrade
 
 
 def test_backfill_takes_the_earliest_acknowledged_delivery_in_beijing_time(empty_database_url: str) -> None:
-    upgrade(empty_database_url, "0005")
+    upgrade(empty_database_url, "0006")
     engine = create_engine_for(empty_database_url)
     try:
         with engine.begin() as c:
