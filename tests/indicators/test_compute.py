@@ -11,6 +11,7 @@ on the 2026 notice and are checked against the calendar first.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from itertools import count
 from typing import Any
@@ -181,11 +182,12 @@ def build(session: Session) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fixture(migrated_engine: Engine) -> tuple[Session, dict[str, Any]]:
+def fixture(migrated_engine: Engine) -> Iterator[tuple[Session, dict[str, Any]]]:
     session = session_factory(migrated_engine)()
     ids = build(session)
     session.commit()
-    return session, ids
+    yield session, ids
+    session.close()
 
 
 def _october(session: Session, **kw: Any) -> Any:
