@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from jnx.settings import Settings
 
@@ -32,15 +32,14 @@ def cli_actor() -> str:
 
 
 def audit(engine: Engine, action: str, subject: str, details: dict[str, object] | None = None) -> None:
-    """Append an admin action to the audit chain (after its own transaction committed)."""
+    """Append an action that is not a database change (a key, a published file) to the audit chain in
+    a transaction of its own. Database changes use :func:`record_audit` inside their transaction."""
     import datetime as dt
 
     from jnx.security.audit_sql import SqlAuditStore
-
-    actor = cli_actor()
     from jnx.security.trace import traced
 
-    SqlAuditStore(engine).append(actor=actor, action=action, subject=subject, details=traced(action, details or {}),
+    SqlAuditStore(engine).append(actor=cli_actor(), action=action, subject=subject, details=traced(action, details or {}),
                                  at=dt.datetime.now(dt.UTC))
 
 
@@ -59,25 +58,31 @@ def open_engine(settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
-AUDIT_KEY = "jnx.audit"
+def record_audit(session: Session, action: str, subject: str, details: Mapping[str, object] | None = None) -> None:
+    """Append an audited action to the chain in ``session``'s transaction: the change and its entry
+    commit together or not at all (see :func:`jnx.security.audit_sql.record_audit`)."""
+    from jnx.security.audit_sql import record_audit as append
+    from jnx.security.trace import traced
+
+    append(session, action, subject, traced(action, dict(details or {})))
 
 
-def record_audit(session: Session, action: str, subject: str, details: dict[str, object] | None = None) -> None:
-    """Note an admin action; :func:`transaction` appends it to the audit chain once the session committed."""
-    session.info.setdefault(AUDIT_KEY, []).append((action, subject, details or {}))
+def audited_session(engine: Engine) -> Session:
+    """A session whose transactions write-lock at BEGIN on SQLite (they will append to the chain),
+    acting as the user running the command."""
+    from jnx.security.audit_sql import ACTOR_KEY
+
+    session = session_factory(engine, immediate=True)()
+    session.info[ACTOR_KEY] = cli_actor()
+    return session
 
 
 @contextmanager
 def transaction(settings: Settings) -> Iterator[Session]:
-    """One session in one transaction: committed when the block ends, rolled back on error; the admin
-    actions noted with :func:`record_audit` go to the audit chain after the commit."""
-    with open_engine(settings) as engine:
-        factory: sessionmaker[Session] = session_factory(engine)
-        with factory.begin() as session:
-            yield session
-            pending = list(session.info.get(AUDIT_KEY, []))
-        for action, subject, details in pending:
-            audit(engine, action, subject, details)
+    """One session in one transaction: committed when the block ends, rolled back on error. Actions
+    noted with :func:`record_audit` are appended to the audit chain in this same transaction."""
+    with open_engine(settings) as engine, audited_session(engine) as session, session.begin():
+        yield session
 
 
 def os_context(session: Session, settings: Settings) -> ServiceContext:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from jnx.commands._context import audit, load_settings, open_engine, os_context
+from jnx.commands._context import audit, audited_session, load_settings, open_engine, os_context, record_audit
 from jnx.commands._output import JsonOption, emit
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange import error_queue
@@ -231,11 +231,11 @@ def errors_ignore(
     """Take errors out of the queue on purpose, with a reason."""
     with exchange() as ex:
         _require_system(ex, system)
-        with session_factory(ex.engine).begin() as session:
+        with audited_session(ex.engine) as session, session.begin():
             if error_id is not None and session.get(MappingErrorEntry, error_id) is None:
                 raise NotFoundError(f"no mapping error #{error_id}", hint="`jnx errors list` shows the open ones")
             count = error_queue.ignore(session, reason=reason, error_id=error_id, group=group, system=system)
-        audit(ex.engine, "errors.ignored", group or system or f"error:{error_id}", {"count": count, "reason": reason})
+            record_audit(session, "errors.ignored", group or system or f"error:{error_id}", {"count": count, "reason": reason})
     emit({"ignored": count}, as_json, lambda d: typer.echo(f"ignored {d['ignored']} error(s)"))
 
 
@@ -260,9 +260,9 @@ def errors_replay(group: GroupOption = None, system: SystemOption = None, as_jso
     """Re-map the records behind open errors with each system's current table; fixed ones leave the queue."""
     with exchange() as ex:
         _require_system(ex, system)
-        with session_factory(ex.engine).begin() as session, progress_bar(not as_json) as bar:
+        with audited_session(ex.engine) as session, session.begin(), progress_bar(not as_json) as bar:
             report = error_queue.replay(ex.runs(), session, group=group, system=system, progress=bar)
-        audit(ex.engine, "errors.replayed", group or system or "all", report.as_dict())
+            record_audit(session, "errors.replayed", group or system or "all", report.as_dict())
     emit(report.as_dict(), as_json, lambda d: typer.echo(
         f"replayed {d['records']} record(s): {d['fixed']} fixed, {d['still_broken']} still with errors "
         f"({d['new']} new, {d['revised']} revised standard records)"))
@@ -280,9 +280,9 @@ def replay(
 
     with exchange() as ex:
         with progress_bar(not as_json) as bar:
-            report = replay_system(ex, system=system, mapping=mapping, since=since, dry_run=dry_run, progress=bar)
-        if not dry_run:
-            audit(ex.engine, "records.replayed", system, report)
+            report = replay_system(ex, system=system, mapping=mapping, since=since, dry_run=dry_run, progress=bar,
+                                   session=audited_session(ex.engine),
+                                   audit=lambda session, done: record_audit(session, "records.replayed", system, done))
     emit(report, as_json, lambda d: typer.echo(
         f"{'would re-map' if d['dry_run'] else 're-mapped'} {d['records']} record(s) of {d['system']} with {d['mapping']}: "
         f"{d['new']} new, {d['revised']} revised, {d['unchanged']} unchanged, {d['errors']} with errors"))

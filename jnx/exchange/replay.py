@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from jnx.errors import ConfigError
 from jnx.exchange.error_queue import remap
@@ -48,12 +50,15 @@ def _streams_for(ex: Exchange, system: RegisteredSystem, table: MappingTable) ->
 
 
 def replay_system(ex: Exchange, *, system: str, mapping: str, since: str | None = None, dry_run: bool = False,
-                  progress: WorkProgress | None = None) -> dict[str, Any]:
+                  progress: WorkProgress | None = None, session: Session | None = None,
+                  audit: Callable[[Session, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Map every staged raw record of ``system`` (received since ``since``) with ``mapping``.
 
     Only the record types whose pinned table reads the same source kind into the same record type
     are re-mapped; a table that fits none of them is refused (ConfigError), not a replay of 0 records.
-    ``progress`` is told how many records there are, then each batch as it is mapped.
+    ``progress`` is told how many records there are, then each batch as it is mapped. A replay that
+    stores (not ``dry_run``) is handed to ``audit`` in its transaction before it commits; ``session``
+    is the (unstarted) session to work in, a new one by default.
     """
     if "@" not in mapping:
         raise ConfigError(f"{mapping!r} is not NAME@VERSION", hint="e.g. --mapping case_handling.penalty@2")
@@ -68,7 +73,7 @@ def replay_system(ex: Exchange, *, system: str, mapping: str, since: str | None 
     service = ex.runs()
     counts = PageCounts()
     records = 0
-    session = session_factory(ex.engine)()
+    session = session if session is not None else session_factory(ex.engine)()
     try:
         with session.begin():
             record_types = _streams_for(ex, service.registry.get(session, system), table)
@@ -84,8 +89,11 @@ def replay_system(ex: Exchange, *, system: str, mapping: str, since: str | None 
             for record_type, ids in by_type.items():
                 records += len(ids)
                 counts.add(remap(service, session, system, record_type, ids, table=(name, version), progress=progress))
+            report = {"system": system, "mapping": mapping, "dry_run": dry_run, "records": records, **counts.as_dict()}
             if dry_run:
                 session.rollback()
+            elif audit is not None:
+                audit(session, report)
     finally:
         session.close()
-    return {"system": system, "mapping": mapping, "dry_run": dry_run, "records": records, **counts.as_dict()}
+    return report

@@ -33,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from jnx.adapters.base import OutboundItem, Pusher, Receipt, ReceiptStatus
 from jnx.errors import JnxError, PermanentError
@@ -56,7 +56,11 @@ class Sealer(Protocol):
 
 
 class Audit(Protocol):
-    def append(self, *, actor: str, action: str, subject: str, details: dict[str, Any], at: dt.datetime) -> Any: ...
+    """The audit chain (:class:`jnx.security.audit_sql.SqlAuditStore`): a push's entry is appended on
+    the connection that writes its outcomes, so both commit together."""
+
+    def append(self, *, actor: str, action: str, subject: str, details: dict[str, Any], at: dt.datetime,
+               connection: Connection | None = None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -246,9 +250,13 @@ class Outbox:
                 outcomes += self._failures(group, answer, summary)
             else:
                 outcomes += [self._receipted(w, receipt) for w, receipt in zip(group, answer, strict=True)]
-        for outcome in self._write(outcomes, summary):
-            self._count(outcome, summary)
-        self._audit(batch.live, summary)
+
+        def counted_and_audited(connection: Connection, written: list[Outcome]) -> None:
+            for outcome in written:
+                self._count(outcome, summary)
+            self._audit(connection, batch.live, summary)
+
+        self._write(outcomes, summary, then=counted_and_audited)
         return summary
 
     def _items(self, work: Sequence[Work]) -> dict[int, OutboundItem]:
@@ -299,10 +307,11 @@ class Outbox:
                 outcomes.append(Outcome(w, DeliveryStatus.FAILED, f"gave up after {w.lease.attempts} attempts: {message}"))
         return outcomes
 
-    def _write(self, outcomes: Sequence[Outcome], summary: DeliverySummary) -> list[Outcome]:
+    def _write(self, outcomes: Sequence[Outcome], summary: DeliverySummary,
+               then: Callable[[Connection, list[Outcome]], None] | None = None) -> list[Outcome]:
         if not outcomes:
             return []
-        written = self.store.write(outcomes, self.clock())
+        written = self.store.write(outcomes, self.clock(), then)
         summary.lost_leases += len(outcomes) - len(written)
         return written
 
@@ -315,13 +324,13 @@ class Outbox:
                     DeliveryStatus.SENT: "queued", DeliveryStatus.FAILED: "failed"}[outcome.status]
             setattr(summary, name, getattr(summary, name) + 1)
 
-    def _audit(self, work: Sequence[Work], summary: DeliverySummary) -> None:
+    def _audit(self, connection: Connection, work: Sequence[Work], summary: DeliverySummary) -> None:
         if self.audit is None:
             return
         details = {"acknowledged": summary.acknowledged, "rejected": summary.rejected, "queued": summary.queued,
                    "retried": summary.retried, "failed": summary.failed, "idempotency_keys": [w.key for w in work]}
         self.audit.append(actor=self.worker_id, action="disclosure.push", subject=f"deliveries:{len(work)}",
-                          details=details, at=self.clock())
+                          details=details, at=self.clock(), connection=connection)
 
 
 def stored_envelope(text: str | None) -> tuple[str, dt.datetime] | None:

@@ -9,7 +9,7 @@ lease expired) is left alone and counted as a lost lease.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -129,8 +129,10 @@ class OutboxStore:
             if params:
                 connection.execute(_ENVELOPE, params)
 
-    def write(self, outcomes: Sequence[Outcome], now: dt.datetime) -> list[Outcome]:
-        """Write outcomes in one transaction; returns those written (the rest lost their lease)."""
+    def write(self, outcomes: Sequence[Outcome], now: dt.datetime,
+              then: Callable[[Connection, list[Outcome]], None] | None = None) -> list[Outcome]:
+        """Write outcomes in one transaction; returns those written (the rest lost their lease).
+        ``then(connection, written)`` runs last in the same transaction (the push's audit entry)."""
         with self._writing() as connection:
             owned = self._owned(connection, [o.work.delivery_id for o in outcomes])
             mine = [o for o in outcomes if o.work.delivery_id in owned]
@@ -146,4 +148,6 @@ class OutboxStore:
                                       (_ACKNOWLEDGED, acknowledged)):
                 if params:
                     connection.execute(statement, params)
+            if then is not None:
+                then(connection, mine)
         return mine

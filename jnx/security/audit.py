@@ -6,7 +6,8 @@ canonical JSON has sorted keys and no spaces, ``at`` is UTC ISO 8601 with micros
 first entry's ``prev_hash`` is 64 zeros. Dropping the newest entries leaves a valid shorter chain:
 compare the head with one recorded elsewhere (``verify_chain(..., expected_head=…)``) to catch that.
 
-Details must not hold personal data in clear: pass values through :mod:`jnx.security.masking`.
+Details never hold an ID number in clear: :func:`next_entry` masks every text by content
+(:mod:`jnx.security.masking`); other personal values must be masked by the caller.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 
 from jnx.security.encoding import canonical_json
 from jnx.security.errors import AuditChainBroken
+from jnx.security.masking import mask_deep, mask_text
 
 GENESIS = "0" * 64
 
@@ -59,11 +61,12 @@ def entry_hash(
 def next_entry(
     last: AuditEntry | None, *, at: dt.datetime, actor: str, action: str, subject: str, details: Mapping[str, Any]
 ) -> AuditEntry:
-    """The entry that follows ``last`` (or starts the chain)."""
+    """The entry that follows ``last`` (or starts the chain); ID numbers in its texts are masked
+    (:func:`jnx.security.masking.mask_deep`) before it is hashed and stored."""
     seq = 1 if last is None else last.seq + 1
     prev_hash = GENESIS if last is None else last.hash
     at = _utc(at)
-    body = dict(details)
+    actor, subject, body = mask_text(actor), mask_text(subject), mask_deep(dict(details))
     digest = entry_hash(seq=seq, at=at, actor=actor, action=action, subject=subject, details=body, prev_hash=prev_hash)
     return AuditEntry(seq=seq, at=at, actor=actor, action=action, subject=subject, details=body, prev_hash=prev_hash, hash=digest)
 
@@ -118,7 +121,8 @@ class MemoryAuditStore:
         self.rows: list[AuditEntry] = []
         self._lock = threading.Lock()
 
-    def append(self, *, actor: str, action: str, subject: str, details: Mapping[str, Any], at: dt.datetime) -> AuditEntry:
+    def append(self, *, actor: str, action: str, subject: str, details: Mapping[str, Any], at: dt.datetime,
+               connection: object = None) -> AuditEntry:
         with self._lock:
             entry = next_entry(self.rows[-1] if self.rows else None, at=at, actor=actor, action=action, subject=subject, details=details)
             self.rows.append(entry)

@@ -14,7 +14,10 @@
      ├── KeyStoreError                 the key store is unusable (corrupt index, bad file mode…)
      │    └── WrongPassphrase          the passphrase does not open the key store
      ├── KeyNotFound (also NotFoundError)
-     └── AuditChainBroken              the audit chain was changed, cut or reordered at ``seq``
+     ├── AuditChainBroken              the audit chain was changed, cut or reordered at ``seq``
+     └── AuditWriteError               an audit entry could not be written: its change was not made
+    StorageError (jnx.errors, transient)
+     └── AuditBusyError                the audit chain stayed locked: its change was not made
 
 The codes are part of jnx's contract with receivers and senders: they never change meaning. Messages
 never contain key material or payload bytes.
@@ -22,7 +25,7 @@ never contain key material or payload bytes.
 
 from __future__ import annotations
 
-from jnx.errors import NotFoundError, SecurityError
+from jnx.errors import NotFoundError, SecurityError, StorageError
 
 
 class EnvelopeError(SecurityError):
@@ -128,3 +131,33 @@ class AuditChainBroken(SecurityError):
     def __init__(self, message: str, *, seq: int) -> None:
         super().__init__(message, hint="restore the audit table from a backup and investigate who wrote to it")
         self.seq = seq
+
+
+def _undone(action: str, subject: str) -> str:
+    return f"{action} of {subject} was not done: its audit entry could not be written"
+
+
+class AuditWriteError(SecurityError):
+    """The audit entry of an action could not be written, so the action's transaction was rolled back."""
+
+    exit_code = 5
+
+    def __init__(self, action: str, subject: str, reason: str) -> None:
+        super().__init__(
+            f"{_undone(action, subject)} ({reason}); nothing was changed",
+            hint="check the audit_entries table (`jnx audit verify`) and the database's triggers and rights, then run the command again",
+        )
+        self.action = action
+        self.subject = subject
+
+
+class AuditBusyError(StorageError):
+    """The audit chain stayed locked by other writers; the action's transaction was rolled back."""
+
+    def __init__(self, action: str, subject: str, reason: str) -> None:
+        super().__init__(
+            f"{_undone(action, subject)} ({reason}); nothing was changed",
+            hint="other writers held the audit chain: run the command again later (schedulers: retry on exit code 4)",
+        )
+        self.action = action
+        self.subject = subject
