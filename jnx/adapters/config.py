@@ -367,6 +367,14 @@ class FilePullSpec(_Model):
     min_age_seconds: float = Field(0.0, ge=0, description="skip files modified more recently")
     max_bytes: int = Field(200_000_000, ge=1, description="xml: the largest file read (CSV files are streamed, any size)")
 
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_inside_folder(cls, value: str) -> str:
+        _inside_folder(value, "pattern")
+        if "**" in value:
+            raise ValueError("`pattern` matches files of the folder itself: no `**`")
+        return value
+
     @model_validator(mode="after")
     def _xml_needs_element(self) -> FilePullSpec:
         if self.format == "xml" and not self.record_element:
@@ -387,6 +395,23 @@ class FileDropConfig(_Model):
     page_size: int = Field(1000, ge=1)
     pull: list[FilePullSpec] = Field(default_factory=list)
     push: FilePushSpec | None = None
+
+    @field_validator("done_folder")
+    @classmethod
+    def _done_inside_folder(cls, value: str) -> str:
+        _inside_folder(value, "done_folder")
+        if not value.strip() or Path(value) == Path("."):
+            raise ValueError("`done_folder` must be a sub-folder of `folder`, e.g. done")
+        return value
+
+
+def _inside_folder(value: str, name: str) -> None:
+    """A path of a files registration stays inside its folder: relative, no ``..``, no drive or root."""
+    path = Path(value.replace("\\", "/"))
+    if path.is_absolute() or value.startswith(("/", "\\", "~")) or (len(value) > 1 and value[1] == ":"):
+        raise ValueError(f"`{name}` is relative to `folder`: {value!r} is an absolute path")
+    if ".." in path.parts:
+        raise ValueError(f"`{name}` stays inside `folder`: {value!r} climbs out with `..`")
 
 
 AdapterConfig = Annotated[SoapConfig | RestConfig | DbFrontConfig | FileDropConfig, Field(discriminator="protocol")]

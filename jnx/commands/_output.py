@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from jnx.errors import JnxError, TransientError
+from jnx.security.masking import mask_deep, mask_text
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for schedulers and scripts.")]
 
@@ -43,13 +44,18 @@ def dumps(data: Any) -> str:
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], None] | None = None) -> None:
-    """Print ``data`` as one JSON line when ``as_json`` is set, else through ``render`` (or str)."""
+    """Print ``data`` as one JSON line when ``as_json`` is set, else through ``render`` (or str).
+
+    Every text in ``data`` has its ID numbers masked first (:func:`jnx.security.masking.mask_deep`),
+    whatever field it is in: no command prints a full ID number."""
     if as_json:
-        typer.echo(dumps(data))
-    elif render is not None:
+        typer.echo(mask_text(dumps(data)))
+        return
+    data = mask_deep(data)
+    if render is not None:
         render(data)
     else:
-        typer.echo(str(data))
+        typer.echo(mask_text(str(data)))
 
 
 def hint_for(exc: JnxError) -> str | None:
@@ -79,8 +85,10 @@ def report_error(exc: JnxError, as_json: bool = False) -> None:
     reads stdout only still sees why the command failed.
     """
     hint = hint_for(exc)
+    hint = mask_text(hint) if hint else hint
+    message = mask_text(str(exc))
     if as_json:
-        typer.echo(dumps({"error": str(exc), "kind": type(exc).__name__, "exit_code": exc.exit_code, "hint": hint}))
-    print(f"error: {exc}", file=sys.stderr)
+        typer.echo(dumps({"error": message, "kind": type(exc).__name__, "exit_code": exc.exit_code, "hint": hint}))
+    print(f"error: {message}", file=sys.stderr)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)

@@ -187,7 +187,7 @@ def repair_(
 @app.command("deliver")
 def deliver(
     system: SystemOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Claim at most this many deliveries.")] = 10_000,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000_000, help="Claim at most this many deliveries.")] = 10_000,
     as_json: JsonOption = False,
 ) -> None:
     """Push what is due now to the credit platform (for cron); exit 0 even when some were rejected."""

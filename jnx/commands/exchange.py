@@ -17,6 +17,7 @@ from jnx.exchange import error_queue
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.wiring import Exchange
 from jnx.settings import Settings
+from jnx.security.masking import install_log_masking
 from jnx.store.db import session_factory
 from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RunStatus
 
@@ -135,7 +136,7 @@ def run(
 
 
 @runs_app.command("list")
-def runs_list(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20, as_json: JsonOption = False) -> None:
+def runs_list(limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many, newest first.")] = 20, as_json: JsonOption = False) -> None:
     """The latest runs with their counts."""
     with exchange() as ex:
         rows = list(ex.runs().latest_runs(limit))
@@ -180,7 +181,7 @@ def errors_list(
     group: GroupOption = None,
     system: SystemOption = None,
     status: Annotated[MappingErrorStatus, typer.Option(help="Which errors.")] = MappingErrorStatus.OPEN,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many.")] = 100,
     as_json: JsonOption = False,
 ) -> None:
     """Errors one by one (masked values only)."""
@@ -305,6 +306,7 @@ def serve(
     if not isinstance(logging.getLevelName(level), int):
         raise ConfigError(f"JNX_LOG_LEVEL={level!r} is not a log level", hint="use DEBUG, INFO, WARNING or ERROR")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()  # no log line shows a full ID number
     with exchange() as ex:
         ex.worker_id = f"{socket.gethostname()}-{os.getpid()}"
         api = web_in_thread(ex.settings, ex.engine, web_host, web) if web is not None else None
@@ -345,7 +347,7 @@ def web_in_thread(settings: Settings, engine: Any, host: str, port: int) -> Any:
 
 def demo(
     records: Annotated[int, typer.Option(min=10, max=200_000, help="Records per sandbox platform.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of the sandbox data (same seed, same data).")] = 1,
+    seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Seed of the sandbox data (same seed, same data).")] = 1,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the previous demo database instead of starting afresh.")] = False,
     as_json: JsonOption = False,
 ) -> None:

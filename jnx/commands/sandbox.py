@@ -26,9 +26,9 @@ def _render(info: dict[str, Any]) -> None:
 
 @app.command("serve")
 def serve(
-    seed: Annotated[int, typer.Option(help="Seed of the generated data; same seed, same data.")] = 1,
-    records: Annotated[int, typer.Option(help="Records per main feed (licences, penalties, inspection results).")] = 1000,
-    port_base: Annotated[int, typer.Option("--port-base", "--port", help="First port; the eight lines take PORT_BASE…PORT_BASE+7 (0 = ephemeral).")] = 18081,
+    seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Seed of the generated data; same seed, same data.")] = 1,
+    records: Annotated[int, typer.Option(min=1, max=1_000_000, help="Records per main feed (licences, penalties, inspection results).")] = 1000,
+    port_base: Annotated[int, typer.Option("--port-base", "--port", min=0, max=65_528, help="First port; the eight lines take PORT_BASE…PORT_BASE+7 (0 = ephemeral).")] = 18081,
     fault: Annotated[list[str] | None, typer.Option(help="[PLATFORM:]KEY=VALUE fault knob, repeatable, e.g. credit:error_rate=0.3 or lines_down=primary.")] = None,
     export_dir: Annotated[Path | None, typer.Option(help="Also write the double-random GB18030 CSV exports into this folder.")] = None,
     as_json: JsonOption = False,

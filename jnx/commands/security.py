@@ -181,7 +181,7 @@ def keys_import_peer(
 @keys_app.command("rotate")
 def keys_rotate(
     suite: Annotated[SuiteChoice, typer.Option(help="Which suite's keys to rotate.")] = SuiteChoice.jose,
-    grace_days: Annotated[float, typer.Option(help="How long the old keys still decrypt and verify.")] = 7.0,
+    grace_days: Annotated[float, typer.Option(min=0, max=3650, help="How long the old keys still decrypt and verify.")] = 7.0,
     as_json: JsonOption = False,
 ) -> None:
     """New signing and encryption keys; the old ones stay usable for the grace period."""
@@ -212,7 +212,7 @@ def envelope_seal(
     file: Annotated[Path, typer.Argument(help="The payload to send.")],
     to: Annotated[str, typer.Option("--to", help="The peer's encryption key id.")],
     content_type: Annotated[str, typer.Option(help="Media type of the payload.")] = "application/json",
-    ttl_minutes: Annotated[float, typer.Option(help="Minutes until the envelope expires.")] = 10.0,
+    ttl_minutes: Annotated[float, typer.Option(min=0.1, max=10_080, help="Minutes until the envelope expires.")] = 10.0,
 ) -> None:
     """Sign FILE with jnx's current key and encrypt it to peer KID; print the compact envelope."""
     from jnx.security.operator import read_file, seal_to
@@ -268,9 +268,9 @@ def audit_verify(
 @receiver_app.command("serve")
 def receiver_serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8443,
+    port: Annotated[int, typer.Option(min=0, max=65_535, help="Port to listen on.")] = 8443,
     processes: Annotated[int, typer.Option(
-        min=1, help="Server processes sharing the port (Linux SO_REUSEPORT) and receiver.db; one that ends stops all (exit 5).",
+        min=1, max=64, help="Server processes sharing the port (Linux SO_REUSEPORT) and receiver.db; one that ends stops all (exit 5).",
     )] = 1,
 ) -> None:
     """Run the reference receiving endpoint: POST /envelopes and /envelopes/batch → signed receipts

@@ -45,7 +45,7 @@ def validate_command(
     file: Annotated[Path, typer.Argument(help="A JSON or XML record file.")],
     record_type: Annotated[str | None, typer.Option("--record-type", "-t", help="Record type of records that do not name one.")] = None,  # noqa: UP007
     on: Annotated[str | None, typer.Option("--on", help="Validation day YYYY-MM-DD (default today).")] = None,  # noqa: UP007
-    max_bytes: Annotated[int, typer.Option("--max-bytes", help="Refuse files larger than this.")] = DEFAULT_MAX_BYTES,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, max=2**40, help="Refuse files larger than this.")] = DEFAULT_MAX_BYTES,
     as_json: JsonOption = False,
 ) -> None:
     """Validate every record of FILE; exit 0 if valid, 1 if not (every failing field listed), 2 if unusable."""

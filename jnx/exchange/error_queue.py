@@ -27,7 +27,7 @@ from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.runs import RunService, _context
 from jnx.progress import WorkProgress
 from jnx.publicity.holds import sync_holds
-from jnx.security.masking import MaskRule, mask_id_numbers_in, mask_value
+from jnx.security.masking import MaskRule, mask_id_numbers_in, mask_text, mask_value
 from jnx.store import queries
 from jnx.store.db import affected
 from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RawRecord, StandardRecord, utcnow
@@ -54,7 +54,7 @@ class ErrorGroup:
 
     def line(self) -> str:
         value = f" {self.value!r}" if self.value else ""
-        return f"{self.group[:10]}  {self.system}  {self.table}  {self.field} {self.rule}{value}: {self.records} records — {self.message}"
+        return mask_text(f"{self.group[:10]}  {self.system}  {self.table}  {self.field} {self.rule}{value}: {self.records} records — {self.message}")
 
 
 def _selection(*, group: str | None = None, system: str | None = None, status: MappingErrorStatus | None = MappingErrorStatus.OPEN) -> Select[Any]:
@@ -62,7 +62,8 @@ def _selection(*, group: str | None = None, system: str | None = None, status: M
     if status is not None:
         query = query.where(E.status == status)
     if group:
-        query = query.where(E.group_key.like(f"{group}%")) if len(group) < 64 else query.where(E.group_key == group)
+        # a prefix, never a pattern: % and _ in it are plain characters
+        query = query.where(E.group_key.startswith(group, autoescape=True)) if len(group) < 64 else query.where(E.group_key == group)
     if system:
         query = query.where(E.system_id == system)
     return query
@@ -165,7 +166,7 @@ def ignore(session: Session, *, reason: str, error_id: int | None = None, group:
     if error_id is not None:
         where.append(E.id == error_id)
     if group:
-        where.append(E.group_key.like(f"{group}%"))
+        where.append(E.group_key.startswith(group, autoescape=True))  # a prefix, never a pattern
     if system:
         where.append(E.system_id == system)
     # conflicts among them end: their records' disclosures are released (once no other conflict holds them)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from jnx.adapters.base import PayloadEncoding, canonical_bytes, to_jsonable
 from jnx.adapters.base import RawRecord as PulledRecord
 from jnx.mappings.model import MappingContext, MappingIssue, MappingResult, TableRef
-from jnx.security.masking import mask_id_numbers_in
+from jnx.security.masking import mask_id_numbers_in, mask_text
 from jnx.standard.dictionary import Dictionary
 from jnx.store import queries
 from jnx.store.db import dumps_json
@@ -318,10 +318,10 @@ class PageIngester:
                             "record_type": self.target_type,
                             "field": issue.field[:100],
                             "source_path": (issue.source or None) and issue.source[:300],
-                            "masked_value": issue.value,
+                            "masked_value": issue.value and mask_text(issue.value),
                             "transform": issue.transform,
                             "rule": issue.rule[:100],
-                            "message": issue.message,
+                            "message": mask_text(issue.message),
                             "group_key": group_key(self.system_id, table, issue),
                             "status": MappingErrorStatus.OPEN.value,
                             "created_at": now,

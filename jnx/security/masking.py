@@ -118,40 +118,53 @@ def mask_id_numbers_in(text: str) -> str:
     return _CANDIDATE.sub(_masked_candidate, text)
 
 
+def _masked_valid(match: re.Match[str]) -> str:
+    found = match.group(0)
+    if not is_valid_id_number(found):
+        return found
+    return mask_id_number(found) if len(found) == 18 else ID15_RULE.apply(found)
+
+
 def mask_text(text: str) -> str:
-    """What every text a person or a log reads goes through (CLI output, errors, audit details, logs)."""
-    return mask_id_numbers_in(text)
+    """What every text a person or a log reads goes through (CLI output, errors and their stored
+    values, audit details, logs, API answers): every *valid* 18- or 15-digit ID number masked
+    wherever it stands. Invalid shapes (a credit code of digits, the placeholder
+    ``00000000000000000X``) are left as they are; :func:`mask_id_numbers_in` also masks those
+    where any ID-number shape is personal (raw payloads)."""
+    if len(text) < 15:
+        return text
+    return _CANDIDATE.sub(_masked_valid, text)
 
 
 def mask_deep(node: Any) -> Any:
     """``node`` (JSON-like: dicts, lists, strings, scalars) with :func:`mask_text` applied to every
     string in it, keys included. Other values are returned as they are."""
     if isinstance(node, str):
-        return mask_id_numbers_in(node)
+        return mask_text(node)
     if isinstance(node, Mapping):
-        return {(mask_id_numbers_in(k) if isinstance(k, str) else k): mask_deep(v) for k, v in node.items()}
-    if isinstance(node, (list, tuple)):
+        return {(mask_text(k) if isinstance(k, str) else k): mask_deep(v) for k, v in node.items()}
+    if isinstance(node, list):
         return [mask_deep(v) for v in node]
+    if isinstance(node, tuple):
+        return tuple(mask_deep(v) for v in node)
     return node
 
 
-class MaskingFilter(logging.Filter):
-    """A logging filter that masks ID numbers in every record's message and arguments."""
+class MaskingFormatter(logging.Formatter):
+    """Formats as ``inner`` does, then masks every valid ID number in the whole line (message,
+    arguments and any traceback text)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True
-        masked = mask_id_numbers_in(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
+    def __init__(self, inner: logging.Formatter | None = None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_text(self.inner.format(record))
 
 
 def install_log_masking(logger: logging.Logger | None = None) -> None:
     """Mask ID numbers in everything written by the handlers of ``logger`` (the root by default)."""
     target = logger or logging.getLogger()
     for handler in target.handlers:
-        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-            handler.addFilter(MaskingFilter())
+        if not isinstance(handler.formatter, MaskingFormatter):
+            handler.setFormatter(MaskingFormatter(handler.formatter))

@@ -31,6 +31,7 @@ from jnx.security.encoding import Compact, canonical_json
 from jnx.security.envelope import PROFILES, OpenedEnvelope, open_envelope, refuse_replay
 from jnx.security.errors import EnvelopeError, MalformedEnvelope, UnknownSigner
 from jnx.security.keys import PrivateKey, PublicKey
+from jnx.store.db import ensure_private_file
 
 RECEIPT_TYP = "jnx-receipt+jws"
 
@@ -103,6 +104,8 @@ class SqliteReceiptStore:
     """
 
     def __init__(self, path: Path | str, *, durable: bool = True) -> None:
+        if str(path) != ":memory:":
+            ensure_private_file(Path(path))  # 0600: it names every envelope and receipt
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._in_batch = False

@@ -19,6 +19,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import os
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,11 +123,21 @@ def create_engine_for(
     raise ConfigError(f"unsupported database {backend!r} in {mask_url(parsed)}", hint="jnx runs on SQLite or PostgreSQL")
 
 
+def ensure_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists: a SQLite database holds raw records with
+    ID numbers, and SQLite gives its -wal and -shm files the mode of the database file."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+
+
 def _sqlite_engine(url: URL, *, busy_timeout_ms: int, echo: bool) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         try:
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            ensure_private_file(Path(database).expanduser())
         except OSError as exc:
             raise ConfigError(
                 f"cannot create the folder of {mask_url(url)}: {exc.strerror}",
