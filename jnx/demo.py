@@ -149,8 +149,8 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
                 f"revised {ran.counts.revised}, merged {ran.counts.duplicates_merged}, with errors {ran.counts.errors}"
                 + (f" — {ran.error}" if ran.error else ""))
         # every disclosure is signed by jnx and encrypted to the platform (JWS in JWE), pushes and receipts audited
-        with credit_outbox(engine, credit, MappingSecrets(environment), audit=audit) as wired:
-            wired.outbox.sealer = EnvelopeSealer(keys.jnx_sig, keys.platform_enc.public())
+        with credit_outbox(engine, credit, MappingSecrets(environment), audit=audit,
+                           sealer=EnvelopeSealer(keys.jnx_sig, keys.platform_enc.public())) as wired:
             passed = wired.outbox.deliver_due(limit=1_000_000)
         delivered.add(passed)
         say(f"pushed disclosures, signed and encrypted: {passed.acknowledged} acknowledged, {passed.rejected} rejected")

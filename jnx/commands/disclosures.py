@@ -55,13 +55,15 @@ def _credit(settings: Settings, system_id: str | None) -> RegisteredSystem:
 
 
 def _key_store(settings: Settings, system: RegisteredSystem) -> Any:
-    if not system.registration.settings.get("envelope_to"):
+    from jnx.publicity.delivery import sends_in_clear
+
+    if sends_in_clear(system):
         return None
     from jnx.security.operator import key_store
 
     passphrase = os.environ.get(settings.key_passphrase_env)
     if not passphrase:
-        raise ConfigError(f"system {system.id!r} takes envelopes but {settings.key_passphrase_env} is empty",
+        raise ConfigError(f"system {system.id!r} seals its pushes but {settings.key_passphrase_env} is empty: nothing was pushed",
                           hint=f"export {settings.key_passphrase_env}=… so jnx can use its signing key")
     return key_store(settings.home, passphrase)
 

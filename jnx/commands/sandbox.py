@@ -22,6 +22,15 @@ def _render(info: dict[str, Any]) -> None:
     for path in info.get("exports", []):
         typer.echo(f"  export          {path}")
     typer.echo("  credentials (sandbox only): " + ", ".join(f"{k}={v}" for k, v in info["credentials"].items()))
+    envelopes = info.get("envelopes")
+    if envelopes:
+        typer.echo(f"the credit platform takes sealed pushes only; it trusts jnx's signing keys in {envelopes['trusts']}.")
+        typer.echo("in the shell where you run jnx (docs/sandbox.md, \"Push to the sandbox\"):")
+        for line in envelopes["exports"]:
+            typer.echo(f"  {line}")
+        typer.echo(f"  {envelopes['trust_command']}")
+    else:
+        typer.echo("the credit platform takes plain JSON pushes (--accept-plain)")
 
 
 @app.command("serve")
@@ -31,13 +40,36 @@ def serve(
     port_base: Annotated[int, typer.Option("--port-base", "--port", min=0, max=65_528, help="First port; the eight lines take PORT_BASE…PORT_BASE+7 (0 = ephemeral).")] = 18081,
     fault: Annotated[list[str] | None, typer.Option(help="[PLATFORM:]KEY=VALUE fault knob, repeatable, e.g. credit:error_rate=0.3 or lines_down=primary.")] = None,
     export_dir: Annotated[Path | None, typer.Option(help="Also write the double-random GB18030 CSV exports into this folder.")] = None,
+    accept_plain: Annotated[bool, typer.Option("--accept-plain", help="The credit platform takes plain JSON pushes instead of envelopes.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Start the four platforms on 127.0.0.1, print their URLs, and run until Ctrl-C or SIGTERM."""
-    from jnx.sandbox.runner import Sandbox, config_from_flags, serve_until_stopped
+    """Start the four platforms on 127.0.0.1, print their URLs, and run until Ctrl-C or SIGTERM.
 
-    sandbox = Sandbox(config_from_flags(seed, records, port_base, fault or [])).start()
+    The credit platform takes envelopes only (signed by jnx, encrypted to its key): it prints the
+    `jnx keys import-peer …` line that makes jnx trust its key and the `export JNX_SANDBOX_…` lines
+    of the sandbox secrets the example registrations refer to."""
+    import shlex
+
+    from jnx.commands._context import load_settings
+    from jnx.sandbox.envelopes import dynamic_envelope_unwrap, home_signers, platform_key
+    from jnx.sandbox.runner import Sandbox, config_from_flags, serve_until_stopped
+    from jnx.sandbox.systems import secrets_from
+
+    config = config_from_flags(seed, records, port_base, fault or [])
+    envelopes: dict[str, Any] | None = None
+    if not accept_plain:
+        home = load_settings().ensure_home()
+        key, public = platform_key(home / "sandbox")
+        config.unwrap = dynamic_envelope_unwrap([key], home_signers(home))
+        envelopes = {
+            "platform_key": str(public), "kid": key.kid, "trusts": str(home / "keys"),
+            "trust_command": f"jnx keys import-peer {shlex.quote(str(public))} --use enc --name sandbox-credit",
+            "exports": [f"export {name}={shlex.quote(value)}" for name, value in secrets_from(config.credentials).items()],
+        }
+    sandbox = Sandbox(config).start()
     info = sandbox.describe()
+    if envelopes is not None:
+        info["envelopes"] = envelopes
     if export_dir is not None:
         try:
             info["exports"] = [str(p) for p in sandbox.write_exports(export_dir)]

@@ -49,10 +49,16 @@ def register_system(
 ) -> None:
     """Check a registration file offline and store it (re-registering updates the system)."""
     registration = load_registration(file, _catalog())
+    from jnx.publicity.delivery import envelope_warnings
+
     with transaction(load_settings()) as session:
         system, action = _registry(session).register(session, registration)
         data = {**system.summary(), "action": action.value}
-    emit(data, as_json, lambda d: typer.echo(f"{d['action']}: system {d['id']} — {d['name']}"))
+    warnings = envelope_warnings(system)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    emit({**data, "warnings": warnings} if warnings else data, as_json,
+         lambda d: typer.echo(f"{d['action']}: system {d['id']} — {d['name']}"))
 
 
 @app.command("list")
@@ -101,6 +107,7 @@ def check(system_id: SystemId, as_json: JsonOption = False) -> None:
     with transaction(load_settings()) as session:
         system = _registry(session).get(session, system_id)
     report = check_system(system, tables=_catalog(), secrets=MappingSecrets(dict(os.environ)))
+    warnings = _check_envelopes(system, report.problems)
 
     def render(d: dict[str, Any]) -> None:
         typer.echo(f"system {d['system']}")
@@ -113,15 +120,43 @@ def check(system_id: SystemId, as_json: JsonOption = False) -> None:
             typer.echo(f"  [{mark}] {stream['record_type']} via {stream['table']}: {stream['detail']}")
             for rule, count in stream["errors_by_rule"].items():
                 typer.echo(f"         {count} × {rule}")
+        for warning in d["warnings"]:
+            typer.echo(f"warning: {warning}", err=True)
         if d["ok"]:
             typer.echo("the registration works")
         else:
             for problem in d["problems"]:
                 typer.echo(f"problem: {problem}", err=True)
 
-    emit(report.as_dict(), as_json, render)
+    emit({**report.as_dict(), "warnings": warnings}, as_json, render)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _check_envelopes(system: RegisteredSystem, problems: list[str]) -> list[str]:
+    """A credit system's envelopes: warned when it pushes in clear; a problem when it seals and jnx
+    holds no platform encryption key or no signing key of that suite. The warnings."""
+    if system.registration.kind.value != "credit":
+        return []
+    from jnx.errors import JnxError
+    from jnx.publicity.delivery import envelope_warnings, peer_encryption_key, sends_in_clear
+    from jnx.security.keys import KeyUse
+    from jnx.security.keystore import KeyOwner, KeyState
+    from jnx.security.operator import key_store
+
+    if sends_in_clear(system):
+        return envelope_warnings(system)
+    settings = load_settings()
+    try:
+        keys = key_store(settings.home, None)
+        recipient = peer_encryption_key(keys, system)
+        if not any(r.owner is KeyOwner.JNX and r.use is KeyUse.SIG and r.state is KeyState.ACTIVE
+                   and r.suite is recipient.suite for r in keys.records()):
+            problems.append(f"envelopes: jnx has no active {recipient.suite.value} signing key to sign pushes "
+                            f"(create one: jnx keys generate --suite {recipient.suite.value} --use sig)")
+    except JnxError as exc:
+        problems.append(f"envelopes: {exc}" + (f" — {exc.hint}" if exc.hint else ""))
+    return []
 
 
 def register(root: typer.Typer) -> None:

@@ -5,9 +5,11 @@ The credit system is registered like any other (kind ``credit``, a REST adapter 
 section). Its ``push.paths`` name one path per record type: ``license`` and ``penalty`` take
 batches; ``license_withdrawal`` and ``penalty_withdrawal`` take one withdrawal (撤下) request per
 call, so they go through :class:`SingleRecordPusher` over the same HTTP client (lines, retries,
-failover, auth). Its ``settings`` choose envelopes: ``envelope_to: KID`` seals every item to the
-platform's encryption key ``KID`` (imported with ``jnx keys import-peer``), signed with jnx's active
-signing key of the same suite; ``envelope_ttl_hours`` (default 24) is how long an envelope is valid.
+failover, auth). Pushes are sealed by default: every item is signed with jnx's active signing key and
+encrypted to the platform's encryption key — ``settings.envelope_to: KID`` when given, else the newest
+active key imported with ``jnx keys import-peer``; with none, nothing is pushed. ``envelope: none``
+sends plain JSON, explicitly, and is warned about at registration and by ``jnx systems check``.
+``envelope_ttl_hours`` (default 24, at most 168) is how long an envelope is valid.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from jnx.adapters.rest import RestPusher, decode_json
 from jnx.errors import ConfigError
 from jnx.exchange.registry import RegisteredSystem
 from jnx.publicity.outbox import Audit, Outbox, RetryPolicy
-from jnx.security.envelope import seal
-from jnx.security.keys import PrivateKey, PublicKey
-from jnx.security.keystore import KeyStore, recipient_key, signing_key
+from jnx.security.envelope import DEFAULT_MAX_LIFETIME, seal
+from jnx.security.keys import KeyUse, PrivateKey, PublicKey
+from jnx.security.keystore import KeyOwner, KeyState, KeyStore, recipient_key, signing_key
 
-DEFAULT_ENVELOPE_TTL = dt.timedelta(hours=24)
+DEFAULT_ENVELOPE_TTL = dt.timedelta(hours=24)  # exp − iat of every push's envelope (docs/security.md)
+MAX_ENVELOPE_TTL = DEFAULT_MAX_LIFETIME  # what receivers accept at most (7 days)
 
 
 @dataclass(frozen=True)
@@ -78,17 +81,54 @@ class SingleRecordPusher:
         return read_receipts(answer, [item], self.spec.receipt, source=f"{what} on line {line.label}")[0]
 
 
-def envelope_sealer(system: RegisteredSystem, keys: KeyStore | None) -> EnvelopeSealer | None:
-    """The sealer the credit system's settings ask for, or None when it takes plain JSON."""
+ENVELOPE_NONE = "none"
+IMPORT_HINT = ("import the platform's key with `jnx keys import-peer FILE --use enc` "
+               "(or name one with `settings: {envelope_to: KID}` in the registration)")
+
+
+def sends_in_clear(system: RegisteredSystem) -> bool:
+    """True when the registration says ``settings: {envelope: none}``: pushes travel as plain JSON."""
+    return str(system.registration.settings.get("envelope", "")).strip().lower() == ENVELOPE_NONE
+
+
+def envelope_warnings(system: RegisteredSystem) -> list[str]:
+    """What registering or checking a credit system should warn about its envelopes."""
+    if system.registration.kind.value != "credit" or not sends_in_clear(system):
+        return []
+    return [f"system {system.id} pushes 双公示 items in clear (settings.envelope: none): anyone on the way reads "
+            "and can change them; remove `envelope: none` to seal every item to the platform's key"]
+
+
+def peer_encryption_key(keys: KeyStore, system: RegisteredSystem) -> PublicKey:
+    """The key the credit system's pushes are sealed to: ``settings.envelope_to``, else the newest
+    active encryption key imported from a peer. ConfigError (with the import hint) when there is none."""
     kid = system.registration.settings.get("envelope_to")
-    if not kid:
+    if kid:
+        return recipient_key(keys, str(kid))
+    peers = [r for r in keys.records() if r.owner is KeyOwner.PEER and r.use is KeyUse.ENC and r.state is KeyState.ACTIVE]
+    if not peers:
+        raise ConfigError(f"system {system.id!r} seals its pushes, and no platform encryption key is imported: "
+                          "nothing was pushed", hint=IMPORT_HINT)
+    return keys.public_key(max(peers, key=lambda r: r.created_at).kid)
+
+
+def envelope_sealer(system: RegisteredSystem, keys: KeyStore | None) -> EnvelopeSealer | None:
+    """The sealer of the credit system's pushes — sealed by default; None only for ``envelope: none``.
+
+    Sealed to ``settings.envelope_to`` when given, else to the newest active encryption key imported
+    from the platform (``jnx keys import-peer``); signed with jnx's active signing key of that suite.
+    Without a key store, or without a platform key, it refuses (ConfigError): nothing goes out in clear."""
+    if sends_in_clear(system):
         return None
     if keys is None:
-        raise ConfigError(f"system {system.id!r} wants envelopes (envelope_to: {kid}) but no key store is open",
+        raise ConfigError(f"system {system.id!r} seals its pushes but no key store is open: nothing was pushed",
                           hint="set the key passphrase variable (JNX_KEY_PASSPHRASE_ENV) so jnx can sign")
-    recipient = recipient_key(keys, kid)
+    recipient = peer_encryption_key(keys, system)
     hours = system.registration.settings.get("envelope_ttl_hours")
     ttl = dt.timedelta(hours=float(hours)) if hours else DEFAULT_ENVELOPE_TTL
+    if ttl > MAX_ENVELOPE_TTL:
+        raise ConfigError(f"system {system.id!r}: envelope_ttl_hours {hours} is longer than receivers accept "
+                          f"({MAX_ENVELOPE_TTL.days} days)", hint="use at most 168 hours")
     return EnvelopeSealer(signing_key(keys, recipient.suite), recipient, ttl)
 
 
@@ -111,14 +151,16 @@ class CreditOutbox:
 
 def credit_outbox(engine: Engine, system: RegisteredSystem, secrets: SecretResolver, *, keys: KeyStore | None = None,
                   policy: RetryPolicy = RetryPolicy(), worker_id: str = "jnx-outbox", batch_size: int = 100,
-                  audit: Audit | None = None, **adapter_options: Any) -> CreditOutbox:
-    """The outbox for ``system`` (kind credit): batch pusher, withdrawal pusher, sealer."""
+                  audit: Audit | None = None, sealer: EnvelopeSealer | None = None, **adapter_options: Any) -> CreditOutbox:
+    """The outbox for ``system`` (kind credit): batch pusher, withdrawal pusher, sealer (``sealer``
+    when given — ``jnx demo``'s own keys —, else :func:`envelope_sealer` of the registration)."""
+    sealer = sealer if sealer is not None else envelope_sealer(system, keys)
     adapters = build_adapters(system.registration.adapter, secrets, **adapter_options)
     if adapters.pusher is None:
         adapters.close()
         raise ConfigError(f"system {system.id!r} has no push section", hint="add adapter.push to its registration")
     withdrawals = SingleRecordPusher(adapters.pusher) if isinstance(adapters.pusher, RestPusher) else None
-    outbox = Outbox(engine, adapters.pusher, withdrawals=withdrawals, sealer=envelope_sealer(system, keys), policy=policy,
+    outbox = Outbox(engine, adapters.pusher, withdrawals=withdrawals, sealer=sealer, policy=policy,
                     worker_id=worker_id, batch_size=batch_size, audit=audit)
     return CreditOutbox(outbox, adapters)
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from jnx.errors import SecurityError
 from jnx.sandbox.credit import Unwrap, UnwrapError, plain_json
 from jnx.security.envelope import open_envelope
-from jnx.security.keys import PrivateKey, PublicKey
+from jnx.security.keys import KeyUse, PrivateKey, PublicKey, Suite, generate_private_key
+from jnx.security.keystore import FileKeyStore, KeyOwner
 
 ENVELOPE_FIELD = "jnx_envelope"
 
@@ -40,5 +43,51 @@ def envelope_unwrap(decryption_keys: list[PrivateKey], trusted_signers: list[Pub
         if isinstance(document, Mapping) and isinstance(document.get("records"), list):
             return {**document, "records": [open_one(r) for r in document["records"]]}
         return open_one(document)
+
+    return unwrap
+
+
+# ---------------------------------------------------------------- `jnx sandbox serve`'s keys
+PLATFORM_KID = "sandbox-credit-enc-1"
+
+
+def platform_key(folder: Path) -> tuple[PrivateKey, Path]:
+    """The sandbox credit platform's encryption key, kept in ``folder`` so a restarted sandbox keeps
+    the key jnx was told to trust: created on first use (private JWK 0600, sandbox only), and the
+    path of its public JWK for ``jnx keys import-peer``."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private, public = folder / "credit-enc.private.jwk", folder / "credit-enc.jwk"
+    if private.exists():
+        key = PrivateKey.from_secret_jwk_bytes(private.read_bytes())
+    else:
+        key = generate_private_key(PLATFORM_KID, Suite.JOSE, KeyUse.ENC)
+        descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(key.secret_jwk_bytes())
+    public.write_text(json.dumps(key.public().to_jwk(), indent=2) + "\n", encoding="utf-8")
+    return key, public
+
+
+def home_signers(home: Path) -> Callable[[], list[PublicKey]]:
+    """jnx's own signing keys (active or in grace) read from the key store of ``home`` at every push,
+    so keys generated after the sandbox started are trusted too. Public keys only: no passphrase."""
+
+    def signers() -> list[PublicKey]:
+        store = FileKeyStore(home / "keys", None)
+        now = dt.datetime.now(dt.UTC)
+        try:
+            return [store.public_key(r.kid) for r in store.records()
+                    if r.owner is KeyOwner.JNX and r.use is KeyUse.SIG and r.usable(now)]
+        except SecurityError:
+            return []
+
+    return signers
+
+
+def dynamic_envelope_unwrap(decryption_keys: list[PrivateKey], signers: Callable[[], list[PublicKey]]) -> Unwrap:
+    """:func:`envelope_unwrap` whose trusted signers are read by ``signers()`` at every push."""
+
+    def unwrap(body: bytes, headers: Mapping[str, str]) -> Any:
+        return envelope_unwrap(decryption_keys, signers())(body, headers)
 
     return unwrap

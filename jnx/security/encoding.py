@@ -49,18 +49,35 @@ def split_compact(token: str | bytes, parts: int) -> list[str]:
     return segments
 
 
+MAX_HEADER_CHARS = 16 * 1024  # a protected header of jnx's profiles is a few hundred characters
+MAX_HEADER_DEPTH = 4  # {"epk": {...}} is depth 2; nothing legitimate nests deeper
+
+
+def _depth(node: Any, limit: int) -> int:
+    """How deep ``node`` nests (a scalar is 0), counting no further than ``limit`` + 1."""
+    if limit < 0 or not isinstance(node, (dict, list)):
+        return 0
+    children = node.values() if isinstance(node, dict) else node
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
+
+
 def read_header(segment: str) -> dict[str, Any]:
-    """Decode a protected header segment into a JSON object (unverified)."""
+    """Decode a protected header segment into a JSON object (unverified), refusing one longer than
+    ``MAX_HEADER_CHARS`` or nested deeper than ``MAX_HEADER_DEPTH``."""
+    if len(segment) > MAX_HEADER_CHARS:
+        raise ValueError(f"protected header longer than {MAX_HEADER_CHARS} characters")
     try:
         data = b64url_decode(segment)
         # json.loads(bytes) guesses the encoding from the first bytes: "{" and a non-zero second byte is
         # always UTF-8 (no BOM, not UTF-16/32), so decode it as json.loads would and skip the guess
         header = json.loads(data.decode("utf-8", "surrogatepass") if data[:1] == b"{" and data[1:2] not in (b"", b"\x00")
                             else data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ValueError("protected header is not base64url JSON") from exc
     if not isinstance(header, dict):
         raise ValueError("protected header is not a JSON object")
+    if _depth(header, MAX_HEADER_DEPTH) > MAX_HEADER_DEPTH:
+        raise ValueError(f"protected header nests deeper than {MAX_HEADER_DEPTH} levels")
     return header
 
 

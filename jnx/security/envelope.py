@@ -9,7 +9,11 @@ Everything a receiver checks is in one place, :func:`open_envelope`, in this ord
 5. ``iat`` is not in the future, ``exp`` not in the past → ``JNX-ENV-NOT-YET-VALID`` / ``-EXPIRED``
 6. its ``jti`` was not seen before                       → else ``JNX-ENV-REPLAYED`` (:func:`refuse_replay`)
 
-Anything unparseable on the way is ``JNX-ENV-MALFORMED``. :func:`seal` does the reverse. Both are pure
+A content key that unwraps but a ciphertext that fails its tag is ``JNX-ENV-TAMPERED``. Anything
+unparseable on the way is ``JNX-ENV-MALFORMED``: every header value is type-checked (kid, alg, enc,
+cty, jti non-empty strings; iat and exp whole seconds in range), headers are bounded in size and
+nesting, ``crit`` and ``zip`` are refused, and ``exp − iat`` may not exceed ``max_lifetime``
+(default 7 days). :func:`open_envelope` is total: any input gives an envelope or a coded error. :func:`seal` does the reverse. Both are pure
 functions over keys, bytes and the ``now`` they are given; the replay guard is the only state.
 """
 
@@ -23,6 +27,7 @@ from typing import Any, Protocol
 
 from jnx.security.encoding import Compact
 from jnx.security.errors import (
+    EnvelopeError,
     Expired,
     MalformedEnvelope,
     NotYetValid,
@@ -36,6 +41,7 @@ from jnx.security.sm_profile import SmProfile
 
 DEFAULT_TTL = dt.timedelta(minutes=10)
 DEFAULT_LEEWAY = dt.timedelta(seconds=60)
+DEFAULT_MAX_LIFETIME = dt.timedelta(days=7)  # the longest exp − iat a receiver accepts (a setting)
 NESTED_CTY = "JOSE"  # the JWE's content is a compact JWS (media type application/jose)
 
 
@@ -141,17 +147,45 @@ def seal(
 
 def _profile_for_key_alg(alg: object) -> Profile:
     for profile in PROFILES.values():
-        if alg in profile.key_algs:
+        if isinstance(alg, str) and alg in profile.key_algs:
             return profile
     known = sorted(a for p in PROFILES.values() for a in p.key_algs)
-    raise MalformedEnvelope(f"unsupported key algorithm {alg!r} (supported: {', '.join(known)})")
+    raise MalformedEnvelope(f"unsupported key algorithm {_shown(alg)} (supported: {', '.join(known)})")
 
 
-def _claim(header: dict[str, Any], name: str, kind: type) -> Any:
+def _shown(value: object) -> str:
+    """A header value as a message quotes it: its repr for a short string, else its JSON type."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 80 else f"{value[:60]!r}… ({len(value)} characters)"
+    return f"a JSON {type(value).__name__}" if value is not None else "none"
+
+
+def _text(header: dict[str, Any], name: str, where: str, *, required: bool = True, limit: int = 256) -> str | None:
+    """A header member that must be a non-empty string of at most ``limit`` characters (or absent)."""
     value = header.get(name)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise MalformedEnvelope(f"signed header {name!r} is missing or not {kind.__name__}")
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise MalformedEnvelope(f"{where} header {name!r} must be a non-empty string of at most {limit} characters, "
+                                f"not {_shown(value)}")
     return value
+
+
+MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z: later seconds are no datetime
+
+
+def _epoch_claim(header: dict[str, Any], name: str) -> dt.datetime:
+    value = header.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_EPOCH:
+        raise MalformedEnvelope(f"signed header {name!r} must be whole seconds since 1970 (0 to {MAX_EPOCH}), "
+                                f"not {_shown(value) if not isinstance(value, int) else 'out of range'}")
+    return dt.datetime.fromtimestamp(value, dt.UTC)
+
+
+def _no_extensions(header: dict[str, Any], where: str) -> None:
+    for name in ("crit", "zip"):
+        if name in header:
+            raise MalformedEnvelope(f"{where} header {name!r} is not supported")
 
 
 def open_envelope(
@@ -162,16 +196,38 @@ def open_envelope(
     replay_guard: ReplayGuard | None,
     now: dt.datetime,
     leeway: dt.timedelta = DEFAULT_LEEWAY,
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
 ) -> OpenedEnvelope:
-    """Decrypt, verify, check times and replay — in that order — or raise the matching error."""
+    """Decrypt, verify, check times and replay — in that order — or raise the matching error.
+
+    Total: whatever ``token`` holds, the answer is an :class:`OpenedEnvelope` or an
+    :class:`EnvelopeError` with its code; every header value is type-checked before it is used.
+    An envelope whose ``exp − iat`` exceeds ``max_lifetime`` is refused as malformed."""
+    try:
+        return _open(token, decryption_keys, trusted_signers, replay_guard, now, leeway, max_lifetime)
+    except EnvelopeError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError, ArithmeticError) as exc:
+        # a corner no check above foresaw: still an answer with a code, never a traceback
+        raise MalformedEnvelope(f"the envelope cannot be read ({type(exc).__name__})") from exc
+
+
+def _open(
+    token: str | bytes, decryption_keys: list[PrivateKey], trusted_signers: list[PublicKey],
+    replay_guard: ReplayGuard | None, now: dt.datetime, leeway: dt.timedelta, max_lifetime: dt.timedelta,
+) -> OpenedEnvelope:
+    if not isinstance(token, (str, bytes)):
+        raise MalformedEnvelope(f"an envelope is a compact JWE string, not {_shown(token)}")
     try:
         encrypted = Compact.parse(token, 5)
     except ValueError as exc:
         raise MalformedEnvelope(f"not a compact JWE: {exc}") from exc
     outer_header = encrypted.header
     profile = _profile_for_key_alg(outer_header.get("alg"))
-
-    recipient_kid = outer_header.get("kid")
+    recipient_kid = _text(outer_header, "kid", "JWE")
+    _text(outer_header, "enc", "JWE")
+    _text(outer_header, "cty", "JWE", required=False)
+    _no_extensions(outer_header, "JWE")
     ours = {key.kid: key for key in decryption_keys if key.use is KeyUse.ENC and key.suite is profile.suite}
     if recipient_kid not in ours:
         raise WrongRecipient(f"addressed to kid {recipient_kid!r}, which is not one of our decryption keys ({', '.join(sorted(ours)) or 'none'})")
@@ -182,18 +238,31 @@ def open_envelope(
     except ValueError as exc:
         raise MalformedEnvelope(f"decrypted content is not a compact JWS: {exc}") from exc
     header = signed.header
-    signer_kid = header.get("kid")
+    signer_kid = _text(header, "kid", "signed")
+    algorithm = _text(header, "alg", "signed")
+    _no_extensions(header, "signed")
     signers = {key.kid: key for key in trusted_signers if key.use is KeyUse.SIG}
     if signer_kid not in signers:
         raise UnknownSigner(f"signed by kid {signer_kid!r}, which is not a trusted signer")
     signer = signers[signer_kid]
-    if header.get("alg") != signer.alg:
-        raise MalformedEnvelope(f"signature algorithm {header.get('alg')!r} does not match signer key {signer_kid!r} ({signer.alg})")
+    if signer.suite is not profile.suite:
+        raise UnknownSigner(f"signed by kid {signer_kid!r}, a {signer.suite.value} key, inside a {profile.suite.value} "
+                            "envelope: signer and envelope must use one suite")
+    if algorithm != signer.alg:
+        raise MalformedEnvelope(f"signature algorithm {algorithm!r} does not match signer key {signer_kid!r} ({signer.alg})")
     payload = profile.verify(signed, signer)
 
-    jti = _claim(header, "jti", str)
-    issued_at = dt.datetime.fromtimestamp(_claim(header, "iat", int), dt.UTC)
-    expires_at = dt.datetime.fromtimestamp(_claim(header, "exp", int), dt.UTC)
+    jti = _text(header, "jti", "signed")
+    assert jti is not None and recipient_kid is not None and signer_kid is not None
+    content_type = _text(header, "cty", "signed", required=False)
+    idempotency_key = _text(header, "idempotency_key", "signed", required=False, limit=512)
+    _text(header, "typ", "signed", required=False)
+    issued_at = _epoch_claim(header, "iat")
+    expires_at = _epoch_claim(header, "exp")
+    if expires_at < issued_at:
+        raise MalformedEnvelope(f"expires ({expires_at.isoformat()}) before it was issued ({issued_at.isoformat()})")
+    if expires_at - issued_at > max_lifetime:
+        raise MalformedEnvelope(f"lives {expires_at - issued_at} from iat to exp, longer than the {max_lifetime} allowed")
     if issued_at > now + leeway:
         raise NotYetValid(f"issued at {issued_at.isoformat()}, after now ({now.isoformat()})")
     if expires_at < now - leeway:
@@ -206,8 +275,8 @@ def open_envelope(
         jti=jti,
         issued_at=issued_at,
         expires_at=expires_at,
-        content_type=header.get("cty") if isinstance(header.get("cty"), str) else None,
-        idempotency_key=header.get("idempotency_key") if isinstance(header.get("idempotency_key"), str) else None,
+        content_type=content_type,
+        idempotency_key=idempotency_key,
         checks=(
             f"decrypted with {recipient_kid} ({outer_header.get('alg')}, {outer_header.get('enc')})",
             f"signature by {signer_kid} ({signer.alg})",

@@ -6,6 +6,7 @@
      ├── EnvelopeError                 code                     HTTP
      │    ├── MalformedEnvelope        JNX-ENV-MALFORMED        400
      │    ├── WrongRecipient           JNX-ENV-WRONG-RECIPIENT  421
+     │    ├── Tampered                 JNX-ENV-TAMPERED         400
      │    ├── BadSignature             JNX-ENV-BAD-SIGNATURE    401
      │    ├── UnknownSigner            JNX-ENV-UNKNOWN-SIGNER   401
      │    ├── Expired                  JNX-ENV-EXPIRED          401
@@ -55,6 +56,15 @@ class WrongRecipient(EnvelopeError):
     hint = "check that the sender encrypts to this receiver's current encryption key (kid)"
 
 
+class Tampered(EnvelopeError):
+    """The content key was unwrapped with our key, but the ciphertext, IV, tag or protected header
+    fails the authentication tag: the envelope was altered in transit."""
+
+    code = "JNX-ENV-TAMPERED"
+    http_status = 400
+    hint = "the envelope was changed after it was sealed: have the sender seal and send it again"
+
+
 class BadSignature(EnvelopeError):
     """The signature does not match: the envelope was changed after signing (tampered)."""
 
@@ -97,6 +107,7 @@ class Replayed(EnvelopeError):
 ENVELOPE_ERRORS: tuple[type[EnvelopeError], ...] = (
     MalformedEnvelope,
     WrongRecipient,
+    Tampered,
     BadSignature,
     UnknownSigner,
     Expired,

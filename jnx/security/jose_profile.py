@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.keywrap import (
 )
 
 from jnx.security.encoding import Compact, b64url, b64url_decode
-from jnx.security.errors import BadSignature, MalformedEnvelope, WrongRecipient
+from jnx.security.errors import BadSignature, MalformedEnvelope, Tampered, WrongRecipient
 from jnx.security.keys import PrivateKey, PublicKey, Suite
 
 SIGNATURE_ALGS = frozenset({"ES256", "Ed25519"})
@@ -165,8 +165,15 @@ class JoseProfile:
             shared = key.native.exchange(_ECDH, epk)
             kek = _kek(shared, other_info)
             cek = aes_key_unwrap(kek, encrypted_key)
-            return AESGCM(cek).decrypt(iv, ciphertext + tag, header_b64.encode("ascii"))
-        except (InvalidUnwrap, InvalidTag, ValueError, TypeError) as exc:
+        except (InvalidUnwrap, ValueError, TypeError) as exc:
             raise WrongRecipient(
-                f"cannot decrypt with key {key.kid!r}: encrypted to another key, or altered in transit"
+                f"cannot unwrap the content key with key {key.kid!r}: encrypted to another key"
+            ) from exc
+        if len(iv) != 12 or len(tag) != 16:
+            raise MalformedEnvelope("A256GCM needs a 12-byte IV and a 16-byte tag")
+        try:  # the key unwrapped: only a change in transit makes the tag fail now
+            return AESGCM(cek).decrypt(iv, ciphertext + tag, header_b64.encode("ascii"))
+        except (InvalidTag, ValueError) as exc:
+            raise Tampered(
+                f"the content key unwrapped with {key.kid!r} but the ciphertext fails its tag: altered in transit"
             ) from exc

@@ -124,13 +124,19 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0, *, r
             self.wfile.write(data)
 
         def _body(self, what: str) -> bytes | None:
-            """The request body, or None once a refusal is answered."""
-            try:
-                length = int(self.headers.get("Content-Length", ""))
-            except ValueError:
-                self._answer(411, {"code": "LENGTH-REQUIRED", "error": "send Content-Length"})
+            """The request body, or None once a refusal is answered. Only one plain decimal
+            ``Content-Length`` up to ``MAX_BODY`` is read; a negative, signed or repeated length, or a
+            chunked body (no length to check before reading), is refused and the connection closed."""
+            lengths = self.headers.get_all("Content-Length") or []
+            chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+            if chunked or len(lengths) != 1 or not lengths[0].strip().isdigit() or not lengths[0].strip().isascii():
+                self.close_connection = True
+                self._answer(411, {"code": "LENGTH-REQUIRED",
+                                   "error": "send one Content-Length of 0 or more bytes (no chunked bodies)"})
                 return None
+            length = int(lengths[0])
             if length > MAX_BODY:
+                self.close_connection = True
                 self._answer(413, {"code": "TOO-LARGE", "error": f"{what} are at most {MAX_BODY} bytes"})
                 return None
             return self.rfile.read(length)

@@ -21,12 +21,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from jnx.security import sm2
 from jnx.security.encoding import Compact, b64url, b64url_decode
-from jnx.security.errors import BadSignature, MalformedEnvelope, WrongRecipient
+from jnx.security.errors import BadSignature, MalformedEnvelope, Tampered, WrongRecipient
 from jnx.security.keys import PrivateKey, PublicKey, Suite
 
 SIGNATURE_ALG = "SM2-SM3"
 KEY_ALG = "SM2-PKE"
 CONTENT_ENC = "SM4-GCM"
+MAX_BYTES = 16 * 1024 * 1024  # as the JOSE profile: payload at most 16 MiB, ciphertext twice that
 
 
 def _encode_header(header: dict[str, Any]) -> str:
@@ -54,21 +55,36 @@ class SmProfile:
     key_algs = frozenset({KEY_ALG})
 
     def sign(self, header: dict[str, Any], payload: bytes, key: PrivateKey) -> str:
+        if header.get("alg") != SIGNATURE_ALG or key.alg != SIGNATURE_ALG or "crit" in header:
+            raise ValueError(f"JWS header must have alg {SIGNATURE_ALG!r} (the key's) and no 'crit'")
+        if len(payload) > MAX_BYTES:
+            raise MalformedEnvelope(f"payload larger than {MAX_BYTES} bytes")
         signing_input = f"{_encode_header(header)}.{b64url(payload)}"
         signature = sm2.sign(key.sm2(), signing_input.encode("ascii"))
         return f"{signing_input}.{b64url(signature)}"
 
     def verify(self, token: Compact, key: PublicKey) -> bytes:
         header_b64, payload_b64, signature_b64 = token.segments
+        header = token.header
+        if "crit" in header or header.get("alg") != SIGNATURE_ALG or key.alg != SIGNATURE_ALG:
+            raise MalformedEnvelope(f"JWS header must have alg {SIGNATURE_ALG!r} and no 'crit'")
+        if len(payload_b64) > MAX_BYTES * 4 // 3 + 4:
+            raise MalformedEnvelope(f"payload larger than {MAX_BYTES} bytes")
         try:
             payload, signature = b64url_decode(payload_b64), b64url_decode(signature_b64)
         except ValueError as exc:
             raise MalformedEnvelope(f"signed part is not a compact JWS: {exc}") from exc
-        if not sm2.verify(key.sm2(), f"{header_b64}.{payload_b64}".encode("ascii"), signature):
+        try:
+            valid = sm2.verify(key.sm2(), f"{header_b64}.{payload_b64}".encode("ascii"), signature)
+        except (sm2.SM2Failure, ValueError) as exc:
+            raise BadSignature(f"signature by {key.kid!r} cannot be checked: {exc}") from exc
+        if not valid:
             raise BadSignature(f"signature by {key.kid!r} does not match: the envelope was altered")
         return payload
 
     def encrypt(self, header: dict[str, Any], plaintext: bytes, key: PublicKey) -> str:
+        if header.get("alg") != KEY_ALG or key.alg != KEY_ALG or "crit" in header or "zip" in header:
+            raise ValueError(f"JWE header and key must have alg {KEY_ALG}, and no 'crit' or 'zip'")
         header_b64 = _encode_header({**header, "enc": CONTENT_ENC})
         cek, iv = secrets.token_bytes(16), secrets.token_bytes(12)
         encrypted_key = sm2.encrypt(key.sm2(), cek)
@@ -77,16 +93,24 @@ class SmProfile:
 
     def decrypt(self, token: Compact, key: PrivateKey) -> bytes:
         header_b64, *rest = token.segments
+        header = token.header
+        if header.get("alg") != KEY_ALG or header.get("enc") != CONTENT_ENC or "crit" in header or "zip" in header:
+            raise MalformedEnvelope(f"JWE header must have alg {KEY_ALG}, enc {CONTENT_ENC}, no 'crit' or 'zip'")
+        if len(rest[2]) > 2 * MAX_BYTES * 4 // 3 + 4:
+            raise MalformedEnvelope(f"envelope larger than {2 * MAX_BYTES} bytes")
         try:
             encrypted_key, iv, ciphertext, tag = (b64url_decode(part) for part in rest)
         except ValueError as exc:
             raise MalformedEnvelope(f"not a compact JWE: {exc}") from exc
-        try:
+        try:  # SM2 checks its own C3 hash: a success means the key was ours
             cek = sm2.decrypt(key.sm2(), encrypted_key)
-            if len(cek) != 16 or len(iv) != 12 or len(tag) != 16:
-                raise ValueError("wrong SM4 key, IV or tag length")
+        except (sm2.SM2Failure, ValueError) as exc:
+            raise WrongRecipient(f"cannot unwrap the content key with key {key.kid!r}: encrypted to another key") from exc
+        if len(cek) != 16 or len(iv) != 12 or len(tag) != 16:
+            raise MalformedEnvelope("SM4-GCM needs a 16-byte key, a 12-byte IV and a 16-byte tag")
+        try:
             return _sm4_gcm_decrypt(cek, iv, ciphertext, tag, header_b64.encode("ascii"))
-        except (sm2.SM2Failure, InvalidTag, ValueError) as exc:
-            raise WrongRecipient(
-                f"cannot decrypt with key {key.kid!r}: encrypted to another key, or altered in transit"
+        except (InvalidTag, ValueError) as exc:
+            raise Tampered(
+                f"the content key unwrapped with {key.kid!r} but the ciphertext fails its tag: altered in transit"
             ) from exc

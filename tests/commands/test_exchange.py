@@ -24,13 +24,19 @@ def sandbox() -> Iterator[Sandbox]:
         yield running
 
 
-def _register(jnx: Jnx, sandbox: Sandbox, tmp_path: Path, *kinds: str) -> None:
+def _register(jnx: Jnx, sandbox: Sandbox, tmp_path: Path, *kinds: str, clear: bool = True) -> None:
+    """Register the sandbox systems of ``kinds``; the credit one pushing in clear (``envelope: none``,
+    warned) unless ``clear`` is False — this module's sandbox takes plain JSON."""
     for doc in registrations_for(sandbox.urls()):
         if doc["kind"] in kinds:
+            if doc["kind"] == "credit" and clear:
+                doc.setdefault("settings", {})["envelope"] = "none"
             path = tmp_path / f"{doc['id']}.yaml"
             path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
             registered = jnx("systems", "register", str(path), "--json")
             assert registered.code == 0, registered.err
+            if doc["kind"] == "credit" and clear:
+                assert "warning: system jn-credit pushes 双公示 items in clear" in registered.err
 
 
 def _audit_entries(url: str) -> int:

@@ -117,7 +117,10 @@ def credit(credit_sandbox: Sandbox) -> Iterator[Sandbox]:
 
 
 def credit_registration(sandbox: Sandbox, **settings: str) -> dict[str, Any]:
-    """The credit platform registered as a system of kind ``credit`` (push only)."""
+    """The credit platform registered as a system of kind ``credit`` (push only); in clear
+    (``envelope: none``) unless ``settings`` say how to seal — the sandbox of these tests takes plain JSON."""
+    if "envelope_to" not in settings and "envelope" not in settings:
+        settings = {**settings, "envelope": "none"}
     lines = [{"url": sandbox.url("credit", "primary")}, {"url": sandbox.url("credit", "backup")}]
     return {
         "id": "credit-jn", "name": "信用济宁 双公示报送接口", "department": "济宁市发展和改革委员会",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -61,11 +63,16 @@ def test_stopping_releases_the_ports() -> None:
 
 
 @pytest.mark.e2e
-def test_jnx_sandbox_serve_prints_its_urls_as_json_and_stops_on_sigterm() -> None:
+def test_jnx_sandbox_serve_prints_its_urls_as_json_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = {**os.environ, "JNX_HOME": str(tmp_path / "home")}
     process = subprocess.Popen([sys.executable, "-m", "jnx.cli", "sandbox", "serve", "--records", "20", "--port-base", "0", "--json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         info = json.loads(process.stdout.readline())  # type: ignore[union-attr]
+        envelopes = info["envelopes"]  # sealed pushes only: how to trust its key, and the secrets to export
+        assert Path(envelopes["platform_key"]).is_file()
+        assert envelopes["trust_command"].startswith("jnx keys import-peer ") and "--use enc" in envelopes["trust_command"]
+        assert "export JNX_SANDBOX_CASE_SECRET=sandbox-case-secret" in envelopes["exports"]
         health = requests.get(info["platforms"]["credit"]["backup"] + "/_sandbox/health", timeout=10).json()
         assert health == {"platform": "credit", "line": "backup", "status": "ok"}
         process.send_signal(signal.SIGTERM)

@@ -17,6 +17,7 @@ from jnx.security.errors import (
     MalformedEnvelope,
     NotYetValid,
     Replayed,
+    Tampered,
     UnknownSigner,
     WrongRecipient,
 )
@@ -118,12 +119,13 @@ def test_envelope_for_another_recipient_is_wrong_recipient(parties: Parties) -> 
     assert parties.stranger_decryption.kid in str(caught.value)
 
 
-def test_ciphertext_altered_in_transit_cannot_be_decrypted(parties: Parties) -> None:
+@pytest.mark.parametrize("part", [3, 4], ids=["ciphertext", "tag"])
+def test_ciphertext_or_tag_altered_in_transit_is_tampered_not_a_wrong_recipient(parties: Parties, part: int) -> None:
     parts = _seal(parties).split(".")
-    ciphertext = bytearray(b64url_decode(parts[3]))
-    ciphertext[10] ^= 0x01
-    parts[3] = b64url(bytes(ciphertext))
-    with pytest.raises(WrongRecipient):
+    altered = bytearray(b64url_decode(parts[part]))
+    altered[5] ^= 0x01
+    parts[part] = b64url(bytes(altered))
+    with pytest.raises(Tampered, match="JNX-ENV-TAMPERED"):
         _open(parties, ".".join(parts))
 
 
@@ -169,7 +171,7 @@ def test_signer_and_recipient_of_different_suites_are_refused() -> None:
 
 def test_error_codes_are_distinct_and_stable() -> None:
     codes = [cls.code for cls in ENVELOPE_ERRORS]
-    assert len(set(codes)) == len(codes) == 7
+    assert len(set(codes)) == len(codes) == 8
     assert all(code.startswith("JNX-ENV-") for code in codes)
     assert all(issubclass(cls, EnvelopeError) for cls in ENVELOPE_ERRORS)
 
