@@ -249,9 +249,9 @@ def errors_merge(
     record's revision and its disclosure is released. (Two different cases: correct the decision number
     at the source, or `jnx errors ignore ID --reason …`.)"""
     with exchange() as ex:
-        with session_factory(ex.engine).begin() as session:
+        with audited_session(ex.engine) as session, session.begin():
             counts = error_queue.merge(ex.runs(), session, error_id)
-        audit(ex.engine, "errors.merged", f"error:{error_id}", dict(counts.as_dict()))
+            record_audit(session, "errors.merged", f"error:{error_id}", dict(counts.as_dict()))
     emit({"merged": error_id, **counts.as_dict()}, as_json, lambda d: typer.echo(
         f"merged conflict #{d['merged']}: {d['revised']} revised, {d['unchanged']} unchanged, {d['conflicts']} still in conflict"))
 
