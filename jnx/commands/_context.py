@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from jnx.security.audit_anchor import AnchorLog
+
 from jnx.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,8 +42,32 @@ def audit(engine: Engine, action: str, subject: str, details: dict[str, object] 
     from jnx.security.audit_sql import SqlAuditStore
     from jnx.security.trace import traced
 
-    SqlAuditStore(engine).append(actor=cli_actor(), action=action, subject=subject, details=traced(action, details or {}),
-                                 at=dt.datetime.now(dt.UTC))
+    SqlAuditStore(engine, anchors=anchor_log(load_settings())).append(
+        actor=cli_actor(), action=action, subject=subject, details=traced(action, details or {}),
+        at=dt.datetime.now(dt.UTC))
+
+
+def anchor_log(settings: Settings) -> AnchorLog:
+    """Where this home anchors the audit chain's head (``<home>/audit-anchors.jsonl`` and the log),
+    signing each checkpoint with jnx's active signing key when the key passphrase is set."""
+    import os
+
+    from jnx.errors import JnxError
+    from jnx.security.audit_anchor import ANCHOR_FILE, AnchorLog
+    from jnx.security.keys import Suite
+    from jnx.security.keystore import signing_key
+    from jnx.security.operator import key_store
+
+    signer = None
+    passphrase = os.environ.get(settings.key_passphrase_env)
+    if passphrase and (settings.home / "keys").exists():
+        for suite in (Suite.JOSE, Suite.SM):
+            try:
+                signer = signing_key(key_store(settings.home, passphrase), suite)
+                break
+            except JnxError:
+                continue
+    return AnchorLog(settings.home / ANCHOR_FILE, signer)
 
 
 @contextmanager
@@ -67,21 +94,22 @@ def record_audit(session: Session, action: str, subject: str, details: Mapping[s
     append(session, action, subject, traced(action, dict(details or {})))
 
 
-def audited_session(engine: Engine) -> Session:
+def audited_session(engine: Engine, settings: Settings | None = None) -> Session:
     """A session whose transactions write-lock at BEGIN on SQLite (they will append to the chain),
-    acting as the user running the command."""
+    acting as the user running the command; the chain's head is anchored after each commit."""
+    from jnx.security.audit_anchor import anchor_session
     from jnx.security.audit_sql import ACTOR_KEY
 
     session = session_factory(engine, immediate=True)()
     session.info[ACTOR_KEY] = cli_actor()
-    return session
+    return anchor_session(session, lambda: anchor_log(settings or load_settings()))
 
 
 @contextmanager
 def transaction(settings: Settings) -> Iterator[Session]:
     """One session in one transaction: committed when the block ends, rolled back on error. Actions
     noted with :func:`record_audit` are appended to the audit chain in this same transaction."""
-    with open_engine(settings) as engine, audited_session(engine) as session, session.begin():
+    with open_engine(settings) as engine, audited_session(engine, settings) as session, session.begin():
         yield session
 
 

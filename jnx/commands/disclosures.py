@@ -195,10 +195,11 @@ def deliver(
     """Push what is due now to the credit platform (for cron); exit 0 even when some were rejected."""
     settings = load_settings()
     credit = _credit(settings, system)
+    from jnx.commands._context import anchor_log
     from jnx.security.audit_sql import SqlAuditStore
 
-    with open_engine(settings) as engine, credit_outbox(engine, credit, MappingSecrets(dict(os.environ)),
-                                                       keys=_key_store(settings, credit), audit=SqlAuditStore(engine)) as wired, \
+    with open_engine(settings) as engine, credit_outbox(engine, credit, MappingSecrets(dict(os.environ)), keys=_key_store(settings, credit),
+                                                       audit=SqlAuditStore(engine, anchors=anchor_log(settings))) as wired, \
             progress_bar(not as_json) as bar:
         summary = wired.outbox.deliver_due(limit, progress=bar)
     emit(summary.as_dict(), as_json,

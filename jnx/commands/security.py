@@ -255,14 +255,33 @@ def audit_verify(
     """Walk the audit chain; exit 5 and name the seq of the first changed, removed or reordered entry."""
     from jnx.commands._context import open_engine
     from jnx.security.audit import verify_chain
+    from jnx.security.audit_anchor import ANCHOR_FILE, AnchorLog, anchored_heads
     from jnx.security.audit_sql import SqlAuditStore
+    from jnx.security.keys import KeyUse
+    from jnx.security.keystore import KeyOwner
+    from jnx.security.operator import key_store
     from jnx.store.db import SQLITE_BEGIN
 
+    settings = Settings()
+    store = key_store(settings.home, None)
+    own = [store.public_key(r.kid) for r in store.records() if r.owner is KeyOwner.JNX and r.use is KeyUse.SIG]
+    anchors = anchored_heads(AnchorLog(settings.home / ANCHOR_FILE).checkpoints(), own)
     # open_engine: a database not initialised says `jnx init` (exit 3), one not reachable says so (exit 4)
-    with open_engine(Settings()) as engine:
-        report = verify_chain(SqlAuditStore(engine, writer_options={SQLITE_BEGIN: "IMMEDIATE"}).entries(), expected_head=head)
-    emit({"ok": True, "entries": report.entries, "head": report.head}, as_json,
-         lambda d: typer.echo(f"audit chain ok: {d['entries']} entries, head {d['head']}"))
+    with open_engine(settings) as engine:
+        report = verify_chain(SqlAuditStore(engine, writer_options={SQLITE_BEGIN: "IMMEDIATE"}).entries(), expected_head=head,
+                              anchors=anchors.heads)
+    data = {"ok": True, "entries": report.entries, "head": report.head,
+            "checkpoints": {"file": str(settings.home / ANCHOR_FILE), "signed": anchors.signed, "unsigned": anchors.unsigned}}
+
+    def render(d: dict[str, object]) -> None:
+        typer.echo(f"audit chain ok: {d['entries']} entries, head {d['head']}; "
+                   f"{anchors.signed + anchors.unsigned} checkpoint(s) outside the database agree "
+                   f"({anchors.signed} signed, {anchors.unsigned} unsigned)")
+        if report.entries and not anchors.heads:
+            typer.echo(f"warning: no checkpoint in {settings.home / ANCHOR_FILE}: entries cut off the end would go "
+                       "unnoticed (give --head, or run audited commands from this home)", err=True)
+
+    emit(data, as_json, render)
 
 
 @receiver_app.command("serve")

@@ -146,6 +146,7 @@ class Outbox:
         batch_size: int = 100,
         audit: Audit | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        receipt_check: Callable[[str, Receipt], str | None] | None = None,
     ) -> None:
         self.engine = engine
         self.pusher = pusher
@@ -157,6 +158,7 @@ class Outbox:
         self.batch_size = batch_size
         self.audit = audit
         self.clock = clock
+        self.receipt_check = receipt_check  # (idempotency key, receipt) → why it is not verifiable, or None
         self.leases = Leases(engine, DELIVERIES)
         self.store = OutboxStore(engine, worker_id)
 
@@ -251,12 +253,17 @@ class Outbox:
             else:
                 outcomes += [self._receipted(w, receipt) for w, receipt in zip(group, answer, strict=True)]
 
+        entries: list[Any] = []
+
         def counted_and_audited(connection: Connection, written: list[Outcome]) -> None:
             for outcome in written:
                 self._count(outcome, summary)
-            self._audit(connection, batch.live, summary)
+            entries.append(self._audit(connection, batch.live, summary))
 
         self._write(outcomes, summary, then=counted_and_audited)
+        committed = getattr(self.audit, "committed", None)
+        if committed is not None and entries and entries[-1] is not None:
+            committed(entries[-1])  # the outcomes and their entry committed: anchor the chain's head
         return summary
 
     def _items(self, work: Sequence[Work]) -> dict[int, OutboundItem]:
@@ -279,6 +286,13 @@ class Outbox:
 
     # ------------------------------------------------------------------ outcomes
     def _receipted(self, w: Work, receipt: Receipt) -> Outcome:
+        problem = self.receipt_check(w.key, receipt) if self.receipt_check is not None else None
+        if problem is not None:  # an unverifiable receipt is no acknowledgement: try again, then give up
+            message = f"receipt not verifiable: {problem}"[:2000]
+            due = self.policy.next_attempt(w.lease.attempts, self.clock())
+            if due is not None:
+                return Outcome(w, None, message, due=due)
+            return Outcome(w, DeliveryStatus.FAILED, f"gave up after {w.lease.attempts} attempts: {message}")
         reasons = [{"field": r.field, "rule": r.code or "rejected", "message": r.reason} for r in receipt.reasons]
         stored = {"status": receipt.status.value, "receipt_id": receipt.receipt_id, "record_id": receipt.record_id,
                   "reasons": reasons, "raw": receipt.raw, "at": self.clock().isoformat()}
@@ -324,12 +338,12 @@ class Outbox:
                     DeliveryStatus.SENT: "queued", DeliveryStatus.FAILED: "failed"}[outcome.status]
             setattr(summary, name, getattr(summary, name) + 1)
 
-    def _audit(self, connection: Connection, work: Sequence[Work], summary: DeliverySummary) -> None:
+    def _audit(self, connection: Connection, work: Sequence[Work], summary: DeliverySummary) -> Any:
         if self.audit is None:
-            return
+            return None
         details = {"acknowledged": summary.acknowledged, "rejected": summary.rejected, "queued": summary.queued,
                    "retried": summary.retried, "failed": summary.failed, "idempotency_keys": [w.key for w in work]}
-        self.audit.append(actor=self.worker_id, action="disclosure.push", subject=f"deliveries:{len(work)}",
+        return self.audit.append(actor=self.worker_id, action="disclosure.push", subject=f"deliveries:{len(work)}",
                           details=details, at=self.clock(), connection=connection)
 
 

@@ -77,10 +77,22 @@ class ChainReport:
     head: str
 
 
-def verify_chain(entries: Iterable[AuditEntry], *, expected_head: str | None = None) -> ChainReport:
-    """Walk the chain in ``seq`` order; raise :class:`AuditChainBroken` at the first wrong entry."""
+def verify_chain(
+    entries: Iterable[AuditEntry], *, expected_head: str | None = None, anchors: Mapping[int, str] | None = None,
+) -> ChainReport:
+    """Walk the chain in ``seq`` order; raise :class:`AuditChainBroken` at the first wrong entry.
+
+    ``anchors`` are heads recorded outside the database by seq (:mod:`jnx.security.audit_anchor`):
+    an entry whose hash differs from its anchor, or a chain that ends before the last anchored seq,
+    is broken — a rewritten, cut or emptied chain."""
+    anchors = anchors or {}
     previous_hash, expected_seq, count = GENESIS, 1, 0
     for entry in entries:
+        anchored = anchors.get(entry.seq)
+        if anchored is not None and anchored != entry.hash:
+            raise AuditChainBroken(
+                f"audit chain broken at seq {entry.seq}: its hash is not the one checkpointed outside the database "
+                "(the chain was rewritten and its hashes recomputed)", seq=entry.seq)
         if entry.seq != expected_seq:
             raise AuditChainBroken(
                 f"audit chain broken at seq {expected_seq}: found seq {entry.seq} next (entries removed or reordered)",
@@ -99,6 +111,11 @@ def verify_chain(entries: Iterable[AuditEntry], *, expected_head: str | None = N
         if recomputed != entry.hash:
             raise AuditChainBroken(f"audit chain broken at seq {entry.seq}: the entry was changed after it was written", seq=entry.seq)
         previous_hash, expected_seq, count = entry.hash, expected_seq + 1, count + 1
+    last_anchored = max(anchors, default=0)
+    if last_anchored > expected_seq - 1:
+        raise AuditChainBroken(
+            f"audit chain ends at seq {expected_seq - 1} but a checkpoint outside the database records seq "
+            f"{last_anchored}: entries were removed (or the table emptied)", seq=expected_seq)
     if expected_head is not None and previous_hash != expected_head:
         raise AuditChainBroken(
             f"audit chain ends at seq {expected_seq - 1} with a head other than the one recorded (entries cut off)",

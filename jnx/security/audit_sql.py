@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from jnx.errors import JnxError, StorageError
 from jnx.security.audit import AuditEntry, next_entry
+from jnx.security.audit_anchor import AnchorLog
 from jnx.security.errors import AuditBusyError, AuditWriteError
 from jnx.store.db import SQLITE_BEGIN
 
@@ -117,10 +118,17 @@ def append_in(
 class SqlAuditStore:
     """The audit chain in the jnx database."""
 
-    def __init__(self, engine: Engine, *, writer_options: Mapping[str, Any] | None = None, attempts: int = 5) -> None:
+    def __init__(self, engine: Engine, *, writer_options: Mapping[str, Any] | None = None, attempts: int = 5,
+                 anchors: AnchorLog | None = None) -> None:
         self.engine = engine
         self._writer_options = dict(writer_options or {})
         self._attempts = attempts
+        self.anchors = anchors
+
+    def committed(self, entry: AuditEntry) -> None:
+        """Told that ``entry``'s transaction (the caller's, see ``connection=``) committed: anchor it."""
+        if self.anchors is not None:
+            self.anchors.write(entry)
 
     def append(
         self, *, actor: str, action: str, subject: str, details: Mapping[str, Any], at: dt.datetime,
@@ -136,6 +144,7 @@ class SqlAuditStore:
             try:
                 with self.engine.connect().execution_options(**options) as own, own.begin():
                     entry = append_in(own, actor=actor, action=action, subject=subject, details=details, at=at)
+                self.committed(entry)
                 return entry
             except AuditBusyError as exc:  # another writer took this seq or held the lock: retry on the new head
                 last_error = exc
