@@ -1,5 +1,5 @@
-"""A tiny reference HTTP endpoint around :class:`jnx.security.receiver.Receiver` (stdlib only), in one
-process or in several sharing one port.
+"""The reference HTTP endpoint around :class:`jnx.security.receiver.Receiver` (Starlette under uvicorn,
+:mod:`jnx.security.receiver_asgi`), in one process or in several sharing one port.
 
 ``POST /envelopes`` with the compact envelope as body (``Content-Type: application/jose``) answers
 ``200`` with the receipt as JSON (``signed`` is the receipt's JWS), or the refusal's HTTP status with
@@ -9,7 +9,9 @@ tokens, or one ``{"jnx_envelope": …}`` — stores the batch in one transaction
 (:meth:`Receiver.receive_many`) and answers ``200 {"results": [...]}``, one result per envelope in
 order: the receipt's fields with ``index``, ``record_id`` and ``signed``, or a refusal with
 ``"status": "rejected"``, its ``code``, ``error`` and ``reasons``. ``GET /health`` answers
-``{"status": "ok"}``.
+``{"status": "ok"}``. Bodies are at most ``MAX_BODY`` bytes, counted as they arrive (a
+``Content-Length`` that lies or a chunked body cannot pass it: 411/413); one item that cannot be
+opened is answered with its ``JNX-ENV-…`` code and the others of its batch are still answered.
 
 :class:`ReceiverProcesses` runs N such servers in spawned processes on one host:port (Linux
 ``SO_REUSEPORT``), each building its own receiver (and so its own connection to the shared receipt
@@ -18,45 +20,32 @@ file); :func:`serve_processes` keeps them until SIGINT/SIGTERM or until one of t
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import queue
 import signal
 import socket
-import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for
 from types import FrameType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from jnx.errors import ConfigError, JnxError
 from jnx.security.errors import EnvelopeError, MalformedEnvelope
 from jnx.security.receiver import Receipt, Receiver
 
+if TYPE_CHECKING:
+    from jnx.security.receiver_asgi import AsgiServer
+
 MAX_BODY = 32 * 1024 * 1024
 MAX_BATCH = 1000  # envelopes per POST /envelopes/batch (jnx's outbox sends at most max_batch, default 100)
 ENVELOPE_FIELD = "jnx_envelope"  # a sealed item's field, as jnx.publicity.outbox.ENVELOPE_FIELD
 ReceiverFactory = Callable[[], Receiver]
-
-
-class ReceiverServer(ThreadingHTTPServer):
-    """The server :func:`make_server` builds."""
-
-
-class SharedPortServer(ReceiverServer):
-    """Binds with ``SO_REUSEPORT``: several processes listen on one port, the kernel spreads the
-    connections over them (Linux)."""
-
-    def server_bind(self) -> None:
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        super().server_bind()
 
 
 def batch_tokens(document: Any) -> list[Any]:
@@ -104,96 +93,13 @@ def answer_batch(receiver: Receiver, tokens: list[Any]) -> list[dict[str, Any]]:
     return results  # type: ignore[return-value]  # every slot is filled
 
 
-def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False) -> ReceiverServer:
+def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False) -> AsgiServer:
     """A server bound to ``host:port`` (``port=0`` picks a free one); call ``serve_forever()``.
-    ``reuse_port=True`` lets other processes bind the same port (Linux ``SO_REUSEPORT``)."""
+    ``reuse_port=True`` lets other processes bind the same port (Linux ``SO_REUSEPORT``). It is the
+    Starlette app of :mod:`jnx.security.receiver_asgi` under uvicorn."""
+    from jnx.security.receiver_asgi import AsgiServer, receiver_app
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "jnx-receiver"
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            return  # no request logging: paths and sizes only would still be noise; never payloads
-
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _body(self, what: str) -> bytes | None:
-            """The request body, or None once a refusal is answered. Only one plain decimal
-            ``Content-Length`` up to ``MAX_BODY`` is read; a negative, signed or repeated length, or a
-            chunked body (no length to check before reading), is refused and the connection closed."""
-            lengths = self.headers.get_all("Content-Length") or []
-            chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
-            if chunked or len(lengths) != 1 or not lengths[0].strip().isdigit() or not lengths[0].strip().isascii():
-                self.close_connection = True
-                self._answer(411, {"code": "LENGTH-REQUIRED",
-                                   "error": "send one Content-Length of 0 or more bytes (no chunked bodies)"})
-                return None
-            length = int(lengths[0])
-            if length > MAX_BODY:
-                self.close_connection = True
-                self._answer(413, {"code": "TOO-LARGE", "error": f"{what} are at most {MAX_BODY} bytes"})
-                return None
-            return self.rfile.read(length)
-
-        def do_GET(self) -> None:  # noqa: N802 - stdlib name
-            if self.path == "/health":
-                self._answer(200, {"status": "ok"})
-            else:
-                self._answer(404, {"code": "NOT-FOUND", "error": f"no such path {self.path}"})
-
-        def do_POST(self) -> None:  # noqa: N802 - stdlib name
-            if self.path == "/envelopes":
-                self._one()
-            elif self.path == "/envelopes/batch":
-                self._batch()
-            else:
-                self._answer(404, {"code": "NOT-FOUND", "error": f"no such path {self.path}"})
-
-        def _one(self) -> None:
-            token = self._body("envelopes")
-            if token is None:
-                return
-            try:
-                receipt = receiver.receive(token)
-            except EnvelopeError as exc:
-                self._answer(exc.http_status, {"code": exc.code, "error": exc.reason})
-                return
-            except sqlite3.Error:
-                self._store_unavailable()
-                return
-            self._answer(200, {**receipt.fields(), "signed": receipt.signed})
-
-        def _batch(self) -> None:
-            body = self._body("batches")
-            if body is None:
-                return
-            try:
-                tokens = batch_tokens(json.loads(body))
-            except ValueError as exc:  # also json's and UTF-8's errors
-                self._answer(400, {"code": "BAD-REQUEST", "error": f"not a batch of envelopes: {exc}"})
-                return
-            if len(tokens) > MAX_BATCH:
-                self._answer(413, {"code": "TOO-LARGE", "error": f"batches are at most {MAX_BATCH} envelopes"})
-                return
-            try:
-                results = answer_batch(receiver, tokens)
-            except sqlite3.Error:
-                self._store_unavailable()
-                return
-            self._answer(200, {"results": results})
-
-        def _store_unavailable(self) -> None:
-            # locked past its timeout, disk full…: nothing of the batch was committed, a retry is safe
-            self._answer(503, {"code": "STORE-UNAVAILABLE", "error": "the receipt store is unavailable; try again"})
-
-    server_class = SharedPortServer if reuse_port else ReceiverServer
-    return server_class((host, port), Handler)
+    return AsgiServer(receiver_app(receiver, max_body=MAX_BODY, max_batch=MAX_BATCH), host, port, reuse_port=reuse_port)
 
 
 # ---------------------------------------------------------------- several processes on one port

@@ -46,10 +46,14 @@ def _raw(address: tuple[str, int], request: bytes, *, then: bytes = b"") -> tupl
                 break
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
-        while len(body) < length:
+        lengths = [int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")]
+        while lengths and len(body) < lengths[0]:
             body += connection.recv(65536)
-    return int(head.split(b" ")[1]), json.loads(body)
+    status = int(head.split(b" ")[1])
+    try:
+        return status, json.loads(body)
+    except ValueError:  # the server stack's own answer to framing it cannot parse (uvicorn: 400, text)
+        return status, {"code": None, "text": body.decode("utf-8", "replace")}
 
 
 @pytest.mark.parametrize("headers", [
@@ -59,7 +63,20 @@ def _raw(address: tuple[str, int], request: bytes, *, then: bytes = b"") -> tupl
 def test_a_length_header_cannot_bypass_the_body_limit(receiver_url: tuple[str, int], headers: bytes) -> None:
     request = b"POST /envelopes HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n"
     status, body = _raw(receiver_url, request, then=b"a" * 100_000)
-    assert status in (411, 413) and body["code"] in ("LENGTH-REQUIRED", "TOO-LARGE")
+    # answered without reading on to the end of the stream: refused by jnx (411/413 with a code) or by
+    # uvicorn's HTTP parser (400); without any length the body is empty (HTTP/1.1), a malformed envelope
+    assert (status in (411, 413) and body["code"] in ("LENGTH-REQUIRED", "TOO-LARGE")) or (status == 400 and body["code"] is None) \
+        or (not headers and status == 400 and body["code"] == "JNX-ENV-MALFORMED"), (status, body)
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit_whatever_it_claims(receiver_url: tuple[str, int]) -> None:
+    from jnx.security.receiver_http import MAX_BODY
+
+    chunk = b"a" * (1024 * 1024)
+    request = b"POST /envelopes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(MAX_BODY // len(chunk) + 2))
+    status, answer = _raw(receiver_url, request, then=body)
+    assert status == 413 and answer["code"] == "TOO-LARGE"
 
 
 def _hostile_tokens() -> list[str]:

@@ -1,0 +1,159 @@
+"""The reference receiver on the ASGI stack of jnx's web API: a Starlette app under uvicorn.
+
+:func:`receiver_app` answers ``POST /envelopes``, ``POST /envelopes/batch`` and ``GET /health`` as
+:mod:`jnx.security.receiver_http` documents; :class:`AsgiServer` serves it on a socket it binds
+itself (``SO_REUSEPORT`` for several processes on one port), with the ``serve_forever`` /
+``shutdown`` / ``server_close`` / ``server_address`` shape the process pool and the tests use.
+
+The body limit counts the bytes as they arrive: a ``Content-Length`` that is not one plain decimal
+number is refused before anything is read, one above the limit too, and a body (chunked or not) is
+cut off — 413 — as soon as it passes the limit, whatever its header said. uvicorn itself answers
+400 to framing it cannot parse. The receiver's work (decrypt, verify, store) runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import threading
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from jnx.security.errors import EnvelopeError
+from jnx.security.receiver import Receiver
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False).encode("utf-8"), status_code=status,
+                    media_type="application/json; charset=utf-8")
+
+
+async def _read_body(request: Request, limit: int) -> bytes | Response:
+    """The body, at most ``limit`` bytes, or the refusal to answer."""
+    lengths = request.headers.getlist("content-length")
+    if lengths:
+        text = lengths[0].strip()
+        if len(lengths) != 1 or not (text.isascii() and text.isdigit()):
+            return _json(411, {"code": "LENGTH-REQUIRED", "error": "send one Content-Length of 0 or more bytes"})
+        if int(text) > limit:
+            return _json(413, {"code": "TOO-LARGE", "error": f"bodies are at most {limit} bytes"})
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            chunks.append(chunk)
+    except _TooLarge:
+        return _json(413, {"code": "TOO-LARGE", "error": f"bodies are at most {limit} bytes"})
+    return b"".join(chunks)
+
+
+def receiver_app(receiver: Receiver, *, max_body: int, max_batch: int) -> Starlette:
+    """The receiver's routes; every answer is JSON with a code (``JNX-ENV-…`` for envelopes)."""
+    from jnx.security.receiver_http import answer_batch, batch_tokens
+
+    unavailable = _json(503, {"code": "STORE-UNAVAILABLE", "error": "the receipt store is unavailable; try again"})
+
+    async def health(request: Request) -> Response:
+        return _json(200, {"status": "ok"})
+
+    async def one(request: Request) -> Response:
+        body = await _read_body(request, max_body)
+        if isinstance(body, Response):
+            return body
+        try:
+            receipt = await run_in_threadpool(receiver.receive, body)
+        except EnvelopeError as exc:
+            return _json(exc.http_status, {"code": exc.code, "error": exc.reason})
+        except sqlite3.Error:
+            return unavailable
+        return _json(200, {**receipt.fields(), "signed": receipt.signed})
+
+    async def batch(request: Request) -> Response:
+        body = await _read_body(request, max_body)
+        if isinstance(body, Response):
+            return body
+        try:
+            tokens = batch_tokens(json.loads(body))
+        except (ValueError, RecursionError) as exc:  # also json's and UTF-8's errors
+            return _json(400, {"code": "BAD-REQUEST", "error": f"not a batch of envelopes: {type(exc).__name__}: {exc}"[:500]})
+        if len(tokens) > max_batch:
+            return _json(413, {"code": "TOO-LARGE", "error": f"batches are at most {max_batch} envelopes"})
+        try:
+            results = await run_in_threadpool(answer_batch, receiver, tokens)
+        except sqlite3.Error:
+            return unavailable
+        return _json(200, {"results": results})
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _json(404, {"code": "NOT-FOUND", "error": f"no such path {request.url.path}"})
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return _json(405, {"code": "METHOD-NOT-ALLOWED", "error": f"{request.method} is not allowed on {request.url.path}"})
+
+    routes = [Route("/health", health, methods=["GET"]), Route("/envelopes", one, methods=["POST"]),
+              Route("/envelopes/batch", batch, methods=["POST"])]
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
+
+
+class AsgiServer:
+    """uvicorn serving ``app`` on ``host:port`` (``port=0``: a free one), bound at construction."""
+
+    def __init__(self, app: Starlette, host: str, port: int, *, reuse_port: bool = False) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            self.socket.bind((host, port))
+            self.socket.listen(1024)
+        except OSError:
+            self.socket.close()
+            raise
+        self.server_address: tuple[str, int] = self.socket.getsockname()[:2]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan="off",
+                                timeout_keep_alive=30, h11_max_incomplete_event_size=64 * 1024)
+        self._server = uvicorn.Server(config)
+        self._done = threading.Event()
+        self._started = False
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`shutdown` (from another thread), or until a signal handler of the calling
+        (main) thread raises — then stop serving and let it propagate."""
+        thread = threading.Thread(target=self._run, name="jnx-receiver-asgi", daemon=True)
+        thread.start()
+        try:
+            while thread.is_alive():
+                thread.join(0.5)
+        finally:
+            self._server.should_exit = True
+            thread.join()
+
+    def _run(self) -> None:
+        self._started = True
+        try:
+            self._server.run(sockets=[self.socket])
+        finally:
+            self._done.set()
+
+    def shutdown(self) -> None:
+        """Stop serving (in-flight requests finish) and wait until :meth:`serve_forever` has."""
+        self._server.should_exit = True
+        if self._started:
+            self._done.wait(30)
+
+    def server_close(self) -> None:
+        self.socket.close()
