@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         description="Name of the environment variable holding the passphrase of the key store.",
     )
     log_level: str = "INFO"
+    envelope_max_lifetime_hours: float = Field(
+        default=168.0,
+        gt=0,
+        le=24 * 366,
+        description="The longest exp − iat an envelope may have to be opened (jnx receiver serve); default 7 days.",
+    )
     map_processes: int = Field(
         default=1,
         ge=0,

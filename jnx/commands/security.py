@@ -303,10 +303,11 @@ def receiver_serve(
 
     store = _store()
     settings = Settings()
-    receiver = build_receiver(store, settings.home / "receiver.db", now=_now())
+    lifetime = dt.timedelta(hours=settings.envelope_max_lifetime_hours)  # JNX_ENVELOPE_MAX_LIFETIME_HOURS
+    receiver = build_receiver(store, settings.home / "receiver.db", now=_now(), max_lifetime=lifetime)
     if processes > 1:
         receiver.store.close()  # type: ignore[attr-defined]  # the keys are usable; each process opens its own
-        pool = ReceiverProcesses(HomeReceiver(settings.home, os.environ.get(settings.key_passphrase_env)),
+        pool = ReceiverProcesses(HomeReceiver(settings.home, os.environ.get(settings.key_passphrase_env), lifetime),
                                  processes=processes, host=host, port=port)
         bound = pool.start()
         typer.echo(f"jnx receiver on http://{host}:{bound}/envelopes ({processes} processes, pids "

@@ -155,7 +155,7 @@ def anchor_session(session: Session, anchors: AnchorLog | Callable[[], AnchorLog
             target = anchors() if callable(anchors) and not isinstance(anchors, AnchorLog) else anchors
             if target is not None:
                 try:
-                    target.write(entries[-1])  # type: ignore[union-attr]
+                    target.write(entries[-1])
                 except OSError as exc:  # the change is committed: say so loudly, do not pretend it failed
                     log.error("audit checkpoint of seq %d not written to %s: %s", entries[-1].seq,
                               getattr(target, "path", "?"), exc)

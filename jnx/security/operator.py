@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc.jwk import ECKey
 
 from jnx.errors import InputError
-from jnx.security.envelope import DEFAULT_TTL, OpenedEnvelope, open_envelope, seal
+from jnx.security.envelope import DEFAULT_MAX_LIFETIME, DEFAULT_TTL, OpenedEnvelope, open_envelope, seal
 from jnx.security.errors import KeyStoreError, WrongPassphrase
 from jnx.security.keys import (
     KeyUse,
@@ -112,7 +112,8 @@ def open_with_key(store: KeyStore, token: bytes, key: PrivateKey, *, now: dt.dat
     )
 
 
-def build_receiver(store: KeyStore, receipts: Path, *, now: dt.datetime) -> Receiver:
+def build_receiver(store: KeyStore, receipts: Path, *, now: dt.datetime,
+                   max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME) -> Receiver:
     """A receiver with this store's decryption keys, its peers as trusted signers, receipts signed
     by the store's active signing key (of the suite of the first decryption key)."""
     keys = decryption_keys(store, now)
@@ -123,6 +124,7 @@ def build_receiver(store: KeyStore, receipts: Path, *, now: dt.datetime) -> Rece
         trusted_signers=trusted_signers(store, now),
         signing_key=signing_key(store, keys[0].suite),
         store=SqliteReceiptStore(receipts),
+        max_lifetime=max_lifetime,
     )
 
 
@@ -134,6 +136,8 @@ class HomeReceiver:
 
     home: Path
     passphrase: str | None = field(repr=False)
+    max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME
 
     def __call__(self) -> Receiver:
-        return build_receiver(key_store(self.home, self.passphrase), self.home / "receiver.db", now=dt.datetime.now(dt.UTC))
+        return build_receiver(key_store(self.home, self.passphrase), self.home / "receiver.db", now=dt.datetime.now(dt.UTC),
+                              max_lifetime=self.max_lifetime)

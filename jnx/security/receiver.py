@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from jnx.security.encoding import Compact, canonical_json
-from jnx.security.envelope import PROFILES, OpenedEnvelope, open_envelope, refuse_replay
+from jnx.security.envelope import DEFAULT_MAX_LIFETIME, PROFILES, OpenedEnvelope, open_envelope, refuse_replay
 from jnx.security.errors import EnvelopeError, MalformedEnvelope, UnknownSigner
 from jnx.security.keys import PrivateKey, PublicKey
 from jnx.store.db import ensure_private_file
@@ -193,7 +193,9 @@ class Receiver:
         store: ReceiptStore,
         handler: Callable[[OpenedEnvelope], Verdict] = _accept_all,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        max_lifetime: dt.timedelta = DEFAULT_MAX_LIFETIME,
     ) -> None:
+        self.max_lifetime = max_lifetime  # the longest exp − iat accepted (Settings.envelope_max_lifetime_hours)
         self.decryption_keys = decryption_keys
         self.trusted_signers = trusted_signers
         self.signing_key = signing_key
@@ -221,7 +223,8 @@ class Receiver:
     def _open(self, token: str | bytes) -> tuple[OpenedEnvelope, dt.datetime]:
         now = self.clock()
         return open_envelope(
-            token, decryption_keys=self.decryption_keys, trusted_signers=self.trusted_signers, replay_guard=None, now=now
+            token, decryption_keys=self.decryption_keys, trusted_signers=self.trusted_signers, replay_guard=None, now=now,
+            max_lifetime=self.max_lifetime,
         ), now
 
     def _answer(self, opened: tuple[OpenedEnvelope, dt.datetime]) -> Receipt:

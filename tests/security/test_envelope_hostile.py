@@ -167,3 +167,22 @@ def test_any_header_and_body_gets_an_envelope_or_a_coded_error(
         assert exc.code.startswith("JNX-ENV-")
     else:
         assert opened.payload == RECORD
+
+
+def test_the_receiver_takes_its_maximum_lifetime_from_its_setting(tmp_path: Any) -> None:
+    from jnx.security.receiver import Receiver, SqliteReceiptStore
+    from jnx.settings import Settings
+
+    parties = make_parties(Suite.JOSE)
+    now = int(NOW.timestamp())
+    token = _sealed(parties, _signed(parties, iat=now, exp=now + 10 * 86_400))
+
+    def receiver(hours: float) -> Receiver:
+        return Receiver(decryption_keys=[parties.platform_decryption], trusted_signers=[parties.jnx_signing.public()],
+                        signing_key=parties.jnx_signing, store=SqliteReceiptStore(tmp_path / f"r{hours}.db"),
+                        clock=lambda: NOW, max_lifetime=dt.timedelta(hours=hours))
+
+    assert Settings().envelope_max_lifetime_hours == 168
+    with pytest.raises(MalformedEnvelope, match="longer than"):
+        receiver(Settings().envelope_max_lifetime_hours).receive(token)
+    assert receiver(24 * 30).receive(token).status == "accepted"
