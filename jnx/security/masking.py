@@ -71,7 +71,7 @@ ID_NUMBER_LIKE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 _CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-ID15_RULE = MaskRule(keep_head=6, keep_tail=3)
+ID15_RULE = ID_NUMBER_RULE  # 370811*****5002, as mask_id_number masks 15 digits
 
 
 def _real_date(year: int, month: int, day: int) -> bool:
