@@ -17,6 +17,7 @@ import json
 import socket
 import sqlite3
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import uvicorn
@@ -26,8 +27,57 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jnx.security.errors import EnvelopeError
-from jnx.security.receiver import Receiver
+from jnx.security.errors import EnvelopeError, MalformedEnvelope
+from jnx.security.receiver import Receipt, Receiver
+
+MAX_BODY = 32 * 1024 * 1024
+MAX_BATCH = 1000  # envelopes per POST /envelopes/batch (jnx's outbox sends at most max_batch, default 100)
+ENVELOPE_FIELD = "jnx_envelope"  # a sealed item's field, as jnx.publicity.outbox.ENVELOPE_FIELD
+
+
+def batch_tokens(document: Any) -> list[Any]:
+    """The envelopes of a batch body, one entry per item: a compact token, or whatever stood in its
+    place (answered as malformed). Raises ValueError for a body that is no batch at all."""
+    if isinstance(document, Mapping):
+        if isinstance(document.get("records"), list):
+            items = document["records"]
+        elif ENVELOPE_FIELD in document:
+            items = [document]
+        else:
+            raise ValueError(f'send {{"records": [{{"{ENVELOPE_FIELD}": "<compact>"}}, …]}} or a JSON list')
+    elif isinstance(document, list):
+        items = document
+    else:
+        raise ValueError(f'send {{"records": [{{"{ENVELOPE_FIELD}": "<compact>"}}, …]}} or a JSON list')
+    return [item.get(ENVELOPE_FIELD) if isinstance(item, Mapping) else item for item in items]
+
+
+def receipt_result(index: int, receipt: Receipt) -> dict[str, Any]:
+    """A batch result for a stored envelope: what ``POST /envelopes`` answers, with ``index`` and
+    ``record_id`` (the receipt id, where jnx's outbox reads it)."""
+    return {"index": index, **receipt.fields(), "record_id": receipt.receipt_id, "signed": receipt.signed}
+
+
+def refusal_result(index: int, error: EnvelopeError) -> dict[str, Any]:
+    """A batch result for a refused envelope: its code and reason as ``POST /envelopes`` answers
+    them, with a ``rejected`` status and the reason as a coded ``reasons`` entry (for the outbox)."""
+    return {"index": index, "status": "rejected", "code": error.code, "error": error.reason,
+            "reasons": [{"field": "", "code": error.code, "message": error.reason}]}
+
+
+def answer_batch(receiver: Receiver, tokens: list[Any]) -> list[dict[str, Any]]:
+    """One result per token, in order; the well-formed ones received in one transaction."""
+    results: list[dict[str, Any] | None] = [None] * len(tokens)
+    positions = []
+    for index, token in enumerate(tokens):
+        if isinstance(token, str):
+            positions.append(index)
+        else:
+            results[index] = refusal_result(index, MalformedEnvelope(f"item {index} holds no compact envelope"))
+    answers = receiver.receive_many([tokens[i] for i in positions])
+    for index, answer in zip(positions, answers, strict=True):
+        results[index] = refusal_result(index, answer) if isinstance(answer, EnvelopeError) else receipt_result(index, answer)
+    return results  # type: ignore[return-value]  # every slot is filled
 
 
 class _TooLarge(Exception):
@@ -63,8 +113,6 @@ async def _read_body(request: Request, limit: int) -> bytes | Response:
 
 def receiver_app(receiver: Receiver, *, max_body: int, max_batch: int) -> Starlette:
     """The receiver's routes; every answer is JSON with a code (``JNX-ENV-…`` for envelopes)."""
-    from jnx.security.receiver_http import answer_batch, batch_tokens
-
     unavailable = _json(503, {"code": "STORE-UNAVAILABLE", "error": "the receipt store is unavailable; try again"})
 
     async def health(request: Request) -> Response:

@@ -28,77 +28,34 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for
 from types import FrameType
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from jnx.errors import ConfigError, JnxError
-from jnx.security.errors import EnvelopeError, MalformedEnvelope
-from jnx.security.receiver import Receipt, Receiver
+from jnx.security.receiver import Receiver
+from jnx.security.receiver_asgi import (  # noqa: F401 - the batch helpers are this module's API too
+    ENVELOPE_FIELD,
+    MAX_BATCH,
+    MAX_BODY,
+    AsgiServer,
+    answer_batch,
+    batch_tokens,
+    receipt_result,
+    receiver_app,
+    refusal_result,
+)
 
-if TYPE_CHECKING:
-    from jnx.security.receiver_asgi import AsgiServer
-
-MAX_BODY = 32 * 1024 * 1024
-MAX_BATCH = 1000  # envelopes per POST /envelopes/batch (jnx's outbox sends at most max_batch, default 100)
-ENVELOPE_FIELD = "jnx_envelope"  # a sealed item's field, as jnx.publicity.outbox.ENVELOPE_FIELD
 ReceiverFactory = Callable[[], Receiver]
-
-
-def batch_tokens(document: Any) -> list[Any]:
-    """The envelopes of a batch body, one entry per item: a compact token, or whatever stood in its
-    place (answered as malformed). Raises ValueError for a body that is no batch at all."""
-    if isinstance(document, Mapping):
-        if isinstance(document.get("records"), list):
-            items = document["records"]
-        elif ENVELOPE_FIELD in document:
-            items = [document]
-        else:
-            raise ValueError(f'send {{"records": [{{"{ENVELOPE_FIELD}": "<compact>"}}, …]}} or a JSON list')
-    elif isinstance(document, list):
-        items = document
-    else:
-        raise ValueError(f'send {{"records": [{{"{ENVELOPE_FIELD}": "<compact>"}}, …]}} or a JSON list')
-    return [item.get(ENVELOPE_FIELD) if isinstance(item, Mapping) else item for item in items]
-
-
-def receipt_result(index: int, receipt: Receipt) -> dict[str, Any]:
-    """A batch result for a stored envelope: what ``POST /envelopes`` answers, with ``index`` and
-    ``record_id`` (the receipt id, where jnx's outbox reads it)."""
-    return {"index": index, **receipt.fields(), "record_id": receipt.receipt_id, "signed": receipt.signed}
-
-
-def refusal_result(index: int, error: EnvelopeError) -> dict[str, Any]:
-    """A batch result for a refused envelope: its code and reason as ``POST /envelopes`` answers
-    them, with a ``rejected`` status and the reason as a coded ``reasons`` entry (for the outbox)."""
-    return {"index": index, "status": "rejected", "code": error.code, "error": error.reason,
-            "reasons": [{"field": "", "code": error.code, "message": error.reason}]}
-
-
-def answer_batch(receiver: Receiver, tokens: list[Any]) -> list[dict[str, Any]]:
-    """One result per token, in order; the well-formed ones received in one transaction."""
-    results: list[dict[str, Any] | None] = [None] * len(tokens)
-    positions = []
-    for index, token in enumerate(tokens):
-        if isinstance(token, str):
-            positions.append(index)
-        else:
-            results[index] = refusal_result(index, MalformedEnvelope(f"item {index} holds no compact envelope"))
-    answers = receiver.receive_many([tokens[i] for i in positions])
-    for index, answer in zip(positions, answers, strict=True):
-        results[index] = refusal_result(index, answer) if isinstance(answer, EnvelopeError) else receipt_result(index, answer)
-    return results  # type: ignore[return-value]  # every slot is filled
 
 
 def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False) -> AsgiServer:
     """A server bound to ``host:port`` (``port=0`` picks a free one); call ``serve_forever()``.
     ``reuse_port=True`` lets other processes bind the same port (Linux ``SO_REUSEPORT``). It is the
     Starlette app of :mod:`jnx.security.receiver_asgi` under uvicorn."""
-    from jnx.security.receiver_asgi import AsgiServer, receiver_app
-
     return AsgiServer(receiver_app(receiver, max_body=MAX_BODY, max_batch=MAX_BATCH), host, port, reuse_port=reuse_port)
 
 
