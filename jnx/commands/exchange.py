@@ -10,14 +10,14 @@ from typing import Annotated, Any
 
 import typer
 
-from jnx.commands._context import audit, audited_session, load_settings, open_engine, os_context, record_audit
+from jnx.commands._context import audited_session, load_settings, open_engine, os_context, record_audit
 from jnx.commands._output import JsonOption, emit
 from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange import error_queue
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.wiring import Exchange
-from jnx.settings import Settings
 from jnx.security.masking import install_log_masking
+from jnx.settings import Settings
 from jnx.store.db import session_factory
 from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RunStatus
 
