@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from jnx.adapters import fastjson
 from jnx.adapters.base import (
@@ -140,7 +140,7 @@ def records_of(
             records.append(RawRecord(key, spec.record_type, payload, encoding, updated))
         else:  # the same bytes and hash RawRecord would work out, sooner
             records.append(RawRecord(key, spec.record_type, payload, encoding, updated,
-                                     "sha256:" + hashlib.sha256(exact).hexdigest(), exact))
+                                     "sha256:" + hashlib.sha256(cast(bytes, exact)).hexdigest(), cast(bytes, exact)))
     return records, high
 
 

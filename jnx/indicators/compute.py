@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from jnx.errors import InputError
+from jnx.errors import InputError, NotFoundError
 from jnx.indicators import exchange_sql, publicity_sql
 from jnx.indicators.definitions import (
     BY_KEY,
@@ -243,7 +243,7 @@ LISTS = {**publicity_sql.LISTS, **exchange_sql.LISTS}
 def drill(session: Session, scope: Scope, key: str, *, limit: int = 1000) -> dict[str, Any]:
     """The records behind indicator ``key`` in ``scope`` (the same WHERE as its figure), oldest first."""
     if key not in BY_KEY:
-        raise InputError(f"unknown indicator {key!r}", hint=f"known indicators: {', '.join(BY_KEY)}")
+        raise NotFoundError(f"unknown indicator {key!r}", hint=f"known indicators: {', '.join(BY_KEY)}")
     if key not in LISTS:
         raise InputError(f"indicator {key!r} is a derived figure with no list of its own",
                          hint="drill into its parts, e.g. late, missing, compliance")

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from jnx.errors import InputError
+from jnx.errors import InputError, NotFoundError
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 CREDIT_CODE_LENGTH = 18
@@ -166,7 +166,7 @@ def indicator(key: str) -> Indicator:
     try:
         return BY_KEY[key]
     except KeyError:
-        raise InputError(f"unknown indicator {key!r}", hint=f"known indicators: {', '.join(BY_KEY)}") from None
+        raise NotFoundError(f"unknown indicator {key!r}", hint=f"known indicators: {', '.join(BY_KEY)}") from None
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -184,7 +184,7 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> Month:
         found = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
-        if not found or not 1 <= int(found.group(2)) <= 12:
+        if not found or not 1 <= int(found.group(2)) <= 12 or not 1900 <= int(found.group(1)) <= 9998:
             raise InputError(f"month {text!r} is not YYYY-MM", hint="give a month such as 2026-10")
         return cls(int(found.group(1)), int(found.group(2)))
 
