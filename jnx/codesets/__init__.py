@@ -1,12 +1,12 @@
 """Code sets (代码集) and validators of the Jining data standard.
 
-Pure: no I/O beyond reading the shipped data files once, no clock, no database. Imports nothing of
+Pure: no I/O beyond reading the shipped data files (and a deployment's extension files) once, no clock, no database. Imports nothing of
 jnx but ``jnx.errors``.
 """
 
 from jnx.codesets.checks import VALIDATORS, Validator, check, known_names, named_check
 from jnx.codesets.errors import UnknownCodeError
-from jnx.codesets.regions import RegionKind, region_kind, resolve_region
+from jnx.codesets.regions import AgencyLevel, RegionKind, agency_level, region_kind, region_level, resolve_region
 from jnx.codesets.registry import (
     CodeEntry,
     CodeSet,
@@ -33,7 +33,10 @@ __all__ = [
     "USCC_PLACEHOLDER",
     "VALIDATORS",
     "Notice",
+    "AgencyLevel",
     "RegionKind",
+    "agency_level",
+    "region_level",
     "UnknownCodeError",
     "Validator",
     "check",

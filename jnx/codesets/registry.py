@@ -29,6 +29,10 @@ Entry keys: ``code``, ``label`` (required), ``label_en``, ``valid_from``/``valid
 ``aliases`` (codes of other numbering systems that denote this entry; accepted with a warning) and
 ``attrs`` (free attributes). A data file's ``name`` must be its file name without ``.yaml``.
 
+A deployment adds entries a shipped version lacks (Jining's 乡镇 and 街道 in ``region``) with
+extension files in ``<JNX_HOME>/codesets/`` (:mod:`jnx.codesets.townships`), merged by
+:func:`default_registry`.
+
 Pure: no database, no clock (callers pass the date), no logging.
 """
 
@@ -38,6 +42,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -374,7 +379,20 @@ class CodeSetRegistry:
         return self.get(name).check(value, on)
 
 
+def extension_folder() -> Path:
+    """``<JNX_HOME>/codesets``: where a deployment keeps its extension files (the 乡镇(街道) list of the
+    ``region`` set, :mod:`jnx.codesets.townships`). ``JNX_HOME`` is the home of jnx's settings (default ``.jnx``)."""
+    return Path(os.environ.get("JNX_HOME") or ".jnx") / "codesets"
+
+
 @lru_cache(maxsize=1)
 def default_registry() -> CodeSetRegistry:
-    """The code sets shipped with jnx (read once per process)."""
-    return CodeSetRegistry.from_directory(DATA_DIR)
+    """The code sets shipped with jnx, with the deployment's extension files (:func:`extension_folder`)
+    merged in; read once per process."""
+    from jnx.codesets.townships import extend  # the extension reader builds on this module
+
+    shipped = CodeSetRegistry.from_directory(DATA_DIR)
+    folder = extension_folder()
+    if not folder.is_dir():
+        return shipped
+    return CodeSetRegistry(extend(shipped.get(name), folder) for name in shipped.names())
