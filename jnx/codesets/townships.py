@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from jnx.codesets.registry import CodeEntry, CodeSet, CodeSetVersion
+from jnx.codesets.model import CodeEntry, CodeSet, CodeSetVersion
 from jnx.errors import CodeSetError
 
 FORMAT = 1
