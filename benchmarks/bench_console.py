@@ -106,7 +106,9 @@ def seed(settings: Settings, records: int, errors: int) -> dict[str, Any]:
                                 "deadline_provisional": False, "display_until": dt.date(2027, 11, 1), "current_revision": 1,
                                 "created_at": now, "updated_at": now})
             revisions.append({"id": did, "disclosure_id": did, "revision": 1, "action": DisclosureAction.NEW, "payload": {"n": n},
-                              "idempotency_key": f"k{did}", "due_date": disclosures[-1]["deadline"], "created_at": now})
+                              "idempotency_key": f"k{did}", "due_date": disclosures[-1]["deadline"], "created_at": now,
+                              "acknowledged_at": now if n % 10 else None,  # as the outbox records an acknowledgement
+                              "acknowledged_on": now.date() if n % 10 else None})
             deliveries.append({"id": did, "disclosure_revision_id": did,
                                "status": DeliveryStatus.ACKNOWLEDGED if n % 10 else DeliveryStatus.PENDING,
                                "attempts": 1, "next_attempt_at": now, "created_at": now, "updated_at": now})

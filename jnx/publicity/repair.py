@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from jnx.errors import InputError
 from jnx.publicity.actions import DisclosureStateError, get_disclosure, withdraw_disclosure
 from jnx.publicity.rules import WorkingDays, withdrawal_deadline
-from jnx.store.models import Delivery, DeliveryStatus, Disclosure, DisclosureKind, DisclosureStatus, utcnow
+from jnx.store.models import Delivery, DeliveryStatus, Disclosure, DisclosureKind, DisclosureStatus, beijing_day, utcnow
 
 
 def repair(session: Session, disclosure_id: int, reason: str, calendar: WorkingDays, today: dt.date, *,
@@ -59,7 +59,8 @@ def repair(session: Session, disclosure_id: int, reason: str, calendar: WorkingD
         if revision is not None and by_platform:  # the platform granted it and stopped showing it: nothing to push
             delivery = session.scalars(select(Delivery).where(Delivery.disclosure_revision_id == revision.id)).one()
             delivery.status, delivery.receipt = DeliveryStatus.ACKNOWLEDGED, {"platform_notice": reason, "source": "notice"}
-            delivery.updated_at = utcnow()
+            delivery.updated_at = revision.acknowledged_at = utcnow()
+            revision.acknowledged_on = beijing_day(revision.acknowledged_at)  # acknowledged: as the outbox records it (0007)
             disclosure.status = DisclosureStatus.WITHDRAWN
     session.flush()
     return disclosure

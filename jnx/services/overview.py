@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from jnx.exchange.runs import beijing_today
 from jnx.publicity.calendar import WorkdayCalendar
-from jnx.publicity.views import overdue_condition
+from jnx.publicity.views import count_overdue
 from jnx.security.scope import RowScope
 from jnx.services.console_scope import Forbidden, Viewer
 from jnx.store.models import (
@@ -161,7 +161,7 @@ def overview(session: Session, viewer: Viewer, *, now: dt.datetime | None = None
         day = beijing_today()
         scope: RowScope = viewer.scope("disclosures.list")
         disclosures = select(func.count()).select_from(Disclosure).where(scope.disclosures())
-        overdue = int(session.scalar(disclosures.where(overdue_condition(day))) or 0)
+        overdue = count_overdue(session, day, scope.disclosures())
         due_soon = int(session.scalar(disclosures.where(
             Disclosure.status.in_([DisclosureStatus.PENDING, DisclosureStatus.REJECTED]),
             Disclosure.deadline >= day, Disclosure.deadline <= _next_workday(day))) or 0)

@@ -222,6 +222,19 @@ def test_overdue_now_and_due_within_working_days(fixture: tuple[Session, dict[st
     assert {r["id"] for r in listed["records"]} == {ids["d3"], ids["d7"]}
 
 
+def test_count_overdue_counts_the_rows_of_overdue_condition(fixture: tuple[Session, dict[str, Any]]) -> None:
+    """The console's overview counts from the partial indexes; the lists test each row: the same rows."""
+    from sqlalchemy import func, select
+
+    from jnx.publicity.views import count_overdue, overdue_condition
+
+    session, _ = fixture
+    for where in ((), (Disclosure.business_key.startswith(A),), (Disclosure.business_key.startswith(B),)):
+        each_row = session.scalar(select(func.count()).select_from(Disclosure).where(overdue_condition(TODAY), *where))
+        assert count_overdue(session, TODAY, *where) == each_row
+    assert count_overdue(session, TODAY) == 2 and count_overdue(session, dt.date(2026, 1, 1)) == 0
+
+
 def test_corrections_withdrawals_and_repairs(fixture: tuple[Session, dict[str, Any]]) -> None:
     session, ids = fixture
     result = compute(session, _october(session))

@@ -81,6 +81,7 @@ def test_a_platform_notice_of_repair_is_recorded_without_a_push(sessions: Any, r
         delivery = session.scalars(select(Delivery).where(Delivery.disclosure_revision_id == revision.id)).one()
         assert delivery.status is DeliveryStatus.ACKNOWLEDGED and delivery.receipt == {
             "platform_notice": "信用山东 停止公示通知 2026-118", "source": "notice"}
+        assert revision.acknowledged_at is not None and revision.acknowledged_on is not None  # acknowledged, so never overdue
 
 
 def test_repair_needs_a_reason_and_a_penalty(sessions: Any, rules: DisclosureRules) -> None:
