@@ -294,15 +294,22 @@ def serve(
     tick: Annotated[float, typer.Option(min=1, help="Seconds between scheduler ticks.")] = 30.0,
     web: Annotated[int | None, typer.Option("--web", min=1, max=65535, help="Also serve the HTTP API and console on this port.")] = None,
     web_host: Annotated[str, typer.Option("--web-host", help="Address the API listens on with --web.")] = "127.0.0.1",
+    metrics_port: Annotated[int | None, typer.Option("--metrics-port", min=1, max=65535,
+                                                     help="Serve /healthz, /readyz and /metrics (no login) on this port.")] = None,
+    metrics_host: Annotated[str, typer.Option("--metrics-host", help="Address of --metrics-port (0.0.0.0: every interface).")] = "127.0.0.1",
 ) -> None:
-    """Run the scheduler and N workers until SIGTERM or Ctrl-C (runs in flight stop after their page);
-    with --web PORT, the HTTP API and console beside them (as `jnx web`)."""
+    """Run the scheduler, N workers and the outbox delivery until SIGTERM or Ctrl-C (runs in flight stop
+    after their page); with --web PORT, the HTTP API and console beside them (as `jnx web`); with
+    --metrics-port PORT, health and Prometheus metrics for the operators (docs/operations.md)."""
     import logging
     import socket
 
     from jnx.exchange.scheduler import serve as serve_forever
+    from jnx.ops.health import readiness_probe
+    from jnx.ops.listener import ops_app, serve_in_thread, stop_server
 
-    level = load_settings().log_level.upper()
+    settings = load_settings()
+    level = settings.log_level.upper()
     if not isinstance(logging.getLevelName(level), int):
         raise ConfigError(f"JNX_LOG_LEVEL={level!r} is not a log level", hint="use DEBUG, INFO, WARNING or ERROR")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -310,13 +317,20 @@ def serve(
     with exchange() as ex:
         ex.worker_id = f"{socket.gethostname()}-{os.getpid()}"
         api = web_in_thread(ex.settings, ex.engine, web_host, web) if web is not None else None
+        listener = None
+        if metrics_port is not None:
+            probe = readiness_probe(ex.engine.url, ex.settings.home, os.environ.get(ex.settings.key_passphrase_env))
+            listener = serve_in_thread(ops_app(probe), metrics_host, metrics_port, name="jnx-metrics")
         typer.echo(f"jnx serve: {workers} worker(s) as {ex.worker_id}"
-                   + (f", API on http://{web_host}:{web}" if web is not None else "") + "; SIGTERM or Ctrl-C stops", err=True)
+                   + (f", API on http://{web_host}:{web}" if web is not None else "")
+                   + (f", metrics on http://{metrics_host}:{metrics_port}/metrics" if metrics_port is not None else "")
+                   + "; SIGTERM or Ctrl-C stops", err=True)
         try:
             serve_forever(ex, workers=workers, tick=tick)
         finally:
-            if api is not None:
-                api.should_exit = True
+            for server in (api, listener):
+                if server is not None:
+                    stop_server(server)
     typer.echo("jnx serve: stopped", err=True)
 
 
@@ -324,25 +338,11 @@ def web_in_thread(settings: Settings, engine: Any, host: str, port: int) -> Any:
     """The web app (API and console) under uvicorn in a thread of this process, which keeps the
     signals; a port in use is exit 3 at once, not a thread failing later. The uvicorn server
     (``should_exit = True`` stops it)."""
-    import socket
-    import threading
-
-    import uvicorn
-
+    from jnx.ops.listener import check_port, serve_in_thread
     from jnx.web.app import create_app
 
-    try:
-        with socket.create_server((host, port)):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                          hint="choose another port, or stop what listens there") from exc
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine=engine), host=host, port=port,
-                                           log_level="warning", access_log=False, server_header=False))
-    thread = threading.Thread(target=server.run, name="jnx-web", daemon=True)
-    thread.start()
-    server.thread = thread  # type: ignore[attr-defined]
-    return server
+    check_port(host, port)
+    return serve_in_thread(create_app(settings, engine=engine), host, port, name="jnx-web")
 
 
 def demo(

@@ -1,11 +1,13 @@
-"""The HTTP API: ``create_app(settings)``. Every route but ``/api/v1/health`` needs a user (the session
-cookie) or a bearer token; rights and row scope are checked in the services, never here."""
+"""The HTTP API: ``create_app(settings)``. Every route but ``/api/v1/health``, ``/healthz`` and
+``/readyz`` needs a user (the session cookie) or a bearer token; rights and row scope are checked in the
+services, never here. ``/metrics`` is for Prometheus (docs/operations.md: a token, or loopback only)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -17,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from jnx import __version__
+from jnx.ops.health import readiness_probe
+from jnx.ops.listener import health_router
 from jnx.services import audit, disclosures, errors, systems
 from jnx.settings import Settings
 from jnx.store.db import create_engine_for
@@ -61,8 +65,9 @@ def _offline_docs(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None,
-               clock: Callable[[], dt.datetime] | None = None) -> FastAPI:
+               clock: Callable[[], dt.datetime] | None = None, environment: Mapping[str, str] | None = None) -> FastAPI:
     engine = engine or create_engine_for(settings.effective_database_url)
+    environment = os.environ if environment is None else environment
     gateway = AccountsGateway(engine, settings, clock=clock)
     app = FastAPI(title="jnx API", version=__version__, docs_url=None, redoc_url=None, openapi_url=OPENAPI,
                   description="济宁市行政执法监督平台 数据交换中间件 — the HTTP face of jnx's services (docs/api.md).")
@@ -74,6 +79,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
     @app.get("/api/v1/health", summary="liveness (no login needed)")
     def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    probe = readiness_probe(engine.url, settings.home, environment.get(settings.key_passphrase_env))
+    app.include_router(health_router(probe))  # /healthz, /readyz (docs/operations.md)
 
     app.include_router(accounts_router(gateway), responses=PROBLEMS)
     app.include_router(indicators_router(gateway), responses=PROBLEMS)
@@ -144,5 +152,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
         return guarded(lambda: gateway.act(request, "audit.verify", "audit",
                                            lambda ctx: audit.verify_audit(ctx, expected_head=head)), request, response)
 
-    mount_console(app, settings, engine)  # the console's pages at / (jnx/web/console, docs/console.md)
+    mount_console(app, settings, engine, environment)  # the console's pages at / (jnx/web/console, docs/console.md)
     return app
