@@ -38,6 +38,12 @@ def _render(data: dict[str, Any]) -> None:
                f"received {c['received']}, error rate {_pct(c['error_rate'])}, open errors {c['open_errors']}")
     typer.echo(f"  penalties {t['penalties']} (fines {t['fines_wan']} 万元, confiscations {t['confiscations_wan']} 万元), "
                f"inspections {t['inspections']} (problems {_pct(t['problem_rate'])}), coercive {t['coercive_measures']}")
+    for kind, k in t["kinds"].items():
+        typer.echo(f"  {kind}: timeliness {_pct(k['timeliness'])}, completeness {_pct(k['completeness'])}, "
+                   f"compliance {_pct(k['compliance'])}, overdue {k['overdue']}")
+    for r in data["regions"]:
+        typer.echo(f"  region {r['region']} ({r['departments']} 执法主体): timeliness {_pct(r['timeliness'])}, "
+                   f"completeness {_pct(r['completeness'])}, compliance {_pct(r['compliance'])}, overdue {r['overdue']}")
     for d in data["departments"]:
         rank = f"{d['rank']:>3}" if d["rank"] else "  -"
         typer.echo(f"{rank} {d['department']} {d['department_name'] or ''}: timeliness {_pct(d['timeliness'])}, "

@@ -22,6 +22,8 @@ def bar_chart(title: str, labels: list[str], values: list[float | None], *, widt
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
              _text(4, 18, title, size=13)]
+    if not labels:
+        parts.append(_text(left, top + 14, "无数据（本期无应报记录）", fill="#667085"))
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + i * row
         parts.append(_text(left - 6, y + 14, label[:18], anchor="end"))

@@ -208,6 +208,23 @@ def _rank(departments: list[dict[str, Any]]) -> None:
     departments.sort(key=lambda d: (d["rank"] is None, d["rank"] or 0, d["department"]))
 
 
+def _by_kind(cells: list[tuple[tuple[str, Kind], dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """The figures per kind (许可, 处罚, 强制, 检查) of some cells, in the order of :class:`Kind`."""
+    by_kind: dict[Kind, list[dict[str, Any]]] = defaultdict(list)
+    for (_, kind), cell in cells:
+        by_kind[kind].append(cell)
+    return {kind.value: _merge(by_kind[kind]) for kind in Kind if kind in by_kind}
+
+
+def _regions(tally: _Tally) -> list[dict[str, Any]]:
+    """The figures per region (county: characters 3–8 of the 执法主体's credit code), by region code."""
+    by_region: dict[str, list[tuple[tuple[str, Kind], dict[str, Any]]]] = defaultdict(list)
+    for key, cell in tally.cells.items():
+        by_region[key[0][2:8]].append((key, cell))
+    return [{"region": region, "departments": len({department for (department, _), _ in cells}),
+             **_merge([c for _, c in cells]), "kinds": _by_kind(cells)} for region, cells in sorted(by_region.items())]
+
+
 def compute(session: Session, scope: Scope, policy: PublicationPolicy = DEFAULT_PUBLICATION) -> dict[str, Any]:
     """Every indicator of ``scope.month``, by 执法主体 and kind, by department, and in total."""
     tally = _Tally()
@@ -221,7 +238,7 @@ def compute(session: Session, scope: Scope, policy: PublicationPolicy = DEFAULT_
     for department, cells in by_department.items():
         row = {"department": department, "department_name": names.get(department), "region": department[2:8],
                **_merge([c for _, c in cells]),
-               "kinds": {kind.value: _merge([c]) for kind, c in sorted(cells, key=lambda kc: list(Kind).index(kc[0]))}}
+               "kinds": _by_kind([((department, kind), c) for kind, c in cells])}
         departments.append(row)
     _rank(departments)
     return {
@@ -229,8 +246,9 @@ def compute(session: Session, scope: Scope, policy: PublicationPolicy = DEFAULT_
         "department": scope.department, "region": scope.region,
         "due_1_until": scope.due_1, "due_3_until": scope.due_3,
         "publication_rule": publicity_sql.policy_rule(policy),
-        "total": _merge(list(tally.cells.values())),
+        "total": {**_merge(list(tally.cells.values())), "kinds": _by_kind(list(tally.cells.items()))},
         "departments": departments,
+        "regions": _regions(tally),
         "collection": _collection(session, scope),
         "error_causes": [{"system": r.system_id, "rule": r.rule, "field": r.field, "errors": int(r.errors),
                           "records": int(r.records)} for r in exchange_sql.error_causes(session, scope)],

@@ -18,6 +18,7 @@ from jnx.indicators.definitions import Month
 from jnx.publicity.rules import WorkingDays
 
 RATES = (("timeliness", "公示及时率"), ("completeness", "完整率"), ("compliance", "合规率"))
+KIND_NAMES = {"许可": "行政许可", "处罚": "行政处罚", "强制": "行政强制", "检查": "行政检查"}
 
 
 def build_report(session: Session, month: Month, *, today: dt.date, now: dt.datetime, calendar: WorkingDays,
@@ -67,6 +68,11 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any
     enforcement = [[d["department_name"] or "", d["department"], d["penalties"], str(d["fines_wan"]),
                     str(d["confiscations_wan"]), d["inspections"], _pct(d["problem_rate"]), d["coercive_measures"]]
                    for d in cur["departments"] if d["penalties"] or d["inspections"] or d["coercive_measures"]]
+    kinds = [[KIND_NAMES.get(kind, kind), _pct(k["timeliness"]), _pct(k["completeness"]), _pct(k["compliance"]),
+              k["came_due"], k["late"], k["missing"], k["overdue"]] for kind, k in cur["total"]["kinds"].items()]
+    regions = [[r["region"], r["departments"], _pct(r["timeliness"]), _pct(r["completeness"]), _pct(r["compliance"]),
+                r["came_due"], r["late"], r["missing"], r["overdue"], r["penalties"], r["inspections"]]
+               for r in cur["regions"]]
     return [
         ("一、执法主体排名（按公示及时率、完整率、合规率）",
          ["名次", "执法主体", "统一社会信用代码", "区划", "公示及时率", "完整率", "合规率", "应报", "迟报", "漏报", "当前逾期"], ranking),
@@ -77,6 +83,9 @@ def sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any
         ("六、近几个月趋势", ["月份", "公示及时率", "完整率", "合规率", "应报", "迟报", "归集记录数", "行政处罚数"], trend),
         ("七、执法统计", ["执法主体", "统一社会信用代码", "行政处罚", "罚款（万元）", "没收（万元）", "行政检查", "问题发现率", "行政强制"],
          enforcement),
+        ("八、分类别（许可、处罚、强制、检查）", ["类别", "公示及时率", "完整率", "合规率", "应报", "迟报", "漏报", "当前逾期"], kinds),
+        ("九、分区县", ["区划", "执法主体数", "公示及时率", "完整率", "合规率", "应报", "迟报", "漏报", "当前逾期", "行政处罚", "行政检查"],
+         regions),
     ]
 
 
@@ -150,7 +159,7 @@ def _write_xlsx(report: dict[str, Any], out: Path) -> None:
 
     book = Workbook()
     first = True
-    names = ["排名", "未对接", "逾期", "错误原因", "数据归集", "趋势", "执法统计"]
+    names = ["排名", "未对接", "逾期", "错误原因", "数据归集", "趋势", "执法统计", "分类别", "分区县"]
     for (title, headers, rows), name in zip(sections(report), names, strict=True):
         sheet = book.active if first else book.create_sheet()
         first = False

@@ -31,6 +31,7 @@ class IndicatorsResult(BaseModel):
     publication_rule: str
     total: dict[str, Any]
     departments: list[dict[str, Any]]
+    regions: list[dict[str, Any]]
     collection: dict[str, Any]
     error_causes: list[dict[str, Any]]
 

@@ -40,6 +40,7 @@ NAV: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("mappings", "/mappings", "Mapping tables", ("mappings.list",)),
     ("disclosures", "/disclosures", "Disclosures", ("disclosures.list",)),
     ("records", "/records", "Records", ("records.list",)),
+    ("indicators", "/indicators", "Indicators", ("indicators.read",)),
     ("audit", "/audit", "Audit", ("audit.read",)),
     ("users", "/users", "Users", ("users.list",)),
 )
