@@ -306,3 +306,21 @@ def test_all_time_and_another_month(fixture: tuple[Session, dict[str, Any]]) -> 
     september = compute(session, make_scope(session, month=Month(2026, 9), today=TODAY, now=NOW, calendar=CAL))
     assert september["total"]["came_due"] == 0 and september["total"]["records"] == 4
     assert september["collection"]["received"] == 1
+
+
+def test_by_kind_and_by_region(fixture: tuple[Session, dict[str, Any]]) -> None:
+    session, _ = fixture
+    result = compute(session, _october(session))
+    kinds = result["total"]["kinds"]
+    assert list(kinds) == ["许可", "处罚", "强制", "检查"]
+    assert (kinds["处罚"]["came_due"], kinds["处罚"]["on_time"], kinds["处罚"]["timeliness"]) == (4, 2, 0.5)  # d1 d6 | d3 d7
+    assert (kinds["许可"]["came_due"], kinds["许可"]["on_time"], kinds["许可"]["missing"]) == (2, 1, 1)  # d5 | d2; s8
+    assert (kinds["检查"]["inspections"], kinds["强制"]["coercive_measures"]) == (2, 1)
+    regions = {r["region"]: r for r in result["regions"]}
+    assert list(regions) == ["370811", "370883"]
+    for code, department in (("370811", A), ("370883", B)):
+        d = _dep(result, department)
+        assert regions[code]["departments"] == 1
+        for name in ("came_due", "on_time", "timeliness", "completeness", "compliance", "overdue", "fines_wan"):
+            assert regions[code][name] == d[name], (code, name)
+    assert _dep(compute(session, _october(session, region="370883")), B)["came_due"] == regions["370883"]["came_due"]
