@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from jnx.adapters.base import PayloadEncoding
 from jnx.adapters.base import RawRecord as PulledRecord
 from jnx.errors import ConfigError, NotFoundError
-from jnx.exchange.ingest import CONFLICT_RULE, PageCounts, PageIngester
+from jnx.exchange.ingest import CONFLICT_RULE, PageCounts, PageIngester, bare_hash, decode_payload, staging_pair
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.runs import RunService, _context
 from jnx.progress import WorkProgress
@@ -263,3 +263,57 @@ def replay(service: RunService, session: Session, *, group: str | None = None, s
             records += len(ids)
             counts.add(remap(service, session, system_id, record_type, ids, progress=progress))
     return ReplayReport(records=records, fixed=records - counts.errors, still_broken=counts.errors, counts=counts)
+
+
+@dataclass
+class Correction:
+    """A raw record corrected by hand and mapped again: the new raw record (the original stays as
+    received), what mapping it did, and how many errors of the original it closed."""
+
+    raw_record_id: int
+    counts: PageCounts
+    closed: int
+    errors: list[dict[str, Any]]  # the corrected record's own errors (empty: it was stored)
+
+
+def corrected_payload(raw: RawRecord, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The raw record's JSON object with ``changes`` applied to its top-level keys (only keys it has)."""
+    payload = decode_payload(raw.payload)
+    if payload is None:
+        raise ConfigError(f"raw record #{raw.id} is not a JSON object, so it cannot be corrected in a form",
+                          hint="correct it at its source system and pull it again")
+    unknown = sorted(set(changes) - set(payload))
+    if unknown:
+        raise ConfigError(f"raw record #{raw.id} has no field {', '.join(map(repr, unknown))}",
+                          hint="only the record's own top-level fields can be corrected")
+    return {**payload, **changes}
+
+
+def correct(service: RunService, session: Session, raw_id: int, changes: Mapping[str, Any]) -> Correction:
+    """Store the corrected content of raw record ``raw_id`` as a new raw record of the same source key
+    (the original is never changed), map it with the system's pinned table and store the outcome; the
+    original's open errors close as ``resolved`` (its conflicts release their holds)."""
+    raw = session.get(RawRecord, raw_id)
+    if raw is None:
+        raise NotFoundError(f"no raw record #{raw_id}", hint="the 错误 page links each error's raw record")
+    payload = corrected_payload(raw, changes)
+    system = SystemRegistry().get(session, raw.system_id)
+    name, version = system.registration.table_for(raw.record_type)
+    ingester = PageIngester(system_id=raw.system_id, record_type=raw.record_type, mapper=service.tables.compiled(name, version),
+                            context=_context(system), dictionary=service.dictionary, run_id=None, today=service.today())
+    pulled = PulledRecord(raw.source_key, raw.record_type, payload, PayloadEncoding.JSON, None)
+    if bare_hash(pulled.content_hash) == raw.content_hash:
+        raise ConfigError(f"the correction does not change raw record #{raw_id}", hint="change at least one field")
+    conflicted = queries.open_conflicts_of(session, [raw.id])
+    open_before = int(session.scalar(select(func.count()).select_from(E).where(
+        E.raw_record_id == raw.id, E.status == MappingErrorStatus.OPEN)) or 0)
+    outcome = ingester.ingest(session, [pulled])  # a stored correction supersedes the original's errors itself
+    new_id = queries.staged_ids(session, raw.system_id, [staging_pair(pulled)]).get(staging_pair(pulled))
+    if new_id is None:  # pragma: no cover - staged in this very transaction
+        raise ConfigError(f"the corrected record of #{raw_id} was not staged", hint="try again")
+    queries.close_errors_of(session, [raw.id], MappingErrorStatus.RESOLVED)  # and a still-broken one's too
+    outcome.conflicted.update(conflicted)
+    service.after_ingest(session, system, outcome)
+    errors = [_summary(e) for e in session.scalars(select(E).where(E.raw_record_id == new_id, E.status == MappingErrorStatus.OPEN)
+                                                   .order_by(E.id))]
+    return Correction(raw_record_id=new_id, counts=outcome.counts, closed=open_before, errors=errors)

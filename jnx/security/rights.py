@@ -71,6 +71,8 @@ ACTIONS: tuple[Action, ...] = (
     _write("errors.ignore", "ignore errors", operator=A, department_officer=OWN),
     _write("errors.replay", "replay errors under the current tables", operator=A, department_officer=OWN),
     _write("errors.merge", "resolve a business-key conflict", operator=A, department_officer=OWN),
+    _write("errors.correct", "correct one raw record by hand and map it again (the original is kept)", operator=A,
+           department_officer=OWN),
     _write("replay.run", "re-map a system's staged records under another table version", operator=A),
     # standard records and mapping tables
     _read("records.list", "standard records", operator=A, department_officer=OWN, supervisor=A),

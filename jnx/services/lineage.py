@@ -51,15 +51,15 @@ def lineage(session: Session, viewer: Viewer, record_id: int) -> dict[str, Any]:
     record = session.get(StandardRecord, record_id)
     if record is None or not viewer.scope("records.show").sees_business_key(record.business_key):
         raise NotFoundError(f"no standard record #{record_id}", hint="the 记录 page lists the records you may see")
-    raws = [{"id": r.id, "system": r.system_id, "run": r.run_id, "source_key": r.source_key, "received_at": r.received_at,
+    raws: list[dict[str, Any]] = [{"id": r.id, "system": r.system_id, "run": r.run_id, "source_key": r.source_key, "received_at": r.received_at,
              "content_hash": r.content_hash[:12]}
             for r in session.scalars(select(RawRecord).join(RecordLineage, RecordLineage.raw_record_id == RawRecord.id)
                                      .where(RecordLineage.standard_record_id == record_id).order_by(RawRecord.id))]
-    revisions = [{"revision": v.revision, "raw_record": v.raw_record_id, "table": f"{v.mapping_name}@{v.mapping_version}",
+    revisions: list[dict[str, Any]] = [{"revision": v.revision, "raw_record": v.raw_record_id, "table": f"{v.mapping_name}@{v.mapping_version}",
                   "created_at": v.created_at, "content_hash": v.content_hash[:12]}
                  for v in session.scalars(select(StandardRecordRevision).where(StandardRecordRevision.record_id == record_id)
                                           .order_by(StandardRecordRevision.revision))]
-    disclosures = []
+    disclosures: list[dict[str, Any]] = []
     for d in session.scalars(select(Disclosure).where(Disclosure.standard_record_id == record_id).order_by(Disclosure.id)):
         steps = []
         for rev in session.scalars(select(DisclosureRevision).where(DisclosureRevision.disclosure_id == d.id)
@@ -70,10 +70,18 @@ def lineage(session: Session, viewer: Viewer, record_id: int) -> dict[str, Any]:
             steps.append({"revision": rev.revision, "action": rev.action.value, "created_at": rev.created_at, "reason": rev.reason,
                           "deliveries": deliveries})
         disclosures.append({"id": d.id, "kind": d.kind.value, "status": d.status.value, "revisions": steps})
-    subjects = [f"record:{record_id}"] + [f"disclosure:{d['id']}" for d in disclosures]
-    audit = [{"at": a.at, "actor": a.actor, "action": a.action, "subject": a.subject}
+    subjects = ([f"record:{record_id}"] + [f"disclosure:{d['id']}" for d in disclosures]
+                + [f"raw:{r['id']}" for r in raws])  # raw:ID — a raw record corrected by hand (errors.corrected)
+    audit: list[dict[str, Any]] = [{"at": a.at, "actor": a.actor, "action": a.action, "subject": a.subject}
              for a in session.scalars(select(AuditEntry).where(or_(*(AuditEntry.subject == s for s in subjects)))
                                       .order_by(AuditEntry.seq).limit(200))]
+    corrected_by = {int(a["subject"][4:]): a["actor"] for a in audit if a["action"] == "errors.corrected"}
+    runs = {r["id"]: r["run"] for r in raws}
+    for raw in raws:
+        raw["corrected_by"] = corrected_by.get(raw["id"])
+    for revision in revisions:  # each step's run, or the user whose correction it maps
+        revision["run"] = runs.get(revision["raw_record"]) if revision["raw_record"] else None
+        revision["corrected_by"] = corrected_by.get(revision["raw_record"]) if revision["raw_record"] else None
     return {"id": record.id, "record_type": record.record_type, "business_key": mask_id_numbers_in(record.business_key),
             "revision": record.current_revision, "decision_date": record.decision_date,
             "data": mask_payload(record.data), "raw_records": raws, "revisions": revisions, "disclosures": disclosures,

@@ -28,13 +28,24 @@ CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 's
 def mount_console(app: FastAPI, settings: Settings, engine: Engine | None = None,
                   environment: Mapping[str, str] | None = None) -> Console:
     """Add the console's pages, its static files and its error pages to ``app``."""
-    from jnx.web.console.pages import audit, disclosures, errors, mappings, overview, records, session, systems, users
+    from jnx.web.console.pages import (
+        audit,
+        corrections,
+        disclosures,
+        errors,
+        mappings,
+        overview,
+        records,
+        session,
+        systems,
+        users,
+    )
     from jnx.web.console.pages import indicators as indicator_pages
 
     console = Console(settings, engine or create_engine_for(settings.effective_database_url),
                       os.environ if environment is None else environment)
     router = APIRouter(include_in_schema=False)
-    for module in (session, overview, errors, systems, mappings, disclosures, records, indicator_pages, audit, users):
+    for module in (session, overview, corrections, errors, systems, mappings, disclosures, records, indicator_pages, audit, users):
         module.routes(router, console)
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

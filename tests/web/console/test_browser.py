@@ -174,6 +174,33 @@ def test_operator_reviews_errors_and_replays_a_group(browser: Any, console: Demo
     page.locator("table[data-list=records] tbody tr td[data-col=id] a").first.click()
     assert page.locator("h2").filter(has_text="原始记录").count() == 1
     me.shot("record")
+
+    # correct one raw record in a form: preview (nothing changes), then apply; its lineage names the user
+    engine = _engine(console)
+    with session_factory(engine)() as session:
+        from sqlalchemy import select
+
+        wrong = session.scalars(select(MappingErrorEntry).where(
+            MappingErrorEntry.system_id == "jn-case-handling", MappingErrorEntry.field == "party_type",
+            MappingErrorEntry.rule == "code.unknown", MappingErrorEntry.status == MappingErrorStatus.OPEN)
+            .order_by(MappingErrorEntry.id)).first()
+        assert wrong is not None and wrong.source_path
+        wrong_id, source_path = wrong.id, wrong.source_path
+    engine.dispose()
+    page = me.go(f"/errors/{wrong_id}")
+    page.click("text=更正这条记录…")
+    assert page.locator("tr[data-failing] th label").first.inner_text() == source_path
+    page.fill(f"input[name='field:{source_path}']", "2")
+    page.click("text=预览更正")
+    assert page.locator("[data-figure=fixed]").get_attribute("class") == "good"
+    me.shot("correct-preview")
+    before = _open_errors(console)
+    page.fill("input[name=reason]", "源系统当事人类型录入错误")
+    page.click("text=应用更正")
+    assert re.search(r"/records/\d+$", page.url) and page.locator(".flash.ok").count() == 1
+    assert _open_errors(console) < before
+    assert "op 手工更正" in page.locator("main").inner_text()
+    me.shot("corrected-record")
     me.done()
 
 

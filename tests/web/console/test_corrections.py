@@ -1,0 +1,126 @@
+"""错误 → 更正: one raw record corrected in a form, previewed (nothing changes), then applied (the
+original kept, the correction stored and mapped, the original's errors resolved, audited without the
+values) — on a copy of the demo's database, through the console in process."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from jnx.settings import Settings
+from jnx.store.db import create_engine_for, session_factory
+from jnx.store.models import AuditEntry, MappingErrorEntry, MappingErrorStatus, RawRecord, RecordLineage
+from jnx.web.console import create_console_app
+from tests.web.console.conftest import add_user
+from tests.web.console.test_pages import _csrf, _log_in
+
+OTHER_DEPARTMENT = "11370800MB28500117"
+
+
+@pytest.fixture
+def copy(demo_settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, TestClient]]:
+    home = tmp_path / "demo"
+    shutil.copytree(demo_settings.home, home)
+    settings = demo_settings.model_copy(update={"home": home})
+    add_user(settings, "fixer", ["operator"])
+    add_user(settings, "stranger", ["department-officer"], OTHER_DEPARTMENT)
+    with TestClient(create_console_app(settings, environment={})) as client:
+        yield settings, client
+
+
+def _party_type_error(settings: Settings) -> MappingErrorEntry:
+    """An open 'unknown party type 5' of the case-handling system: 2 (法人及非法人组织) fixes it."""
+    engine = create_engine_for(settings.effective_database_url)
+    with session_factory(engine)() as session:
+        found = session.scalars(select(MappingErrorEntry).where(
+            MappingErrorEntry.system_id == "jn-case-handling", MappingErrorEntry.field == "party_type",
+            MappingErrorEntry.rule == "code.unknown", MappingErrorEntry.status == MappingErrorStatus.OPEN)
+            .order_by(MappingErrorEntry.id)).first()
+        assert found is not None, "the demo has no unknown party type any more"
+        session.expunge(found)
+    engine.dispose()
+    return found
+
+
+def _counts(settings: Settings, raw_id: int) -> tuple[int, int, str]:
+    engine = create_engine_for(settings.effective_database_url)
+    with session_factory(engine)() as session:
+        raws = int(session.scalar(select(func.count()).select_from(RawRecord)) or 0)
+        open_errors = int(session.scalar(select(func.count()).select_from(MappingErrorEntry).where(
+            MappingErrorEntry.raw_record_id == raw_id, MappingErrorEntry.status == MappingErrorStatus.OPEN)) or 0)
+        raw = session.get(RawRecord, raw_id)
+        assert raw is not None
+        payload = raw.payload.decode()
+    engine.dispose()
+    return raws, open_errors, payload
+
+
+def test_a_raw_record_is_corrected_in_a_form_previewed_then_applied(copy: tuple[Settings, TestClient]) -> None:
+    settings, client = copy
+    _log_in(client, "fixer")
+    error = _party_type_error(settings)
+    assert f'href="/errors/{error.id}/correct"' in client.get(f"/errors/{error.id}").text
+
+    form = client.get(f"/errors/{error.id}/correct")
+    assert form.status_code == 200
+    failing = re.search(r'<tr class="failing" data-failing>\s*<th><label for="[^"]+">([^<]+)</label>', form.text)
+    assert failing is not None and failing.group(1) == error.source_path  # the failing field first, marked
+    assert re.search(r"\d{17}[\dX]", form.text) is None  # no full ID number on the page, not even in an input
+    before = _counts(settings, error.raw_record_id)
+    assert before[1] >= 1
+
+    fields = {"csrf_token": _csrf(form.text), f"field:{error.source_path}": "2"}
+    preview = client.post(f"/errors/{error.id}/correct/preview", data=fields)
+    assert preview.status_code == 200 and 'data-figure="fixed" class="good"' in preview.text
+    assert 'name="reason"' in preview.text and 'data-touches="1"' in preview.text
+    assert re.search(r'data-figure="closed">(\d+)<', preview.text).group(1) == str(before[1])  # type: ignore[union-attr]
+    assert _counts(settings, error.raw_record_id) == before  # the preview changed nothing
+
+    unchanged = client.post(f"/errors/{error.id}/correct/preview", data={**fields, f"field:{error.source_path}": "5"})
+    assert "data-preview" not in unchanged.text and "表单没有任何改动" in unchanged.text  # the same value: nothing to preview
+
+    refused = client.post(f"/errors/{error.id}/correct", data={**fields, "reason": " "})
+    assert refused.status_code == 400 and _counts(settings, error.raw_record_id) == before
+
+    applied = client.post(f"/errors/{error.id}/correct", data={**fields, "reason": "源系统当事人类型录入错误"},
+                          follow_redirects=False)
+    assert applied.status_code == 303 and applied.headers["location"].startswith("/records/")
+    raws, open_errors, payload = _counts(settings, error.raw_record_id)
+    assert (raws, open_errors, payload) == (before[0] + 1, 0, before[2])  # one more raw record; the original as received
+
+    engine = create_engine_for(settings.effective_database_url)
+    with session_factory(engine)() as session:
+        closed = session.get(MappingErrorEntry, error.id)
+        assert closed is not None and closed.status is MappingErrorStatus.RESOLVED
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "errors.corrected")).one()
+        new_raw = int(entry.subject.split(":")[1])
+        assert entry.actor == "fixer" and entry.details["fields"] == [error.source_path]
+        assert entry.details["reason"] == "源系统当事人类型录入错误"
+        assert set(entry.details) == {"error", "original_raw_record", "fields", "reason", "fixed", "closed", "record", "via"}  # no value
+        record_id = session.scalar(select(RecordLineage.standard_record_id).where(RecordLineage.raw_record_id == new_raw))
+        assert applied.headers["location"] == f"/records/{record_id}"
+    engine.dispose()
+
+    lineage = client.get(f"/records/{record_id}").text
+    assert f"#{new_raw}" in lineage and "fixer 手工更正" in lineage  # the step names the user who corrected it
+
+    again = client.post(f"/errors/{error.id}/correct", data={**fields, "reason": "again"})
+    assert again.status_code == 400  # resolved already
+
+
+def test_a_department_officer_cannot_correct_another_departments_record(copy: tuple[Settings, TestClient]) -> None:
+    settings, client = copy
+    _log_in(client, "stranger")
+    error = _party_type_error(settings)
+    assert client.get(f"/errors/{error.id}/correct").status_code == 404
+    form = client.get("/me")
+    answer = client.post(f"/errors/{error.id}/correct", data={"csrf_token": _csrf(form.text), f"field:{error.source_path}": "2",
+                                                               "reason": "x"})
+    assert answer.status_code == 404
+    assert _counts(settings, error.raw_record_id)[1] >= 1
