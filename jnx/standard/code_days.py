@@ -126,6 +126,6 @@ def report_code(element: DataElement, verdict: Verdict | str, on: dt.date, issue
 def judge_codes(element: DataElement, judge: CodeJudge, value: Any, on: Any, issues: list[Issue], warnings: list[Issue]) -> None:
     """Every code of one element's value judged on ``on``, as the definition does it."""
     for code in as_items(value, element.separator):
-        verdict = judge(code, on)
+        verdict = judge(element.judged_as(code) if code.__class__ is str else code, on)
         if verdict is not None and report_code(element, verdict, on, issues, warnings):
             break

@@ -13,6 +13,7 @@ import enum
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,16 @@ class DataElement:
     description: str = ""
     format: str | None = None
     derives_from: str | None = None
+    name_required: Mapping[str, str] = dc_field(default_factory=dict)
+    """Codes that do not stand alone (``其他``): written ``其他-<name>``; each with the rule's source."""
+
+    def judged_as(self, code: str) -> str:
+        """The code a value is judged as against its code set's version: ``其他`` for ``其他-取缔`` when 其他 takes a name."""
+        if self.name_required:
+            base, dash, name = code.partition("-")
+            if dash and name.strip() and base in self.name_required:
+                return base
+        return code
 
     @property
     def is_list(self) -> bool:
@@ -231,7 +242,8 @@ def _keys(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
 
 
 def _element(raw: Mapping[str, Any], registry: CodeSetRegistry, where: str) -> DataElement:
-    allowed = {"id", "field", "name_zh", "name_en", "type", "max_length", "codeset", "separator", "publication", "description", "format", "derives_from"}
+    allowed = {"id", "field", "name_zh", "name_en", "type", "max_length", "codeset", "separator", "publication", "description",
+               "format", "derives_from", "name_required"}
     _keys(raw, allowed, where)
     for key in ("id", "field", "name_zh", "name_en", "type", "publication"):
         if not raw.get(key):
@@ -257,6 +269,13 @@ def _element(raw: Mapping[str, Any], registry: CodeSetRegistry, where: str) -> D
     separator = raw.get("separator")
     if separator is not None and kind is not ElementType.CODE_LIST:
         raise DictionaryError(f"{where}: only a code_list may have a separator")
+    name_required = raw.get("name_required") or {}
+    if name_required:
+        if not codeset or not isinstance(name_required, Mapping) or not all(isinstance(v, str) and v for v in name_required.values()):
+            raise DictionaryError(f"{where}: name_required maps codes of the element's code set to the rule's source")
+        missing = [c for c in name_required if not _known_code(registry, codeset, str(c))]
+        if missing:
+            raise DictionaryError(f"{where}: name_required: {missing[0]!r} is not a code of {codeset}")
     return DataElement(
         id=element_id,
         field=field,
@@ -270,6 +289,7 @@ def _element(raw: Mapping[str, Any], registry: CodeSetRegistry, where: str) -> D
         description=str(raw.get("description") or ""),
         format=raw.get("format"),
         derives_from=raw.get("derives_from"),
+        name_required={str(k): str(v) for k, v in name_required.items()},
     )
 
 

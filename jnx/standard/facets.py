@@ -71,6 +71,9 @@ def element_facets(element: DataElement, registry: CodeSetRegistry, *, allow_pla
     if kind in (ElementType.CODE, ElementType.CODE_LIST):
         assert element.codeset is not None
         exact, prefixed = code_values(registry, element.codeset)
+        if element.name_required:  # 其他 only with its name: 其他-<name>
+            exact = tuple(code for code in exact if code not in element.name_required)
+            prefixed += tuple(regex_literal(code + "-") + r".*\S.*" for code in element.name_required)
         if element.separator:
             one = "(" + "|".join([regex_literal(code) for code in exact] + list(prefixed)) + ")"
             sep = regex_literal(element.separator)

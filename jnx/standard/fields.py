@@ -134,6 +134,13 @@ def known_anywhere(registry: CodeSetRegistry, codeset: str, value: str) -> bool:
 def _code(value: Any, element: DataElement, registry: CodeSetRegistry) -> str:
     code = _text(value, element, None)
     assert element.codeset is not None
+    if element.name_required:
+        base, dash, name = code.partition("-")
+        if base in element.name_required:
+            if dash and name.strip():
+                return code  # 其他-取缔: the code with the name it needs
+            raise FieldProblem(f"codeset.{element.codeset}.name_required",
+                               f"{code!r} alone does not say which; write {base}-<name> ({element.name_required[base]})")
     if not known_anywhere(registry, element.codeset, code):
         verdict = registry.check(element.codeset, code)
         raise FieldProblem(verdict.rule or f"codeset.{element.codeset}.unknown", verdict.reason or f"{code!r} is not a code")

@@ -129,7 +129,7 @@ def _codes_on_date(
         assert element.codeset is not None
         for code in as_items(values[use.field], element.separator):
             try:
-                verdict = registry.check(element.codeset, code, on)
+                verdict = registry.check(element.codeset, element.judged_as(code) if isinstance(code, str) else code, on)
             except CodeSetError as exc:
                 issues.append(element_issue(element, f"codeset.{element.codeset}.no_version", str(exc)))
                 break

@@ -41,7 +41,7 @@ def test_list_json_is_one_object_with_every_code_set() -> None:
         ("2017", "1996-10-01", "2021-07-14"),
         ("2021", "2021-07-15", None),
     ]
-    assert len(data["codesets"]) == 19
+    assert len(data["codesets"]) == 20
     assert {v["name"] for v in data["validators"]} == {"uscc", "id_number", "org_code", "amount_wan", "date"}
 
 

@@ -26,10 +26,12 @@ EXPECTED_NAMES = {
     "decision_change_type",
     "penalty_procedure",
     "penalty_sector",
+    "case_status",
 }
 
 PUBLISHED = {
     ("agency_nature", "1"): "5aed43b5108d0c14",
+    ("case_status", "jnx-1"): "0fb6c105778d30c4",
     ("case_source", "1"): "542ecc6d32565a4f",
     ("coercive_enforcement_type", "2012"): "7f312c0ed8f342fd",
     ("coercive_measure_type", "2012"): "3bd5a18b901cf838",

@@ -230,3 +230,44 @@ def test_the_rule_memos_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
             "codeset.penalty_type.not_in_version"]
     memos = rules.compiled_check(default_dictionary().record_type("penalty"), default_registry()).memos
     assert memos and all(len(memo) <= 3 for memo in memos)
+
+
+@pytest.mark.parametrize("record_type", ["penalty", "credit_penalty"])
+def test_other_is_a_category_only_with_its_name(record_type: str) -> None:
+    """《行政处罚法》(2021) 第九条第（六）项 (2017: 第八条第（七）项): 法律、行政法规规定的其他行政处罚 — 其他 names which."""
+    field = "penalty_types" if record_type == "penalty" else "CF_CFLB"
+    base = BASES[record_type]
+    value: Any = (lambda *kinds: list(kinds)) if record_type == "penalty" else (lambda *kinds: ";".join(kinds))
+    kinds = base[field] if record_type == "penalty" else base[field].split(";")
+    for day in ("2020-05-01", "2022-05-01"):  # both lists of the law have it
+        date_field = "decision_date" if record_type == "penalty" else "CF_JDRQ"
+        dated = {**base, date_field: day}
+        assert issues(record_type, {**dated, field: value(*kinds, "其他-取缔")}) == set()
+        assert issues(record_type, {**dated, field: value(*kinds, "其他")}) == {(field, "codeset.penalty_type.name_required")}
+        assert issues(record_type, {**dated, field: value(*kinds, "其他- ")}) == {(field, "codeset.penalty_type.name_required")}
+    checked = check_record(default_dictionary().record_type(record_type), {**base, field: value(*kinds, "其他")},
+                           today=TODAY, registry=default_registry())
+    assert "write 其他-<name>" in str(checked.issues[0]) and "第九条" in str(checked.issues[0])
+
+
+def test_a_named_other_passes_the_schemas_and_a_bare_one_does_not() -> None:
+    import json
+
+    import jsonschema
+
+    from jnx.standard.export import ExportFormat, export
+
+    schema = json.loads(export(ExportFormat.JSONSCHEMA))
+    for element, good, bad in (("penalty_types", ["警告", "其他-取缔"], ["警告", "其他"]), ("CF_CFLB", "警告;其他-取缔", "警告;其他")):
+        validator = jsonschema.Draft202012Validator({"$ref": f"#/$defs/element.{element}", "$defs": schema["$defs"]})
+        assert validator.is_valid(good) and not validator.is_valid(bad), element
+
+
+def test_the_life_cycle_dates_keep_their_order() -> None:
+    base = {**BASES["penalty"], "decision_date": "2024-03-01"}
+    assert issues("penalty", {**base, "filing_date": "2024-02-01", "service_date": "2024-03-05", "execution_date": "2024-03-20",
+                              "closing_date": "2024-03-25", "case_status": "已结案"}) == set()
+    assert issues("penalty", {**base, "filing_date": "2024-03-02"}) == {("decision_date", "date_order")}
+    assert issues("penalty", {**base, "service_date": "2024-02-28"}) == {("service_date", "date_order")}
+    assert issues("penalty", {**base, "execution_date": "2024-03-20", "closing_date": "2024-03-10"}) == {("closing_date", "date_order")}
+    assert issues("penalty", {**base, "case_status": "已撤案"}) == {("case_status", "codeset.case_status.unknown")}
