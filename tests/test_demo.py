@@ -123,3 +123,23 @@ def test_the_supervision_data_is_fed_coercive_measures_enforcement_and_their_pub
     assert types.get("coercive_measure", 0) > 0 and types.get("coercive_enforcement", 0) > 0
     assert set(tracked) == {"coercive_measure", "coercive_enforcement", "inspection"}
     assert sum(summary["enforcement_publicity"].values()) == sum(tracked.values())
+
+
+def test_the_case_life_cycle_and_legal_review_reach_the_standard_and_a_bare_other_is_queued(summary: dict) -> None:
+    from sqlalchemy import text
+
+    with _demo_db(summary).connect() as db:
+        rows = db.execute(text("SELECT data FROM standard_records WHERE record_type = 'penalty'")).scalars().all()
+        measures = db.execute(text("SELECT data FROM standard_records WHERE record_type = 'coercive_measure'")).scalars().all()
+        queued = db.execute(text("SELECT count(*) FROM mapping_errors WHERE field = 'penalty_types'"
+                                 " AND rule = 'codeset.penalty_type.name_required'")).scalar_one()
+    penalties = [json.loads(r) if isinstance(r, str) else r for r in rows]
+    assert penalties and all(p.get("case_status") in ("已决定", "执行中", "已结案") for p in penalties)
+    assert all(p["filing_date"] <= p["decision_date"] <= p["service_date"] for p in penalties)
+    closed = [p for p in penalties if p["case_status"] == "已结案"]
+    assert closed and all(p["decision_date"] <= p["execution_date"] <= p["closing_date"] for p in closed)
+    assert {p["legal_review"] for p in penalties} == {"true", "false"}
+    assert {p.get("hearing_held") for p in penalties} == {"true", "false"}
+    assert {(json.loads(m) if isinstance(m, str) else m).get("legal_review") for m in measures} == {"true", "false"}
+    assert not [p for p in penalties if "其他" in p["penalty_types"]], "a bare 其他 is never stored"
+    assert queued > 0, "penalties whose source writes a bare 其他 wait in the errors queue"

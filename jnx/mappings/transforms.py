@@ -176,6 +176,10 @@ def _build_code(params: Mapping[str, Any], env: BuildEnv) -> Step:
     if default is not None and not known(default):
         raise ParamProblem("default", f"{default!r} is not a code of {name} version {pinned}")
     keep: bool = params["keep_codes"]
+    named: tuple[str, ...] = tuple(code + "-" for code in params["named"] or ())
+    for prefix in named:
+        if not known(prefix[:-1]):
+            raise ParamProblem("named", f"{prefix[:-1]!r} is not a code of {name} version {pinned}")
     table: dict[str, str] = dict(params["map"] or {})
     if keep:
         table.update({code: code for v in versions for code in v.entries if code not in table})
@@ -192,6 +196,8 @@ def _build_code(params: Mapping[str, Any], env: BuildEnv) -> Step:
                 entry = version.lookup(text)
                 if entry is not None:
                     return text if entry.match == "prefix" else entry.code
+        if named and text.startswith(named) and text.partition("-")[2].strip():
+            return text  # 其他-取缔: the code with its name
         if default is not None:
             return default  # type: ignore[no-any-return]
         raise TransformFailure("code", "code.unknown", message)
@@ -336,6 +342,8 @@ TRANSFORMS: Mapping[str, TransformSpec] = {
                 "map": Param(_text_map, doc="source value → code"),
                 "default": Param(_text, doc="code for any other value; without it other values are errors"),
                 "keep_codes": Param(_flag, default=True, doc="a value that already is a code passes unchanged"),
+                "named": Param(_texts, doc="codes written with a name after a dash (其他 → 其他-取缔): such a value passes "
+                                          "unchanged; the code alone is left to the standard (which may ask for the name)"),
             },
         ),
         TransformSpec("replace", "replace whole values listed in map (e.g. 长期 → 2099-12-31); others pass",

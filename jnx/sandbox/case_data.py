@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
+from decimal import Decimal
 
 from jnx.sandbox.data import (
     BEIJING,
@@ -114,6 +115,36 @@ def personal_facts(rng: random.Random, party: Party, facts: str) -> str:
     return f"当事人{party.name}（身份证号码{written}，联系电话{phone}，住{party.address}）{facts}"
 
 
+#: 处罚类别 that call for a hearing on request (《行政处罚法》(2021) 第六十三条) and, with 法制审核 and 集体讨论, mark a
+#: 重大 decision (第五十七条第二款, 第五十八条) in the sandbox's release of 2026.
+GRAVE = ("吊销许可证件", "暂扣或者吊销许可证", "暂扣或者吊销执照", "降低资质等级", "责令停产停业", "责令关闭", "限制从业")
+
+
+def _lifecycle_stream(key: str) -> random.Random:
+    """A record's own stream for the fields of the 2026 release (life-cycle dates, 法制审核): drawn apart from the
+    dataset's stream and from the 2025 release's, so every earlier field of every record stays as it was."""
+    return random.Random(f"lifecycle:{key}")
+
+
+def lifecycle_fields(key: str, day: dt.date, latest: dt.date, style: int, status: str, cats: list[str],
+                     fine: Decimal | None, summary: bool) -> dict[str, object]:
+    """``lasj, sdrq, zxwbrq, jarq, sffzsh, sfjttl, sftz`` of a penalty decided on ``day`` and reported on ``latest``:
+    filed 1–60 days before (the same day on the spot), served 0–7 days after, carried out and closed when
+    ``ajzt`` is 40; 法制审核, 集体讨论 and 听证 for grave categories or fines of 100,000 元 and more, 10 % of the rest."""
+    rng = _lifecycle_stream(key)
+    filed = day if summary else day - dt.timedelta(days=rng.randrange(1, 61))
+    served = day if summary else min(day + dt.timedelta(days=rng.randrange(0, 8)), max(latest, day))
+    done = closed = None
+    if status == "40":
+        done = min(served + dt.timedelta(days=rng.randrange(0, 31)), max(latest, served))
+        closed = min(done + dt.timedelta(days=rng.randrange(0, 11)), max(latest, done))
+    grave = not summary and (any(c in GRAVE for c in cats) or (fine is not None and fine >= 100_000) or rng.random() < 0.1)
+    return {"lasj": format_date(filed, style), "sdrq": format_date(served, style),
+            "zxwbrq": format_date(done, style) if done else None, "jarq": format_date(closed, style) if closed else None,
+            "sffzsh": "1" if grave else "0", "sfjttl": "1" if grave and rng.random() < 0.8 else "0",
+            "sftz": "1" if grave and rng.random() < 0.3 else "0"}
+
+
 def agencies(gen: Generator) -> list[Agency]:
     out: list[Agency] = []
     for region in REGIONS:
@@ -211,6 +242,8 @@ def penalty(gen: Generator, agency: Agency, seq: int) -> SourceRecord:
     fields["wfss"] = personal_facts(extras, party, str(fields["wfss"]))
     if fields["sfcx"] == "1":
         fields.update(change_fields(extras, str(fields["cfjdsh"]).strip(), day, updated.date(), revocation_kind(extras)))
+    fields.update(lifecycle_fields(case_no, day, updated.date(), style, str(fields["ajzt"]), cats, fine,
+                                   fields["cfjdsmc"] == "当场行政处罚决定书"))
     return SourceRecord(case_no, updated, fields)
 
 
@@ -245,6 +278,10 @@ def coercion(gen: Generator, agency: Agency, seq: int, penalty_keys: list[str]) 
     }
     if fields["sfcx"] == "1":
         fields.update(change_fields(_extras(key), str(fields["qzjdsh"]), day, updated.date(), "2"))
+    if measure:  # the 2026 release: 法制审核 and 集体讨论 of 重大 measures (冻结, 限制人身自由) and 20 % of the rest
+        rng = _lifecycle_stream(key)
+        grave = fields["qzcslx"] in ("300", "400") or rng.random() < 0.2
+        fields.update(sffzsh="1" if grave else "0", sfjttl="1" if grave and rng.random() < 0.5 else "0")
     return SourceRecord(key, updated, fields)
 
 

@@ -181,7 +181,9 @@ def _penalty_rules(record: dict[str, Any], value: Any) -> list[Reason]:
     allowed = PENALTY_KINDS if decided is None or decided >= PENALTY_LAW_2021 else PENALTY_KINDS_2017
     article = "《行政处罚法》(2021) 第九条" if allowed is PENALTY_KINDS else "《行政处罚法》(2017) 第八条"
     for k in kinds:
-        if k not in allowed and not k.startswith("其他"):
+        if k in ("其他", "其他-"):  # 法律、行政法规规定的其他行政处罚: the format asks for its name
+            out.append(Reason("CF_CFLB", "ENUM", "处罚类别为“其他”时须注明具体种类（其他-…）"))
+        elif k not in allowed and not k.startswith("其他"):
             out.append(Reason("CF_CFLB", "ENUM", f"处罚类别 {k!r} 不在{article}所列种类中（按处罚决定日期）"))
     for name in ("CF_NR_FK", "CF_NR_WFFF"):
         if _amount(record.get(name)) == Decimal(-1):

@@ -43,4 +43,4 @@ def test_json_keeps_its_shape(jnx: Jnx, home: Path) -> None:
 def test_showing_a_version_that_does_not_exist_names_the_versions_that_do(jnx: Jnx, home: Path) -> None:
     outcome = jnx("mappings", "show", "case_handling.penalty@9")
     assert_error(outcome, 3, says="case_handling.penalty has no version 9; versions: 1, 2",
-                 hint="use case_handling.penalty@1, case_handling.penalty@2 or case_handling.penalty@3; `jnx mappings list`")
+                 hint="use case_handling.penalty@1, case_handling.penalty@2, case_handling.penalty@3 or case_handling.penalty@4; `jnx mappings list`")

@@ -43,7 +43,7 @@ def test_a_plaintext_secret_is_refused_as_docs_registration_shows(jnx: Jnx, db: 
 
 
 def test_a_mapping_without_version_is_refused_at_its_line_without_pydantic_words(jnx: Jnx, db: str, tmp_path: Path) -> None:
-    path = _edited(tmp_path, "penalty: case_handling.penalty@3", "penalty: case_handling.penalty")
+    path = _edited(tmp_path, "penalty: case_handling.penalty@4", "penalty: case_handling.penalty")
     line = path.read_text(encoding="utf-8").splitlines().index("mappings:") + 1
     outcome = jnx("systems", "register", str(path))
     assert outcome.code == 3
@@ -52,7 +52,7 @@ def test_a_mapping_without_version_is_refused_at_its_line_without_pydantic_words
 
 
 def test_a_mapping_version_not_published_names_the_list_command(jnx: Jnx, db: str, tmp_path: Path) -> None:
-    path = _edited(tmp_path, "penalty: case_handling.penalty@3", "penalty: case_handling.penalty@9")
+    path = _edited(tmp_path, "penalty: case_handling.penalty@4", "penalty: case_handling.penalty@9")
     assert_error(jnx("systems", "register", str(path)), 3, says="not found: case_handling.penalty@9", hint="jnx mappings list")
 
 

@@ -91,14 +91,14 @@ def test_fixing_a_translation_in_a_new_version_and_replaying_empties_the_group(m
         before = _records_in_queue(session)
     # the integrator publishes version 4: vendor code 5 means 个体工商户
     table = yaml.safe_load((SHIPPED_DIR / "case_handling.penalty" / "1.yaml").read_text(encoding="utf-8"))
-    table["version"] = 4
+    table["version"] = 5
     table["fields"]["party_type"]["do"][1]["code"]["map"]["5"] = "个体工商户"
-    fixed = tmp_path / "case_handling.penalty.4.yaml"
+    fixed = tmp_path / "case_handling.penalty.5.yaml"
     fixed.write_text(yaml.safe_dump(table, allow_unicode=True, sort_keys=False), encoding="utf-8")
     catalog = table_catalog(Settings(home=tmp_path))
     catalog.registry.publish(fixed)
     doc = copy.deepcopy(CASE_HANDLING)
-    doc["mappings"] = {"penalty": "case_handling.penalty@4"}
+    doc["mappings"] = {"penalty": "case_handling.penalty@5"}
     with Session(migrated_engine) as session, session.begin():
         SystemRegistry().register(session, parse_registration(doc, "case.yaml", catalog))
     service.tables = catalog

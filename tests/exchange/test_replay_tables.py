@@ -29,7 +29,7 @@ SYSTEM = "jn-case-handling"
 
 @pytest.fixture
 def exchange(migrated_engine: Engine, tmp_path: Path) -> Exchange:
-    """The case-handling system (penalty → case_handling.penalty@3) with 40 penalties staged and stored."""
+    """The case-handling system (penalty → case_handling.penalty@4) with 40 penalties staged and stored."""
     with Session(migrated_engine) as session, session.begin():
         SystemRegistry().register(session, parse_registration(load_registration("case-handling.yaml"), "case-handling.yaml"))
     records, _ = penalties(seed=3, count=40)
@@ -61,7 +61,7 @@ def test_a_table_for_another_record_type_is_refused_naming_both_sides(exchange: 
         replay_system(exchange, system=SYSTEM, mapping=mapping)
     message = str(refused.value)
     assert says in message
-    assert "system 'jn-case-handling' streams penalty (case_handling → penalty, case_handling.penalty@3)" in message
+    assert "system 'jn-case-handling' streams penalty (case_handling → penalty, case_handling.penalty@4)" in message
     assert "\n" not in message
     assert refused.value.hint is not None and f"jnx systems show {SYSTEM}" in refused.value.hint
     assert _standard_records(exchange.engine) == stored

@@ -56,16 +56,16 @@ def test_publish_diff_and_refusal_of_in_place_edits(tmp_path: Path, home: Path) 
     refused = runner.invoke(app, ["mappings", "publish", str(edited)])
     assert isinstance(refused.exception, PublishedVersionError)  # jnx.cli.main prints it and exits 3
     assert refused.exception.exit_code == 3
-    edited.write_text(source.replace("do: [trim]}", "do: [clean]}", 1).replace("version: 2", "version: 4"), encoding="utf-8")
+    edited.write_text(source.replace("do: [trim]}", "do: [clean]}", 1).replace("version: 2", "version: 5"), encoding="utf-8")
     published = runner.invoke(app, ["mappings", "publish", str(edited), "--json"])
     assert published.exit_code == 0, published.output
     assert json.loads(published.stdout)["status"] == "published"
     assert "not in the audit chain" in published.stderr, "a publication that cannot be audited says so"
-    assert (home / "mappings" / "case_handling.penalty" / "4.yaml").is_file()
-    diff = runner.invoke(app, ["mappings", "diff", "case_handling.penalty@2", "case_handling.penalty@4"])
+    assert (home / "mappings" / "case_handling.penalty" / "5.yaml").is_file()
+    diff = runner.invoke(app, ["mappings", "diff", "case_handling.penalty@2", "case_handling.penalty@5"])
     assert "~ case_number do: [\"trim\"] → [\"clean\"]" in diff.output
     listed = runner.invoke(app, ["mappings", "list"])
-    assert "case_handling.penalty@4" in listed.output
+    assert "case_handling.penalty@5" in listed.output
 
 
 def test_show_and_unknown_names() -> None:

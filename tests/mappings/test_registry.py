@@ -33,7 +33,7 @@ def test_every_shipped_table_loads_and_matches_its_published_hash(registry: Tabl
 
 
 def test_the_latest_version_is_the_default_and_versions_coexist(registry: TableRegistry) -> None:
-    assert registry.load("case_handling.penalty").version == 3
+    assert registry.load("case_handling.penalty").version == 4
     assert registry.compiled("case_handling.penalty", 1).ref.version == 1
     assert registry.compiled("case_handling.penalty", 1) is registry.compiled("case_handling.penalty", 1)
 
@@ -43,7 +43,7 @@ def test_unknown_tables_and_versions_list_what_exists(registry: TableRegistry) -
         registry.load("case_handling.penalties")
     with pytest.raises(UnknownTableError, match="versions: 1, 2") as missing:
         registry.load("case_handling.penalty", 7)
-    assert missing.value.hint == ("use case_handling.penalty@1, case_handling.penalty@2 or case_handling.penalty@3; "
+    assert missing.value.hint == ("use case_handling.penalty@1, case_handling.penalty@2, case_handling.penalty@3 or case_handling.penalty@4; "
                                   "`jnx mappings list` shows every table and its versions")
     with pytest.raises(UnknownTableError, match="versions: 1$") as missing:
         registry.load("licensing.license", 2)
@@ -59,28 +59,28 @@ def test_publishing_changed_content_under_a_published_version_is_refused(registr
     with pytest.raises(PublishedVersionError) as error:
         registry.publish(edited)
     assert "case_handling.penalty@1 is already published with other content" in str(error.value)
-    assert error.value.hint == "set version: 4 in the file and publish it as a new version"
+    assert error.value.hint == "set version: 5 in the file and publish it as a new version"
 
 
 def test_publishing_it_as_a_new_version_works_and_the_old_one_stays(registry: TableRegistry, tmp_path: Path) -> None:
-    new = tmp_path / "v4.yaml"
-    new.write_text(PENALTY_V1.read_text(encoding="utf-8").replace("version: 1", "version: 4"), encoding="utf-8")
+    new = tmp_path / "v5.yaml"
+    new.write_text(PENALTY_V1.read_text(encoding="utf-8").replace("version: 1", "version: 5"), encoding="utf-8")
     outcome = registry.publish(new)
     assert outcome.status == "published"
-    assert outcome.path == tmp_path / "mappings" / "case_handling.penalty" / "4.yaml"
-    assert registry.load("case_handling.penalty").version == 4
+    assert outcome.path == tmp_path / "mappings" / "case_handling.penalty" / "5.yaml"
+    assert registry.load("case_handling.penalty").version == 5
     assert registry.load("case_handling.penalty", 1).version == 1
     assert registry.publish(new).status == "unchanged"
     assert registry.publish(PENALTY_V1).status == "unchanged"
 
 
 def test_a_published_file_edited_in_place_is_refused_on_load(registry: TableRegistry, tmp_path: Path) -> None:
-    new = tmp_path / "v4.yaml"
-    new.write_text(PENALTY_V1.read_text(encoding="utf-8").replace("version: 1", "version: 4"), encoding="utf-8")
+    new = tmp_path / "v5.yaml"
+    new.write_text(PENALTY_V1.read_text(encoding="utf-8").replace("version: 1", "version: 5"), encoding="utf-8")
     published = registry.publish(new).path
     published.write_text(published.read_text(encoding="utf-8").replace("do: [trim]}", "do: [clean]}", 1), encoding="utf-8")
     with pytest.raises(MappingTableError, match="was changed after it was published"):
-        registry.load("case_handling.penalty", 4)
+        registry.load("case_handling.penalty", 5)
 
 
 def test_a_comment_or_layout_change_is_not_a_content_change(registry: TableRegistry, tmp_path: Path) -> None:

@@ -57,3 +57,12 @@ def test_the_licence_format_follows_the_same_rule() -> None:
                "XK_LYDW": "任城区行政审批服务局", "XK_LYDWDM": "11370811MB2850017P"}
     assert {(r.field, r.code) for r in check_record("xzxk", licence, TODAY)} == {("XK_XDR_GSZC", "CONDITIONAL")}
     assert check_record("xzxk", licence | {"XK_XDR_GSZC": "370811000074657"}, TODAY) == []
+
+
+@pytest.mark.parametrize(("categories", "refused"), [
+    ("警告;其他-取缔", False), ("警告;其他", True), ("其他-", True), ("罚款;其他限制", False)])
+def test_a_penalty_category_other_must_be_named(categories: str, refused: bool) -> None:
+    record = {**PENALTY, "CF_CFLB": categories}
+    if "罚款" not in categories:
+        record.pop("CF_NR_FK", None)
+    assert (("CF_CFLB", "ENUM") in reasons(record)) is refused

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from jnx.codesets.validators import USCC_PLACEHOLDER, check_id_number, check_uscc
 from jnx.sandbox import case_data, inspection_data, licensing_data
 from jnx.sandbox.data import PENALTY_LAW_2021, REGIONS, Generator, format_date
@@ -117,3 +119,46 @@ def _encodes(text: str, codec: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _day(value: object) -> dt.date:
+    if isinstance(value, int):
+        return dt.datetime.fromtimestamp(value / 1000, dt.timezone(dt.timedelta(hours=8))).date()
+    text = str(value)
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise AssertionError(f"not a sandbox date: {value!r}")
+
+
+def test_the_2026_release_reports_the_case_life_cycle_in_order() -> None:
+    records, _ = case_data.penalties(seed=9, count=400)
+    closed = reviewed = 0
+    for r in records:
+        f = r.fields
+        decided, updated = _day(f["jdrq"]), dt.date.fromisoformat(str(f["updated_at"])[:10])
+        assert type(f["lasj"]) is type(f["jdrq"])  # the record's date format
+        assert _day(f["lasj"]) <= decided <= _day(f["sdrq"]) <= max(updated, decided)
+        assert (f["jarq"] is not None) == (f["zxwbrq"] is not None) == (f["ajzt"] == "40")
+        if f["jarq"] is not None:
+            assert _day(f["sdrq"]) <= _day(f["zxwbrq"]) <= _day(f["jarq"]) <= max(updated, decided)
+            closed += 1
+        if f["cfjdsmc"] == "当场行政处罚决定书":
+            assert _day(f["lasj"]) == decided == _day(f["sdrq"]) and f["sffzsh"] == "0"
+        assert f["sffzsh"] in ("0", "1") and f["sfjttl"] in ("0", "1") and f["sftz"] in ("0", "1")
+        if f["sffzsh"] == "0":
+            assert f["sfjttl"] == f["sftz"] == "0"
+        reviewed += f["sffzsh"] == "1"
+        if any(c in case_data.GRAVE for c in str(f["cflb"]).replace("；", ";").replace("、", ";").replace("，", ";").replace(",", ";").split(";")):
+            assert f["sffzsh"] == "1" or f["cfjdsmc"] == "当场行政处罚决定书"
+    assert 0 < closed < len(records) and 0 < reviewed < len(records)
+
+
+def test_the_2026_fields_leave_every_earlier_field_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    with_release, _ = case_data.penalties(seed=4, count=120)
+    monkeypatch.setattr(case_data, "lifecycle_fields", lambda *args, **kwargs: {})
+    without, _ = case_data.penalties(seed=4, count=120)
+    new = {"lasj", "sdrq", "zxwbrq", "jarq", "sffzsh", "sfjttl", "sftz"}
+    assert [{k: v for k, v in r.fields.items() if k not in new} for r in with_release] == [r.fields for r in without]
