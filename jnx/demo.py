@@ -30,9 +30,10 @@ from jnx.exchange.ingest import PageCounts
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunSummary, beijing_today
 from jnx.exchange.wiring import Exchange
-from jnx.publicity.delivery import EnvelopeSealer, credit_outbox
+from jnx.publicity.delivery import credit_outbox
 from jnx.publicity.derive import revocation
 from jnx.publicity.outbox import DeliverySummary
+from jnx.publicity.sealing import EnvelopeSealer
 from jnx.publicity.views import count_overdue
 from jnx.sandbox.envelopes import envelope_unwrap
 from jnx.sandbox.runner import Sandbox, SandboxConfig

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         description="Helper processes that map and check the next pages of a run while it stores the current one; "
         "0 maps in the run's own process.",
     )
+    seal_processes: int = Field(
+        default=2,
+        ge=0,
+        le=16,
+        description="Helper processes that seal the outbox's envelopes and check its signed receipts, a batch at "
+        "a time (batches of 20 or more); 0 does it in the pushing process.",
+    )
 
     accounts: AccountSettings = Field(default_factory=AccountSettings, description="Passwords, lockout, sessions, TOTP.")
 

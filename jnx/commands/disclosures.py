@@ -199,7 +199,8 @@ def deliver(
     from jnx.security.audit_sql import SqlAuditStore
 
     with open_engine(settings) as engine, credit_outbox(engine, credit, MappingSecrets(dict(os.environ)), keys=_key_store(settings, credit),
-                                                       audit=SqlAuditStore(engine, anchors=anchor_log(settings))) as wired, \
+                                                       audit=SqlAuditStore(engine, anchors=anchor_log(settings)),
+                                                       seal_processes=settings.seal_processes) as wired, \
             progress_bar(not as_json) as bar:
         summary = wired.outbox.deliver_due(limit, progress=bar)
     emit(summary.as_dict(), as_json,

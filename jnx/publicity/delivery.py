@@ -27,29 +27,21 @@ from jnx.adapters.errors import RequestRejectedError
 from jnx.adapters.factory import build_adapters
 from jnx.adapters.receipts import read_receipts
 from jnx.adapters.rest import RestPusher, decode_json
-from jnx.errors import ConfigError, SecurityError
+from jnx.errors import ConfigError
 from jnx.exchange.registry import RegisteredSystem
 from jnx.publicity.outbox import Audit, Outbox, RetryPolicy
-from jnx.security.envelope import DEFAULT_MAX_LIFETIME, seal
-from jnx.security.keys import KeyUse, PrivateKey, PublicKey
+from jnx.publicity.sealing import (
+    DEFAULT_ENVELOPE_TTL,
+    DEFAULT_PROCESSES,
+    EnvelopeHelpers,
+    EnvelopeSealer,
+    ReceiptVerifier,
+)
+from jnx.security.envelope import DEFAULT_MAX_LIFETIME
+from jnx.security.keys import KeyUse, PublicKey
 from jnx.security.keystore import KeyOwner, KeyState, KeyStore, recipient_key, signing_key, trusted_signers
-from jnx.security.receiver import verify_receipt
 
-DEFAULT_ENVELOPE_TTL = dt.timedelta(hours=24)  # exp − iat of every push's envelope (docs/security.md)
 MAX_ENVELOPE_TTL = DEFAULT_MAX_LIFETIME  # what receivers accept at most (7 days)
-
-
-@dataclass(frozen=True)
-class EnvelopeSealer:
-    """Signs with jnx's key, then encrypts to the platform's (``jnx.security.envelope.seal``)."""
-
-    signer: PrivateKey
-    recipient: PublicKey
-    ttl: dt.timedelta = DEFAULT_ENVELOPE_TTL
-
-    def seal(self, payload: bytes, *, idempotency_key: str, now: dt.datetime) -> str:
-        return seal(payload, signer=self.signer, recipient=self.recipient, now=now, ttl=self.ttl,
-                    idempotency_key=idempotency_key)
 
 
 class SingleRecordPusher:
@@ -133,36 +125,6 @@ def envelope_sealer(system: RegisteredSystem, keys: KeyStore | None) -> Envelope
     return EnvelopeSealer(signing_key(keys, recipient.suite), recipient, ttl)
 
 
-@dataclass(frozen=True)
-class ReceiptVerifier:
-    """Checks each receipt's signature against the platform's signing keys (``jnx keys import-peer
-    --use sig``): a receipt that carries a signature must verify, be for the item pushed and say what
-    the answer says; with ``required`` (``settings.receipts: signed``) an unsigned receipt is refused
-    too. What it returns is why a receipt is not an acknowledgement (None: it is)."""
-
-    signers: tuple[PublicKey, ...]
-    required: bool = False
-
-    def __call__(self, idempotency_key: str, receipt: Receipt) -> str | None:
-        signed = (receipt.raw or {}).get("signed") if isinstance(receipt.raw, dict) else None
-        if signed is None:
-            return "the platform's receipt is not signed (settings.receipts: signed)" if self.required else None
-        if not isinstance(signed, str):
-            return "the receipt's signature is not a compact JWS"
-        if not self.signers:
-            return ("the receipt is signed but no platform signing key is imported to check it "
-                    "(jnx keys import-peer FILE --use sig)")
-        try:
-            verified = verify_receipt(signed, list(self.signers))
-        except SecurityError as exc:
-            return f"its signature does not verify ({exc})"
-        if verified.idempotency_key != idempotency_key:
-            return f"the signed receipt is for {verified.idempotency_key!r}, not this item"
-        if verified.status != receipt.status.value:
-            return f"the signed receipt says {verified.status!r}, the answer {receipt.status.value!r}"
-        return None
-
-
 def receipt_verifier(system: RegisteredSystem, keys: KeyStore | None, now: dt.datetime) -> ReceiptVerifier:
     """The receipt check of ``system``: the peers' signing keys that may still verify."""
     signers = tuple(trusted_signers(keys, now)) if keys is not None else ()
@@ -180,8 +142,11 @@ class CreditOutbox:
 
     outbox: Outbox
     adapters: Adapters
+    helpers: EnvelopeHelpers | None = None
 
     def close(self) -> None:
+        if self.helpers is not None:
+            self.helpers.close()
         self.adapters.close()
 
     def __enter__(self) -> CreditOutbox:
@@ -193,9 +158,12 @@ class CreditOutbox:
 
 def credit_outbox(engine: Engine, system: RegisteredSystem, secrets: SecretResolver, *, keys: KeyStore | None = None,
                   policy: RetryPolicy = RetryPolicy(), worker_id: str = "jnx-outbox", batch_size: int = 100,
-                  audit: Audit | None = None, sealer: EnvelopeSealer | None = None, **adapter_options: Any) -> CreditOutbox:
+                  audit: Audit | None = None, sealer: EnvelopeSealer | None = None,
+                  seal_processes: int = DEFAULT_PROCESSES, **adapter_options: Any) -> CreditOutbox:
     """The outbox for ``system`` (kind credit): batch pusher, withdrawal pusher, sealer (``sealer``
-    when given — ``jnx demo``'s own keys —, else :func:`envelope_sealer` of the registration)."""
+    when given — ``jnx demo``'s own keys —, else :func:`envelope_sealer` of the registration).
+    Sealed pushes seal and check receipts of large batches in ``seal_processes`` helper processes
+    (:mod:`jnx.publicity.sealing`; 0: in this process); closing it stops them."""
     sealer = sealer if sealer is not None else envelope_sealer(system, keys)
     check = receipt_verifier(system, keys, dt.datetime.now(dt.UTC))
     adapters = build_adapters(system.registration.adapter, secrets, **adapter_options)
@@ -203,8 +171,9 @@ def credit_outbox(engine: Engine, system: RegisteredSystem, secrets: SecretResol
         adapters.close()
         raise ConfigError(f"system {system.id!r} has no push section", hint="add adapter.push to its registration")
     withdrawals = SingleRecordPusher(adapters.pusher) if isinstance(adapters.pusher, RestPusher) else None
-    outbox = Outbox(engine, adapters.pusher, withdrawals=withdrawals, sealer=sealer, policy=policy,
+    helpers = EnvelopeHelpers(sealer, check, seal_processes) if sealer is not None else None
+    outbox = Outbox(engine, adapters.pusher, withdrawals=withdrawals, sealer=helpers or sealer, policy=policy,
                     worker_id=worker_id, batch_size=batch_size, audit=audit,
-                    receipt_check=check)
-    return CreditOutbox(outbox, adapters)
+                    receipt_check=helpers or check)
+    return CreditOutbox(outbox, adapters, helpers)
 

@@ -251,7 +251,9 @@ class Outbox:
             if isinstance(answer, JnxError):
                 outcomes += self._failures(group, answer, summary)
             else:
-                outcomes += [self._receipted(w, receipt) for w, receipt in zip(group, answer, strict=True)]
+                problems = self._check_receipts(group, answer)
+                outcomes += [self._receipted(w, receipt, problem)
+                             for w, receipt, problem in zip(group, answer, problems, strict=True)]
 
         entries: list[Any] = []
 
@@ -267,26 +269,38 @@ class Outbox:
         return summary
 
     def _items(self, work: Sequence[Work]) -> dict[int, OutboundItem]:
+        if self.sealer is None:
+            return {w.delivery_id: OutboundItem(w.key, record_type_of(w.kind, w.action), w.payload) for w in work}
+        now = self.clock()
+        # every attempt is a new envelope (new jti) with the same idempotency key: a receiver refuses
+        # a jti it has seen (replay) and answers a known idempotency key with its first receipt
+        seal_many = getattr(self.sealer, "seal_many", None)  # a batch at once (jnx.publicity.sealing)
+        if seal_many is not None:
+            envelopes: list[str] = seal_many([w.payload for w in work], [w.key for w in work], now)
+        else:
+            envelopes = [self.sealer.seal(item_bytes(w.payload), idempotency_key=w.key, now=now) for w in work]
+        sealed_at = now.isoformat()
         items: dict[int, OutboundItem] = {}
         fresh: dict[int, str] = {}
-        now = self.clock()
-        for w in work:
-            record_type = record_type_of(w.kind, w.action)
-            if self.sealer is None:
-                items[w.delivery_id] = OutboundItem(w.key, record_type, w.payload)
-                continue
-            # every attempt is a new envelope (new jti) with the same idempotency key: a receiver refuses
-            # a jti it has seen (replay) and answers a known idempotency key with its first receipt
-            envelope = self.sealer.seal(item_bytes(w.payload), idempotency_key=w.key, now=now)
-            fresh[w.delivery_id] = json.dumps({"sealed_at": now.isoformat(), "envelope": envelope})
-            items[w.delivery_id] = OutboundItem(w.key, record_type, {ENVELOPE_FIELD: envelope})
-        if fresh:  # the last envelope sent is kept with its delivery, for the record
-            self.store.keep_envelopes(fresh)
+        for w, envelope in zip(work, envelopes, strict=True):
+            fresh[w.delivery_id] = json.dumps({"sealed_at": sealed_at, "envelope": envelope})
+            items[w.delivery_id] = OutboundItem(w.key, record_type_of(w.kind, w.action), {ENVELOPE_FIELD: envelope})
+        # the last envelope sent is kept with its delivery, for the record
+        self.store.keep_envelopes(fresh)
         return items
 
     # ------------------------------------------------------------------ outcomes
-    def _receipted(self, w: Work, receipt: Receipt) -> Outcome:
-        problem = self.receipt_check(w.key, receipt) if self.receipt_check is not None else None
+    def _check_receipts(self, group: Sequence[Work], receipts: Sequence[Receipt]) -> list[str | None]:
+        """Why each receipt is not verifiable (None: it is), a batch at once when the check can."""
+        check = self.receipt_check
+        if check is None:
+            return [None] * len(receipts)
+        check_many = getattr(check, "check_many", None)  # jnx.publicity.sealing.EnvelopeHelpers
+        if check_many is not None:
+            return list(check_many([(w.key, receipt) for w, receipt in zip(group, receipts, strict=True)]))
+        return [check(w.key, receipt) for w, receipt in zip(group, receipts, strict=True)]
+
+    def _receipted(self, w: Work, receipt: Receipt, problem: str | None = None) -> Outcome:
         if problem is not None:  # an unverifiable receipt is no acknowledgement: try again, then give up
             message = f"receipt not verifiable: {problem}"[:2000]
             due = self.policy.next_attempt(w.lease.attempts, self.clock())

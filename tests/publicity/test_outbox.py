@@ -25,10 +25,11 @@ from sqlalchemy import select
 
 from jnx.adapters.config import MappingSecrets
 from jnx.exchange.registry import RegisteredSystem
-from jnx.publicity.delivery import EnvelopeSealer, credit_outbox
+from jnx.publicity.delivery import credit_outbox
 from jnx.publicity.derive import DisclosureRules
 from jnx.publicity.outbox import ENVELOPE_FIELD, Outbox, RetryPolicy, stored_envelope
 from jnx.publicity.rules import InvalidLicencePublication, PublicationPolicy
+from jnx.publicity.sealing import EnvelopeSealer
 from jnx.sandbox.credit import CreditPlatform, UnwrapError, plain_json
 from jnx.sandbox.runner import Sandbox, SandboxConfig
 from jnx.security.envelope import open_envelope

@@ -11,8 +11,8 @@ import pytest
 
 from jnx.adapters.config import MappingSecrets, RestConfig
 from jnx.adapters.factory import build_adapters
-from jnx.publicity.delivery import EnvelopeSealer, ReceiptVerifier
 from jnx.publicity.outbox import Outbox, RetryPolicy
+from jnx.publicity.sealing import EnvelopeSealer, ReceiptVerifier
 from jnx.security.keys import KeyUse, Suite, generate_private_key
 from tests.exchange.conftest import calendar, derive, rules, sample, sessions, tables  # noqa: F401 - fixtures
 from tests.security.test_receiver_http import JNX_SIG, PLATFORM_ENC, PLATFORM_SIG, one_process  # noqa: F401 - fixture
