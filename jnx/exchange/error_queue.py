@@ -57,8 +57,11 @@ class ErrorGroup:
         return mask_text(f"{self.group[:10]}  {self.system}  {self.table}  {self.field} {self.rule}{value}: {self.records} records — {self.message}")
 
 
-def _selection(*, group: str | None = None, system: str | None = None, status: MappingErrorStatus | None = MappingErrorStatus.OPEN) -> Select[Any]:
+def _selection(*, group: str | None = None, system: str | None = None, status: MappingErrorStatus | None = MappingErrorStatus.OPEN,
+               rule: str | None = None) -> Select[Any]:
     query = select(E)
+    if rule:
+        query = query.where(E.rule == rule)
     if status is not None:
         query = query.where(E.status == status)
     if group:
@@ -156,13 +159,15 @@ def show(session: Session, error_id: int, personal_keys: frozenset[str] = frozen
 
 
 def ignore(session: Session, *, reason: str, error_id: int | None = None, group: str | None = None,
-           system: str | None = None) -> int:
-    """Take errors out of the queue on purpose, with a reason; how many."""
+           system: str | None = None, rule: str | None = None) -> int:
+    """Take errors out of the queue on purpose, with a reason; how many (``rule`` narrows the selection)."""
     if not reason.strip():
         raise ConfigError("ignoring errors needs a reason", hint='add --reason "…"')
-    if error_id is None and group is None and system is None:
+    if error_id is None and group is None and system is None and rule is None:
         raise ConfigError("say which errors to ignore", hint="give an error id, --group or --system")
     where: list[Any] = [E.status == MappingErrorStatus.OPEN]
+    if rule:
+        where.append(E.rule == rule)
     if error_id is not None:
         where.append(E.id == error_id)
     if group:
@@ -210,12 +215,12 @@ class ReplayReport:
         return {"records": self.records, "fixed": self.fixed, "still_broken": self.still_broken, **self.counts.as_dict()}
 
 
-def _raw_ids(session: Session, group: str | None, system: str | None) -> dict[str, dict[str, list[int]]]:
+def _raw_ids(session: Session, group: str | None, system: str | None, rule: str | None = None) -> dict[str, dict[str, list[int]]]:
     """Raw record ids with open errors, by system and record type (source stream)."""
     query = (
         select(E.system_id, RawRecord.record_type, E.raw_record_id)
         .join(RawRecord, RawRecord.id == E.raw_record_id)
-        .where(E.id.in_(_selection(group=group, system=system).with_only_columns(E.id)))
+        .where(E.id.in_(_selection(group=group, system=system, rule=rule).with_only_columns(E.id)))
         .distinct()
     )
     found: dict[str, dict[str, list[int]]] = {}

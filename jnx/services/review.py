@@ -47,6 +47,7 @@ class Selection(BaseModel):
     system: str | None
     errors: int
     records: int
+    rule: str | None = None
 
 
 class ReplayPreview(BaseModel):
@@ -112,40 +113,53 @@ def error(session: Session, viewer: Viewer, error_id: int) -> dict[str, Any]:
 
 
 def selection(session: Session, viewer: Viewer, *, group: str | None = None, system: str | None = None,
-              error_id: int | None = None) -> Selection:
+              error_id: int | None = None, rule: str | None = None) -> Selection:
     """How many open errors and records an action on this selection touches (the confirm step's count)."""
     _check_system(session, viewer, system)
-    query = error_queue._selection(group=group, system=system).where(viewer.scope("errors.list").errors())
+    query = error_queue._selection(group=group, system=system, rule=rule).where(viewer.scope("errors.list").errors())
     if error_id is not None:
         query = query.where(E.id == error_id)
     found = session.execute(query.with_only_columns(func.count(), func.count(func.distinct(E.raw_record_id))).order_by(None)).one()
-    return Selection(group=group, system=system, errors=int(found[0]), records=int(found[1]))
+    return Selection(group=group, system=system, rule=rule, errors=int(found[0]), records=int(found[1]))
 
 
-def _require_selection(group: str | None, system: str | None) -> None:
-    if not group and not system:
-        raise Forbidden("choose a group or a system first", hint="the console acts on one group or one system at a time")
+def _require_selection(group: str | None, system: str | None, rule: str | None = None) -> None:
+    if not group and not system and not rule:
+        raise Forbidden("choose a group, a system or a rule first",
+                        hint="the console acts on one group, or on the groups a filter by system and rule shows")
+
+
+def _subject(group: str | None, system: str | None, rule: str | None, error_id: int | None = None) -> str:
+    """The audit subject of an action on a selection: the group, else the filter (system, rule)."""
+    if group:
+        return group
+    if error_id is not None:
+        return f"error:{error_id}"
+    return " ".join(part for part in (system, f"rule:{rule}" if rule else None) if part) or "all"
 
 
 def ignore(session: Session, viewer: Viewer, audit: SqlAuditStore, *, reason: str, group: str | None = None,
-           system: str | None = None, error_id: int | None = None) -> int:
+           system: str | None = None, error_id: int | None = None, rule: str | None = None) -> int:
     """Take the selected open errors out of the queue with a reason; audited; how many."""
     scope = viewer.scope("errors.ignore")
     if error_id is None:
-        _require_selection(group, system)
+        _require_selection(group, system, rule)
     _check_system(session, viewer, system)
     if not scope.everything:  # a department officer ignores only its own systems' errors
         allowed = _visible_systems(session, viewer, "errors.ignore")
-        query = error_queue._selection(group=group, system=system).with_only_columns(func.distinct(E.system_id))
+        query = error_queue._selection(group=group, system=system, rule=rule).with_only_columns(func.distinct(E.system_id))
         if error_id is not None:
             query = query.where(E.id == error_id)
         if set(session.scalars(query)) - allowed:
+            if system is None and group is None:  # a filter by rule alone: the officer's own systems only
+                return sum(ignore(session, viewer, audit, reason=reason, system=s, rule=rule) for s in sorted(allowed))
             raise Forbidden("the selection holds errors of another department's system", hint="choose one of your systems")
-    count = error_queue.ignore(session, reason=reason, error_id=error_id, group=group, system=system)
+    count = error_queue.ignore(session, reason=reason, error_id=error_id, group=group, system=system, rule=rule)
     session.flush()
     session.commit()
-    audit.append(actor=viewer.username, action="errors.ignored", subject=group or system or f"error:{error_id}",
-                 details={"count": count, "reason": reason, "via": "console"}, at=dt.datetime.now(dt.UTC))
+    audit.append(actor=viewer.username, action="errors.ignored", subject=_subject(group, system, rule, error_id),
+                 details={"count": count, "reason": reason, "via": "console", **({"rule": rule} if rule else {})},
+                 at=dt.datetime.now(dt.UTC))
     return count
 
 
@@ -156,8 +170,8 @@ def table_versions(exchange: Exchange, name: str) -> list[str]:
 
 
 def _streams(session: Session, viewer: Viewer, group: str | None, system: str | None,
-             action: str) -> dict[str, dict[str, list[int]]]:
-    found = error_queue._raw_ids(session, group, system)
+             action: str, rule: str | None = None) -> dict[str, dict[str, list[int]]]:
+    found = error_queue._raw_ids(session, group, system, rule)
     if not viewer.scope(action).everything:
         allowed = _visible_systems(session, viewer, action)
         found = {k: v for k, v in found.items() if k in allowed}
@@ -165,11 +179,11 @@ def _streams(session: Session, viewer: Viewer, group: str | None, system: str | 
 
 
 def replay_preview(exchange: Exchange, session: Session, viewer: Viewer, *, group: str | None = None,
-                   system: str | None = None, table: tuple[str, str] | None = None) -> ReplayPreview:
+                   system: str | None = None, table: tuple[str, str] | None = None, rule: str | None = None) -> ReplayPreview:
     """What a replay would do, computed inside a transaction that is rolled back: nothing changes."""
-    _require_selection(group, system)
-    chosen = selection(session, viewer, group=group, system=system)
-    streams = _streams(session, viewer, group, system, "errors.list")
+    _require_selection(group, system, rule)
+    chosen = selection(session, viewer, group=group, system=system, rule=rule)
+    streams = _streams(session, viewer, group, system, "errors.list", rule)
     service = exchange.runs()
     totals = {"new": 0, "revised": 0, "unchanged": 0, "errors": 0}
     mapped = 0
@@ -199,17 +213,17 @@ def replay_preview(exchange: Exchange, session: Session, viewer: Viewer, *, grou
 
 
 def replay(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, *, group: str | None = None, system: str | None = None,
-           table: tuple[str, str] | None = None, progress: WorkProgress | None = None) -> dict[str, Any]:
+           table: tuple[str, str] | None = None, progress: WorkProgress | None = None, rule: str | None = None) -> dict[str, Any]:
     """Re-map the selected records (with ``table`` or each system's pinned one) and store the outcome; audited."""
     viewer.scope("errors.replay")
     if table is not None:
         viewer.scope("replay.run")  # another table version than the pinned one: the operator's call
-    _require_selection(group, system)
+    _require_selection(group, system, rule)
     from jnx.store.db import session_factory
 
     writes = session_factory(exchange.engine, immediate=True)
     with session_factory(exchange.engine)() as session:
-        streams = _streams(session, viewer, group, system, "errors.replay")
+        streams = _streams(session, viewer, group, system, "errors.replay", rule)
     service = exchange.runs()
     if progress is not None:
         progress.start("replaying errors", sum(len(ids) for by in streams.values() for ids in by.values()))
@@ -227,8 +241,8 @@ def replay(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, *, group: s
                 for key, value in counts.as_dict().items():
                     totals[key] = totals.get(key, 0) + value
     report = {"records": records, "fixed": records - totals.get("errors", 0), "still_broken": totals.get("errors", 0), **totals,
-              "table": f"{table[0]}@{table[1]}" if table else None}
-    audit.append(actor=viewer.username, action="errors.replayed", subject=group or system or "all",
+              "table": f"{table[0]}@{table[1]}" if table else None, **({"rule": rule} if rule else {})}
+    audit.append(actor=viewer.username, action="errors.replayed", subject=_subject(group, system, rule),
                  details={**report, "via": "console"}, at=dt.datetime.now(dt.UTC))
     return report
 

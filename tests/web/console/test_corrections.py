@@ -124,3 +124,24 @@ def test_a_department_officer_cannot_correct_another_departments_record(copy: tu
                                                                "reason": "x"})
     assert answer.status_code == 404
     assert _counts(settings, error.raw_record_id)[1] >= 1
+
+
+def test_a_replay_of_the_groups_a_filter_shows_is_previewed_with_their_count(copy: tuple[Settings, TestClient]) -> None:
+    settings, client = copy
+    _log_in(client, "fixer")
+    engine = create_engine_for(settings.effective_database_url)
+    with session_factory(engine)() as session:
+        records = int(session.scalar(select(func.count(func.distinct(MappingErrorEntry.raw_record_id))).where(
+            MappingErrorEntry.rule == "code.unknown", MappingErrorEntry.status == MappingErrorStatus.OPEN)) or 0)
+        before = int(session.scalar(select(func.count()).select_from(MappingErrorEntry).where(
+            MappingErrorEntry.status == MappingErrorStatus.OPEN)) or 0)
+    assert records > 1
+    listed = client.get("/errors", params={"rule": "code.unknown"}).text
+    assert 'href="/errors/replay?rule=code.unknown"' in listed
+    preview = client.get("/errors/replay", params={"rule": "code.unknown"})
+    assert preview.status_code == 200 and f'data-touches="{records}"' in preview.text
+    assert 'name="rule" value="code.unknown"' in preview.text and 'data-figure="mapped">' in preview.text
+    with session_factory(engine)() as session:
+        assert int(session.scalar(select(func.count()).select_from(MappingErrorEntry).where(
+            MappingErrorEntry.status == MappingErrorStatus.OPEN)) or 0) == before  # the preview changed nothing
+    engine.dispose()

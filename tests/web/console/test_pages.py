@@ -142,3 +142,59 @@ def test_a_department_officer_sees_only_its_departments_rows(client: tuple[TestC
     assert test_client.get("/errors/ignore", params={"system": "sys-b"}).status_code == 404
     exported = test_client.get("/errors", params={"format": "csv"}).text
     assert "sys-a" in exported and "sys-b" not in exported
+
+
+def _add_date_error(engine: Engine) -> int:
+    """One more open error of sys-a, of another rule: a filter by rule leaves it alone."""
+    with session_factory(engine).begin() as session:
+        raw = RawRecord(system_id="sys-a", source_key="d1", record_type="penalty", content_hash="d" * 64,
+                        payload=b'{"jdrq": "2026-13-01"}', encoding="utf-8", received_at=NOW)
+        session.add(raw)
+        session.flush()
+        entry = MappingErrorEntry(raw_record_id=raw.id, system_id="sys-a", mapping_name="case_handling.penalty", mapping_version="1",
+                                  record_type="penalty", field="decision_date", source_path="jdrq", masked_value="2026-13-01",
+                                  rule="date.format", message="not a date", group_key="c" * 64, status=MappingErrorStatus.OPEN,
+                                  created_at=NOW)
+        session.add(entry)
+        session.flush()
+        return entry.id
+
+
+def _open_by_group(engine: Engine) -> dict[str, int]:
+    with session_factory(engine)() as session:
+        return {g.group[:1]: g.errors for g in error_queue.groups(session)}
+
+
+def test_bulk_ignore_acts_on_the_groups_a_filter_shows(client: tuple[TestClient, Settings], migrated_engine: Engine) -> None:
+    test_client, _ = client
+    _add_date_error(migrated_engine)
+    _log_in(test_client, "op")
+    filtered = test_client.get("/errors", params={"rule": "code.unknown"}).text
+    assert "data-bulk" in filtered and 'href="/errors/ignore?rule=code.unknown"' in filtered
+    assert "data-bulk" not in test_client.get("/errors").text  # no filter, no bulk action
+    confirm = test_client.get("/errors/ignore", params={"rule": "code.unknown"})
+    assert 'data-touches="6"' in confirm.text and 'name="rule" value="code.unknown"' in confirm.text
+    done = test_client.post("/errors/ignore", data={"rule": "code.unknown", "reason": "代码表已更新前的旧数据",
+                                                    "csrf_token": _csrf(confirm.text)}, follow_redirects=False)
+    assert (done.status_code, done.headers["location"]) == (303, "/errors?rule=code.unknown")
+    assert _open_by_group(migrated_engine) == {"c": 1}  # the date error is not of the rule: still open
+    with session_factory(migrated_engine)() as session:
+        from sqlalchemy import select
+
+        from jnx.store.models import AuditEntry
+
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "errors.ignored")).one()
+    assert (entry.actor, entry.subject, entry.details["count"], entry.details["rule"]) == ("op", "rule:code.unknown", 6, "code.unknown")
+
+
+def test_a_department_officers_bulk_action_touches_its_own_systems_only(client: tuple[TestClient, Settings],
+                                                                        migrated_engine: Engine) -> None:
+    test_client, _ = client
+    _add_date_error(migrated_engine)
+    _log_in(test_client, "officer")
+    confirm = test_client.get("/errors/ignore", params={"rule": "code.unknown"})
+    assert 'data-touches="4"' in confirm.text  # sys-a's four, not sys-b's two
+    both = test_client.get("/errors/ignore", params={"rule": "code.unknown", "system": "sys-a"})
+    assert 'data-touches="4"' in both.text
+    test_client.post("/errors/ignore", data={"rule": "code.unknown", "reason": "x", "csrf_token": _csrf(confirm.text)})
+    assert _open_by_group(migrated_engine) == {"b": 2, "c": 1}

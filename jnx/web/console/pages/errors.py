@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -42,13 +43,15 @@ ERROR_COLUMNS = (
 STATUSES = tuple((s.value, s.value) for s in MappingErrorStatus)
 
 
-def _selection_params(values: dict[str, str]) -> tuple[str | None, str | None, int | None]:
+def _selection_params(values: dict[str, str]) -> tuple[str | None, str | None, int | None, str | None]:
+    """group, system, error id and rule of an action's selection: one group or error, or the groups a
+    filter by system and rule shows (bulk)."""
     error = values.get("error") or None
     try:
         error_id = int(error) if error else None
     except ValueError:
         raise Problem(f"error id {error!r} is not a number") from None
-    return values.get("group") or None, values.get("system") or None, error_id
+    return values.get("group") or None, values.get("system") or None, error_id, values.get("rule") or None
 
 
 def _table(value: str | None) -> tuple[str, str] | None:
@@ -76,7 +79,9 @@ def routes(router: APIRouter, console: Console) -> None:
         if query.fmt:
             return export(listing, t)
         return console.render(request, "errors.html", page="errors", title="Errors", listing=listing,
-                              system=query.filters.get("system"), can_fix=viewer.can("errors.replay"))
+                              system=query.filters.get("system"), rule=query.filters.get("rule"),
+                              bulk_query=urlencode({k: v for k in ("system", "rule") if (v := query.filters.get(k))}),
+                              can_fix=viewer.can("errors.replay"))
 
     @router.get("/errors/group/{group}")
     def group(request: Request, group: str) -> Response:
@@ -99,65 +104,67 @@ def routes(router: APIRouter, console: Console) -> None:
     @router.get("/errors/ignore")
     def ignore_confirm(request: Request) -> Response:
         viewer = console.viewer(request)
-        group_key, system, error_id = _selection_params(dict(request.query_params))
+        group_key, system, error_id, rule = _selection_params(dict(request.query_params))
         with console.session() as session:
-            chosen = review.selection(session, viewer, group=group_key, system=system, error_id=error_id)
+            chosen = review.selection(session, viewer, group=group_key, system=system, error_id=error_id, rule=rule)
         t = console.translator(request)
         return console.render(
             request, "confirm.html", page="errors", title="Ignore errors",
             question=t.gettext("Ignore {e} open errors of {r} records? They leave the queue with your reason.",
                                e=t.number(chosen.errors), r=t.number(chosen.records)),
             touches=chosen.records, action="/errors/ignore", need_reason=True, reason="", danger=True,
-            fields=[(k, v) for k, v in (("group", group_key), ("system", system), ("error", error_id)) if v],
-            confirm_label=t.gettext("Ignore"), back=_back(group_key, system, error_id))
+            fields=[(k, v) for k, v in (("group", group_key), ("system", system), ("error", error_id), ("rule", rule)) if v],
+            confirm_label=t.gettext("Ignore"), back=_back(group_key, system, error_id, rule))
 
     @router.post("/errors/ignore")
     async def ignore(request: Request) -> Response:
         viewer = console.viewer(request)
         form = await console.check_csrf(request)
-        group_key, system, error_id = _selection_params(form)
+        group_key, system, error_id, rule = _selection_params(form)
         t = console.translator(request)
         if not form.get("reason", "").strip():
-            return redirect(_confirm_url("/errors/ignore", group_key, system, error_id), t.gettext("Ignoring needs a reason."), "error")
+            return redirect(_confirm_url("/errors/ignore", group_key, system, error_id, rule), t.gettext("Ignoring needs a reason."),
+                            "error")
         with console.writer() as session:
             count = review.ignore(session, viewer, console.gate.audit, reason=form["reason"], group=group_key, system=system,
-                                  error_id=error_id)
-        return redirect(_back(group_key, system, error_id), t.gettext("{n} errors ignored.", n=t.number(count)))
+                                  error_id=error_id, rule=rule)
+        return redirect(_back(group_key, system, error_id, rule), t.gettext("{n} errors ignored.", n=t.number(count)))
 
     @router.get("/errors/replay")
     def replay_preview(request: Request) -> Response:
         viewer = console.viewer(request)
-        group_key, system, _ = _selection_params(dict(request.query_params))
+        group_key, system, _, rule = _selection_params(dict(request.query_params))
         table = _table(request.query_params.get("table"))
         t = console.translator(request)
         with console.session() as session:
             head = next((g for g in review.groups(session, viewer) if g.group == group_key), None) if group_key else None
             versions = review.table_versions(console.exchange, head.table.split("@")[0]) if head else []
-            preview = review.replay_preview(console.exchange, session, viewer, group=group_key, system=system, table=table)
+            preview = review.replay_preview(console.exchange, session, viewer, group=group_key, system=system, table=table,
+                                            rule=rule)
         return console.render(
             request, "replay.html", page="errors", title="Replay errors", preview=preview, head=head, versions=versions,
             chosen_table=f"{table[0]}@{table[1]}" if table else "",
             question=t.gettext("Replay {r} records with {table}?", r=t.number(preview.selection.records),
                                table=f"{table[0]}@{table[1]}" if table else t.gettext("each system's current table")),
             touches=preview.selection.records, action="/errors/replay", need_reason=False, danger=False,
-            fields=[(k, v) for k, v in (("group", group_key), ("system", system),
+            fields=[(k, v) for k, v in (("group", group_key), ("system", system), ("rule", rule),
                                         ("table", f"{table[0]}@{table[1]}" if table else None)) if v],
-            confirm_label=t.gettext("Replay"), back=_back(group_key, system, None))
+            confirm_label=t.gettext("Replay"), back=_back(group_key, system, None, rule))
 
     @router.post("/errors/replay")
     async def replay(request: Request) -> Response:
         viewer = console.viewer(request)
         form = await console.check_csrf(request)
-        group_key, system, _ = _selection_params(form)
+        group_key, system, _, rule = _selection_params(form)
         table = _table(form.get("table"))
-        if not group_key and not system:
-            raise Problem("choose a group or a system to replay")
+        if not group_key and not system and not rule:
+            raise Problem("choose a group, a system or a rule to replay")
 
         def work(job: Any) -> dict[str, Any]:
             return review.replay(console.exchange, viewer, console.gate.audit, group=group_key, system=system, table=table,
-                                 progress=job)
+                                 progress=job, rule=rule)
 
-        job = console.jobs.start("Replay errors", viewer.username, _back(group_key, system, None), work)
+        job = console.jobs.start("Replay errors", viewer.username, _back(group_key, system, None, rule), work)
         return redirect(f"/jobs/{job.id}")
 
     @router.get("/errors/{error_id}")
@@ -181,18 +188,17 @@ def routes(router: APIRouter, console: Console) -> None:
     _ = JnxError
 
 
-def _back(group: str | None, system: str | None, error_id: int | None) -> str:
+def _back(group: str | None, system: str | None, error_id: int | None, rule: str | None = None) -> str:
     if error_id is not None:
         return f"/errors/{error_id}"
     if group:
         return f"/errors/group/{group}"
-    return f"/errors?system={system}" if system else "/errors"
+    query = urlencode({k: v for k, v in (("system", system), ("rule", rule)) if v})
+    return f"/errors?{query}" if query else "/errors"
 
 
-def _confirm_url(path: str, group: str | None, system: str | None, error_id: int | None) -> str:
-    from urllib.parse import urlencode
-
-    return path + "?" + urlencode({k: v for k, v in (("group", group), ("system", system), ("error", error_id)) if v})
+def _confirm_url(path: str, group: str | None, system: str | None, error_id: int | None, rule: str | None = None) -> str:
+    return path + "?" + urlencode({k: v for k, v in (("group", group), ("system", system), ("error", error_id), ("rule", rule)) if v})
 
 
 def _marked_lines(payload: Any, key: str | None) -> list[tuple[str, bool]]:
