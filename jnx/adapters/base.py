@@ -190,12 +190,17 @@ def defective(what: str, record_type: str, raw: bytes, encoding: PayloadEncoding
 
 
 def raw_json(value: Any) -> bytes:
-    """Bytes of a decoded value that may not be plain JSON (lone surrogates, odd types): ASCII JSON,
-    every character escaped, so nothing is lost and nothing fails to encode."""
+    """Bytes of a decoded value that may not be plain JSON (lone surrogates, odd types): UTF-8 JSON,
+    or ASCII JSON with every character escaped when the text holds what UTF-8 cannot (a lone
+    surrogate, a byte kept by ``surrogateescape``), so nothing is lost and nothing fails to encode."""
     try:
-        return json.dumps(value, sort_keys=True, ensure_ascii=True, default=repr).encode("ascii")
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
     except (RecursionError, TypeError, ValueError):  # nesting too deep for Python, keys that do not sort
         return repr(value)[:1_000_000].encode("ascii", "backslashreplace")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, sort_keys=True, ensure_ascii=True, default=repr).encode("ascii")
 
 
 def to_jsonable(value: Any) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,7 +50,7 @@ from jnx.adapters.errors import (
     RequestRejectedError,
     TransportError,
 )
-from jnx.adapters.instants import in_the_future
+from jnx.adapters.instants import excel_serial_date, in_the_future
 from jnx.adapters.lines import Clock, Line, LineSet
 from jnx.adapters.screening import text_problem
 from jnx.adapters.transport import Sleep, Transport
@@ -100,9 +100,15 @@ def _is_missing_object(exc: sa.exc.OperationalError) -> bool:
     return "no such table" in text or "no such column" in text
 
 
-def _bind(column: sa.Column[Any], value: str) -> Any:
-    """A watermark string as the column's Python type."""
+def _bind(column: sa.Column[Any], value: str, *, lenient: bool = False) -> Any:
+    """A watermark string as the column's Python type (``lenient``: a keyset position taken from a
+    value the column's type could not read, such as MySQL's ``0000-00-00 00:00:00``, stays text)."""
     kind = column.type
+    if lenient and isinstance(kind, sa.Date | sa.DateTime | sa.Integer):
+        try:
+            return _bind(column, value)
+        except RequestRejectedError:
+            return sa.bindparam(None, value, type_=sa.String())
     try:
         if isinstance(kind, sa.DateTime):
             return datetime.fromisoformat(value)
@@ -159,13 +165,8 @@ class _Lenient(sa.types.TypeDecorator[Any]):
 
 def _excel_serial(value: Any) -> str:
     """What an Excel serial day number (44256) stands for, to say so in the message."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if 1 <= number < 2_958_466:
-        return f" — an Excel serial date? It would be {(datetime(1899, 12, 30) + timedelta(days=number)).date().isoformat()}"
-    return ""
+    day = excel_serial_date(value)
+    return f" — an Excel serial date? It would be {day.isoformat()}" if day is not None else ""
 
 
 def row_problem(row: Mapping[str, Any], key_column: str, updated_column: str) -> tuple[str, str] | None:
@@ -203,11 +204,13 @@ class DbFrontPuller:
         position = mark  # where the next keyset page starts: past rows dated in the future, which `mark` is not
         while True:
             number += 1
-            rows = self.db.run(f"pull {self.spec.table}", lambda conn, m=position: self._page(conn, m, size))
+            rows = self.db.run(f"pull {self.spec.table}", lambda conn, m=position, later=number > 1:
+                               self._page(conn, m, size, lenient=later))
             records, mark = self._records(rows, mark, number, now)
             if rows:
                 last_row = rows[-1]
-                position = Watermark(since=_text(last_row[self.spec.updated_column]), key=_text(last_row[self.spec.key_column]))
+                position = Watermark(since=_text(_raw_value(last_row[self.spec.updated_column])),
+                                     key=_text(_raw_value(last_row[self.spec.key_column])))
             if len(rows) < size:
                 break
             yield Page(tuple(records), mark, number, line)
@@ -256,7 +259,7 @@ class DbFrontPuller:
 
     def _undated(self, conn: sa.Connection, after: Any, size: int) -> list[Any]:
         table = self.db.table(conn, self.spec.table)
-        updated, key = table.c[self.spec.updated_column], table.c[self.spec.key_column]
+        updated, key = _instant(conn, table.c[self.spec.updated_column]), table.c[self.spec.key_column]
         where = updated.is_(None) if after is None else sa.and_(updated.is_(None), key > after)
         query = sa.select(*_lenient(table)).where(where).order_by(key).limit(size)
         return [row._mapping for row in conn.execute(query)]
@@ -264,21 +267,41 @@ class DbFrontPuller:
     def acknowledge(self, page: Page) -> None:
         return None
 
-    def _page(self, conn: sa.Connection, mark: Watermark, size: int) -> list[Any]:
+    def _page(self, conn: sa.Connection, mark: Watermark, size: int, *, lenient: bool = False) -> list[Any]:
         table = self.db.table(conn, self.spec.table)
-        updated, key = table.c[self.spec.updated_column], table.c[self.spec.key_column]
-        since = _bind(updated, mark.since)
+        column, key = table.c[self.spec.updated_column], table.c[self.spec.key_column]
+        updated, since = _instant(conn, column), _instant(conn, column, _bind(column, mark.since, lenient=lenient))
         if mark.key is None:
             where = updated >= since
         else:
-            where = sa.or_(updated > since, sa.and_(updated == since, key > _bind(key, mark.key)))
+            where = sa.or_(updated > since, sa.and_(updated == since, key > _bind(key, mark.key, lenient=lenient)))
         query = sa.select(*_lenient(table)).where(where).order_by(updated, key).limit(size)
         return [row._mapping for row in conn.execute(query)]
+
+
+def _instant(conn: sa.Connection, column: sa.Column[Any], value: Any = None) -> Any:
+    """The update-time column (or a value bound as its type) as the keyset compares it.
+
+    SQLite keeps dates and times as text in whatever form the writer chose (``2000-01-01 00:00:00``
+    beside SQLAlchemy's ``2000-01-01 00:00:00.000000``), and compares them as text: rows at the
+    watermark's instant written without a fraction would never come. There both sides are
+    compared in one form (``strftime('%Y-%m-%d %H:%M:%f', …)``); a value SQLite cannot read as a
+    time is NULL there, so its row is read with the rows without an update time (as an error).
+    """
+    target: Any = column if value is None else value if isinstance(value, sa.BindParameter) else \
+        sa.bindparam(None, value, type_=column.type)
+    if conn.dialect.name == "sqlite" and isinstance(column.type, sa.Date | sa.DateTime):
+        return sa.func.strftime("%Y-%m-%d %H:%M:%f", target)
+    return target
 
 
 def _lenient(table: sa.Table) -> list[Any]:
     """The table's columns, each read leniently (a value its type cannot convert stays raw)."""
     return [sa.type_coerce(column, _Lenient(column.type)).label(column.name) for column in table.columns]
+
+
+def _raw_value(value: Any) -> Any:
+    return value.raw if isinstance(value, Unreadable) else value
 
 
 def _raw(value: Any) -> Any:

@@ -85,6 +85,25 @@ def went_backwards(new: str, old: str) -> bool:
     return first < second
 
 
+#: Excel's day numbers (counted from 1899-12-30) of the days a record may be dated: 1950-01-01 to 2099-12-31.
+EXCEL_SERIALS = range(18_264, 73_051)
+
+
+def excel_serial_date(value: object) -> dt.date | None:
+    """The day an Excel serial day number (44256, or 44256.5 with a time) stands for, when ``value``
+    is one of a day a record may be dated (:data:`EXCEL_SERIALS`); None otherwise. Such numbers
+    reach jnx from spreadsheets pasted into a system's table."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value) if isinstance(value, int | float | str) else float(str(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not EXCEL_SERIALS.start <= number < EXCEL_SERIALS.stop:  # NaN is in no range
+        return None
+    return dt.date(1899, 12, 30) + dt.timedelta(days=int(number))
+
+
 def in_the_future(value: str | None, now: dt.datetime, skew: dt.timedelta = ALLOWED_SKEW) -> dt.datetime | None:
     """The instant of ``value`` when it is after ``now`` + ``skew`` (a record dated 2099), else None."""
     instant = parse_instant(value)

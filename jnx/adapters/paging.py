@@ -111,7 +111,12 @@ def records_of(
     clock = now or dt.datetime.now(dt.UTC)
     for index, item in enumerate(items):
         where = f"{source}, record {index}"
-        payload = item if plain else to_jsonable(item if isinstance(item, Mapping) else getattr(item, "__values__", item))
+        try:
+            payload = item if plain else to_jsonable(item if isinstance(item, Mapping) else getattr(item, "__values__", item))
+        except RecursionError:
+            records.append(defective(where, spec.record_type, raw_json(item), encoding, "text",
+                                     "the record nests elements deeper than can be read"))
+            continue
         if not isinstance(payload, Mapping):
             records.append(defective(where, spec.record_type, raw_json(payload), encoding, "record.not_object",
                                      f"not an object at `{spec.records_path}` but {type(payload).__name__}"))

@@ -26,6 +26,7 @@ from jnx.adapters.errors import PayloadError, RequestRejectedError
 from jnx.adapters.lines import Line
 from jnx.adapters.paging import PageAnswer, PageRequest, paginate
 from jnx.adapters.receipts import batch_key, read_receipts
+from jnx.adapters.screening import json_number
 from jnx.adapters.transport import HttpClient
 
 
@@ -59,7 +60,8 @@ def _charset(response: requests.Response) -> str | None:
 def strict_json(content: bytes, charset: str | None, where: str) -> tuple[Any, bool]:
     """An answer's JSON, read strictly: UTF-8 (RFC 8259) unless the answer declares a charset.
 
-    Bytes that are not UTF-8 inside a string are kept (``surrogateescape``), so the record holding
+    Numbers with a fraction are floats when a float holds them as written (``5000.50``), else the
+    record holding them is an error (:func:`jnx.adapters.screening.json_number`). Bytes that are not UTF-8 inside a string are kept (``surrogateescape``), so the record holding
     them becomes an error of its own (:mod:`jnx.adapters.screening`); bytes in a declared charset
     that do not decode, a document that is not JSON or nests deeper than Python reads are a
     :class:`PayloadError` of the page naming the byte offset. Returns the document and whether it is
@@ -78,7 +80,7 @@ def strict_json(content: bytes, charset: str | None, where: str) -> tuple[Any, b
         raise PayloadError(f"{where}: the answer is not valid {charset} at byte offset {exc.start} ({exc.reason}); "
                            f"{len(content)} bytes received", hint="the platform must send the charset it declares") from exc
     try:
-        document = json.loads(text, object_pairs_hook=_object)
+        document = json.loads(text, object_pairs_hook=_object, parse_float=json_number)
     except RecursionError as exc:
         raise PayloadError(f"{where}: the answer nests objects or lists deeper than can be read; {len(content)} bytes received",
                            hint="a record nested so deep is no record of the standard; ask the platform to check it") from exc

@@ -6,16 +6,44 @@ record is queued as an error and the rest of its page goes on.
 * a private-use code point (U+E000–U+F8FF, planes 15–16): what UTF-8 bytes read as GB18030, or a
   vendor's own glyph, become; it would be disclosed as a box;
 * NUL, which PostgreSQL refuses in JSON (the whole page's transaction would fail);
-* nesting deeper than :data:`MAX_DEPTH` (no standard field is nested that deep).
+* nesting deeper than :data:`MAX_DEPTH` (no standard field is nested that deep);
+* a JSON number with a fraction or an exponent that a float cannot hold as written
+  (:class:`InexactNumber`: more than 15 significant digits, or out of range) — read on, it would
+  be a rounded amount;
+* a text value longer than :data:`MAX_TEXT_CHARS` (no standard field holds more than 4,000
+  characters: a 12 MB text node in a SOAP answer is an error of its record, not of its page).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 MAX_DEPTH = 64
+MAX_TEXT_CHARS = 1 << 20
+
+
+class InexactNumber(float):
+    """A JSON number a float does not hold as written (``12345678901234.567``, ``1e400``): the
+    record holding it is an error of its own, never a silently rounded value."""
+
+    literal: str
+
+
+def json_number(literal: str) -> float:
+    """``parse_float`` of a strict JSON read: the float of ``literal`` when it is exactly the value
+    written (so ``5000.50`` is 5000.5 and its shortest digits are the sender's), else an :class:`InexactNumber`."""
+    value = float(literal)
+    if len(literal) <= 16 and "e" not in literal and "E" not in literal:
+        return value  # at most 15 significant digits: a double holds them exactly as written
+    if math.isfinite(value) and Decimal(repr(value)) == Decimal(literal):
+        return value
+    marked = InexactNumber(value)
+    marked.literal = literal
+    return marked
 _BAD = re.compile("[\x00\ud800-\udfff\ue000-\uf8ff\U000f0000-\U0010ffff]")
 
 
@@ -37,10 +65,16 @@ def text_problem(value: Any) -> str | None:
     while stack:
         item, path, depth = stack.pop()
         if isinstance(item, str):
+            if len(item) > MAX_TEXT_CHARS:
+                return (f"`{path or 'the record'}` holds {len(item):,} characters of text, over the limit of {MAX_TEXT_CHARS:,} "
+                        "(no standard field holds more than 4,000)")
             match = _BAD.search(item)
             if match:
                 return _describe(match.group(), path)
             continue
+        if isinstance(item, InexactNumber):
+            return (f"`{path or 'the record'}` holds the number {item.literal[:60]}, which cannot be read exactly (more than 15 "
+                    "significant digits, or out of range): it would be rounded; ask the sender to send it as text")
         if depth >= MAX_DEPTH and isinstance(item, Mapping | list | tuple):
             return f"`{path}` is nested deeper than {MAX_DEPTH} levels"
         if isinstance(item, Mapping):

@@ -15,6 +15,7 @@ fault → :class:`ServerBusyError` with Retry-After).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,7 +47,7 @@ from jnx.adapters.paging import PageAnswer, PageRequest, paginate
 from jnx.adapters.receipts import batch_key, read_receipts
 from jnx.adapters.transport import Transport, check_status
 from jnx.adapters.urls import redact_url
-from jnx.adapters.xmlsafe import DEFAULT_MAX_BYTES, screen, zeep_settings
+from jnx.adapters.xmlsafe import DEFAULT_MAX_BYTES, plain_reason, screen, zeep_settings
 
 
 class CheckedZeepTransport(ZeepTransport):
@@ -154,12 +155,15 @@ class translated_zeep_errors:  # noqa: N801 - used as a context manager
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, RecursionError):
+            raise PayloadError(f"{self.where}: the answer nests elements deeper than can be read",
+                               hint="a record nested so deep is no record of the standard; ask the platform to check it") from exc
         if exc is None or not isinstance(exc, zeep.exceptions.Error | TypeError | ValueError):
             return
         raise self._translate(exc) from exc
 
     def _translate(self, exc: BaseException) -> Exception:
-        said = scrub_credentials(str(getattr(exc, "message", None) or exc))  # library text may hold a URL
+        said = _plain_zeep(scrub_credentials(str(getattr(exc, "message", None) or exc)))  # library text may hold a URL
         if isinstance(exc, zeep.exceptions.Fault):
             code = str(exc.code or "")
             text = f"{code} {said}"
@@ -168,14 +172,17 @@ class translated_zeep_errors:  # noqa: N801 - used as a context manager
                     f"{self.where}: credentials refused ({said})",
                     hint="check the user name and the password the registration refers to; jnx did not retry",
                 )
-            return RequestRejectedError(f"{self.where}: SOAP fault {code}: {said}")
+            return RequestRejectedError(f"{self.where}: SOAP fault {code}: {said[:500]}")
         if isinstance(exc, zeep.exceptions.DTDForbidden | zeep.exceptions.EntitiesForbidden):
             return UnsafeXmlError(said or type(exc).__name__, source=self.where)
         if isinstance(exc, zeep.exceptions.ExternalReferenceForbidden):
             return UnsafeXmlError(f"external reference {said}", source=self.where)
         if isinstance(exc, zeep.exceptions.TransportError):
             if 200 <= exc.status_code < 300:  # zeep's way of saying the answer was not XML
-                return PayloadError(f"{self.where}: malformed XML ({said[:160]})")
+                size = len(exc.content) if isinstance(exc.content, bytes) else None
+                received = f"; {size} bytes received" if size is not None else ""
+                return PayloadError(f"{self.where}: malformed XML (HTTP {exc.status_code}: {said[:300]}){received}",
+                                    hint="the platform sent a broken answer; the run stops before the watermark moves")
             if exc.status_code >= 500 or exc.status_code == 429:
                 return ServerBusyError(f"{self.where}: HTTP {exc.status_code}", status=exc.status_code)
             return RequestRejectedError(f"{self.where}: HTTP {exc.status_code}", status=exc.status_code)
@@ -184,6 +191,23 @@ class translated_zeep_errors:  # noqa: N801 - used as a context manager
         if isinstance(exc, TypeError | ValueError | zeep.exceptions.ValidationError | zeep.exceptions.LookupError):
             return RequestRejectedError(f"{self.where}: arguments do not fit the WSDL ({said})")
         return PayloadError(f"{self.where}: {type(exc).__name__}: {said}")
+
+
+_ZEEP_WRAPPERS = (
+    re.compile(r"^Server returned response \(\d+\) with invalid XML: ", re.DOTALL),
+    re.compile(r"^Invalid XML content received \((?P<inner>.*)\)\.?$", re.DOTALL),
+)
+
+
+def _plain_zeep(message: str) -> str:
+    """What zeep says, without the answer's bytes it appends (``\nContent: b'<?xml …'``, cut off
+    mid-document in any message that is shortened) and without libxml2's advice to lift its limits."""
+    text = message.split("\nContent: ", 1)[0].strip().rstrip(".")
+    text = _ZEEP_WRAPPERS[0].sub("", text)
+    inner = _ZEEP_WRAPPERS[1].match(text)
+    if inner is not None:
+        text = inner.group("inner")
+    return plain_reason(text.strip())
 
 
 class SoapPuller:

@@ -1,8 +1,14 @@
-"""The one way jnx parses XML: no entities, no DTD, no network, no huge trees, a size limit.
+"""The one way jnx parses XML: no entities, no DTD, no network, a size limit.
 
 :func:`parse_xml` refuses a document that declares a DTD (which is where every entity bomb and
 external entity lives) before lxml expands anything, and parses with a parser that would not
 resolve entities or load anything even if asked. :func:`zeep_settings` gives zeep the same rules.
+
+The size of a document is bounded by :func:`screen` (``max_bytes``, 50 MB by default) before any
+parser sees it, so libxml2's own per-node limits are lifted (``huge_tree``): a 12 MB text node in
+one record is parsed, and that record becomes an error of its own (a text value longer than any
+standard field, :mod:`jnx.adapters.screening`) instead of the whole page being refused. Whatever
+libxml2 still says goes through :func:`plain_reason`, so no admin is told to "try XML_PARSE_HUGE".
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ def safe_parser() -> etree.XMLParser:
         load_dtd=False,
         dtd_validation=False,
         no_network=True,
-        huge_tree=False,
+        huge_tree=True,  # the document's size is bounded by screen(); one huge node is a record error
         remove_comments=True,
         remove_pis=True,
     )
@@ -46,7 +52,7 @@ def parse_xml(data: bytes, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -
     try:
         root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise PayloadError(f"malformed XML from {source}: {exc.msg} (line {exc.lineno})") from exc
+        raise PayloadError(f"malformed XML from {source}: {plain_reason(str(exc.msg))} (line {exc.lineno})") from exc
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:  # e.g. a UTF-16 document the byte scan missed
         raise UnsafeXmlError("a DTD is not accepted", source=source)
@@ -62,6 +68,18 @@ def parse_xml_text(text: str, *, source: str, max_bytes: int = DEFAULT_MAX_BYTES
     return parse_xml(body.encode("utf-8"), source=source, max_bytes=max_bytes)
 
 
+_HUGE = re.compile(r",?\s*(?:try|use)\s+XML_PARSE_HUGE(?:\s+option)?", re.IGNORECASE)
+
+
+def plain_reason(message: str) -> str:
+    """libxml2's words for a document it will not read, without its advice to switch off its limits
+    ("… try XML_PARSE_HUGE"), which is no advice for an admin: the sender's document is the fault."""
+    if "XML_PARSE_HUGE" not in message.upper():
+        return message
+    text = _HUGE.sub("", message).strip(" ,.")
+    return f"{text} (over a limit of jnx's XML parser; ask the sender to check the document)"
+
+
 def zeep_settings(*, strict: bool = True, loading_wsdl: bool = False) -> ZeepSettings:
     """zeep's settings under the same rules: DTDs, entities and external references forbidden.
 
@@ -71,7 +89,7 @@ def zeep_settings(*, strict: bool = True, loading_wsdl: bool = False) -> ZeepSet
     """
     return ZeepSettings(
         strict=strict,
-        xml_huge_tree=False,
+        xml_huge_tree=True,  # answers are bounded by screen() before zeep parses them
         forbid_dtd=True,
         forbid_entities=True,
         forbid_external=not loading_wsdl,

@@ -9,11 +9,13 @@ repeat the value itself: the issue carries it separately, masked when the field 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from jnx.adapters.instants import excel_serial_date
 from jnx.codesets.validators import AMOUNT_MAX_WAN, AMOUNT_QUANTUM
 
 
@@ -45,13 +47,17 @@ HALFWIDTH_ALNUM = {code: code - 0xFEE0 for code in (*range(0xFF10, 0xFF1A), *ran
 
 def as_text(value: Any, transform: str) -> str:
     """Strings pass (a ``str`` subclass, e.g. lxml's, as its plain text); integers and Decimals become
-    their digits; anything else is an error."""
+    their digits; a JSON number with a fraction (``5000.50``, read as a float) its shortest exact
+    digits (``5000.5``: the adapters refuse a number a float cannot hold as written, so these digits
+    are the sender's value); anything else is an error."""
     if value.__class__ is str:
         return value
     if isinstance(value, str):
         return str(value)
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
     raise TransformFailure(transform, f"{transform}.type", f"expected text, got a {type(value).__name__}")
 
 
@@ -120,6 +126,8 @@ DATE_FORMATS: dict[str, str] = {
 1970-01-01 UTC, read as a date in China Standard Time). ``hh:mm:ss`` keeps the date as written."""
 
 DATE_FORMAT_NAMES: tuple[str, ...] = (*DATE_FORMATS, "epoch_ms")
+EXCEL_SERIAL_MS = 2_958_466
+"""Epoch milliseconds below this (1970-01-01 00:49 UTC, Excel's day number of 9999-12-31) are never a record's date."""
 _NUMBERS = {str(n): n for n in range(100)} | {f"{n:02d}": n for n in range(10)}
 """Month and day texts (one or two digits) to their numbers: a dict lookup is cheaper than ``int()``."""
 
@@ -138,7 +146,16 @@ def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> C
             return day
         raise TransformFailure("date", "date.range", f"date {day.isoformat()} is outside {earliest}–{latest}")
 
+    def excel(value: Any, what: str, rule: str) -> TransformFailure:
+        day = excel_serial_date(value)
+        if day is None:
+            return TransformFailure("date", rule, what)
+        return TransformFailure("date", "date.excel_serial", f"{what}; an Excel serial date? It would be {day.isoformat()} — "
+                                                             "ask the sender to export dates as text")
+
     def from_epoch_ms(ms: int) -> dt.date:
+        if 0 < ms < EXCEL_SERIAL_MS:  # the first 49 minutes of 1970: no record's date (a day number of Excel's?)
+            raise excel(ms, "a number too small to be epoch milliseconds of a record's date", "date.range")
         try:  # the day number, in C: errors exactly where 1970-01-01 + that many days leaves date.min–date.max
             day = dt.date.fromordinal(_EPOCH_ORDINAL + (ms + _CST_MS) // _DAY_MS)
         except (OverflowError, ValueError):
@@ -172,7 +189,9 @@ def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> C
         if value.__class__ is int:
             if epoch_ms:
                 return from_epoch_ms(value)
-            raise TransformFailure("date", "date.type", f"a number is not a date in the declared formats ({declared})")
+            raise excel(value, f"a number is not a date in the declared formats ({declared})", "date.type")
+        if value.__class__ is float:
+            raise excel(value, f"a number with a fraction is not a date in the declared formats ({declared})", "date.type")
         text = value if value.__class__ is str else as_text(value, "date")
         if compact and len(text) == 8 and text.isdigit() and text.isascii():  # YYYYMMDD, the only format it can be
             try:
@@ -208,6 +227,8 @@ def date_parser(formats: Sequence[str], earliest: dt.date, latest: dt.date) -> C
             return day if earliest <= day <= latest else in_range(day)
         if epoch_ms and text.isdigit() and text.isascii():
             return from_epoch_ms(int(text))
+        if text.isascii() and text.replace(".", "", 1).isdigit():
+            raise excel(text, f"not a date in the declared formats ({declared})", "date.format")
         raise TransformFailure("date", "date.format", f"not a date in the declared formats ({declared})")
 
     return parse

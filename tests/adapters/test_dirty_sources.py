@@ -97,6 +97,22 @@ def test_duplicate_member_names_are_refused_not_read_last_wins() -> None:
     assert records[1].defect is None and records[1].payload["fine"] == 5000.5
 
 
+def test_an_amount_with_a_fraction_is_read_exactly_and_one_a_float_cannot_hold_is_an_error() -> None:
+    from decimal import Decimal
+
+    from jnx.mappings.values import amount_parser, halfwidth, trim
+
+    body = (b'{"code":0,"data":{"items":[{"id":"N1","fine":5000.50},{"id":"N2","fine":12345678901234.567},'
+            b'{"id":"N3","fine":1e400},{"id":"N4","fine":0.1}]}}')
+    records = flat(pull([(body, JSON)]))
+    assert [r.defect is None for r in records] == [True, False, False, True]
+    yuan = amount_parser("元")
+    assert yuan(trim(halfwidth(records[0].payload["fine"]))) == Decimal("0.500050")  # the shipped tables' steps
+    assert yuan(trim(halfwidth(records[3].payload["fine"]))) == Decimal("0.000010")
+    assert records[1].defect and "holds the number 12345678901234.567, which cannot be read exactly" in records[1].defect.message
+    assert records[2].defect and "1e400" in records[2].defect.message
+
+
 def test_a_record_without_its_key_or_not_an_object_is_an_error_and_the_page_goes_on() -> None:
     records = flat(pull([(page([{"id": None}, 7, {"id": "K3"}]), JSON)]))
     assert [r.defect.rule if r.defect else r.source_key for r in records] == ["key.missing", "record.not_object", "K3"]
@@ -179,3 +195,27 @@ def test_bad_front_database_rows_are_errors_of_their_own_and_nothing_vanishes(fr
     if front.dialect.name == "sqlite":
         [serial] = [r for r in records if r.source_key == "R7"]
         assert serial.defect and "Excel serial date? It would be 2021-03-01" in serial.defect.message
+
+
+def test_rows_sharing_the_watermark_instant_written_without_a_fraction_all_come(tmp_path: Path) -> None:
+    # SQLite compares times as text: '2000-01-01 00:00:00' (another writer) against SQLAlchemy's
+    # '2000-01-01 00:00:00.000000' lost the rows after a page end at that instant (found by test_fuzz)
+    url = f"sqlite:///{tmp_path / 'front.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE src (rid INTEGER PRIMARY KEY, updated_at DATETIME)"))
+        conn.execute(sa.text("INSERT INTO src (updated_at) VALUES " + ", ".join(["('2000-01-01 00:00:00')"] * 5)
+                             + ", ('2000-01-01T00:00:01'), ('not a time')"))
+    engine.dispose()
+    config = DbFrontConfig.model_validate({"url": {"env": "F"}, "retry": {"attempts": 1, "initial": 0, "maximum": 0},
+                                           "pull": [{"record_type": "penalty", "table": "src", "key_column": "rid",
+                                                     "updated_column": "updated_at", "initial_since": "1980-01-01 00:00:00"}]})
+    built = build_adapters(config, MappingSecrets({"F": url}))
+    try:
+        pages = list(built.pullers["penalty"].pull(None, page_size=2))
+        again = list(built.pullers["penalty"].pull(pages[-1].watermark, page_size=2))
+    finally:
+        built.close()
+    assert sorted((r.source_key, r.defect.rule if r.defect else "ok") for r in flat(pages)) == [
+        ("1", "ok"), ("2", "ok"), ("3", "ok"), ("4", "ok"), ("5", "ok"), ("6", "ok"), ("7", "column.unreadable")]
+    assert [r.source_key for r in flat(again) if r.defect is None] == []  # nothing new after the watermark

@@ -283,3 +283,15 @@ def test_the_file_pusher_writes_each_batch_once_atomically(tmp_path: Path) -> No
 def test_the_config_requires_a_record_element_for_xml() -> None:
     with pytest.raises(ValueError, match="record_element"):
         FileDropConfig.model_validate({"folder": "/x", "pull": [{"record_type": "a", "format": "xml", "key_field": "id"}]})
+
+
+def test_a_12_mb_text_node_in_an_xml_drop_is_an_error_of_its_record(tmp_path: Path) -> None:
+    xml = "<rows><row><id>X1</id><name>a</name></row><row><id>X2</id><name>" + "长" * 4_200_000 + "</name></row>" \
+          "<row><id>X3</id><name>c</name></row></rows>"
+    drop(tmp_path, "a.xml", xml, encoding="utf-8")
+    spec = FilePullSpec(record_type="license", pattern="*.xml", format="xml", record_element="row", key_field="id")
+    pages = pull_all(puller(tmp_path, spec))
+    assert good_keys(pages) == ["X1", "X3"]
+    [defect] = defects(pages)
+    assert "`name` holds 4,200,000 characters" in defect and "XML_PARSE_HUGE" not in defect
+    assert (tmp_path / "done" / "a.xml").exists()

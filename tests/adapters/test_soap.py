@@ -128,3 +128,36 @@ def test_a_primary_answering_an_html_500_page_fails_over_to_the_backup(http_serv
     assert [r.source_key for p in pages for r in p.records] == [r[0] for r in ROWS]
     assert all("backup" in p.line for p in pages)
     assert adapters.lines.report()[0].failures == 3  # one per page, counted against the primary
+
+
+def test_a_12_mb_text_node_is_an_error_of_its_record_and_the_rest_of_the_page_is_stored(http_server) -> None:
+    rows = [*ROWS[:2], ("XK90", "长" * 4_200_000, "2024-01-01T09:00:00+08:00"), *ROWS[2:4]]  # 12.6 MB of UTF-8
+    server = http_server(items_service(rows))
+    [page] = pull_all(config(server.url + "/ws"), page_size=10)
+    assert [(r.source_key, r.defect is None) for r in page.records] == [
+        ("XK00", True), ("XK01", True), ("XK90", False), ("XK02", True), ("XK03", True)]
+    defect = page.records[2].defect
+    assert defect is not None and "`name` holds 4,200,000 characters" in defect.message
+    assert "XML_PARSE_HUGE" not in defect.message
+    assert isinstance(page.records[2].payload, bytes) and len(page.records[2].payload) > 12_000_000  # kept whole
+
+
+def test_a_broken_answer_is_reported_without_zeep_s_cut_off_content_fragment(http_server) -> None:
+    service = items_service(ROWS)
+    server = http_server(lambda seen: service(seen) if seen.method == "GET"
+                         else Answer(200, service(seen).body[:120], {"Content-Type": "text/xml"}))  # type: ignore[index]
+    with pytest.raises(PayloadError) as caught:
+        pull_all(config(server.url + "/ws"))
+    message = str(caught.value)
+    assert "Content:" not in message and "b'<?x" not in message and "XML_PARSE_HUGE" not in message
+    assert "malformed XML (HTTP 200: Namespace prefix t on QueryIt is not defined, line 1, column 121); 120 bytes received" in message
+
+
+def test_an_answer_too_deep_for_libxml2_is_a_page_error_in_plain_words(http_server) -> None:
+    service = items_service(ROWS)
+    deep = b'<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>' \
+           + b"<a>" * 3000 + b"</a>" * 3000 + b"</s:Body></s:Envelope>"
+    server = http_server(lambda seen: service(seen) if seen.method == "GET" else Answer(200, deep, {"Content-Type": "text/xml"}))
+    with pytest.raises(PayloadError, match="Excessive depth in document") as caught:
+        pull_all(config(server.url + "/ws"))
+    assert "XML_PARSE_HUGE" not in str(caught.value) and "Content:" not in str(caught.value)

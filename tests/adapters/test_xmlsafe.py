@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jnx.adapters.errors import PayloadError, UnsafeXmlError
-from jnx.adapters.xmlsafe import parse_xml, parse_xml_text, zeep_settings
+from jnx.adapters.xmlsafe import parse_xml, parse_xml_text, plain_reason, zeep_settings
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -70,4 +70,14 @@ def test_decoded_text_with_a_declaration_parses() -> None:
 def test_zeep_is_configured_with_the_same_rules() -> None:
     settings = zeep_settings()
     assert settings.forbid_dtd and settings.forbid_entities and settings.forbid_external
-    assert not settings.xml_huge_tree
+    assert settings.xml_huge_tree  # libxml2's per-node limits lifted: the document's size is bounded by screen()
+
+
+def test_a_huge_text_node_parses_and_libxml2_s_advice_never_reaches_an_admin() -> None:
+    root = parse_xml(b"<r><a>" + b"x" * 12_000_000 + b"</a></r>", source="t")
+    assert len(root[0].text or "") == 12_000_000  # a record error later (screening), not a refused document
+    with pytest.raises(PayloadError, match="Excessive depth in document") as caught:
+        parse_xml(b"<a>" * 3000 + b"</a>" * 3000, source="t")
+    assert "XML_PARSE_HUGE" not in str(caught.value)
+    assert plain_reason("Resource limit exceeded: Text node too long, try XML_PARSE_HUGE") == (
+        "Resource limit exceeded: Text node too long (over a limit of jnx's XML parser; ask the sender to check the document)")

@@ -125,7 +125,7 @@ def test_the_generated_source_contains_no_text_of_the_table_but_names_and_paths(
 
 
 def test_values_of_the_wrong_json_type_are_issues_not_crashes(compiled) -> None:  # type: ignore[no-untyped-def]
-    result = compiled(FIELDS)({**GOOD, "dsrlx": {"code": 1}, "dsrmc": ["张三"], "jdrq": 2.5}, CONTEXT, today=TODAY)
+    result = compiled(FIELDS)({**GOOD, "dsrlx": {"code": 1}, "dsrmc": ["张三"], "jdrq": [2.5]}, CONTEXT, today=TODAY)
     rules = {i.field: i.rule for i in result.issues}
     assert rules["party_type"] == "trim.type"
     assert rules["party_name"] == "clean.type"

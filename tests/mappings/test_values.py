@@ -59,7 +59,23 @@ def test_halfwidth_and_chinese_parentheses() -> None:
 
 def test_numbers_become_text_but_other_types_are_errors() -> None:
     assert trim(370811) == "370811"
+    assert trim(5000.50) == halfwidth(5000.50) == "5000.5"  # a JSON amount with a fraction, exact
     assert rule_of(trim, ["a"]) == "trim.type"
+    assert rule_of(trim, float("nan")) == "trim.type"
+
+
+def test_a_json_amount_with_a_fraction_is_read_exactly_through_the_text_steps() -> None:
+    for value, wan in ((5000.50, "0.500050"), (0.01, "0.000001"), (1234567.89, "123.456789")):
+        assert yuan(trim(halfwidth(value))) == Decimal(wan)
+
+
+@pytest.mark.parametrize("value", [44256, "44256", 44256.5, "44256.5"])
+def test_an_excel_serial_date_is_named_as_such_not_read_as_epoch_milliseconds(value: object) -> None:
+    for parse in (parse_date, date_parser(("YYYY-MM-DD",), dt.date(1900, 1, 1), dt.date(2099, 12, 31))):
+        with pytest.raises(TransformFailure) as failure:
+            parse(value)
+        assert failure.value.rule == "date.excel_serial"
+        assert "Excel serial date? It would be 2021-03-01" in failure.value.message
 
 
 @pytest.mark.parametrize(
@@ -155,6 +171,8 @@ def reference_date(formats: tuple[str, ...], text: str) -> object:
             except ValueError:
                 return "date.invalid"
             return day if dt.date(1900, 1, 1) <= day <= dt.date(2099, 12, 31) else "date.range"
+    if re.fullmatch(r"[0-9]*\.?[0-9]*", text) and text.strip(".") and 18_264 <= float(text) < 73_051:
+        return "date.excel_serial"  # a day number of Excel's, named as such
     return "date.format"
 
 
@@ -226,4 +244,6 @@ def test_epoch_milliseconds_are_the_day_of_their_beijing_time(ms: int) -> None:
         expected = "date.range"
     if isinstance(expected, dt.date) and not dt.date(1900, 1, 1) <= expected <= dt.date(2099, 12, 31):
         expected = "date.range"
+    if 0 < ms < 2_958_466:  # the first 49 minutes of 1970: no record's date; an Excel day number of 1950–2099 is named so
+        expected = "date.excel_serial" if 18_264 <= ms < 73_051 else "date.range"
     assert outcome(parse_date, ms) == expected
