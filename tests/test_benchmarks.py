@@ -22,6 +22,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SMOKE: dict[str, tuple[list[str], set[str]]] = {
     "bench_console.py": (["--records", "2000", "--errors", "300", "--repeat", "1"], {"pages", "slowest_median_ms", "all_under_300_ms"}),
     "bench_envelope.py": (["-n", "40", "--processes", "1"], set()),
+    "bench_filedrop.py": (["--mb", "0.3,1.5", "--page-size", "200"], {"sizes", "ratio", "within_1_2x"}),
     "bench_exchange.py": (["--records", "600", "--page-size", "200", "--map-processes", "0", "--peer"], {"jnx_over_dlt", "results"}),
     "bench_indicators.py": (["--records", "3000", "--repeat", "1"], {"median_seconds", "under_2_s", "records", "timeliness"}),
     "bench_login.py": (["-n", "3"], {"login_ms_median", "verify_ms_median", "argon2"}),
