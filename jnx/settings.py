@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jnx.adapters.config import SecretRef  # secrets by reference ({env: NAME} or {store: NAME}), as in registrations
+
 
 class AccountSettings(BaseModel):
     """The identity rules of 等保2.0 level 3 (issue 16); ``JNX_ACCOUNTS__…`` in the environment."""
@@ -46,6 +48,56 @@ class AccountSettings(BaseModel):
     argon2_time_cost: int = Field(default=3, ge=1, description="Argon2id passes (benchmarks/bench_login.py prints the cost).")
     argon2_memory_kib: int = Field(default=65536, ge=8, description="Argon2id memory in KiB (64 MiB).")
     argon2_parallelism: int = Field(default=1, ge=1, description="Argon2id lanes.")
+
+
+class _Check(BaseModel):
+    enabled: bool = Field(default=True, description="Evaluate this alert.")
+
+
+class SystemLateCheck(_Check):
+    factor: float = Field(default=3.0, gt=0, description="Late after this many schedule intervals with no successful run.")
+
+
+class OutboxStaleCheck(_Check):
+    minutes: float = Field(default=60.0, gt=0, description="Outbox items waiting longer than this open an alert.")
+
+
+class DisclosureDueCheck(_Check):
+    workdays: int = Field(default=1, ge=0, le=7, description="A deadline within this many working days, not acknowledged.")
+
+
+class KeyExpiringCheck(_Check):
+    days: int = Field(default=30, ge=1, description="Alert this many days before one of jnx's own keys is due for rotation.")
+    max_age_days: int = Field(default=365, ge=1, description="An active key of jnx's is due for rotation this long after it was made.")
+
+
+class LineDownCheck(_Check):
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="Probe timeout of a line.")
+
+
+class AlertSettings(BaseModel):
+    """Alerts evaluated by ``jnx serve`` (and ``jnx alerts check``); ``JNX_ALERTS__…`` in the environment."""
+
+    enabled: bool = Field(default=True, description="Evaluate alerts in jnx serve.")
+    interval_seconds: float = Field(default=60.0, ge=1, description="Seconds between two evaluations in jnx serve.")
+    system_late: SystemLateCheck = Field(default_factory=SystemLateCheck)
+    line_down: LineDownCheck = Field(default_factory=LineDownCheck)
+    outbox_stale: OutboxStaleCheck = Field(default_factory=OutboxStaleCheck)
+    disclosure_due: DisclosureDueCheck = Field(default_factory=DisclosureDueCheck)
+    audit_broken: _Check = Field(default_factory=_Check)
+    key_expiring: KeyExpiringCheck = Field(default_factory=KeyExpiringCheck)
+    webhook_url: str | None = Field(default=None, description="POST each opened and resolved alert here (JSON, signed).")
+    webhook_secret: SecretRef | None = Field(default=None, description="The HMAC-SHA256 key of the webhook's signature.")
+    email_to: list[str] = Field(default_factory=list, description="Send each opened and resolved alert to these addresses.")
+    email_from: str = Field(default="jnx@localhost", description="The From address of alert e-mails.")
+    smtp_host: str = Field(default="localhost", description="SMTP server of the alert e-mails.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str | None = Field(default=None, description="SMTP login user, if the server wants one.")
+    smtp_password: SecretRef | None = Field(default=None, description="The SMTP password, by reference.")
+    notify_attempts: int = Field(default=3, ge=1, le=10, description="Tries per notification within one evaluation.")
+    notify_passes: int = Field(default=10, ge=1, description="Evaluations that retry a notification before it is failed.")
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
 
 class Settings(BaseSettings):
@@ -85,6 +137,19 @@ class Settings(BaseSettings):
     )
 
     accounts: AccountSettings = Field(default_factory=AccountSettings, description="Passwords, lockout, sessions, TOTP.")
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alerts: which, thresholds, webhook and e-mail.")
+    run_lease_seconds: float = Field(
+        default=300.0, ge=1, le=86_400,
+        description="How long a worker's lease on a run lasts without a heartbeat; a crashed worker's run is taken over after it.",
+    )
+    department_run_cap: int = Field(
+        default=2, ge=1, le=64, description="Runs of one department in flight at once across all workers (fair claiming).",
+    )
+    worker_heartbeat_seconds: float = Field(default=15.0, ge=1, le=3600, description="How often jnx serve writes its heartbeat.")
+    idle_poll_seconds: float = Field(
+        default=2.0, gt=0, le=3600,
+        description="How often an idle worker looks for due work (on PostgreSQL it is woken by NOTIFY, and polls this rarely × 15).",
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "users": ("users",),
     "tokens": ("tokens",),
     "web": ("web",),
+    "operations": ("alerts", "status"),
 }
 
 

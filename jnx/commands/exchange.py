@@ -303,6 +303,7 @@ def serve(
     --metrics-port PORT, health and Prometheus metrics for the operators (docs/operations.md)."""
     import logging
     import socket
+    import threading
 
     from jnx.exchange.scheduler import serve as serve_forever
     from jnx.ops.health import readiness_probe
@@ -326,7 +327,10 @@ def serve(
                    + (f", metrics on http://{metrics_host}:{metrics_port}/metrics" if metrics_port is not None else "")
                    + "; SIGTERM or Ctrl-C stops", err=True)
         try:
-            serve_forever(ex, workers=workers, tick=tick)
+            from jnx.ops.serving import serve_operations
+
+            with serve_operations(ex, workers, threading.Event()) as operations:  # registry, alerts, NOTIFY, fair claims
+                serve_forever(ex, workers=workers, tick=tick, **operations)
         finally:
             for server in (api, listener):
                 if server is not None:

@@ -5,7 +5,8 @@
 * :class:`Worker` claims due runs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single-writer
   path on SQLite — :mod:`jnx.store.leases`), executes them and completes the lease; a worker that
   dies leaves a lease that expires, and the run is taken over.
-* :func:`serve` runs one scheduler loop and N worker threads until SIGTERM/SIGINT; on a signal,
+* :func:`serve` runs one scheduler loop, N worker threads and the caller's side loops (alerts, the
+  worker registry's heartbeat — :mod:`jnx.ops`) until SIGTERM/SIGINT; on a signal,
   workers finish the page they are on — each page commits on its own — and stop; a run cut short
   is released, due again at once, and resumes from its last committed page.
 """
@@ -16,8 +17,9 @@ import datetime as dt
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from croniter import croniter
 from sqlalchemy import select
@@ -59,6 +61,19 @@ def enqueue_due(ex: Exchange, now: dt.datetime | None = None) -> int:
     return created
 
 
+class Wakeup(Protocol):
+    """What an idle worker waits on (:class:`jnx.ops.workers.Waker`: NOTIFY on PostgreSQL)."""
+
+    def wait(self, topics: Iterable[str], stop: threading.Event, timeout: float | None = None) -> bool: ...
+
+    def release(self) -> None:
+        """Wake every waiter (``stop`` is set: they return)."""
+
+
+Activity = Callable[[str, str | None], None]
+"""``doing(thread, what)``: what a worker thread works on now (None: idle), for the worker registry."""
+
+
 @dataclass
 class Worker:
     """Claims and executes due runs until told to stop."""
@@ -68,6 +83,9 @@ class Worker:
     stop: threading.Event = field(default_factory=threading.Event)
     on_summary: Callable[[RunSummary], None] | None = None
     lease_for: dt.timedelta = LEASE_FOR  # a run whose worker stops renewing is taken over after this
+    department_cap: int | None = None  # runs of one department in flight at once (fair claiming)
+    wakeup: Wakeup | None = None
+    doing: Activity | None = None
 
     def run_once(self) -> RunSummary | None:
         """Claim one due run and execute it; None when nothing is due."""
@@ -75,11 +93,17 @@ class Worker:
         service.worker_id = self.name
         service.should_stop = self.stop.is_set
         service.lease_for = self.lease_for
-        leases = Leases(self.ex.engine, RUNS)
+        leases = Leases(self.ex.engine, RUNS, department_cap=self.department_cap)
         claimed = leases.claim(self.name, limit=1, lease_for=self.lease_for)
         if not claimed:
             return None
-        summary = service.execute(claimed[0])
+        if self.doing is not None:
+            self.doing(self.name, f"run #{claimed[0].row_id}")
+        try:
+            summary = service.execute(claimed[0])
+        finally:
+            if self.doing is not None:
+                self.doing(self.name, None)
         if self.on_summary is not None:
             self.on_summary(summary)
         return summary
@@ -88,10 +112,16 @@ class Worker:
         while not self.stop.is_set():
             try:
                 if self.run_once() is None:
-                    self.stop.wait(idle)
+                    self._idle(idle)
             except Exception:  # noqa: BLE001 - a worker logs and goes on; the lease expires and the run is retried
                 log.exception("worker %s: run failed unexpectedly", self.name)
                 self.stop.wait(idle)
+
+    def _idle(self, idle: float) -> None:
+        if self.wakeup is None:
+            self.stop.wait(idle)
+        else:
+            self.wakeup.wait(("runs",), self.stop)
 
 
 def run_due(ex: Exchange) -> list[RunSummary]:
@@ -104,14 +134,20 @@ def run_due(ex: Exchange) -> list[RunSummary]:
     return summaries
 
 
-def serve(ex: Exchange, *, workers: int = 2, tick: float = 30.0, stop: threading.Event | None = None) -> None:
-    """A scheduler loop and ``workers`` worker threads until SIGTERM/SIGINT (or ``stop`` is set)."""
+def serve(ex: Exchange, *, workers: int = 2, tick: float = 30.0, stop: threading.Event | None = None,
+          lease_for: dt.timedelta = LEASE_FOR, department_cap: int | None = None, wakeup: Wakeup | None = None,
+          doing: Activity | None = None, loops: Sequence[Callable[[threading.Event], None]] = (),
+          idle: float = 2.0) -> None:
+    """A scheduler loop, ``workers`` worker threads and one thread per side loop (each given the stop
+    event) until SIGTERM/SIGINT (or ``stop`` is set)."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    pool = [Worker(ex, name=f"{ex.worker_id}-w{i}", stop=stop) for i in range(workers)]
-    threads = [threading.Thread(target=w.loop, name=w.name, daemon=True) for w in pool]
+    pool = [Worker(ex, name=f"{ex.worker_id}-w{i}", stop=stop, lease_for=lease_for, department_cap=department_cap,
+                   wakeup=wakeup, doing=doing) for i in range(workers)]
+    threads = [threading.Thread(target=w.loop, args=(idle,), name=w.name, daemon=True) for w in pool]
+    threads += [threading.Thread(target=loop, args=(stop,), name=f"jnx-side-{i}", daemon=True) for i, loop in enumerate(loops)]
     for thread in threads:
         thread.start()
     leases = Leases(ex.engine, RUNS)
@@ -122,5 +158,7 @@ def serve(ex: Exchange, *, workers: int = 2, tick: float = 30.0, stop: threading
         except Exception:  # noqa: BLE001 - the scheduler keeps ticking through a database hiccup
             log.exception("scheduler tick failed")
         stop.wait(tick)
+    if wakeup is not None:
+        wakeup.release()
     for thread in threads:
         thread.join(timeout=300)

@@ -60,6 +60,8 @@ ACTIONS: tuple[Action, ...] = (
     _write("schedules.set", "change a system's schedule", system_admin=A, operator=A),
     _read("health.read", "the health of systems, lines, workers and the outbox", system_admin=A, operator=A,
           credit_operator=A, supervisor=A),
+    _read("alerts.list", "open and resolved alerts with their notifications", system_admin=A, operator=A,
+          credit_operator=A, supervisor=A),
     # runs
     _read("runs.list", "runs and their counts", system_admin=A, operator=A, department_officer=OWN, supervisor=A),
     _read("runs.show", "one run", system_admin=A, operator=A, department_officer=OWN, supervisor=A),

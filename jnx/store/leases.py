@@ -14,6 +14,12 @@ Concurrency, per backend:
 * SQLite — the same statements inside ``BEGIN IMMEDIATE``: one writer at a time holds the database
   lock; others wait up to the engine's busy timeout.
 
+Order and fairness (issue 19): deliveries are claimed nearest their 双公示 deadline first (the
+revision's ``due_date``), then by when they are due; runs, with a ``department_cap``, skip the
+departments that already have that many runs in flight and prefer the departments with fewest, so
+one department's backlog never starves the others. (Two workers claiming at the same instant may
+each see one place left: the cap is a fairness rule, not a hard limit.)
+
 Times are aware instants; ``now`` may be passed for tests and defaults to the worker's clock
 (keep workers' clocks in sync with NTP: leases are minutes, skew must stay well below that).
 """
@@ -25,11 +31,12 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, Table, and_, func, or_, select, update
+from sqlalchemy import Engine, Select, Table, and_, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from jnx.store.db import write_transaction
 from jnx.store.errors import LeaseLostError
-from jnx.store.models import Delivery, DeliveryStatus, Run, RunStatus, utcnow
+from jnx.store.models import Delivery, DeliveryStatus, DisclosureRevision, Run, RunStatus, SourceSystem, utcnow
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -43,6 +50,8 @@ class LeaseQueue:
     due_column: str
     started_column: str | None = None  # set on first claim
     finished_column: str | None = None  # set by complete()
+    by_department: bool = False  # rows name a system (``system_id``): a department cap may apply
+    by_deadline: bool = False  # rows name a disclosure revision: nearest ``due_date`` first
 
     @property
     def name(self) -> str:
@@ -57,6 +66,7 @@ RUNS = LeaseQueue(
     due_column="due_at",
     started_column="started_at",
     finished_column="finished_at",
+    by_department=True,
 )
 
 DELIVERIES = LeaseQueue(
@@ -65,6 +75,7 @@ DELIVERIES = LeaseQueue(
     leased=DeliveryStatus.LEASED,
     finals=frozenset({DeliveryStatus.SENT, DeliveryStatus.ACKNOWLEDGED, DeliveryStatus.REJECTED, DeliveryStatus.FAILED}),
     due_column="next_attempt_at",
+    by_deadline=True,
 )
 
 
@@ -104,10 +115,33 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 class Leases:
     """Leasing of one :class:`LeaseQueue` on one engine (implements :class:`LeaseStore`)."""
 
-    def __init__(self, engine: Engine, queue: LeaseQueue) -> None:
+    def __init__(self, engine: Engine, queue: LeaseQueue, *, department_cap: int | None = None) -> None:
+        if department_cap is not None and (department_cap < 1 or not queue.by_department):
+            raise ValueError(f"a department cap needs a queue of system rows and a cap of at least 1, not {department_cap}")
         self._engine = engine
         self._queue = queue
         self._t = queue.table
+        self._cap = department_cap
+
+    def _pick(self, due: Any, now: dt.datetime, limit: int) -> Select[Any]:
+        """The ids to claim, in claiming order (see the module's "Order and fairness")."""
+        t, q = self._t, self._queue
+        pick = select(t.c.id).where(due)
+        order: list[Any] = []
+        if q.by_deadline:
+            revision = DisclosureRevision.__table__
+            pick = pick.outerjoin(revision, revision.c.id == t.c.disclosure_revision_id)
+            order.append(revision.c.due_date.asc().nulls_last())
+        if self._cap is not None:
+            mine, busy_system = aliased(SourceSystem), aliased(SourceSystem)
+            busy_run = t.alias("busy")
+            busy = (select(func.count()).select_from(busy_run.join(busy_system, busy_system.id == busy_run.c.system_id))
+                    .where(busy_run.c.status == q.leased, busy_run.c.lease_expires_at >= now,
+                           busy_system.department_credit_code == mine.department_credit_code)
+                    .correlate(mine).scalar_subquery())
+            pick = pick.join(mine, mine.id == t.c.system_id).where(busy < self._cap)
+            order.append(busy)
+        return pick.order_by(*order, t.c[q.due_column], t.c.id).limit(limit).with_for_update(skip_locked=True, of=t)
 
     def claim(self, owner: str, *, limit: int, lease_for: dt.timedelta, now: dt.datetime | None = None) -> list[Lease]:
         """Lease up to ``limit`` due rows (waiting and due, or leased with an expired lease) to ``owner``."""
@@ -128,7 +162,7 @@ class Leases:
         }
         if q.started_column:
             values[q.started_column] = func.coalesce(t.c[q.started_column], now)
-        pick = select(t.c.id).where(due).order_by(t.c[q.due_column], t.c.id).limit(limit).with_for_update(skip_locked=True)
+        pick = self._pick(due, now, limit)
         with write_transaction(self._engine) as connection:
             ids = list(connection.execute(pick).scalars())
             if not ids:

@@ -12,7 +12,8 @@ Portable on purpose, so a county's SQLite file and the city's PostgreSQL behave 
 
 Tables (one line each in docs/storage.md): source_systems, watermarks, runs, raw_records,
 standard_records, standard_record_revisions, record_lineage, mapping_errors, disclosures,
-disclosure_revisions, deliveries (the outbox), keys, audit_entries.
+disclosure_revisions, deliveries (the outbox), keys, audit_entries; alerts, alert_notifications and workers
+(operations, 0008).
 """
 
 from __future__ import annotations
@@ -653,3 +654,81 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
     last_used_at: Mapped[dt.datetime | None]
+
+
+# --- operations (0008): alerts, their notifications, the worker registry -----------------------------
+
+
+class AlertKind(enum.StrEnum):
+    """What an alert is about (docs/operations.md, "Alerts")."""
+
+    SYSTEM_LATE = "system_late"  # no successful run for N× its schedule
+    LINE_DOWN = "line_down"  # a line of a system does not answer
+    OUTBOX_STALE = "outbox_stale"  # outbox items waiting longer than allowed
+    DISCLOSURE_DUE = "disclosure_due"  # a 双公示 deadline within a working day, not yet acknowledged
+    AUDIT_BROKEN = "audit_broken"  # the audit chain does not verify
+    KEY_EXPIRING = "key_expiring"  # one of jnx's own keys is due for rotation
+
+
+class AlertSeverity(enum.StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Alert(Base):
+    """One alert: opened once per (kind, subject) while its cause lasts, updated, resolved when it ends.
+
+    ``notifications`` is the state of telling people, per event and channel:
+    ``{"opened": {"webhook": {"state": "sent", "attempts": 1}}, "resolved": {...}}``; each attempt is
+    a row of ``alert_notifications``."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("uq_alerts_open_kind_subject", "kind", "subject", unique=True, postgresql_where=text("resolved_at IS NULL"),
+              sqlite_where=text("resolved_at IS NULL")),  # one open alert per cause, however many evaluators
+        Index(None, "resolved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind, 32))
+    subject: Mapped[str] = mapped_column(String(300))  # system:ID, line:ID/NAME, outbox, disclosure:ID, audit, key:KID
+    severity: Mapped[AlertSeverity] = mapped_column(_enum(AlertSeverity))
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None]
+    notifications: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AlertNotification(Base):
+    """One attempt to tell someone of an alert's event (opened, resolved) on one channel."""
+
+    __tablename__ = "alert_notifications"
+    __table_args__ = (Index(None, "alert_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))  # opened | resolved
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | email
+    target: Mapped[str] = mapped_column(String(500))  # the URL (credentials redacted) or the addresses
+    attempt: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    answer: Mapped[str | None] = mapped_column(Text)  # HTTP status or SMTP reply, or the error
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WorkerProcess(Base):
+    """A ``jnx serve`` process: where it runs, since when, its last heartbeat (the worker registry)."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # HOST-PID, the prefix of its lease owners
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    threads: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[dt.datetime | None]
+    doing: Mapped[dict[str, Any]] = mapped_column(default=dict)  # thread name → what it works on now

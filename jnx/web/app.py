@@ -29,6 +29,7 @@ from jnx.web import problems
 from jnx.web.accounts_api import AccountsGateway, accounts_router, guarded
 from jnx.web.console import mount_console
 from jnx.web.indicators_api import indicators_router
+from jnx.web.ops_api import ops_router
 from jnx.web.responses import PROBLEMS
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
 
     app.include_router(accounts_router(gateway), responses=PROBLEMS)
     app.include_router(indicators_router(gateway), responses=PROBLEMS)
+    app.include_router(ops_router(gateway), responses=PROBLEMS)
 
     @app.get("/api/v1/systems", summary="registered source systems within the caller's scope", responses=PROBLEMS)
     def list_systems(request: Request, response: Response) -> Any:
