@@ -141,9 +141,9 @@ class Waker:
         if not self.listening:
             return
         raw = self.engine.raw_connection()
-        raw.detach()  # a connection of its own for as long as the process runs, not the pool's
-        connection = raw.driver_connection
+        connection = raw.driver_connection  # psycopg's own connection
         assert connection is not None
+        raw.detach()  # a connection of its own for as long as the process runs, not the pool's
         connection.autocommit = True
         connection.execute(f"LISTEN {CHANNEL}")
         self._connection = connection
