@@ -15,9 +15,9 @@ from jnx.ops.workers import Waker, WorkerRegistry, list_workers
 from jnx.store.leases import DELIVERIES, RUNS, Leases
 from jnx.store.models import (
     Delivery,
-    DisclosureKind,
     Disclosure,
     DisclosureAction,
+    DisclosureKind,
     DisclosureRevision,
     Run,
     RunStatus,
