@@ -26,7 +26,7 @@ from jnx.adapters.errors import PayloadError, RequestRejectedError
 from jnx.adapters.lines import Line
 from jnx.adapters.paging import PageAnswer, PageRequest, paginate
 from jnx.adapters.receipts import batch_key, read_receipts
-from jnx.adapters.screening import json_number
+from jnx.adapters.screening import cut_deep_values, json_number
 from jnx.adapters.transport import HttpClient
 
 
@@ -80,7 +80,13 @@ def strict_json(content: bytes, charset: str | None, where: str) -> tuple[Any, b
         raise PayloadError(f"{where}: the answer is not valid {charset} at byte offset {exc.start} ({exc.reason}); "
                            f"{len(content)} bytes received", hint="the platform must send the charset it declares") from exc
     try:
-        document = json.loads(text, object_pairs_hook=_object, parse_float=json_number)
+        try:
+            document = json.loads(text, object_pairs_hook=_object, parse_float=json_number)
+        except RecursionError:
+            cut = cut_deep_values(text)  # one record nested too deep: it alone becomes an error
+            if cut is None:
+                raise
+            document = json.loads(cut, object_pairs_hook=_object, parse_float=json_number)
     except RecursionError as exc:
         raise PayloadError(f"{where}: the answer nests objects or lists deeper than can be read; {len(content)} bytes received",
                            hint="a record nested so deep is no record of the standard; ask the platform to check it") from exc

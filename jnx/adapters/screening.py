@@ -16,6 +16,7 @@ record is queued as an error and the rest of its page goes on.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -31,6 +32,38 @@ class InexactNumber(float):
     record holding it is an error of its own, never a silently rounded value."""
 
     literal: str
+
+
+#: What stands, in a decoded JSON document, for a value nested past :data:`CUT_DEPTH` levels: this
+#: prefix and the value's own JSON text, kept whole; the record holding it is nested deeper than
+#: :data:`MAX_DEPTH`, so it is an error of its own, kept raw.
+TOO_DEEP = "\x00jnx:nested-too-deep:"
+CUT_DEPTH = 512
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def cut_deep_values(text: str) -> str | None:
+    """``text`` with every value nested past :data:`CUT_DEPTH` levels replaced by a JSON string
+    (:data:`TOO_DEEP` + its JSON text), or None when nothing is that deep or brackets do not match.
+    The way to read, record by record, a page one record of which nests deeper than Python reads."""
+    parts: list[str] = []
+    depth, start, done = 0, -1, 0
+    for token in _STRUCTURE.finditer(text):
+        mark = token.group()
+        if mark in ("[", "{"):
+            depth += 1
+            if depth == CUT_DEPTH and start < 0:
+                start = token.start()
+        elif mark in ("]", "}"):
+            if depth == CUT_DEPTH and start >= 0:
+                parts += [text[done:start], json.dumps(TOO_DEEP + text[start:token.end()], ensure_ascii=False)]
+                done, start = token.end(), -1
+            depth -= 1
+            if depth < 0:
+                return None
+    if not parts or depth != 0:
+        return None
+    return "".join(parts) + text[done:]
 
 
 def json_number(literal: str) -> float:
@@ -76,7 +109,7 @@ def text_problem(value: Any) -> str | None:
             return (f"`{path or 'the record'}` holds the number {item.literal[:60]}, which cannot be read exactly (more than 15 "
                     "significant digits, or out of range): it would be rounded; ask the sender to send it as text")
         if depth >= MAX_DEPTH and isinstance(item, Mapping | list | tuple):
-            return f"`{path}` is nested deeper than {MAX_DEPTH} levels"
+            return f"`{path.split('.', 1)[0]}` is nested deeper than {MAX_DEPTH} levels"
         if isinstance(item, Mapping):
             twice = getattr(item, "duplicates", None)
             if twice:

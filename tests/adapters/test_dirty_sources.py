@@ -84,10 +84,18 @@ def test_a_declared_charset_is_used_and_a_page_without_one_is_utf8_not_a_guess()
     assert bad.defect is not None and bad.defect.rule == "source.text"[7:]
 
 
-def test_nesting_deeper_than_python_reads_is_a_clear_page_error() -> None:
-    deep = b'{"code":0,"data":{"items":[{"id":"D1","x":' + b"[" * 5000 + b"]" * 5000 + b"}]}}"
+def test_a_record_nested_deeper_than_python_reads_is_an_error_of_its_own_and_the_page_goes_on() -> None:
+    nested = b"[" * 5000 + b'"a]\\\"["' + b"]" * 5000  # brackets inside a string are no nesting
+    deep = b'{"code":0,"data":{"items":[{"id":"D1","x":' + nested + b'},{"id":"D2","x":1}]}}'
+    records = flat(pull([(deep, JSON)]))
+    assert [(r.source_key, r.defect is None) for r in records] == [("D1", False), ("D2", True)]
+    assert records[0].defect and records[0].defect.message.endswith("record 0: `x` is nested deeper than 64 levels")
+    assert isinstance(records[0].payload, bytes) and records[0].payload.count(b"[") == 5001  # kept whole, as text
+
+
+def test_nesting_that_cannot_be_cut_into_records_is_a_clear_page_error() -> None:
     with pytest.raises(PayloadError, match="nests objects or lists deeper"):
-        pull([(deep, JSON)])
+        pull([(b'{"code":0,"data":{"items":[' + b"[" * 5000 + b"}}", JSON)])
 
 
 def test_duplicate_member_names_are_refused_not_read_last_wins() -> None:

@@ -160,3 +160,18 @@ def test_any_front_database_rows_are_records_or_errors_and_none_vanishes(rows: l
     finally:
         built.close()
         shutil.rmtree(folder)
+
+
+@FUZZ
+@given(st.integers(1, 4000), st.integers(0, 3), st.sampled_from(["[", '{"k":']))
+def test_a_record_nested_to_any_depth_is_a_record_or_an_error_and_the_others_are_stored(depth: int, position: int, opener: str) -> None:
+    closer = "]" if opener == "[" else "}"
+    nested = opener * depth + '"x"' + closer * depth
+    items = [f'{{"id":"N{i}","v":1}}' for i in range(4)]
+    items.insert(position, f'{{"id":"DEEP","v":{nested}}}')
+    body = ('{"code":0,"data":{"items":[' + ",".join(items) + "]}}").encode()
+    records = flat(pull([(body, "application/json")]))
+    assert [r.source_key for r in records] == [f"N{i}" for i in range(4)][:position] + ["DEEP"] + [f"N{i}" for i in range(4)][position:]
+    assert all(r.defect is None for r in records if r.source_key != "DEEP")
+    [deep] = [r for r in records if r.source_key == "DEEP"]
+    assert (deep.defect is None) == (depth < 64)
