@@ -1,5 +1,7 @@
 """Correct one raw record by hand and map it again (错误 → 更正): the form of its fields (personal
 data masked, the failing fields marked), a preview that changes nothing, and the correction itself.
+It starts from an error (its raw record) or from a standard record (the raw record of its current
+revision): a record stored that way is revised, and its disclosure gets a correction revision.
 
 The original raw record is never changed: the corrected content is staged as a new raw record of
 the same source key (its run is none; the audit entry ``errors.corrected`` names the user, the
@@ -26,7 +28,15 @@ from jnx.exchange.wiring import Exchange
 from jnx.security.audit_sql import SqlAuditStore
 from jnx.services.console_scope import Viewer
 from jnx.store.db import session_factory
-from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RawRecord, RecordLineage, SourceSystem
+from jnx.store.models import (
+    MappingErrorEntry,
+    MappingErrorStatus,
+    RawRecord,
+    RecordLineage,
+    SourceSystem,
+    StandardRecord,
+    StandardRecordRevision,
+)
 
 E = MappingErrorEntry
 _SCALARS = (str, int, float, bool)
@@ -41,7 +51,6 @@ class FormField(BaseModel):
 
 
 class CorrectionForm(BaseModel):
-    error_id: int
     raw_record_id: int
     system: str
     record_type: str
@@ -57,7 +66,6 @@ class ErrorLine(BaseModel):
 
 
 class CorrectionOutcome(BaseModel):
-    error_id: int
     original_raw_record_id: int
     raw_record_id: int | None  # the corrected raw record (None in a preview)
     record_id: int | None  # the standard record it was stored as (None: still broken, or a preview)
@@ -70,16 +78,38 @@ class CorrectionOutcome(BaseModel):
     errors: list[ErrorLine]  # what is still wrong with the corrected content
 
 
-def _source(session: Session, viewer: Viewer, error_id: int, action: str) -> tuple[E, RawRecord]:
-    scope = viewer.scope(action)
+def _raw(session: Session, viewer: Viewer, raw_id: int) -> RawRecord:
+    """The raw record, when its system is one the viewer may correct (404 otherwise, as a missing one)."""
+    scope = viewer.scope("errors.correct")
+    raw = session.get(RawRecord, raw_id)
+    if raw is None or session.scalar(select(SourceSystem.id).where(SourceSystem.id == raw.system_id, scope.systems())) is None:
+        raise NotFoundError(f"no raw record #{raw_id} you may correct", hint="the 错误 and 记录 pages link the ones you may")
+    return raw
+
+
+def raw_of_error(session: Session, viewer: Viewer, error_id: int) -> int:
+    """The raw record behind an error (404 outside the viewer's systems, as a missing one)."""
     row = session.get(E, error_id)
-    visible = row is not None and session.scalar(
-        select(SourceSystem.id).where(SourceSystem.id == row.system_id, scope.systems())) is not None
-    if row is None or not visible:
+    if row is None:
         raise NotFoundError(f"no mapping error #{error_id}", hint="the 错误 page lists the open ones")
-    raw = session.get(RawRecord, row.raw_record_id)
-    assert raw is not None
-    return row, raw
+    try:
+        return _raw(session, viewer, row.raw_record_id).id
+    except NotFoundError:
+        raise NotFoundError(f"no mapping error #{error_id}", hint="the 错误 page lists the open ones") from None
+
+
+def raw_of_record(session: Session, viewer: Viewer, record_id: int) -> int:
+    """The raw record a standard record's current revision was mapped from — what correcting the
+    record (and so its disclosure: a correction revision follows) starts from."""
+    record = session.get(StandardRecord, record_id)
+    if record is None or not viewer.scope("records.show").sees_business_key(record.business_key):
+        raise NotFoundError(f"no standard record #{record_id}", hint="the 记录 page lists the records you may see")
+    raw_id = session.scalar(select(StandardRecordRevision.raw_record_id).where(
+        StandardRecordRevision.record_id == record_id, StandardRecordRevision.revision == record.current_revision))
+    if raw_id is None:
+        raise ConfigError(f"record #{record_id} has no raw record to correct (it was not mapped from one)",
+                          hint="correct it at its source system")
+    return _raw(session, viewer, raw_id).id
 
 
 def _failing_keys(session: Session, raw_id: int) -> set[str]:
@@ -95,9 +125,9 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def correction_form(session: Session, viewer: Viewer, error_id: int) -> CorrectionForm:
-    """The fields of the error's raw record as a form: masked where personal, failing ones marked."""
-    row, raw = _source(session, viewer, error_id, "errors.correct")
+def correction_form(session: Session, viewer: Viewer, raw_id: int) -> CorrectionForm:
+    """The fields of a raw record as a form: masked where personal, the failing ones marked."""
+    raw = _raw(session, viewer, raw_id)
     payload = decode_payload(raw.payload)
     if payload is None:
         raise ConfigError(f"raw record #{raw.id} is not a JSON object, so it cannot be corrected in a form",
@@ -112,15 +142,15 @@ def correction_form(session: Session, viewer: Viewer, error_id: int) -> Correcti
                                 editable=value is None or isinstance(value, _SCALARS)))
     errors = [error_queue._summary(e) for e in session.scalars(
         select(E).where(E.raw_record_id == raw.id, E.status == MappingErrorStatus.OPEN).order_by(E.id))]
-    return CorrectionForm(error_id=row.id, raw_record_id=raw.id, system=raw.system_id, record_type=raw.record_type,
+    return CorrectionForm(raw_record_id=raw.id, system=raw.system_id, record_type=raw.record_type,
                           fields=sorted(fields, key=lambda f: (not f.failing, f.key)), errors=errors)
 
 
-def changes_from(session: Session, viewer: Viewer, error_id: int, submitted: Mapping[str, str]) -> dict[str, Any]:
+def changes_from(session: Session, viewer: Viewer, raw_id: int, submitted: Mapping[str, str]) -> dict[str, Any]:
     """The corrections a submitted form asks for (``field:<key>`` inputs): a value that differs from
     the stored one, typed as the stored one was (a number stays a number); an empty input keeps a
     personal value and empties any other (null)."""
-    _, raw = _source(session, viewer, error_id, "errors.correct")
+    raw = _raw(session, viewer, raw_id)
     payload = decode_payload(raw.payload) or {}
     masked = error_queue.mask_payload(dict(payload))
     changes: dict[str, Any] = {}
@@ -162,43 +192,45 @@ def _typed(text: str, old: Any) -> Any:
     return text
 
 
-def _outcome(error_id: int, raw: RawRecord, changes: Mapping[str, Any], found: error_queue.Correction,
+def _outcome(raw: RawRecord, changes: Mapping[str, Any], found: error_queue.Correction,
              record_id: int | None, preview: bool) -> CorrectionOutcome:
     return CorrectionOutcome(
-        error_id=error_id, original_raw_record_id=raw.id, raw_record_id=None if preview else found.raw_record_id,
+        original_raw_record_id=raw.id, raw_record_id=None if preview else found.raw_record_id,
         record_id=None if preview else record_id, changed=sorted(changes), fixed=not found.errors,
         new=found.counts.new, revised=found.counts.revised, unchanged=found.counts.unchanged, closed=found.closed,
         errors=[ErrorLine(field=e["field"], rule=e["rule"], message=e["message"], value=e["value"]) for e in found.errors])
 
 
-def preview_correction(exchange: Exchange, session: Session, viewer: Viewer, error_id: int,
+def preview_correction(exchange: Exchange, session: Session, viewer: Viewer, raw_id: int,
                        changes: Mapping[str, Any]) -> CorrectionOutcome:
     """What the correction would do — mapped inside a transaction that is rolled back: nothing changes."""
     if not changes:
         raise ConfigError("the form changes nothing", hint="change the failing field and preview again")
-    _, raw = _source(session, viewer, error_id, "errors.correct")
+    raw = _raw(session, viewer, raw_id)
     transaction = session.begin_nested() if session.in_transaction() else session.begin()
     try:
         found = error_queue.correct(exchange.runs(), session, raw.id, changes)
     finally:
         transaction.rollback()
-    return _outcome(error_id, raw, changes, found, None, preview=True)
+    return _outcome(raw, changes, found, None, preview=True)
 
 
-def correct_record(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, error_id: int, changes: Mapping[str, Any],
-                   reason: str) -> CorrectionOutcome:
-    """Store the corrected raw record and map it (one transaction); audited as ``errors.corrected``."""
+def correct_record(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, raw_id: int, changes: Mapping[str, Any],
+                   reason: str, *, error_id: int | None = None) -> CorrectionOutcome:
+    """Store the corrected raw record and map it (one transaction); audited as ``errors.corrected``.
+    ``error_id``: the error it was started from, which must still be open."""
     if not reason.strip():
         raise ConfigError("a correction needs a reason", hint="say why the source's value was wrong")
     if not changes:
         raise ConfigError("the form changes nothing", hint="change the failing field and preview again")
     with session_factory(exchange.engine, immediate=True).begin() as session:
-        row, raw = _source(session, viewer, error_id, "errors.correct")
-        if row.status is not MappingErrorStatus.OPEN:
+        raw = _raw(session, viewer, raw_id)
+        row = session.get(E, error_id) if error_id is not None else None
+        if row is not None and row.status is not MappingErrorStatus.OPEN:
             raise ConfigError(f"error #{error_id} is {row.status.value} already", hint="the error's page says how it ended")
         found = error_queue.correct(exchange.runs(), session, raw.id, changes)
         record_id = session.scalar(select(RecordLineage.standard_record_id).where(RecordLineage.raw_record_id == found.raw_record_id))
-        outcome = _outcome(error_id, raw, changes, found, record_id, preview=False)
+        outcome = _outcome(raw, changes, found, record_id, preview=False)
     audit.append(actor=viewer.username, action="errors.corrected", subject=f"raw:{found.raw_record_id}",
                  details={"error": error_id, "original_raw_record": raw.id, "fields": sorted(changes), "reason": reason.strip(),
                           "fixed": outcome.fixed, "closed": outcome.closed, "record": record_id, "via": "console"},

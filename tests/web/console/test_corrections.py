@@ -15,7 +15,18 @@ from sqlalchemy import func, select
 
 from jnx.settings import Settings
 from jnx.store.db import create_engine_for, session_factory
-from jnx.store.models import AuditEntry, MappingErrorEntry, MappingErrorStatus, RawRecord, RecordLineage
+from jnx.store.models import (
+    AuditEntry,
+    Disclosure,
+    DisclosureAction,
+    DisclosureRevision,
+    DisclosureStatus,
+    MappingErrorEntry,
+    MappingErrorStatus,
+    RawRecord,
+    RecordLineage,
+    StandardRecord,
+)
 from jnx.web.console import create_console_app
 from tests.web.console.conftest import add_user
 from tests.web.console.test_pages import _csrf, _log_in
@@ -145,3 +156,38 @@ def test_a_replay_of_the_groups_a_filter_shows_is_previewed_with_their_count(cop
         assert int(session.scalar(select(func.count()).select_from(MappingErrorEntry).where(
             MappingErrorEntry.status == MappingErrorStatus.OPEN)) or 0) == before  # the preview changed nothing
     engine.dispose()
+
+
+def test_a_disclosures_source_content_is_corrected_and_a_correction_revision_follows(copy: tuple[Settings, TestClient]) -> None:
+    settings, client = copy
+    _log_in(client, "fixer")
+    engine = create_engine_for(settings.effective_database_url)
+    with session_factory(engine)() as session:
+        disclosure = session.scalars(select(Disclosure).join(StandardRecord, StandardRecord.id == Disclosure.standard_record_id)
+                                     .join(RecordLineage, RecordLineage.standard_record_id == StandardRecord.id)
+                                     .where(Disclosure.status == DisclosureStatus.PUBLISHED, StandardRecord.record_type == "penalty",
+                                            RecordLineage.system_id == "jn-case-handling")
+                                     .order_by(Disclosure.id)).first()
+        assert disclosure is not None
+        disclosure_id, record_id, revision = disclosure.id, disclosure.standard_record_id, disclosure.current_revision
+    page = client.get(f"/disclosures/{disclosure_id}").text
+    assert f'href="/records/{record_id}/correct"' in page
+    form = client.get(f"/records/{record_id}/correct")
+    assert form.status_code == 200 and 'name="field:cfnr"' in form.text
+    old = re.search(r'name="field:cfnr" type="text" size="28"\s*value="([^"]*)"', form.text)
+    assert old is not None
+    fields = {"csrf_token": _csrf(form.text), "field:cfnr": old.group(1) + "（更正）"}
+    preview = client.post(f"/records/{record_id}/correct/preview", data=fields)
+    assert 'data-figure="fixed" class="good"' in preview.text and f'action="/records/{record_id}/correct"' in preview.text
+    applied = client.post(f"/records/{record_id}/correct", data={**fields, "reason": "处罚内容笔误"}, follow_redirects=False)
+    assert (applied.status_code, applied.headers["location"]) == (303, f"/records/{record_id}")
+    with session_factory(engine)() as session:
+        again = session.get(Disclosure, disclosure_id)
+        assert again is not None and again.current_revision == revision + 1
+        latest = session.scalars(select(DisclosureRevision).where(DisclosureRevision.disclosure_id == disclosure_id,
+                                                                  DisclosureRevision.revision == revision + 1)).one()
+        assert latest.action is DisclosureAction.CORRECTION
+        record = session.get(StandardRecord, record_id)
+        assert record is not None and "（更正）" in str(record.data)
+    engine.dispose()
+    assert "fixer 手工更正" in client.get(f"/records/{record_id}").text
