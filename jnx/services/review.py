@@ -71,15 +71,17 @@ def _check_system(session: Session, viewer: Viewer, system: str | None) -> None:
         raise NotFoundError(f"no system {system!r} you may see", hint="the 系统 page lists yours")
 
 
-def groups(session: Session, viewer: Viewer, *, system: str | None = None) -> list[ErrorGroupRow]:
-    """Open errors by cause, largest first — the same groups as ``jnx errors groups``, of the viewer's systems."""
+def groups(session: Session, viewer: Viewer, *, system: str | None = None, group: str | None = None) -> list[ErrorGroupRow]:
+    """Open errors by cause, largest first — the same groups as ``jnx errors groups``, of the viewer's systems;
+    ``group``: that one group only (a group's page aggregates its own errors, not the whole queue's)."""
     everything = viewer.scope("errors.list").everything
     _check_system(session, viewer, system)
     visible = None if everything else _visible_systems(session, viewer)
     return [ErrorGroupRow(group=g.group, system=g.system, table=g.table, record_type=g.record_type, field=g.field,
                           rule=g.rule, value=g.value, records=g.records, errors=g.errors, message=g.message,
                           first_seen=g.first_seen, last_seen=g.last_seen)
-            for g in error_queue.groups(session, system=system) if visible is None or g.system in visible]
+            for g in error_queue.groups(session, system=system, where=E.group_key == group if group else None)
+            if visible is None or g.system in visible]
 
 
 _SORTS = {"id": E.id, "system": E.system_id, "field": E.field, "rule": E.rule, "created_at": E.created_at, "status": E.status}

@@ -91,7 +91,7 @@ def routes(router: APIRouter, console: Console) -> None:
         query = ListQuery.parse(f"/errors/group/{group}", request.query_params, ERROR_COLUMNS, filters, default_sort="id")
         status = MappingErrorStatus(query.filters["status"]) if "status" in query.filters else MappingErrorStatus.OPEN
         with console.session() as session:
-            head = next((g for g in review.groups(session, viewer) if g.group == group), None)
+            head = next(iter(review.groups(session, viewer, group=group)), None)
             rows, total = review.errors(session, viewer, group=group, status=status, offset=0 if query.fmt else query.offset,
                                         limit=100_000 if query.fmt else query.size, sort=query.sort or "id",
                                         descending=query.descending)
@@ -137,7 +137,7 @@ def routes(router: APIRouter, console: Console) -> None:
         table = _table(request.query_params.get("table"))
         t = console.translator(request)
         with console.session() as session:
-            head = next((g for g in review.groups(session, viewer) if g.group == group_key), None) if group_key else None
+            head = next(iter(review.groups(session, viewer, group=group_key)), None) if group_key else None
             versions = review.table_versions(console.exchange, head.table.split("@")[0]) if head else []
             preview = review.replay_preview(console.exchange, session, viewer, group=group_key, system=system, table=table,
                                             rule=rule)
