@@ -8,20 +8,25 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jnx.adapters.base import PayloadEncoding, Watermark
-from jnx.adapters.config import DbFrontConfig, FilePullSpec, MappingSecrets, RecordSpec
+from jnx.adapters.config import DbFrontConfig, FilePullSpec, MappingSecrets, RecordSpec, SoapConfig
 from jnx.adapters.factory import build_adapters
 from jnx.adapters.files import FileDropPuller
 from jnx.adapters.paging import PageAnswer, PageRequest, paginate
 from jnx.adapters.xmlsafe import parse_xml_text, screen
 from jnx.errors import JnxError
+from tests.adapters.conftest import Answer, ScriptedServer, Seen
+from tests.adapters.soapserver import ENV, NS, WSDL
 from tests.adapters.test_dirty_sources import flat, pull
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -175,3 +180,57 @@ def test_a_record_nested_to_any_depth_is_a_record_or_an_error_and_the_others_are
     assert all(r.defect is None for r in records if r.source_key != "DEEP")
     [deep] = [r for r in records if r.source_key == "DEEP"]
     assert (deep.defect is None) == (depth < 64)
+
+
+class _SoapAnswers:
+    """The loopback SOAP service of the fuzz test below: the WSDL, then whatever answer is set."""
+
+    def __init__(self) -> None:
+        self.body = b""
+
+    def __call__(self, seen: Seen) -> Answer:
+        if seen.method == "GET":
+            return Answer(200, WSDL.encode(), {"Content-Type": "text/xml"})
+        return Answer(200, self.body, {"Content-Type": "text/xml; charset=utf-8"})
+
+
+@pytest.fixture(scope="module")
+def soap_service() -> Iterator[tuple[str, _SoapAnswers]]:
+    answers = _SoapAnswers()
+    server = ScriptedServer(answers)
+    yield server.url + "/ws", answers
+    server.close()
+
+
+xml_text = st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=12)  # control characters: in the cuts
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(xml_text, xml_text, st.one_of(xml_text, st.just("2024-01-01T08:00:00+08:00"))), max_size=5),
+       st.one_of(st.just(None), st.just(None), st.integers(0, 2000)), st.binary(max_size=6))
+def test_any_soap_answer_through_zeep_is_records_errors_or_a_clean_failure(
+        soap_service: tuple[str, _SoapAnswers], rows: list[tuple[str, str, str]], cut: int | None, junk: bytes) -> None:
+    url, answers = soap_service
+    items = "".join(f"<t:item><t:id>{escape(i)}</t:id><t:name>{escape(n)}</t:name><t:modified>{escape(m)}</t:modified></t:item>"
+                    for i, n, m in rows)
+    body = ENV.format(f'<t:QueryItemsResponse xmlns:t="{NS}"><t:total>{len(rows)}</t:total><t:items>{items}</t:items>'
+                      "</t:QueryItemsResponse>").encode("utf-8", errors="surrogatepass")
+    if cut is not None:  # a cut-off or corrupted answer
+        body = body[:cut] + junk + body[cut:][len(junk):]
+    answers.body = body
+    config = SoapConfig.model_validate({
+        "lines": [{"url": url}], "auth": {"kind": "password", "username": "jnx", "password": {"env": "PW"}},
+        "retry": {"attempts": 1, "initial": 0, "maximum": 0},
+        "pull": [{"record_type": "license", "operation": "QueryItems",
+                  "arguments": {"since": "{since}", "pageNo": "{page}", "pageSize": "{page_size}"},
+                  "records_path": "items.item", "total_path": "total", "key_field": "id", "updated_field": "modified",
+                  "initial_since": "2000-01-01T00:00:00+08:00"}]})
+    adapters = build_adapters(config, MappingSecrets({"PW": "pw"}), sleep=lambda s: None)
+    try:
+        pages = list(adapters.pullers["license"].pull(None, page_size=50))
+    except JnxError:
+        return
+    finally:
+        adapters.close()
+    if cut is None:
+        assert len(flat(pages[:1])) == len(rows)  # every item a record or an error: none vanishes
