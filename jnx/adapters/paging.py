@@ -49,6 +49,7 @@ class PageAnswer:
     data: Any  # the decoded answer (dict or zeep object)
     line: str  # label of the line that answered
     plain_json: bool = False  # decoded by fastjson.loads_utf8: records may take fastjson.canonical
+    notices: tuple[str, ...] = ()  # what the run reports about the answer (bytes that are not UTF-8, at which offset)
 
 
 Fetch = Callable[[PageRequest], PageAnswer]
@@ -194,9 +195,9 @@ def paginate(
         if spec.where is not None:  # after the page's bookkeeping: paging and the watermark see every record
             records = routed(records, spec.where.field, frozenset(spec.where.in_))
         if last:
-            yield Page(tuple(records), mark.finished(), number, answer.line, last=True)
+            yield Page(tuple(records), mark.finished(), number, answer.line, last=True, notices=answer.notices)
             return
-        yield Page(tuple(records), mark, number, answer.line)
+        yield Page(tuple(records), mark, number, answer.line, notices=answer.notices)
 
 
 def routed(records: list[RawRecord], field: str, values: frozenset[str]) -> list[RawRecord]:

@@ -100,6 +100,19 @@ def strict_json(content: bytes, charset: str | None, where: str) -> tuple[Any, b
     return document, plain
 
 
+def _not_utf8(content: bytes, charset: str | None, where: str) -> tuple[str, ...]:
+    """The run's notice of an answer read as UTF-8 that is not: the offset of its first bad byte."""
+    if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return ()
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"{where}: the answer is not valid UTF-8 at byte offset {exc.start} (byte 0x{content[exc.start]:02X}) and "
+                "declares no other charset; the records holding such bytes are errors (source.text), their bytes kept — "
+                "ask the platform to send UTF-8 or to declare its charset",)
+    return ()
+
+
 def decode_json(response: requests.Response, line: Line, what: str) -> Any:
     """The answer's JSON, read by the standard library as ``response.json()`` would read it (requests
     switches to simplejson when that is installed, which reads some answers differently)."""
@@ -140,9 +153,10 @@ class RestPuller:
         params = fill_placeholders(self.spec.params, request.placeholders())
 
         response, line = self.http.request("GET", self.spec.path, params=params, what=what)
-        data, plain = strict_json(response.content, _charset(response), f"{what} on line {line.label}")
+        charset = _charset(response)
+        data, plain = strict_json(response.content, charset, f"{what} on line {line.label}")
         self._check_ok(data, line, what)
-        return PageAnswer(data, line.label, plain_json=plain)
+        return PageAnswer(data, line.label, plain_json=plain, notices=_not_utf8(response.content, charset, f"{what} on line {line.label}"))
 
     def _check_ok(self, data: Any, line: Line, what: str) -> None:
         if self.spec.ok_path is None:

@@ -71,9 +71,15 @@ def test_a_lone_surrogate_is_an_error_of_its_record_and_the_rest_of_the_page_is_
 
 def test_gbk_bytes_served_as_utf8_are_an_error_naming_the_byte_not_mojibake() -> None:
     body = b'{"code":0,"data":{"items":[{"id":"G1","name":"' + "济宁".encode("gbk") + b'"},{"id":"G2","name":"ok"}]}}'
-    records = flat(pull([(body, "application/json; charset=utf-8")]))
+    pages = pull([(body, "application/json; charset=utf-8")])
+    records = flat(pages)
     assert records[0].defect and "byte 0xBC, which is not valid UTF-8" in records[0].defect.message
     assert records[1].defect is None
+    offset = body.index("济宁".encode("gbk"))
+    assert pages[0].notices == (f"GET /p on line primary (http://127.0.0.1:9/): the answer is not valid UTF-8 at byte offset {offset} "
+                                "(byte 0xBC) and declares no other charset; the records holding such bytes are errors "
+                                "(source.text), their bytes kept — ask the platform to send UTF-8 or to declare its charset",)
+    assert pull([(page([{"id": "U1"}]), JSON)])[0].notices == ()
 
 
 def test_a_declared_charset_is_used_and_a_page_without_one_is_utf8_not_a_guess() -> None:
