@@ -87,6 +87,21 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return demo
 
 
+@pytest.fixture
+def demo_copy(demo_settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, Any]]:
+    """A copy of the demo's home (its database) with an operator ``fixer`` and an officer ``stranger`` of
+    another department, and an in-process client of the console on it: tests that change data."""
+    from fastapi.testclient import TestClient
+
+    home = tmp_path / "demo"
+    shutil.copytree(demo_settings.home, home)
+    settings = demo_settings.model_copy(update={"home": home})
+    add_user(settings, "fixer", ["operator"])
+    add_user(settings, "stranger", ["department-officer"], "11370800MB28500117")
+    with TestClient(create_console_app(settings, environment={})) as client:
+        yield settings, client
+
+
 @pytest.fixture(scope="session")
 def console(demo_settings: Settings) -> Iterator[Demo]:
     port = _free_port()

@@ -5,11 +5,7 @@ values) — on a copy of the demo's database, through the console in process."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -27,22 +23,7 @@ from jnx.store.models import (
     RecordLineage,
     StandardRecord,
 )
-from jnx.web.console import create_console_app
-from tests.web.console.conftest import add_user
 from tests.web.console.test_pages import _csrf, _log_in
-
-OTHER_DEPARTMENT = "11370800MB28500117"
-
-
-@pytest.fixture
-def copy(demo_settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, TestClient]]:
-    home = tmp_path / "demo"
-    shutil.copytree(demo_settings.home, home)
-    settings = demo_settings.model_copy(update={"home": home})
-    add_user(settings, "fixer", ["operator"])
-    add_user(settings, "stranger", ["department-officer"], OTHER_DEPARTMENT)
-    with TestClient(create_console_app(settings, environment={})) as client:
-        yield settings, client
 
 
 def _party_type_error(settings: Settings) -> MappingErrorEntry:
@@ -72,8 +53,8 @@ def _counts(settings: Settings, raw_id: int) -> tuple[int, int, str]:
     return raws, open_errors, payload
 
 
-def test_a_raw_record_is_corrected_in_a_form_previewed_then_applied(copy: tuple[Settings, TestClient]) -> None:
-    settings, client = copy
+def test_a_raw_record_is_corrected_in_a_form_previewed_then_applied(demo_copy: tuple[Settings, TestClient]) -> None:
+    settings, client = demo_copy
     _log_in(client, "fixer")
     error = _party_type_error(settings)
     assert f'href="/errors/{error.id}/correct"' in client.get(f"/errors/{error.id}").text
@@ -125,8 +106,8 @@ def test_a_raw_record_is_corrected_in_a_form_previewed_then_applied(copy: tuple[
     assert again.status_code == 400  # resolved already
 
 
-def test_a_department_officer_cannot_correct_another_departments_record(copy: tuple[Settings, TestClient]) -> None:
-    settings, client = copy
+def test_a_department_officer_cannot_correct_another_departments_record(demo_copy: tuple[Settings, TestClient]) -> None:
+    settings, client = demo_copy
     _log_in(client, "stranger")
     error = _party_type_error(settings)
     assert client.get(f"/errors/{error.id}/correct").status_code == 404
@@ -137,8 +118,8 @@ def test_a_department_officer_cannot_correct_another_departments_record(copy: tu
     assert _counts(settings, error.raw_record_id)[1] >= 1
 
 
-def test_a_replay_of_the_groups_a_filter_shows_is_previewed_with_their_count(copy: tuple[Settings, TestClient]) -> None:
-    settings, client = copy
+def test_a_replay_of_the_groups_a_filter_shows_is_previewed_with_their_count(demo_copy: tuple[Settings, TestClient]) -> None:
+    settings, client = demo_copy
     _log_in(client, "fixer")
     engine = create_engine_for(settings.effective_database_url)
     with session_factory(engine)() as session:
@@ -158,8 +139,8 @@ def test_a_replay_of_the_groups_a_filter_shows_is_previewed_with_their_count(cop
     engine.dispose()
 
 
-def test_a_disclosures_source_content_is_corrected_and_a_correction_revision_follows(copy: tuple[Settings, TestClient]) -> None:
-    settings, client = copy
+def test_a_disclosures_source_content_is_corrected_and_a_correction_revision_follows(demo_copy: tuple[Settings, TestClient]) -> None:
+    settings, client = demo_copy
     _log_in(client, "fixer")
     engine = create_engine_for(settings.effective_database_url)
     with session_factory(engine)() as session:
