@@ -33,7 +33,8 @@ def runs_in_flight(session: Session, now: dt.datetime) -> list[dict[str, Any]]:
 
 def backlog(session: Session, now: dt.datetime) -> dict[str, Any]:
     """The outbox (its depth, the oldest waiting item, what is due now, held and failed) and the queued runs."""
-    by_status = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).tuples().all())
+    by_status: dict[DeliveryStatus, int] = {status: int(n) for status, n in session.execute(
+        select(Delivery.status, func.count()).group_by(Delivery.status))}
     oldest = session.scalar(select(func.min(Delivery.created_at)).where(Delivery.status.in_(WAITING)))
     due_now = session.scalar(select(func.count()).select_from(Delivery).where(
         Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)) or 0

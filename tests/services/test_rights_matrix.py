@@ -25,7 +25,7 @@ from jnx.security.account_errors import AccessDenied
 from jnx.security.accounts import Accounts
 from jnx.security.rights import ACTIONS, RIGHTS, Access
 from jnx.security.roles import Role
-from jnx.services import audit, disclosures, errors, users
+from jnx.services import audit, disclosures, errors, operations, users
 from jnx.services.context import Actor, ServiceContext
 from jnx.settings import Settings
 from jnx.store.models import Disclosure, MappingErrorEntry
@@ -56,6 +56,8 @@ SERVICES: dict[str, Call] = {
     "disclosures.list": lambda ctx, f: disclosures.list_disclosures(ctx),
     "disclosures.show": lambda ctx, f: disclosures.show_disclosure(ctx, f.own_disclosure),
     "audit.read": lambda ctx, f: audit.read_audit(ctx),
+    "alerts.list": lambda ctx, f: operations.list_alerts(ctx, include_resolved=True),
+    "health.read": lambda ctx, f: operations.operator_status(ctx),
     "audit.verify": lambda ctx, f: audit.verify_audit(ctx),
     "users.list": lambda ctx, f: users.list_users(ctx),
     "users.show": lambda ctx, f: users.show_user(ctx, "target"),
