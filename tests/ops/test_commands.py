@@ -27,11 +27,13 @@ from jnx.store.models import (
 )
 from jnx.web.accounts_api import AccountsGateway
 from jnx.web.ops_api import ops_router
-from tests.commands.conftest import Jnx, assert_error, db, home  # noqa: F401 - fixtures
+from tests.commands import conftest as commands
+from tests.commands.conftest import Jnx, assert_error
 from tests.security.accounts_support import Clock, fast_settings
 from tests.web.test_indicators_api import _token
 
 DEPT = "11370800004180002M"
+home, db = commands.home, commands.db  # the command tests' fixtures: a fresh JNX_HOME with a migrated database
 
 
 def _stale_outbox(engine: Engine, age: dt.timedelta) -> None:
