@@ -8,28 +8,29 @@ Rates are shares in 0..1 (None when nothing was counted); money is Decimal 万�
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from jnx.errors import InputError, NotFoundError
-from jnx.indicators import exchange_sql, publicity_sql
+from jnx.indicators import exchange_sql, month_sql, publicity_sql
 from jnx.indicators.definitions import (
     BY_KEY,
     DISCLOSURE_KINDS,
     KIND_OF_TYPE,
     PENALTY_TYPES,
-    RECORD_TYPES,
     Kind,
     Period,
     rate,
 )
-from jnx.indicators.scope import Scope, department_of, json_text, key_filters, wan_value
+from jnx.indicators.scope import DECIDED, Scope, wan_value
 from jnx.publicity.rules import DEFAULT_PUBLICATION, PublicationPolicy, WorkingDays
-from jnx.store.models import StandardRecord
 
 COUNTS = ("came_due", "on_time", "records", "disclosed", "excluded", "blocked", "rejected", "withdrawn", "overdue",
           "due_1", "due_3", "corrections_due", "corrections_on_time", "withdrawals_due", "withdrawals_on_time",
@@ -40,11 +41,13 @@ ZERO = Decimal("0.000000")
 
 def make_scope(session: Session, *, month: Period, today: dt.date, now: dt.datetime, calendar: WorkingDays,
                department: str | None = None, region: str | None = None) -> Scope:
-    """The scope of one computation; on PostgreSQL it also turns JIT compilation off for the rest of
-    the transaction: these are short aggregates whose plans look costly (correlated subqueries), and
-    compiling them took ~1 s of a 1.3 s query (docs/performance.md)."""
+    """The scope of one computation; on PostgreSQL it also tunes the rest of the transaction: JIT
+    compilation off (these are short aggregates whose plans look costly; compiling them took ~1 s
+    of a 1.3 s query) and ``random_page_cost`` 1.1 (the pages are cached, not on a spinning disk:
+    the month's few thousand records then join their disclosures by index instead of hashing all
+    of them — 1.4 s → 0.8 s at 10^6 records, docs/performance.md)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))
+        _tune(session)
     return Scope(month=month, today=today, due_1=calendar.add_workdays(today, 1).date,
                  due_3=calendar.add_workdays(today, 3).date, now=now, department=department, region=region,
                  dialect=session.get_bind().dialect.name)
@@ -96,30 +99,35 @@ def _rates(c: dict[str, Any]) -> dict[str, Any]:
     return c
 
 
-def _disclosure_figures(session: Session, scope: Scope, tally: _Tally, policy: PublicationPolicy) -> None:
-    for row in publicity_sql.timeliness(session, scope):
+def _disclosure_figures(found: dict[str, Any], tally: _Tally) -> None:
+    for row in found["timeliness"]:
         kind = DISCLOSURE_KINDS[str(row.kind)]
         tally.add(row.department, kind, "came_due", int(row.came_due))
         tally.add(row.department, kind, "on_time", int(row.on_time))
-    for row in publicity_sql.decided(session, scope, policy):
-        kind = KIND_OF_TYPE[row.record_type]
-        for name in ("records", "disclosed", "excluded", "blocked", "rejected", "withdrawn"):
-            tally.add(row.department, kind, name, int(getattr(row, name)))
-    for name, now_by_key in publicity_sql.now_counts(session, scope).items():
+    for name, now_by_key in found["now"].items():
         for (department, kind_name), n in now_by_key.items():
             tally.add(department, DISCLOSURE_KINDS[kind_name], name, n)
-    for action, change_by_key in publicity_sql.changes(session, scope).items():
+    for action, change_by_key in found["changes"].items():
         prefix = "corrections" if action == "correction" else "withdrawals"
         for (department, kind_name), (due, ok) in change_by_key.items():
             tally.add(department, DISCLOSURE_KINDS[kind_name], f"{prefix}_due", due)
             tally.add(department, DISCLOSURE_KINDS[kind_name], f"{prefix}_on_time", ok)
-    for (department, kind_name), n in publicity_sql.repairs(session, scope).items():
+    for (department, kind_name), n in found["repairs"].items():
         tally.add(department, DISCLOSURE_KINDS[kind_name], "credit_repairs", n)
 
 
-def _enforcement_figures(session: Session, scope: Scope, tally: _Tally) -> None:
-    for row in exchange_sql.enforcement(session, scope):
+def _record_figures(rows: list[Any], scope: Scope, tally: _Tally) -> dict[str, str]:
+    """Completeness, compliance, withdrawals and the enforcement totals from the month's one pass over
+    its standard records; returns the 执法主体 names the records give (authority_name, or
+    inspecting_department: the greatest, as ``max()`` in SQL)."""
+    names: dict[str, str] = {}
+    for row in rows:
         kind = KIND_OF_TYPE[row.record_type]
+        if row.name is not None:
+            names[row.department] = max(names.get(row.department, row.name), str(row.name))
+        if row.record_type in DECIDED:
+            for name in ("records", "disclosed", "excluded", "blocked", "rejected", "withdrawn"):
+                tally.add(row.department, kind, name, int(getattr(row, name)))
         n = int(row.records)
         if kind is Kind.PENALTY:
             tally.add(row.department, kind, "penalties", n)
@@ -132,20 +140,9 @@ def _enforcement_figures(session: Session, scope: Scope, tally: _Tally) -> None:
         elif kind is Kind.INSPECTION:
             tally.add(row.department, kind, "inspections", n)
             tally.add(row.department, kind, "problems", int(row.problems))
-        else:
+        elif kind is Kind.COERCION:
             tally.add(row.department, kind, "coercive_measures", n)
-
-
-def _names(session: Session, scope: Scope) -> dict[str, str]:
-    """执法主体 names as the month's records give them (authority_name, or inspecting_department)."""
-    s, m = StandardRecord, scope.month
-    name = func.max(func.coalesce(json_text(s.data, "authority_name"), json_text(s.data, "inspecting_department")))
-    rows = session.execute(select(department_of(s.business_key), name)
-                           .where(s.decision_date >= m.first, s.decision_date <= m.last,
-                                  s.record_type.in_([t for types in RECORD_TYPES.values() for t in types]),
-                                  *key_filters(scope, s.business_key))
-                           .group_by(department_of(s.business_key)))
-    return {str(code): str(n) for code, n in rows if n is not None}
+    return names
 
 
 def _collection(session: Session, scope: Scope) -> dict[str, Any]:
@@ -225,12 +222,65 @@ def _regions(tally: _Tally) -> list[dict[str, Any]]:
              **_merge([c for _, c in cells]), "kinds": _by_kind(cells)} for region, cells in sorted(by_region.items())]
 
 
-def compute(session: Session, scope: Scope, policy: PublicationPolicy = DEFAULT_PUBLICATION) -> dict[str, Any]:
-    """Every indicator of ``scope.month``, by 执法主体 and kind, by department, and in total."""
+#: every query of :func:`compute`, by name; each reads only (session, scope, policy)
+QUERIES: dict[str, Callable[[Session, Scope, PublicationPolicy], Any]] = {
+    "records": lambda s, scope, policy: month_sql.month_records(s, scope, policy),
+    "now": lambda s, scope, _: publicity_sql.now_counts(s, scope),
+    "causes": lambda s, scope, _: exchange_sql.error_causes(s, scope),
+    "timeliness": lambda s, scope, _: publicity_sql.timeliness(s, scope),
+    "changes": lambda s, scope, _: publicity_sql.changes(s, scope),
+    "repairs": lambda s, scope, _: publicity_sql.repairs(s, scope),
+    "collection": lambda s, scope, _: _collection(s, scope),
+}
+#: how :func:`compute` splits them over connections on PostgreSQL (about equal server time each at
+#: 10^6 records: the month's records; what waits now; the rest — docs/performance.md)
+GROUPS = (("records",), ("now", "causes"), ("timeliness", "changes", "repairs", "collection"))
+_SNAPSHOT = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
+
+
+def _tune(session: Session | Connection) -> None:
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL random_page_cost = 1.1"))
+
+
+def _run(session: Session, scope: Scope, policy: PublicationPolicy, parallel: bool) -> dict[str, Any]:
+    """Every query's result. With ``parallel`` on PostgreSQL, the groups run at once on their own
+    connections, each in a REPEATABLE READ transaction importing one snapshot exported by
+    ``session`` (``pg_export_snapshot``): the figures are of one instant, as if run one by one —
+    but changes ``session`` has not committed are not seen, so only read-only callers ask for it."""
+    bind = session.get_bind()
+    if not parallel or scope.dialect != "postgresql" or not isinstance(bind, Engine):
+        return {name: query(session, scope, policy) for name, query in QUERIES.items()}
+    snapshot = str(session.execute(text("SELECT pg_export_snapshot()")).scalar_one())
+    if not _SNAPSHOT.fullmatch(snapshot):
+        raise ValueError(f"unexpected snapshot id {snapshot!r}")
+
+    def group(names: tuple[str, ...]) -> dict[str, Any]:
+        with bind.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                connection.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+                _tune(connection)
+                with Session(bind=connection) as worker:
+                    return {name: QUERIES[name](worker, scope, policy) for name in names}
+
+    found: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=len(GROUPS), thread_name_prefix="indicators") as pool:
+        for part in pool.map(group, GROUPS):
+            found.update(part)
+    return found
+
+
+def compute(session: Session, scope: Scope, policy: PublicationPolicy = DEFAULT_PUBLICATION, *,
+            parallel: bool = False) -> dict[str, Any]:
+    """Every indicator of ``scope.month``, by 执法主体 and kind, by department, by region and in total.
+
+    ``parallel``: on PostgreSQL, run the queries on several connections at once, on one snapshot
+    (:func:`_run`); for read-only callers (the CLI, the API, the console, the report)."""
+    found = _run(session, scope, policy, parallel)
     tally = _Tally()
-    _disclosure_figures(session, scope, tally, policy)
-    _enforcement_figures(session, scope, tally)
-    names = _names(session, scope)
+    _disclosure_figures(found, tally)
+    names = _record_figures(found["records"], scope, tally)
     by_department: dict[str, list[tuple[Kind, dict[str, Any]]]] = defaultdict(list)
     for (department, kind), cell in tally.cells.items():
         by_department[department].append((kind, cell))
@@ -249,9 +299,9 @@ def compute(session: Session, scope: Scope, policy: PublicationPolicy = DEFAULT_
         "total": {**_merge(list(tally.cells.values())), "kinds": _by_kind(list(tally.cells.items()))},
         "departments": departments,
         "regions": _regions(tally),
-        "collection": _collection(session, scope),
+        "collection": found["collection"],
         "error_causes": [{"system": r.system_id, "rule": r.rule, "field": r.field, "errors": int(r.errors),
-                          "records": int(r.records)} for r in exchange_sql.error_causes(session, scope)],
+                          "records": int(r.records)} for r in found["causes"]],
     }
 
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from jnx.indicators.definitions import PENALTY_TYPES, PROBLEM_RESULTS, RECORD_TYPES, Kind
+from jnx.indicators.definitions import PROBLEM_RESULTS, RECORD_TYPES, Kind
 from jnx.indicators.scope import (
     Rows,
     Scope,
     count_if,
-    department_of,
     has_token,
     json_text,
-    key_filters,
+    month_where,
     seconds_between,
-    wan_sum,
 )
 from jnx.store.models import (
     MappingErrorEntry,
@@ -136,13 +134,6 @@ def open_errors_list(scope: Scope) -> Rows:
 
 
 # ---------------------------------------------------------------- enforcement totals, by 执法主体
-ENFORCED = (*RECORD_TYPES[Kind.PENALTY], *RECORD_TYPES[Kind.COERCION], *RECORD_TYPES[Kind.INSPECTION])
-
-
-def _enforced_where(scope: Scope, types: tuple[str, ...] = ENFORCED) -> list[ColumnElement[bool]]:
-    m = scope.month
-    return [S.record_type.in_(types), S.decision_date >= m.first, S.decision_date <= m.last,
-            *key_filters(scope, S.business_key)]
 
 
 def _problem() -> ColumnElement[bool]:
@@ -150,28 +141,9 @@ def _problem() -> ColumnElement[bool]:
     return or_(*(has_token(results, code) for code in PROBLEM_RESULTS))
 
 
-def enforcement(session: Session, scope: Scope) -> list[Any]:
-    """(department, record_type, records, fines, confiscations, problems, <one count per 处罚类别>).
-
-    The JSON fields are read once per record in an inner query (``OFFSET 0`` keeps PostgreSQL from
-    folding it into the outer one, which would parse the document again for every 处罚类别)."""
-    inner = (select(department_of(S.business_key).label("department"), S.record_type,
-                    json_text(S.data, "penalty_types").label("types"), json_text(S.data, "inspection_results").label("results"),
-                    json_text(S.data, "fine_amount").label("fine"),
-                    json_text(S.data, "confiscation_amount").label("confiscation")).where(*_enforced_where(scope)).offset(0).subquery("enforced"))
-    per_type = [count_if(has_token(inner.c.types, t)).label(f"t{i}") for i, t in enumerate(PENALTY_TYPES)]
-    problem = or_(*(has_token(inner.c.results, code) for code in PROBLEM_RESULTS))
-    query = (select(inner.c.department, inner.c.record_type, count_if(true()).label("records"),
-                    wan_sum(inner.c.fine, scope.dialect).label("fines"),
-                    wan_sum(inner.c.confiscation, scope.dialect).label("confiscations"),
-                    count_if(problem).label("problems"), *per_type)
-             .group_by(inner.c.department, inner.c.record_type))
-    return list(session.execute(query))
-
-
 def _enforced_list(scope: Scope, types: tuple[str, ...], *extra: ColumnElement[bool]) -> Rows:
     return (select(S.id, S.record_type, S.business_key, S.decision_date)
-            .where(*_enforced_where(scope, types), *extra).order_by(S.decision_date, S.id))
+            .where(*month_where(scope, types), *extra).order_by(S.decision_date, S.id))
 
 
 LISTS: dict[str, Callable[[Scope], Rows]] = {

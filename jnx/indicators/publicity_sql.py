@@ -5,13 +5,24 @@ drill-down list of the same rows (``sets``), so a figure and its records never d
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Numeric, and_, cast, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from jnx.indicators.definitions import PENALTY_TYPES, Period
-from jnx.indicators.scope import Rows, Scope, count_if, department_of, has_token, json_text, key_filters
+from jnx.indicators.scope import (
+    DECIDED,
+    Rows,
+    Scope,
+    count_if,
+    department_of,
+    has_token,
+    json_text,
+    key_filters,
+    month_where,
+)
 from jnx.publicity.rules import DEFAULT_PUBLICATION, FINE, NaturalPersonPublication, PublicationPolicy
 from jnx.publicity.views import overdue_condition
 from jnx.store.models import (
@@ -34,7 +45,7 @@ def _timeliness_rows(scope: Scope, month: Period) -> Any:
     return (select(D.id, D.kind, D.business_key, D.status, D.decision_date, D.deadline,
                    department_of(D.business_key).label("department"), first_ack.label("first_ack"))
             .where(D.deadline >= month.first, D.deadline <= month.last, *key_filters(scope, D.business_key))
-            .subquery("timely"))
+            .offset(0).subquery("timely"))  # OFFSET 0: the first acknowledgement is looked up once per disclosure, not per use
 
 
 def _came_due(t: Any, scope: Scope) -> ColumnElement[bool]:
@@ -62,24 +73,39 @@ def late_list(scope: Scope) -> Rows:
 
 
 # ---------------------------------------------------------------- completeness, compliance, withdrawn
-def excluded_condition(policy: PublicationPolicy) -> ColumnElement[bool]:
+@dataclass(frozen=True, slots=True)
+class RecordFields:
+    """The fields of a standard record the publication policy reads: on the table itself (drill-down
+    lists), or as columns of the month's one pass over it (:mod:`jnx.indicators.month_sql`)."""
+
+    record_type: Any
+    party_type: Any
+    penalty_types: Any
+    fine_amount: Any
+
+
+def record_fields() -> RecordFields:
+    return RecordFields(S.record_type, json_text(S.data, "party_type"), json_text(S.data, "penalty_types"),
+                        json_text(S.data, "fine_amount"))
+
+
+def excluded_condition(policy: PublicationPolicy, fields: RecordFields | None = None) -> ColumnElement[bool]:
     """The publication policy (:func:`jnx.publicity.rules.assess_publication`) as SQL over a standard record."""
+    f = fields or record_fields()
     parts: list[ColumnElement[bool]] = []
     if policy.natural_persons == NaturalPersonPublication.WITHHELD:
-        parts.append(json_text(S.data, "party_type") == "自然人")
+        parts.append(f.party_type == "自然人")
     excluded = set(policy.excluded_penalty_categories)
     threshold = policy.low_fine_threshold_wan
     if excluded or threshold is not None:
-        types = json_text(S.data, "penalty_types")
-        every: list[ColumnElement[bool]] = [S.record_type == "penalty", types.like('%"%')]
+        types = f.penalty_types
+        every: list[ColumnElement[bool]] = [f.record_type == "penalty", types.like('%"%')]
         for category in PENALTY_TYPES:
             if category in excluded:
                 continue
             absent = not_(has_token(types, category))
             if category == FINE and threshold is not None:
-                from sqlalchemy import Numeric, cast
-
-                absent = or_(absent, cast(json_text(S.data, "fine_amount"), Numeric(24, 6)) < threshold)
+                absent = or_(absent, cast(f.fine_amount, Numeric(24, 6)) < threshold)
             every.append(absent)
         parts.append(and_(*every))
     return or_(*parts) if parts else false()
@@ -98,24 +124,8 @@ def policy_rule(policy: PublicationPolicy) -> str:
 
 
 def _decided(scope: Scope) -> list[ColumnElement[bool]]:
-    m = scope.month
-    return [S.record_type.in_(("license", "penalty")), S.decision_date >= m.first, S.decision_date <= m.last,
-            *key_filters(scope, S.business_key)]
-
-
-def decided(session: Session, scope: Scope, policy: PublicationPolicy = DEFAULT_PUBLICATION) -> list[Any]:
-    """(department, record_type, records, disclosed, excluded, blocked, rejected, withdrawn) for
-    licences and penalties decided in the month, with their disclosures if any."""
-    no_disclosure = D.id.is_(None)
-    query = (select(department_of(S.business_key).label("department"), S.record_type,
-                    count_if(true()).label("records"), count_if(D.id.is_not(None)).label("disclosed"),
-                    count_if(and_(no_disclosure, excluded_condition(policy))).label("excluded"),
-                    count_if(D.status == DisclosureStatus.BLOCKED).label("blocked"),
-                    count_if(D.status == DisclosureStatus.REJECTED).label("rejected"),
-                    count_if(D.status == DisclosureStatus.WITHDRAWN).label("withdrawn"))
-             .select_from(S).outerjoin(D, D.standard_record_id == S.id).where(*_decided(scope))
-             .group_by(department_of(S.business_key), S.record_type))
-    return list(session.execute(query))
+    """Licences and penalties decided in the month (their counts: :func:`jnx.indicators.month_sql.month_records`)."""
+    return month_where(scope, DECIDED)
 
 
 def _decided_list(scope: Scope, condition: ColumnElement[bool]) -> Rows:

@@ -22,13 +22,14 @@ KIND_NAMES = {"许可": "行政许可", "处罚": "行政处罚", "强制": "行
 
 
 def build_report(session: Session, month: Month, *, today: dt.date, now: dt.datetime, calendar: WorkingDays,
-                 months: int = 6) -> dict[str, Any]:
-    """The month's indicators and, for the trend, the totals of ``months`` months ending with it."""
-    current = compute(session, make_scope(session, month=month, today=today, now=now, calendar=calendar))
+                 months: int = 6, parallel: bool = False) -> dict[str, Any]:
+    """The month's indicators and, for the trend, the totals of ``months`` months ending with it
+    (``parallel``: see :func:`jnx.indicators.compute.compute`)."""
+    current = compute(session, make_scope(session, month=month, today=today, now=now, calendar=calendar), parallel=parallel)
     trend = []
     for m in month.back(months):
         data = current if m == month else compute(session, make_scope(session, month=m, today=today, now=now,
-                                                                        calendar=calendar))
+                                                                        calendar=calendar), parallel=parallel)
         t = data["total"]
         trend.append({"month": str(m), "timeliness": t["timeliness"], "completeness": t["completeness"],
                       "compliance": t["compliance"], "came_due": t["came_due"], "late": t["late"],

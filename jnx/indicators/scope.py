@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Numeric, Select, case, cast, func, literal, literal_column
 from sqlalchemy.orm import InstrumentedAttribute
 
-from jnx.indicators.definitions import CREDIT_CODE_LENGTH, Period
+from jnx.indicators.definitions import CREDIT_CODE_LENGTH, RECORD_TYPES, Period
+from jnx.store.models import StandardRecord
 
 MICRO = Decimal("0.000001")
 #: a SELECT of any columns (a drill-down list)
@@ -63,7 +64,21 @@ def key_filters(scope: Scope, business_key: Any) -> list[ColumnElement[bool]]:
     return out
 
 
-def json_text(column: InstrumentedAttribute[Any], key: str) -> ColumnElement[str]:
+#: every record type an indicator counts (许可, 处罚, 强制, 检查)
+COUNTED = tuple(t for types in RECORD_TYPES.values() for t in types)
+#: the record types with a 双公示 disclosure (completeness, compliance, withdrawals)
+DECIDED = ("license", "penalty")
+
+
+def month_where(scope: Scope, types: tuple[str, ...] = COUNTED) -> list[ColumnElement[bool]]:
+    """The month's standard records of ``types`` by decision date (检查日期 of an inspection), in scope:
+    the WHERE of every figure over standard records and of the list behind it."""
+    s, m = StandardRecord, scope.month
+    return [s.record_type.in_(types), s.decision_date >= m.first, s.decision_date <= m.last,
+            *key_filters(scope, s.business_key)]
+
+
+def json_text(column: InstrumentedAttribute[Any] | ColumnElement[Any], key: str) -> ColumnElement[str]:
     """A JSON field as text (``->>`` on PostgreSQL, ``json_extract`` on SQLite); a list as its JSON text."""
     text: ColumnElement[str] = column[key].as_string()
     return text

@@ -58,7 +58,7 @@ def _scope(ctx: ServiceContext, month: str | None, department: str | None, regio
 
 def indicators(ctx: ServiceContext, *, month: str | None = None, department: str | None = None,
                region: str | None = None) -> IndicatorsResult:
-    return IndicatorsResult(**compute(ctx.session, _scope(ctx, month, department, region)))
+    return IndicatorsResult(**compute(ctx.session, _scope(ctx, month, department, region), parallel=True))
 
 
 def indicator_records(ctx: ServiceContext, key: str, *, month: str | None = None, department: str | None = None,
@@ -80,4 +80,4 @@ def monthly_report(ctx: ServiceContext, month: str, *, months: int = 6) -> dict[
         raise InputError("the monthly report ranks every department", hint="ask the justice bureau for it")
     now = ctx.clock()
     return build_report(ctx.session, Month.parse(month), today=beijing_day(now), now=now,
-                        calendar=WorkdayCalendar.load(ctx.settings.home / "calendar"), months=months)
+                        calendar=WorkdayCalendar.load(ctx.settings.home / "calendar"), months=months, parallel=True)

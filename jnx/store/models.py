@@ -403,6 +403,7 @@ class Disclosure(Base):
         Index(None, "deadline"),  # the month's 公示及时率 (0007)
         Index("ix_disclosures_unrevised_deadline", "deadline", postgresql_where=text("current_revision = 0"),
               sqlite_where=text("current_revision = 0")),  # overdue with no revision yet (0007)
+        Index("ix_disclosures_current", "id", "current_revision", "status", "kind", "business_key"),  # what waits (0009)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -462,8 +463,10 @@ class DisclosureRevision(Base):
     __tablename__ = "disclosure_revisions"
     __table_args__ = (UniqueConstraint("disclosure_id", "revision"), UniqueConstraint("idempotency_key"),
                       Index(None, "due_date"),
-                      Index("ix_disclosure_revisions_waiting_due", "due_date", postgresql_where=text("acknowledged_at IS NULL"),
-                            sqlite_where=text("acknowledged_at IS NULL")))  # what waits: overdue, due soon (0007)
+                      # what waits: overdue, due soon (0007; with the disclosure and revision it names, 0009)
+                      Index("ix_disclosure_revisions_waiting_due", "due_date", "disclosure_id", "revision",
+                            postgresql_where=text("acknowledged_at IS NULL"), sqlite_where=text("acknowledged_at IS NULL")),
+                      Index("ix_disclosure_revisions_first_ack", "disclosure_id", "acknowledged_on", "action"))  # 公示及时率 (0009)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     disclosure_id: Mapped[int] = mapped_column(BigId, ForeignKey("disclosures.id"))

@@ -17,10 +17,10 @@ from itertools import count
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from jnx.indicators.compute import compute, drill, make_scope
+from jnx.indicators.compute import GROUPS, compute, drill, make_scope
 from jnx.indicators.definitions import AllTime, Month
 from jnx.publicity.calendar import WorkdayCalendar
 from jnx.publicity.rules import NaturalPersonPublication, PublicationPolicy, disclosure_deadline
@@ -324,3 +324,64 @@ def test_by_kind_and_by_region(fixture: tuple[Session, dict[str, Any]]) -> None:
         for name in ("came_due", "on_time", "timeliness", "completeness", "compliance", "overdue", "fines_wan"):
             assert regions[code][name] == d[name], (code, name)
     assert _dep(compute(session, _october(session, region="370883")), B)["came_due"] == regions["370883"]["came_due"]
+
+
+#: figure → the drill-down list whose count it is (the one aggregate and the list share their WHERE)
+DRILLED = {
+    "late": lambda t: t["late"], "missing": lambda t: t["missing"], "excluded": lambda t: t["excluded"],
+    "compliance": lambda t: t["blocked"] + t["rejected"], "withdrawal_rate": lambda t: t["withdrawn"],
+    "overdue": lambda t: t["overdue"], "due_1": lambda t: t["due_1"], "due_3": lambda t: t["due_3"],
+    "correction_timeliness": lambda t: t["corrections_due"] - t["corrections_on_time"],
+    "withdrawal_timeliness": lambda t: t["withdrawals_due"] - t["withdrawals_on_time"],
+    "credit_repairs": lambda t: t["credit_repairs"], "penalties": lambda t: t["penalties"],
+    "inspections": lambda t: t["inspections"], "problem_rate": lambda t: t["problems"],
+    "coercive_measures": lambda t: t["coercive_measures"],
+}
+
+
+@pytest.mark.parametrize("today", [TODAY, D(2026, 11, 3)])
+def test_the_aggregates_equal_their_drill_down_counts(fixture: tuple[Session, dict[str, Any]], today: dt.date) -> None:
+    """The month's one pass over its records and the other aggregates (the fast path) against the
+    plain list behind each figure, in total and for each 执法主体 and region."""
+    session, _ = fixture
+    for month in (Month(2026, 9), Month(2026, 10), AllTime()):
+        scope = make_scope(session, month=month, today=today, now=NOW, calendar=CAL)
+        result = compute(session, scope)
+        assert result["total"]["records"] > 0
+        for key, figure in DRILLED.items():
+            assert drill(session, scope, key)["count"] == figure(result["total"]), (str(month), key)
+        for row in result["departments"]:
+            own = make_scope(session, month=month, today=today, now=NOW, calendar=CAL, department=row["department"])
+            for key, figure in DRILLED.items():
+                assert drill(session, own, key)["count"] == figure(row), (str(month), row["department"], key)
+        for row in result["regions"]:
+            own = make_scope(session, month=month, today=today, now=NOW, calendar=CAL, region=row["region"])
+            assert drill(session, own, "late")["count"] == row["late"]
+            assert drill(session, own, "missing")["count"] == row["missing"]
+        c = result["collection"]
+        assert drill(session, scope, "received")["count"] == c["received"]
+        assert drill(session, scope, "open_errors")["count"] == c["open_errors"]
+        assert drill(session, scope, "errors_by_cause")["count"] == sum(e["errors"] for e in result["error_causes"])
+
+
+def test_parallel_connections_give_the_same_figures(migrated_engine: Engine) -> None:
+    """On PostgreSQL ``parallel=True`` runs the query groups on their own connections on one exported
+    snapshot; the figures are those of one connection (on SQLite it is the one-connection path)."""
+    with session_factory(migrated_engine).begin() as session:
+        build(session)
+    with session_factory(migrated_engine)() as session:
+        one = compute(session, _october(session))
+    imported: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if "SET TRANSACTION SNAPSHOT" in statement:
+            imported.append(statement)
+
+    event.listen(migrated_engine, "before_cursor_execute", listen)
+    try:
+        with session_factory(migrated_engine)() as session:
+            many = compute(session, _october(session), parallel=True)
+    finally:
+        event.remove(migrated_engine, "before_cursor_execute", listen)
+    assert many == one and one["total"]["came_due"] == 6
+    assert len(imported) == (len(GROUPS) if migrated_engine.dialect.name == "postgresql" else 0)
