@@ -8,7 +8,9 @@ regions — 40 % licences, 40 % penalties, 10 % inspections, 10 % coercive measu
 for every licence and penalty (2 % blocked, 1 % rejected), its revision (some acknowledged late) and
 delivery, as many raw records from 20 systems, a mapping error for every 20th raw record and a
 daily run per system. Then computes every indicator of 2025-06 (today 2025-06-20) ``--repeat``
-times after ANALYZE and prints the median and slowest. Target (issue 18): under 2 s at 1,000,000
+times after VACUUM ANALYZE (parallel on PostgreSQL unless ``--sequential``) and prints the median
+and slowest wall time, the load average beside it, and on PostgreSQL the server's own time: each
+statement once more under EXPLAIN (ANALYZE), summed. Target (issue 18): under 2 s at 1,000,000
 records on PostgreSQL. Without ``--database-url``: a fresh SQLite file in a temporary folder; with
 a PostgreSQL URL, a fresh database ``jnx_bench_indicators`` is created beside it and dropped after.
 """
@@ -18,6 +20,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import re
 import statistics
 import sys
 import tempfile
@@ -27,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, create_engine, make_url, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, event, make_url, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
 from jnx.indicators.compute import compute, make_scope  # noqa: E402
@@ -124,19 +128,72 @@ def build(engine: Engine, records: int) -> float:
         for statement in statements:
             connection.execute(text(statement))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("ANALYZE" if d is PG else "ANALYZE"))
+        connection.execute(text("VACUUM ANALYZE" if d is PG else "ANALYZE"))  # as autovacuum would (visibility map)
     return time.perf_counter() - started
 
 
-def measure(engine: Engine, repeat: int) -> tuple[list[float], dict[str, Any]]:
+def measure(engine: Engine, repeat: int, parallel: bool) -> tuple[list[float], dict[str, Any]]:
     calendar = WorkdayCalendar.load()
     times, result = [], {}
     for _ in range(repeat):
         with session_factory(engine)() as session:
             started = time.perf_counter()
-            result = compute(session, make_scope(session, month=MONTH, today=TODAY, now=NOW, calendar=calendar))
+            result = compute(session, make_scope(session, month=MONTH, today=TODAY, now=NOW, calendar=calendar),
+                             parallel=parallel)
             times.append(time.perf_counter() - started)
     return times, result
+
+
+def server_time(engine: Engine) -> dict[str, Any]:
+    """Each statement of one computation again, on the server alone: its planning and execution
+    milliseconds under EXPLAIN (ANALYZE), and the CPU seconds its backend used (user + system, from
+    ``log_statement_stats`` sent to the client; parallel workers off so that the one backend does
+    all the work) — figures the machine's load moves far less than wall time."""
+    statements: list[tuple[str, Any]] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "pg_export_snapshot" not in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        measure(engine, 1, parallel=False)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    each = []
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        usage: list[float] = []
+        pattern = re.compile(r"([0-9.]+) s user, ([0-9.]+) s system")
+
+        def notice(diagnostic: Any) -> None:
+            found = pattern.search(diagnostic.message_detail or "")
+            if found:
+                usage.append(float(found.group(1)) + float(found.group(2)))
+
+        raw.add_notice_handler(notice)
+        cursor = raw.cursor()
+        cursor.execute("SET jit = off")
+        cursor.execute("SET random_page_cost = 1.1")
+        for statement, parameters in statements:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+            plan = cursor.fetchone()[0][0]
+            cursor.execute("SET max_parallel_workers_per_gather = 0")
+            cursor.execute("SET client_min_messages = log")
+            cursor.execute("SET log_statement_stats = on")
+            usage.clear()
+            cursor.execute(statement, parameters)
+            cursor.fetchall()
+            cursor.execute("RESET log_statement_stats")
+            cursor.execute("RESET client_min_messages")
+            cursor.execute("RESET max_parallel_workers_per_gather")
+            each.append((round(plan["Planning Time"] + plan["Execution Time"], 1), round(sum(usage) * 1000, 1),
+                         " ".join(statement.split())[:90]))
+        raw.remove_notice_handler(notice)
+    return {"server_ms": round(sum(ms for ms, _, _ in each), 1), "server_cpu_ms": round(sum(cpu for _, cpu, _ in each), 1),
+            "statements": len(each),
+            "slowest": [f"{ms} ms ({cpu} ms CPU) {sql}" for ms, cpu, sql in sorted(each, reverse=True)[:5]]}
 
 
 def main() -> int:
@@ -146,10 +203,15 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (jnx_bench_indicators)")
+    parser.add_argument("--existing", action="store_true",
+                        help="measure the database an earlier --keep kept (no build; --records is then what it holds)")
+    parser.add_argument("--sequential", action="store_true", help="one connection (default: parallel on PostgreSQL)")
     args = parser.parse_args()
     admin = None
     with tempfile.TemporaryDirectory() as folder:
-        if args.database_url:
+        if args.database_url and args.existing:
+            url = make_url(args.database_url).set(database="jnx_bench_indicators").render_as_string(hide_password=False)
+        elif args.database_url:
             admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
             with admin.connect() as c:
                 c.execute(text('DROP DATABASE IF EXISTS "jnx_bench_indicators" WITH (FORCE)'))
@@ -158,13 +220,17 @@ def main() -> int:
         else:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
         try:
-            upgrade(url)
+            if not args.existing:
+                upgrade(url)
             engine = create_engine_for(url)
-            build_seconds = build(engine, args.records)
-            times, result = measure(engine, args.repeat)
+            build_seconds = 0.0 if args.existing else build(engine, args.records)
+            cpu = time.process_time()
+            times, result = measure(engine, args.repeat, parallel=not args.sequential)
+            cpu = (time.process_time() - cpu) / args.repeat
+            server = server_time(engine) if engine.dialect.name == "postgresql" else {}
             engine.dispose()
         finally:
-            if admin is not None and not args.keep:
+            if admin is not None and not (args.keep or args.existing):
                 with admin.connect() as c:
                     c.execute(text('DROP DATABASE IF EXISTS "jnx_bench_indicators" WITH (FORCE)'))
             if admin is not None:
@@ -174,7 +240,9 @@ def main() -> int:
         "database": make_url(url).get_backend_name(), "records": args.records, "month": str(MONTH),
         "build_seconds": round(build_seconds, 1), "seconds": [round(t, 3) for t in times],
         "median_seconds": round(statistics.median(times), 3), "slowest_seconds": round(max(times), 3),
-        "under_2_s": max(times) < 2.0, "departments": len(result["departments"]),
+        "under_2_s": max(times) < 2.0, "parallel": not args.sequential and make_url(url).get_backend_name() == "postgresql",
+        "client_cpu_seconds": round(cpu, 3), "load_average": [round(x, 2) for x in os.getloadavg()], **server,
+        "departments": len(result["departments"]),
         "came_due": total["came_due"], "timeliness": total["timeliness"], "records_decided": total["records"],
         "penalties": total["penalties"], "received": result["collection"]["received"],
     }
