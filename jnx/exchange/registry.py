@@ -54,6 +54,13 @@ class MappingCatalog(Protocol):
     def has(self, name: str, version: str) -> bool: ...
 
 
+def check_cron(value: str | None) -> str | None:
+    """A schedule: a cron expression of 5 fields (China time), or none; ``ValueError`` saying why not."""
+    if value is not None and (len(value.split()) != 5 or not croniter.is_valid(value)):
+        raise ValueError(f"{value!r} is not a cron expression of 5 fields (minute hour day month weekday)")
+    return value
+
+
 class Registration(BaseModel):
     """A registration file, validated."""
 
@@ -104,9 +111,7 @@ class Registration(BaseModel):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is not None and (len(value.split()) != 5 or not croniter.is_valid(value)):
-            raise ValueError(f"{value!r} is not a cron expression of 5 fields (minute hour day month weekday)")
-        return value
+        return check_cron(value)
 
     @field_validator("mappings")
     @classmethod

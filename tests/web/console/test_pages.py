@@ -198,3 +198,37 @@ def test_a_department_officers_bulk_action_touches_its_own_systems_only(client: 
     assert 'data-touches="4"' in both.text
     test_client.post("/errors/ignore", data={"rule": "code.unknown", "reason": "x", "csrf_token": _csrf(confirm.text)})
     assert _open_by_group(migrated_engine) == {"b": 2, "c": 1}
+
+
+def test_a_schedule_is_previewed_with_its_next_runs_then_set_and_audited(client: tuple[TestClient, Settings],
+                                                                          migrated_engine: Engine) -> None:
+    test_client, _ = client
+    _log_in(test_client, "op")
+    preview = test_client.get("/systems/sys-a/schedule", params={"cron": " 30  2 * * * "})
+    assert preview.status_code == 200 and 'data-touches="1"' in preview.text
+    assert 'data-figure="after">30 2 * * *<' in preview.text and preview.text.count("02:30:00") == 3  # China time
+    wrong = test_client.get("/systems/sys-a/schedule", params={"cron": "every day"})
+    assert wrong.status_code == 400 and "cron expression of 5 fields" in wrong.text
+    with session_factory(migrated_engine)() as session:
+        row = session.get(SourceSystem, "sys-a")
+        assert row is not None and row.schedule_cron is None  # the preview changed nothing
+    done = test_client.post("/systems/sys-a/schedule", data={"cron": "30 2 * * *", "csrf_token": _csrf(preview.text)},
+                            follow_redirects=False)
+    assert (done.status_code, done.headers["location"]) == (303, "/systems/sys-a")
+    with session_factory(migrated_engine)() as session:
+        from sqlalchemy import select
+
+        from jnx.store.models import AuditEntry
+
+        row = session.get(SourceSystem, "sys-a")
+        assert row is not None and row.schedule_cron == "30 2 * * *" and row.registration["schedule"] == "30 2 * * *"
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "system.schedule_set")).one()
+    assert (entry.actor, entry.subject, entry.details["before"], entry.details["after"]) == ("op", "system:sys-a", None, "30 2 * * *")
+    same = test_client.get("/systems/sys-a/schedule", params={"cron": "30 2 * * *"})
+    assert 'data-touches="0"' in same.text  # nothing to change: the button is disabled
+
+
+def test_a_department_officer_cannot_change_a_schedule(client: tuple[TestClient, Settings]) -> None:
+    test_client, _ = client
+    _log_in(test_client, "officer")
+    assert test_client.get("/systems/sys-a/schedule", params={"cron": "30 2 * * *"}).status_code == 403
