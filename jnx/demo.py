@@ -152,7 +152,7 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
         # every disclosure is signed by jnx and encrypted to the platform (JWS in JWE), pushes and receipts audited
         with credit_outbox(engine, credit, MappingSecrets(environment), audit=audit,
                            sealer=EnvelopeSealer(keys.jnx_sig, keys.platform_enc.public())) as wired:
-            passed = wired.outbox.deliver_due(limit=1_000_000)
+            passed = wired.deliver(limit=1_000_000)
         delivered.add(passed)
         say(f"pushed disclosures, signed and encrypted: {passed.acknowledged} acknowledged, {passed.rejected} rejected")
     summary = _summary(engine, runs, totals, derived.as_dict(), delivered.as_dict(), settings, time.monotonic() - started)

@@ -18,6 +18,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from jnx.adapters.traffic import Traffic
+
 
 @dataclass(frozen=True)
 class Watermark:
@@ -172,6 +174,7 @@ class Adapters:
     pusher: Pusher | None = None
     lines: Any = None  # the LineSet, for `jnx systems check`
     _close: list[Callable[[], None]] = field(default_factory=list)
+    traffic: Traffic = field(default_factory=Traffic)  # the transport's retries (jnx.adapters.traffic)
 
     def close(self) -> None:
         for close in self._close:

@@ -53,6 +53,7 @@ from jnx.adapters.errors import (
 from jnx.adapters.instants import excel_serial_date, in_the_future
 from jnx.adapters.lines import Clock, Line, LineSet
 from jnx.adapters.screening import text_problem
+from jnx.adapters.traffic import Traffic
 from jnx.adapters.transport import Sleep, Transport
 
 
@@ -373,11 +374,13 @@ class DbFrontPusher:
         return receipts
 
 
-def build_dbfront(config: DbFrontConfig, secrets: SecretResolver, *, sleep: Sleep = time.sleep, clock: Clock = time.monotonic) -> Adapters:
+def build_dbfront(config: DbFrontConfig, secrets: SecretResolver, *, sleep: Sleep = time.sleep, clock: Clock = time.monotonic,
+                  traffic: Traffic | None = None) -> Adapters:
     url = resolve_secret(secrets, config.url)
     engine = sa.create_engine(url, pool_pre_ping=True)
     lines = LineSet([(url, "database")], config.health, clock=clock)
-    db = FrontDatabase(engine, Transport(lines, config.retry, sleep=sleep), schema=config.db_schema)
+    traffic = traffic if traffic is not None else Traffic()
+    db = FrontDatabase(engine, Transport(lines, config.retry, sleep=sleep, traffic=traffic), schema=config.db_schema)
     pullers: dict[str, Puller] = {spec.record_type: DbFrontPuller(db, spec, page_size=config.page_size) for spec in config.pull}
     pusher = DbFrontPusher(db, config.push) if config.push else None
-    return Adapters(pullers=pullers, pusher=pusher, lines=lines, _close=[engine.dispose])
+    return Adapters(pullers=pullers, pusher=pusher, lines=lines, _close=[engine.dispose], traffic=traffic)

@@ -28,6 +28,7 @@ from jnx.adapters.config import (
 from jnx.adapters.lines import Clock, LineSet
 from jnx.adapters.rest import RestPuller, RestPusher
 from jnx.adapters.soap import CheckedZeepTransport, SoapPuller, SoapPusher, SoapService
+from jnx.adapters.traffic import Traffic
 from jnx.adapters.transport import HttpClient, Sleep, Transport
 
 
@@ -48,19 +49,22 @@ def build_adapters(
     session: requests.Session | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
+    traffic: Traffic | None = None,
 ) -> Adapters:
+    """``traffic`` counts the transport's retries (a new one when not given: ``Adapters.traffic``)."""
+    traffic = traffic if traffic is not None else Traffic()
     if isinstance(config, DbFrontConfig):
         from jnx.adapters.dbfront import build_dbfront
 
-        return build_dbfront(config, secrets, sleep=sleep, clock=clock)
+        return build_dbfront(config, secrets, sleep=sleep, clock=clock, traffic=traffic)
     if isinstance(config, FileDropConfig):
         from jnx.adapters.files import build_files
 
         return build_files(config)
     session = session or new_session()
     lines = LineSet([(line.url, line.name) for line in config.lines], config.health, clock=clock)
-    transport = Transport(lines, config.retry, sleep=sleep)
-    adapters = Adapters(lines=lines, _close=[session.close])
+    transport = Transport(lines, config.retry, sleep=sleep, traffic=traffic)
+    adapters = Adapters(lines=lines, _close=[session.close], traffic=traffic)
     if isinstance(config, RestConfig):
         http = HttpClient(session, transport, config.timeouts, auth=build_http_auth(config.auth, secrets))
         adapters.pullers = {spec.record_type: RestPuller(http, spec, page_size=config.page_size) for spec in config.pull}

@@ -44,6 +44,7 @@ from jnx.adapters.errors import (
     TruncatedPageError,
 )
 from jnx.adapters.lines import Line, LineSet
+from jnx.adapters.traffic import Traffic
 from jnx.adapters.urls import redact_url
 from jnx.errors import AdapterError, TransientError, TransportError
 
@@ -60,6 +61,8 @@ class _CallState:
     tried: list[Line] = field(default_factory=list)  # lines tried since the last pause
     retry_afters: list[float] = field(default_factory=list)
     pauses: int = 0
+    attempts: int = 0
+    waits_for_retry_after: bool = False  # the coming pause is the server's Retry-After
 
 
 class Transport:
@@ -70,6 +73,8 @@ class Transport:
     line (round robin). Only when the next line is one this call already tried since its last pause
     (one line left, or every line tried once) does it pause: backoff with full jitter, at least the
     largest ``Retry-After`` heard in that round (or the next probe when every line is down), capped.
+    Every retry, line switch, Retry-After wait and second waited is told to ``traffic`` (the run's
+    or delivery pass's :class:`~jnx.adapters.traffic.Traffic`).
     """
 
     def __init__(
@@ -79,11 +84,13 @@ class Transport:
         *,
         sleep: Sleep = time.sleep,
         jitter: Callable[[float], float] = lambda high: random.uniform(0.0, high),
+        traffic: Traffic | None = None,
     ) -> None:
         self.lines = lines
         self.retry = retry
         self._sleep = sleep
         self._jitter = jitter
+        self.traffic = traffic if traffic is not None else Traffic()
 
     def call(self, op: Callable[[Line], T], *, what: str) -> T:
         """``op(line)`` on a healthy line; retried on transient errors, failing over between lines.
@@ -97,7 +104,7 @@ class Transport:
             stop=stop_after_attempt(self.retry.attempts),
             retry=retry_if_exception_type(TransientError),
             wait=lambda retry_state: self._wait(retry_state, state, what),
-            sleep=lambda seconds: self._sleep(seconds) if seconds > 0 else None,
+            sleep=self._pause_for,
             reraise=True,
         )
         for attempt in retrying:
@@ -105,8 +112,21 @@ class Transport:
                 return self._attempt(op, state, what)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
+    def _pause_for(self, seconds: float) -> None:
+        if seconds > 0:
+            self.traffic.waited(seconds)
+            self._sleep(seconds)
+
     def _attempt(self, op: Callable[[Line], T], state: _CallState, what: str) -> T:
-        line = self.lines.pick(state.failed)  # AllLinesDownError (transient) when every line is down
+        retry = state.attempts > 0
+        state.attempts += 1
+        line = self.lines.next_line(state.failed)
+        if retry:
+            self.traffic.retried(switched_line=line is not None and state.failed is not None and line is not state.failed,
+                                 after_retry_after=state.waits_for_retry_after)
+            state.waits_for_retry_after = False
+        if line is None:
+            line = self.lines.pick(state.failed)  # AllLinesDownError (transient) when every line is down
         state.tried.append(line)
         try:
             try:
@@ -135,24 +155,26 @@ class Transport:
             log.warning("%s: attempt %d failed (%s); switching to line %s", what, number, last, upcoming.label)
             return 0.0
         state.pauses += 1
-        pause = self._pause(state.pauses, state.retry_afters, all_down=upcoming is None)
+        pause, state.waits_for_retry_after = self._pause(state.pauses, state.retry_afters, all_down=upcoming is None)
         log.warning("%s: attempt %d failed (%s); retrying in %.2fs", what, number, last, pause)
         state.tried.clear()
         state.retry_afters.clear()
         return pause
 
-    def _pause(self, pauses: int, retry_afters: list[float], *, all_down: bool) -> float:
-        """Seconds to wait before the next round: jittered backoff, at least a capped Retry-After."""
+    def _pause(self, pauses: int, retry_afters: list[float], *, all_down: bool) -> tuple[float, bool]:
+        """Seconds to wait before the next round — jittered backoff, at least a capped Retry-After —
+        and whether the server's Retry-After set them."""
         high = min(self.retry.maximum, self.retry.initial * 2 ** (pauses - 1))
         pause = self._jitter(high) if high > 0 else 0.0
-        wanted = max(retry_afters, default=None)
+        asked = max(retry_afters, default=None)
+        wanted = asked
         if all_down:
             probe = self.lines.next_probe_in()
             if probe is not None:
                 wanted = probe if wanted is None else max(wanted, probe)
         if wanted is not None:
             pause = max(pause, min(wanted, self.retry.max_retry_after))
-        return pause
+        return pause, asked is not None and asked > 0 and pause <= min(asked, self.retry.max_retry_after)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -11,21 +11,18 @@ import typer
 
 from jnx.adapters.config import MappingSecrets
 from jnx.commands._context import load_settings, open_engine, os_context, record_audit, transaction
+from jnx.commands._credit import credit_delivery, credit_platform
 from jnx.commands._output import JsonOption, emit
 from jnx.commands.exchange import progress_bar
-from jnx.errors import ConfigError, InputError
-from jnx.exchange.registry import RegisteredSystem, SystemRegistry
+from jnx.errors import InputError
 from jnx.exchange.runs import beijing_today
 from jnx.publicity.actions import expire_displays, recompute_deadlines, withdraw
 from jnx.publicity.calendar import WorkdayCalendar
-from jnx.publicity.delivery import credit_outbox
-from jnx.publicity.derive import credit_system
 from jnx.publicity.enforcement import late_items
 from jnx.publicity.reconcile import reconcile_credit
 from jnx.publicity.repair import repair
 from jnx.publicity.views import show_disclosure
 from jnx.settings import Settings
-from jnx.store.db import session_factory
 from jnx.store.models import DisclosureStatus
 
 app = typer.Typer(help="双公示 disclosures: list, show, withdraw, deliver to the credit platform.", no_args_is_help=True)
@@ -37,35 +34,6 @@ SystemOption = Annotated[str | None, typer.Option("--system", help="The credit s
 
 def _calendar(settings: Settings) -> WorkdayCalendar:
     return WorkdayCalendar.load(settings.home / "calendar")
-
-
-def _credit(settings: Settings, system_id: str | None) -> RegisteredSystem:
-    with open_engine(settings) as engine, session_factory(engine)() as session:
-        if system_id is not None:
-            chosen = SystemRegistry().get(session, system_id)
-            if chosen.kind != "credit":
-                raise ConfigError(f"system {chosen.id!r} is of kind {chosen.kind!r}, not a credit platform",
-                                  hint="give --system the id of a system registered with `kind: credit` (`jnx systems list`)")
-            return chosen
-        system = credit_system(session)
-    if system is None:
-        raise ConfigError("no enabled system of kind `credit` is registered",
-                          hint="register the credit platform with `jnx systems register FILE` (kind: credit, a push section)")
-    return system
-
-
-def _key_store(settings: Settings, system: RegisteredSystem) -> Any:
-    from jnx.publicity.delivery import sends_in_clear
-
-    if sends_in_clear(system):
-        return None
-    from jnx.security.operator import key_store
-
-    passphrase = os.environ.get(settings.key_passphrase_env)
-    if not passphrase:
-        raise ConfigError(f"system {system.id!r} seals its pushes but {settings.key_passphrase_env} is empty: nothing was pushed",
-                          hint=f"export {settings.key_passphrase_env}=… so jnx can use its signing key")
-    return key_store(settings.home, passphrase)
 
 
 def _render_list(rows: list[dict[str, Any]]) -> None:
@@ -194,18 +162,14 @@ def deliver(
 ) -> None:
     """Push what is due now to the credit platform (for cron); exit 0 even when some were rejected."""
     settings = load_settings()
-    credit = _credit(settings, system)
-    from jnx.commands._context import anchor_log
-    from jnx.security.audit_sql import SqlAuditStore
-
-    with open_engine(settings) as engine, credit_outbox(engine, credit, MappingSecrets(dict(os.environ)), keys=_key_store(settings, credit),
-                                                       audit=SqlAuditStore(engine, anchors=anchor_log(settings)),
-                                                       seal_processes=settings.seal_processes) as wired, \
+    with open_engine(settings) as engine, credit_delivery(settings, engine, os.environ, system=system) as wired, \
             progress_bar(not as_json) as bar:
-        summary = wired.outbox.deliver_due(limit, progress=bar)
+        summary = wired.deliver(limit, progress=bar)
     emit(summary.as_dict(), as_json,
          lambda d: typer.echo(f"claimed {d['claimed']}: {d['acknowledged']} acknowledged, {d['rejected']} rejected, "
-                              f"{d['retried']} to retry, {d['failed']} failed, {d['superseded']} superseded"))
+                              f"{d['retried']} to retry, {d['failed']} failed, {d['superseded']} superseded"
+                              + (f"; {d['request_retries']} request(s) retried ({d['line_switches']} on another line, "
+                                 f"{d['retry_after_waits']} after Retry-After)" if d["request_retries"] else "")))
 
 
 @app.command("recompute-deadlines")
@@ -236,7 +200,7 @@ def expire(as_json: JsonOption = False) -> None:
 def reconcile_credit_(system: SystemOption = None, as_json: JsonOption = False) -> None:
     """Compare what the credit platform holds (hand-filed records too) with jnx's disclosures."""
     settings = load_settings()
-    credit = _credit(settings, system)
+    credit = credit_platform(settings, system)
     with open_engine(settings) as engine, progress_bar(not as_json) as bar:
         report = reconcile_credit(engine, credit, MappingSecrets(dict(os.environ)), progress=bar).as_dict()
 

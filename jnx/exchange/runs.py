@@ -28,6 +28,8 @@ from jnx.adapters.base import Adapters, Page, Puller, Watermark
 from jnx.adapters.config import SecretResolver
 from jnx.adapters.factory import build_adapters
 from jnx.adapters.instants import went_backwards
+from jnx.adapters.lines import LineReport
+from jnx.adapters.traffic import TrafficCounts
 from jnx.errors import ConfigError, JnxError, PermanentError, StorageError
 from jnx.exchange.gcpolicy import fewer_collections
 from jnx.exchange.ingest import (
@@ -126,13 +128,21 @@ class RunSummary:
     pages: dict[str, int] = field(default_factory=dict)  # pages committed per stream by this run
     stream: str | None = None  # the stream being pulled (where a failure happened)
     configuration: bool = False  # it failed on the registration or its environment (a secret not set…), not the system
+    traffic: TrafficCounts = field(default_factory=TrafficCounts)  # retries, line switches, Retry-After waits
+    lines: list[LineReport] = field(default_factory=list)  # the system's lines as this run left them
+    live_traffic: Callable[[], TrafficCounts] | None = field(default=None, repr=False)  # while the run pulls
+
+    def stored_counts(self, counts: PageCounts | None = None) -> dict[str, Any]:
+        """What ``runs.counts`` keeps: the record counts and the transport's retries (so far)."""
+        traffic = self.live_traffic() if self.live_traffic is not None else self.traffic
+        return {**(counts or self.counts).as_dict(), **traffic.as_dict()}
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "system": self.system_id,
             "status": self.status.value,
-            **self.counts.as_dict(),
+            **self.stored_counts(),
             "seconds": round(self.seconds, 3),
             "error": self.error,
             "warnings": self.warnings,
@@ -345,14 +355,19 @@ class RunService:
             system = self.registry.get(session, run.system_id)
             full = run.full
             previous = PageCounts(**{k: v for k, v in (run.counts or {}).items() if k in PageCounts.__dataclass_fields__})
-        summary = RunSummary(lease.row_id, system.id, RunStatus.RUNNING, counts=previous)
+            earlier = TrafficCounts.of(run.counts)  # a resumed run keeps the retries of its earlier attempts
+        summary = RunSummary(lease.row_id, system.id, RunStatus.RUNNING, counts=previous, traffic=earlier)
         status = RunStatus.SUCCEEDED
         try:
             adapters = self.adapters_factory(system.registration.adapter, self.secrets)
+            summary.live_traffic = lambda: earlier + adapters.traffic.snapshot()
             try:
                 for stream, puller in adapters.pullers.items():
                     lease = self._pull_stream(lease, system, stream, puller, full, summary)
             finally:
+                summary.traffic = earlier + adapters.traffic.snapshot()
+                summary.live_traffic = None
+                summary.lines = adapters.lines.report() if adapters.lines is not None else []
                 adapters.close()
         except LeaseLostError:
             summary.status = RunStatus.CANCELLED
@@ -363,7 +378,7 @@ class RunService:
             summary.status = RunStatus.QUEUED
             summary.seconds = time.monotonic() - started
             try:
-                self.leases.release(lease, values={"counts": summary.counts.as_dict()})
+                self.leases.release(lease, values={"counts": summary.stored_counts()})
             except LeaseLostError:
                 pass
             return summary
@@ -373,12 +388,21 @@ class RunService:
             summary.configuration = isinstance(exc, ConfigError)
         summary.status = status
         summary.seconds = time.monotonic() - started
-        values = {"counts": {**summary.counts.as_dict(), "seconds": round(summary.seconds, 3), "warnings": summary.warnings},
+        if summary.traffic.retries:  # a platform failing shows in the run, not only in stderr lines
+            summary.warnings.append(f"{system.id}: {summary.traffic.sentence()}")
+        values = {"counts": {**summary.stored_counts(), "seconds": round(summary.seconds, 3), "warnings": summary.warnings},
                   "error": summary.error}
         try:
             self.leases.complete(lease, status, values=values)
         except LeaseLostError:
             summary.status = RunStatus.CANCELLED
+        counts, traffic = summary.counts, summary.traffic
+        log.log(logging.WARNING if status is RunStatus.FAILED else logging.INFO,
+                "run #%d of %s %s in %.1f s: pulled %d, new %d, revised %d, unchanged %d, with errors %d; "
+                "%d retries, %d line switches, %d Retry-After waits%s", summary.run_id, system.id, summary.status.value,
+                summary.seconds, counts.pulled, counts.new, counts.revised, counts.unchanged, counts.errors,
+                traffic.retries, traffic.line_switches, traffic.retry_after_waits,
+                f" — {summary.error}" if summary.error else "")
         return summary
 
     def _pull_stream(self, lease: Lease, system: RegisteredSystem, stream: str, puller: Puller, full: bool,
@@ -497,7 +521,7 @@ class RunService:
             fenced = affected(session.execute(
                 update(Run)
                 .where(Run.id == lease.row_id, Run.lease_owner == lease.owner, Run.status == RunStatus.RUNNING)
-                .values(counts=counts.as_dict(), heartbeat_at=utcnow(), lease_expires_at=expires,
+                .values(counts=summary.stored_counts(counts), heartbeat_at=utcnow(), lease_expires_at=expires,
                         watermark_to=new_mark)
             ))
             if fenced != 1:

@@ -29,7 +29,8 @@ from jnx.adapters.receipts import read_receipts
 from jnx.adapters.rest import RestPusher, decode_json
 from jnx.errors import ConfigError
 from jnx.exchange.registry import RegisteredSystem
-from jnx.publicity.outbox import Audit, Outbox, RetryPolicy
+from jnx.progress import WorkProgress
+from jnx.publicity.outbox import Audit, DeliverySummary, Outbox, RetryPolicy
 from jnx.publicity.sealing import (
     DEFAULT_ENVELOPE_TTL,
     DEFAULT_PROCESSES,
@@ -143,6 +144,19 @@ class CreditOutbox:
     outbox: Outbox
     adapters: Adapters
     helpers: EnvelopeHelpers | None = None
+    system_id: str = ""  # the credit system's id
+
+    def deliver(self, limit: int = 1000, progress: WorkProgress | None = None) -> DeliverySummary:
+        """One pass of :meth:`Outbox.deliver_due`, with the retries, line switches and Retry-After
+        waits its pushes went through (``jnx disclosures deliver``, ``jnx serve``, ``jnx demo``)."""
+        before = self.adapters.traffic.snapshot()
+        summary = self.outbox.deliver_due(limit, progress=progress)
+        traffic = self.adapters.traffic.snapshot() - before
+        summary.request_retries += traffic.retries
+        summary.line_switches += traffic.line_switches
+        summary.retry_after_waits += traffic.retry_after_waits
+        summary.waited_seconds += traffic.waited_seconds
+        return summary
 
     def close(self) -> None:
         if self.helpers is not None:
@@ -175,5 +189,5 @@ def credit_outbox(engine: Engine, system: RegisteredSystem, secrets: SecretResol
     outbox = Outbox(engine, adapters.pusher, withdrawals=withdrawals, sealer=helpers or sealer, policy=policy,
                     worker_id=worker_id, batch_size=batch_size, audit=audit,
                     receipt_check=helpers or check)
-    return CreditOutbox(outbox, adapters, helpers)
+    return CreditOutbox(outbox, adapters, helpers, system.id)
 

@@ -92,6 +92,12 @@ class DeliverySummary:
     superseded: int = 0
     lost_leases: int = 0
     batches: int = 0
+    # the transport's, for the pass (jnx.adapters.traffic): attempts after a call's first, how many went
+    # to another line, how many waited for the server's Retry-After, seconds waited between rounds
+    request_retries: int = 0
+    line_switches: int = 0
+    retry_after_waits: int = 0
+    waited_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DeliverySummary) -> None:
@@ -102,6 +108,7 @@ class DeliverySummary:
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["errors"] = self.errors[:20]
+        data["waited_seconds"] = round(self.waited_seconds, 3)
         return data
 
 

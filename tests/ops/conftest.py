@@ -3,14 +3,47 @@ database is unreachable, start it again and it answers), and a real HTTP server 
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.commands.conftest import jnx  # noqa: F401
+from jnx.sandbox.envelopes import dynamic_envelope_unwrap, home_signers, platform_key
+from jnx.sandbox.runner import Sandbox, SandboxConfig
+from jnx.sandbox.systems import registrations_for, secrets_from
+from tests.commands.conftest import Jnx, db, home, jnx  # noqa: F401
+
+PASSPHRASE = "a passphrase for the operations tests"
+
+
+@pytest.fixture
+def sealed_sandbox(home: Path) -> Iterator[tuple[Sandbox, Path]]:  # noqa: F811
+    """The sandbox as `jnx sandbox serve` starts it: its credit platform opens envelopes only, with its
+    key kept under the home, and trusts the signing keys of the home's key store."""
+    home.mkdir(parents=True, exist_ok=True)
+    key, public = platform_key(home / "sandbox")
+    config = SandboxConfig(seed=5, records=40, port_base=0, unwrap=dynamic_envelope_unwrap([key], home_signers(home)))
+    with Sandbox(config) as sandbox:
+        yield sandbox, public
+
+
+def register_demo_systems(jnx: Jnx, sandbox: Sandbox, platform_public: Path, folder: Path,  # noqa: F811
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """What docs/sandbox.md says to do: the secrets exported, jnx's key made, the platform's imported,
+    and the demo's registrations (the four systems, on this sandbox's ports) registered."""
+    monkeypatch.setenv("JNX_KEY_PASSPHRASE", PASSPHRASE)
+    for name, secret in secrets_from(sandbox.config.credentials).items():
+        monkeypatch.setenv(name, secret)
+    assert jnx("keys", "generate").code == 0
+    assert jnx("keys", "import-peer", str(platform_public), "--use", "enc", "--name", "sandbox-credit").code == 0
+    for doc in registrations_for(sandbox.urls()):
+        path = folder / f"{doc['id']}.yaml"
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        assert jnx("systems", "register", str(path)).code == 0
 
 
 class Relay:
