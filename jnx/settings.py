@@ -115,6 +115,16 @@ class Settings(BaseSettings):
         description="Name of the environment variable holding the passphrase of the key store.",
     )
     log_level: str = "INFO"
+    log_format: str = Field(
+        default="text",
+        description="text: lines for people; json: one JSON object per line on stderr, with run, system, disclosure "
+        "and request ids (docs/operations.md).",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="A bearer token that opens /metrics of `jnx web` to Prometheus from anywhere; unset: /metrics of "
+        "`jnx web` answers loopback clients only (docs/operations.md).",
+    )
     envelope_max_lifetime_hours: float = Field(
         default=168.0,
         gt=0,

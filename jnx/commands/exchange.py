@@ -297,6 +297,9 @@ def serve(
     metrics_port: Annotated[int | None, typer.Option("--metrics-port", min=1, max=65535,
                                                      help="Serve /healthz, /readyz and /metrics (no login) on this port.")] = None,
     metrics_host: Annotated[str, typer.Option("--metrics-host", help="Address of --metrics-port (0.0.0.0: every interface).")] = "127.0.0.1",
+    deliver: Annotated[bool, typer.Option("--deliver/--no-deliver", help="Deliver the 双公示 outbox in this process.")] = True,
+    deliver_every: Annotated[float, typer.Option("--deliver-every", min=1, help="Seconds between delivery passes "
+                                                 "(a run that stores disclosures starts one at once).")] = 30.0,
 ) -> None:
     """Run the scheduler, N workers and the outbox delivery until SIGTERM or Ctrl-C (runs in flight stop
     after their page); with --web PORT, the HTTP API and console beside them (as `jnx web`); with
@@ -305,9 +308,15 @@ def serve(
     import socket
     import threading
 
+    from jnx.adapters.traffic import TrafficCounts
+    from jnx.commands._credit import credit_delivery
+    from jnx.exchange.runs import RunSummary
     from jnx.exchange.scheduler import serve as serve_forever
     from jnx.ops.health import readiness_probe
     from jnx.ops.listener import ops_app, serve_in_thread, stop_server
+    from jnx.ops.metrics import ProcessMetrics, database_collector, exposition, registry_of
+    from jnx.publicity.deliverer import Deliverer
+    from jnx.publicity.outbox import DeliverySummary
 
     settings = load_settings()
     level = settings.log_level.upper()
@@ -318,19 +327,39 @@ def serve(
     with exchange() as ex:
         ex.worker_id = f"{socket.gethostname()}-{os.getpid()}"
         api = web_in_thread(ex.settings, ex.engine, web_host, web) if web is not None else None
+        seen = ProcessMetrics()
+
+        def passed(wired: Any, summary: DeliverySummary) -> None:
+            seen.delivery_pass(wired.system_id, TrafficCounts(summary.request_retries, summary.line_switches,
+                                                              summary.retry_after_waits, summary.waited_seconds))
+            if wired.adapters.lines is not None:
+                seen.lines_seen(wired.system_id, wired.adapters.lines.report())
+
+        deliverer = Deliverer(lambda: credit_delivery(ex.settings, ex.engine, ex.environment,
+                                                      worker_id=f"{ex.worker_id}-outbox"),
+                              every=deliver_every, on_pass=passed)
+
+        def ran(summary: RunSummary) -> None:
+            seen.lines_seen(summary.system_id, summary.lines)
+            if summary.counts.new or summary.counts.revised:
+                deliverer.wake()  # its disclosures go out now, not at the next interval
+
         listener = None
         if metrics_port is not None:
             probe = readiness_probe(ex.engine.url, ex.settings.home, os.environ.get(ex.settings.key_passphrase_env))
-            listener = serve_in_thread(ops_app(probe), metrics_host, metrics_port, name="jnx-metrics")
+            metrics = registry_of(database_collector(ex.engine, ex.settings.home / "calendar"), seen)
+            listener = serve_in_thread(ops_app(probe, exposition(metrics)), metrics_host, metrics_port, name="jnx-metrics")
         typer.echo(f"jnx serve: {workers} worker(s) as {ex.worker_id}"
                    + (f", API on http://{web_host}:{web}" if web is not None else "")
                    + (f", metrics on http://{metrics_host}:{metrics_port}/metrics" if metrics_port is not None else "")
-                   + "; SIGTERM or Ctrl-C stops", err=True)
+                   + ("" if deliver else ", outbox not delivered (--no-deliver)") + "; SIGTERM or Ctrl-C stops", err=True)
         try:
             from jnx.ops.serving import serve_operations
 
             with serve_operations(ex, workers, threading.Event()) as operations:  # registry, alerts, NOTIFY, fair claims
-                serve_forever(ex, workers=workers, tick=tick, **operations)
+                if deliver:
+                    operations["loops"] = [*operations["loops"], deliverer.loop]  # the 双公示 outbox
+                serve_forever(ex, workers=workers, tick=tick, on_summary=ran, **operations)
         finally:
             for server in (api, listener):
                 if server is not None:

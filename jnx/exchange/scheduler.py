@@ -6,7 +6,7 @@
   path on SQLite — :mod:`jnx.store.leases`), executes them and completes the lease; a worker that
   dies leaves a lease that expires, and the run is taken over.
 * :func:`serve` runs one scheduler loop, N worker threads and the caller's side loops (alerts, the
-  worker registry's heartbeat — :mod:`jnx.ops`) until SIGTERM/SIGINT; on a signal,
+  worker registry's heartbeat — :mod:`jnx.ops`; the outbox delivery — :mod:`jnx.publicity.deliverer`) until SIGTERM/SIGINT; on a signal,
   workers finish the page they are on — each page commits on its own — and stop; a run cut short
   is released, due again at once, and resumes from its last committed page.
 """
@@ -137,15 +137,15 @@ def run_due(ex: Exchange) -> list[RunSummary]:
 def serve(ex: Exchange, *, workers: int = 2, tick: float = 30.0, stop: threading.Event | None = None,
           lease_for: dt.timedelta = LEASE_FOR, department_cap: int | None = None, wakeup: Wakeup | None = None,
           doing: Activity | None = None, loops: Sequence[Callable[[threading.Event], None]] = (),
-          idle: float = 2.0) -> None:
+          idle: float = 2.0, on_summary: Callable[[RunSummary], None] | None = None) -> None:
     """A scheduler loop, ``workers`` worker threads and one thread per side loop (each given the stop
-    event) until SIGTERM/SIGINT (or ``stop`` is set)."""
+    event) until SIGTERM/SIGINT (or ``stop`` is set); ``on_summary`` is told each run's summary."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     pool = [Worker(ex, name=f"{ex.worker_id}-w{i}", stop=stop, lease_for=lease_for, department_cap=department_cap,
-                   wakeup=wakeup, doing=doing) for i in range(workers)]
+                   wakeup=wakeup, doing=doing, on_summary=on_summary) for i in range(workers)]
     threads = [threading.Thread(target=w.loop, args=(idle,), name=w.name, daemon=True) for w in pool]
     threads += [threading.Thread(target=loop, args=(stop,), name=f"jnx-side-{i}", daemon=True) for i, loop in enumerate(loops)]
     for thread in threads:

@@ -9,17 +9,21 @@ this process, which keeps the signals.
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import socket
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry
 
 from jnx import __version__
 from jnx.errors import ConfigError
 from jnx.ops.health import Readiness, liveness
+from jnx.ops.metrics import exposition
 
 Probe = Callable[[], Readiness]
 #: Prometheus' text exposition format (what prometheus_client.exposition writes)
@@ -40,6 +44,45 @@ def health_router(probe: Probe) -> APIRouter:
     def readyz() -> JSONResponse:
         ready = probe()
         return JSONResponse(ready.as_dict(), status_code=200 if ready.ok else 503, headers={"Cache-Control": "no-store"})
+
+    return router
+
+
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+
+
+def _from_loopback(request: Request) -> bool:
+    """A client on this machine that no proxy forwarded (a proxy on loopback adds X-Forwarded-For)."""
+    host = request.client.host if request.client is not None else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    forwarded = any(h in request.headers for h in ("x-forwarded-for", "forwarded", "x-real-ip"))
+    return (address in LOOPBACK or address == ipaddress.ip_address("::1")) and not forwarded
+
+
+def metrics_router(registry: CollectorRegistry, token: str | None) -> APIRouter:
+    """``/metrics`` of ``jnx web``: with ``token`` (``JNX_METRICS_TOKEN``), for a request that brings
+    ``Authorization: Bearer <token>``; without, for loopback clients only (docs/operations.md)."""
+    router = APIRouter(include_in_schema=False)
+    render = exposition(registry)
+    expected = f"Bearer {token}".encode() if token else None
+
+    @router.get("/metrics")
+    def prometheus(request: Request) -> Response:
+        given = request.headers.get("authorization", "").encode()
+        if expected is not None and hmac.compare_digest(given, expected):
+            allowed = True
+        else:
+            allowed = expected is None and _from_loopback(request)
+        if not allowed:
+            detail = ("/metrics needs the bearer token of JNX_METRICS_TOKEN" if expected is not None else
+                      "/metrics of jnx web answers this machine only; set JNX_METRICS_TOKEN to scrape it from elsewhere")
+            return JSONResponse({"title": "Forbidden", "status": 401 if expected is not None else 403, "detail": detail},
+                                status_code=401 if expected is not None else 403, media_type="application/problem+json",
+                                headers={"WWW-Authenticate": "Bearer"} if expected is not None else None)
+        return Response(render(), media_type=METRICS_CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
     return router
 

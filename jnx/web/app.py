@@ -20,7 +20,8 @@ from sqlalchemy import Engine
 
 from jnx import __version__
 from jnx.ops.health import readiness_probe
-from jnx.ops.listener import health_router
+from jnx.ops.listener import health_router, metrics_router
+from jnx.ops.metrics import database_collector, registry_of
 from jnx.services import audit, disclosures, errors, systems
 from jnx.settings import Settings
 from jnx.store.db import create_engine_for
@@ -83,6 +84,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
 
     probe = readiness_probe(engine.url, settings.home, environment.get(settings.key_passphrase_env))
     app.include_router(health_router(probe))  # /healthz, /readyz (docs/operations.md)
+    app.include_router(metrics_router(registry_of(database_collector(engine, settings.home / "calendar")),
+                                      settings.metrics_token))
 
     app.include_router(accounts_router(gateway), responses=PROBLEMS)
     app.include_router(indicators_router(gateway), responses=PROBLEMS)
