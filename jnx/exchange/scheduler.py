@@ -25,6 +25,7 @@ from croniter import croniter
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from jnx.errors import JnxError
 from jnx.exchange.runs import BEIJING, LEASE_FOR, RunSummary
 from jnx.exchange.wiring import Exchange
 from jnx.store.db import session_factory, storage_errors
@@ -113,6 +114,9 @@ class Worker:
             try:
                 if self.run_once() is None:
                     self._idle(idle)
+            except JnxError as exc:  # the database away, …: one line, no traceback; the worker tries again
+                log.warning("worker %s: %s", self.name, exc)
+                self.stop.wait(idle)
             except Exception:  # noqa: BLE001 - a worker logs and goes on; the lease expires and the run is retried
                 log.exception("worker %s: run failed unexpectedly", self.name)
                 self.stop.wait(idle)
@@ -155,6 +159,8 @@ def serve(ex: Exchange, *, workers: int = 2, tick: float = 30.0, stop: threading
         try:
             enqueue_due(ex)
             leases.reclaim_expired()
+        except JnxError as exc:  # a database that is down or locked: said in one line, the next tick tries again
+            log.warning("scheduler tick: %s", exc)
         except Exception:  # noqa: BLE001 - the scheduler keeps ticking through a database hiccup
             log.exception("scheduler tick failed")
         stop.wait(tick)

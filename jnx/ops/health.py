@@ -151,14 +151,22 @@ class ReadinessProbe:
         self.timeout = timeout
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="jnx-readyz")
 
+    @staticmethod
+    def _revision(connection: Any) -> str | None:
+        """The Alembic revision (read directly: alembic's MigrationContext logs two lines per probe)."""
+        from sqlalchemy import inspect
+
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        return str(found[0]) if len(found) == 1 else None
+
     def _database(self) -> list[Check]:
         engine = _probe_engine(self.url)
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-                from alembic.runtime.migration import MigrationContext
-
-                revision = MigrationContext.configure(connection).get_current_revision()
+                revision = self._revision(connection)
         except Exception as exc:  # noqa: BLE001 - any driver failure is "not ready", said in its words
             return [Check("database", False, f"does not answer: {_driver_text(exc)}"),
                     Check("schema", False, "not checked: the database does not answer")]
