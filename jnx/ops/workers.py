@@ -155,9 +155,10 @@ class Waker:
             while not stop.is_set():
                 for note in self._connection.notifies(timeout=1.0):
                     self.wake(note.payload or "")
-        except Exception:  # noqa: BLE001 - the database went away: workers fall back to polling
-            log.warning("LISTEN %s ended; idle workers poll every %.0fs", CHANNEL, self.poll, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - the database went away: workers fall back to polling
             self.poll = min(self.poll, 2.0)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            log.warning("LISTEN %s ended (%s: %s); idle workers poll every %.0fs", CHANNEL, type(exc).__name__, first, self.poll)
         finally:
             try:
                 self._connection.close()
