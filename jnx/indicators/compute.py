@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -236,6 +237,9 @@ QUERIES: dict[str, Callable[[Session, Scope, PublicationPolicy], Any]] = {
 #: 10^6 records: the month's records; what waits now; the rest — docs/performance.md)
 GROUPS = (("records",), ("now", "causes"), ("timeliness", "changes", "repairs", "collection"))
 _SNAPSHOT = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
+#: computations of this process that may fan out at once; more run on their one connection, so that
+#: fanned-out queries never wait for connections other computations hold (the pool has 15)
+_FAN_OUT = threading.BoundedSemaphore(2)
 
 
 def _tune(session: Session | Connection) -> None:
@@ -249,8 +253,15 @@ def _run(session: Session, scope: Scope, policy: PublicationPolicy, parallel: bo
     ``session`` (``pg_export_snapshot``): the figures are of one instant, as if run one by one —
     but changes ``session`` has not committed are not seen, so only read-only callers ask for it."""
     bind = session.get_bind()
-    if not parallel or scope.dialect != "postgresql" or not isinstance(bind, Engine):
+    if not parallel or scope.dialect != "postgresql" or not isinstance(bind, Engine) or not _FAN_OUT.acquire(blocking=False):
         return {name: query(session, scope, policy) for name, query in QUERIES.items()}
+    try:
+        return _fan_out(session, bind, scope, policy)
+    finally:
+        _FAN_OUT.release()
+
+
+def _fan_out(session: Session, bind: Engine, scope: Scope, policy: PublicationPolicy) -> dict[str, Any]:
     snapshot = str(session.execute(text("SELECT pg_export_snapshot()")).scalar_one())
     if not _SNAPSHOT.fullmatch(snapshot):
         raise ValueError(f"unexpected snapshot id {snapshot!r}")

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from jnx.indicators.compute import GROUPS, compute, drill, make_scope
+from jnx.indicators.compute import _FAN_OUT, GROUPS, compute, drill, make_scope
 from jnx.indicators.definitions import AllTime, Month
 from jnx.publicity.calendar import WorkdayCalendar
 from jnx.publicity.rules import NaturalPersonPublication, PublicationPolicy, disclosure_deadline
@@ -385,3 +385,15 @@ def test_parallel_connections_give_the_same_figures(migrated_engine: Engine) -> 
         event.remove(migrated_engine, "before_cursor_execute", listen)
     assert many == one and one["total"]["came_due"] == 6
     assert len(imported) == (len(GROUPS) if migrated_engine.dialect.name == "postgresql" else 0)
+    imported.clear()
+    busy = [_FAN_OUT.acquire(blocking=False) for _ in range(2)]  # two other computations fan out already
+    event.listen(migrated_engine, "before_cursor_execute", listen)
+    try:
+        with session_factory(migrated_engine)() as session:
+            assert compute(session, _october(session), parallel=True) == one
+    finally:
+        event.remove(migrated_engine, "before_cursor_execute", listen)
+        for taken in busy:
+            if taken:
+                _FAN_OUT.release()
+    assert busy == [True, True] and imported == []  # this one ran on its own connection
