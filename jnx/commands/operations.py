@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
-from jnx.commands._context import load_settings, open_engine, os_context, transaction
+from jnx.commands._context import load_settings, open_engine, os_context
 from jnx.commands._output import JsonOption, emit
 
 app = typer.Typer(help="Alerts: a late system, a line down, a stale outbox, a 双公示 deadline near, the audit chain "
                        "broken, a key due for rotation — open ones first (docs/operations.md).")
+
+@contextmanager
+def _reading() -> Iterator[tuple[Session, Any]]:
+    """A plain read session (no write lock: these commands change nothing, and never wait behind `jnx serve`)."""
+    from jnx.store.db import session_factory
+
+    settings = load_settings()
+    with open_engine(settings) as engine, session_factory(engine)() as session:
+        yield session, settings
+
 
 #: exit code of `jnx alerts check` when alerts are open (cron sites page on it); 0 when none
 EXIT_ALERTS_OPEN = 1
@@ -25,11 +39,18 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 60:.0f}m" if seconds >= 60 else f"{seconds:.0f}s"
 
 
+def _when(value: Any) -> str:
+    """An instant to the second, in UTC as stored (``--json`` keeps the full ISO text)."""
+    if isinstance(value, dt.datetime):
+        return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return "—" if value is None else str(value)
+
+
 def _render_alerts(data: dict[str, Any]) -> None:
     if not data["alerts"]:
         typer.echo("no open alert (`jnx alerts --all` shows the resolved ones too)")
     for a in data["alerts"]:
-        when = f"resolved {a['resolved_at']}" if a["resolved_at"] else f"since {a['opened_at']}"
+        when = f"resolved {_when(a['resolved_at'])}" if a["resolved_at"] else f"since {_when(a['opened_at'])}"
         typer.echo(f"#{a['id']:<5} {a['severity']:<8} {a['kind']:<14} {a['summary']} ({when})")
 
 
@@ -43,8 +64,7 @@ def alerts(ctx: typer.Context,
         return
     from jnx.services.operations import list_alerts
 
-    settings = load_settings()
-    with transaction(settings) as session:
+    with _reading() as (session, settings):
         data = list_alerts(os_context(session, settings), include_resolved=include_resolved, limit=limit)
     emit(data, as_json, _render_alerts)
 
@@ -54,18 +74,18 @@ def show(alert_id: Annotated[int, typer.Argument(help="The alert's id (`jnx aler
     """One alert with its details and every notification attempt (webhook, e-mail)."""
     from jnx.services.operations import show_alert
 
-    settings = load_settings()
-    with transaction(settings) as session:
+    with _reading() as (session, settings):
         data = show_alert(os_context(session, settings), alert_id)
 
     def render(d: dict[str, Any]) -> None:
         typer.echo(f"alert #{d['id']} {d['state']} {d['severity']} {d['kind']} {d['subject']}")
         typer.echo(f"  {d['summary']}")
-        typer.echo(f"  opened {d['opened_at']}, updated {d['updated_at']}" + (f", resolved {d['resolved_at']}" if d["resolved_at"] else ""))
+        typer.echo(f"  opened {_when(d['opened_at'])}, updated {_when(d['updated_at'])}"
+                   + (f", resolved {_when(d['resolved_at'])}" if d["resolved_at"] else ""))
         for key, value in d["details"].items():
             typer.echo(f"  {key}: {value}")
         for n in d["attempts"]:
-            typer.echo(f"  {n['at']} {n['event']} via {n['channel']} to {n['target']}, attempt {n['attempt']}: "
+            typer.echo(f"  {_when(n['at'])} {n['event']} via {n['channel']} to {n['target']}, attempt {n['attempt']}: "
                        f"{'ok' if n['ok'] else 'failed'} — {n['answer']}")
 
     emit(data, as_json, render)
@@ -107,14 +127,13 @@ def status(as_json: JsonOption = False) -> None:
     """One screen for the operator: workers, runs in flight, late systems, the backlog, open alerts."""
     from jnx.services.operations import operator_status
 
-    settings = load_settings()
-    with transaction(settings) as session:
+    with _reading() as (session, settings):
         data = operator_status(os_context(session, settings))
     emit(data, as_json, render_status)
 
 
 def render_status(d: dict[str, Any]) -> None:
-    typer.echo(f"jnx status at {d['at']}")
+    typer.echo(f"jnx status at {_when(d['at'])}")
     typer.echo(f"workers ({len(d['workers'])}):" if d["workers"] else "workers: none registered (is `jnx serve` running?)")
     for w in d["workers"]:
         runs = ", ".join(f"run #{r['run']} {r['system']}" for r in w["runs"]) or "idle"
