@@ -38,6 +38,8 @@ from jnx.store.db import write_transaction
 from jnx.store.errors import LeaseLostError
 from jnx.store.models import Delivery, DeliveryStatus, DisclosureRevision, Run, RunStatus, SourceSystem, utcnow
 
+DEADLINE_WINDOW = 4  # nearest-deadline candidates looked at per row claimed
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class LeaseQueue:
@@ -123,15 +125,23 @@ class Leases:
         self._t = queue.table
         self._cap = department_cap
 
-    def _pick(self, due: Any, now: dt.datetime, limit: int) -> Select[Any]:
-        """The ids to claim, in claiming order (see the module's "Order and fairness")."""
+    def _pick(self, due: Any, now: dt.datetime, limit: int, *, by_deadline: bool = True) -> Select[Any]:
+        """The ids to claim, in claiming order (see the module's "Order and fairness").
+
+        Nearest deadline first is chosen in two steps: a window of the ``DEADLINE_WINDOW`` × ``limit``
+        nearest, without locks (PostgreSQL then keeps only the top rows of its sort in memory), then
+        those of them no other claimer holds, locked — locking the sort itself would sort every due row
+        on disk first (docs/storage.md has the figures)."""
         t, q = self._t, self._queue
         pick = select(t.c.id).where(due)
         order: list[Any] = []
-        if q.by_deadline:
+        if q.by_deadline and by_deadline:
             revision = DisclosureRevision.__table__
-            pick = pick.outerjoin(revision, revision.c.id == t.c.disclosure_revision_id)
-            order.append(revision.c.due_date.asc().nulls_last())
+            nearest = [revision.c.due_date.asc().nulls_last(), t.c[q.due_column], t.c.id]
+            window = (select(t.c.id).select_from(t.outerjoin(revision, revision.c.id == t.c.disclosure_revision_id))
+                      .where(due).order_by(*nearest).limit(limit * DEADLINE_WINDOW))
+            pick = pick.outerjoin(revision, revision.c.id == t.c.disclosure_revision_id).where(t.c.id.in_(window.scalar_subquery()))
+            order.append(nearest[0])
         if self._cap is not None:
             mine, busy_system = aliased(SourceSystem), aliased(SourceSystem)
             busy_run = t.alias("busy")
@@ -165,6 +175,8 @@ class Leases:
         pick = self._pick(due, now, limit)
         with write_transaction(self._engine) as connection:
             ids = list(connection.execute(pick).scalars())
+            if not ids and q.by_deadline:  # the window's rows all held by other claimers: the rest by due time
+                ids = list(connection.execute(self._pick(due, now, limit, by_deadline=False)).scalars())
             if not ids:
                 return []
             rows = connection.execute(
