@@ -195,14 +195,35 @@ def _message(error: Mapping[str, Any]) -> str:
     return msg
 
 
-def _format_validation(exc: ValidationError, doc: Any, source: str, lines: Mapping[Place, int]) -> str:
+@dataclass(frozen=True, slots=True)
+class RegistrationProblem:
+    """One thing wrong with a registration file: where (the line, when known, and the key path) and what."""
+
+    line: int | None
+    place: str
+    message: str
+
+
+class RegistrationInvalid(ConfigError):
+    """A registration document that does not validate; ``problems`` holds each one with its line."""
+
+    def __init__(self, message: str, problems: list[RegistrationProblem], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems
+
+
+def _problems(exc: ValidationError, doc: Any, lines: Mapping[Place, int]) -> list[RegistrationProblem]:
     out = []
     for error in exc.errors(include_url=False):
         place = _in_document(doc, error["loc"])
-        where = ".".join(str(part) for part in place) or "(file)"
         line = next((lines[place[:n]] for n in range(len(place), 0, -1) if place[:n] in lines), None)
-        out.append(f"{source}:{line}: {where}: {_message(error)}" if line else f"{source}: {where}: {_message(error)}")
-    return "\n".join(out)
+        out.append(RegistrationProblem(line, ".".join(str(part) for part in place) or "(file)", _message(error)))
+    return out
+
+
+def _format_validation(problems: list[RegistrationProblem], source: str) -> str:
+    return "\n".join(f"{source}:{p.line}: {p.place}: {p.message}" if p.line else f"{source}: {p.place}: {p.message}"
+                     for p in problems)
 
 
 def parse_registration(doc: Any, source: str, catalog: MappingCatalog | None = None, *,
@@ -220,8 +241,9 @@ def parse_registration(doc: Any, source: str, catalog: MappingCatalog | None = N
     try:
         registration = Registration.model_validate(doc)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, doc, source, lines or {}),
-                          hint="fix the fields above; docs/registration.md has a full example per kind") from None
+        problems = _problems(exc, doc, lines or {})
+        raise RegistrationInvalid(_format_validation(problems, source), problems,
+                                  hint="fix the fields above; docs/registration.md has a full example per kind") from None
     if catalog is not None:
         missing = [ref for name, version, ref in _refs(registration) if not catalog.has(name, version)]
         if missing:
@@ -309,7 +331,13 @@ def _parse_yaml(text: str, path: Path) -> tuple[Any, dict[Place, int]]:
 
 def load_registration(path: Path, catalog: MappingCatalog | None = None) -> Registration:
     """Read and check a registration file: YAML (``.yaml``/``.yml``; JSON is YAML too) or TOML (``.toml``)."""
-    data = _read_limited(path)
+    return read_registration(_read_limited(path), path, catalog)
+
+
+def read_registration(data: bytes, path: Path, catalog: MappingCatalog | None = None) -> Registration:
+    """Check a registration file's bytes (``path`` names it in messages; its suffix says TOML or YAML)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not a registration file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

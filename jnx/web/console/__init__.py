@@ -36,6 +36,7 @@ def mount_console(app: FastAPI, settings: Settings, engine: Engine | None = None
         mappings,
         overview,
         records,
+        registrations,
         schedules,
         session,
         systems,
@@ -46,7 +47,7 @@ def mount_console(app: FastAPI, settings: Settings, engine: Engine | None = None
     console = Console(settings, engine or create_engine_for(settings.effective_database_url),
                       os.environ if environment is None else environment)
     router = APIRouter(include_in_schema=False)
-    for module in (session, overview, corrections, errors, schedules, systems, mappings, disclosures, records, indicator_pages, audit, users):
+    for module in (session, overview, corrections, errors, schedules, registrations, systems, mappings, disclosures, records, indicator_pages, audit, users):
         module.routes(router, console)
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

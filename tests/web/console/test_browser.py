@@ -304,7 +304,7 @@ def test_supervisor_reads_everything_and_changes_nothing(browser: Any, console: 
     me.done()
 
 
-def test_system_admin_disables_and_enables_a_system(browser: Any, console: Demo, screenshots: Path) -> None:
+def test_system_admin_disables_and_enables_a_system(browser: Any, console: Demo, screenshots: Path, tmp_path: Path) -> None:
     me = Journey(browser, console, screenshots, "sysadmin")
     me.login("sysadmin", totp_secret=[])
     page = me.go("/systems")
@@ -320,4 +320,17 @@ def test_system_admin_disables_and_enables_a_system(browser: Any, console: Demo,
     page.click("text=启用…")
     page.locator("main form[method=post] button[type=submit]").click()
     assert page.locator("h1 .badge").inner_text() == "已启用"
+
+    # a registration uploaded and checked: each problem at its line in the file, nothing saved
+    example = (Path(__file__).parents[3] / "examples" / "systems" / "licensing.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "licensing-new.yaml"
+    broken.write_text(re.sub(r"\nschedule: .*", "\nschedule: every day at two", example.replace("id: jn-licensing", "id: jn-licensing-new"),
+                             count=1), encoding="utf-8")
+    page = me.go("/systems")
+    page.click("text=登记系统…")
+    page.set_input_files("input[name=file]", str(broken))
+    page.click("text=检查（不保存）")
+    assert page.locator("[data-check=failed]").count() == 1 and page.locator("[data-line-error]").count() == 1
+    page.click("[data-problems] a")  # the problem's link goes to its line
+    me.shot("register-check")
     me.done()
