@@ -52,6 +52,8 @@ def line_chart(title: str, labels: list[str], series: dict[str, list[float | Non
         parts.append(_text(left - 4, y + 4, f"{tick * 100:.0f}%", size=10, anchor="end"))
     for i, label in enumerate(labels):
         parts.append(_text(left + i * step, height - 10, label, size=10, anchor="middle"))
+    if all(v is None for values in series.values() for v in values):
+        parts.append(_text(left + plot_w / 2, top + plot_h / 2, "无数据（这几个月无应报记录）", anchor="middle", fill="#667085"))
     for n, (name, values) in enumerate(series.items()):
         colour = COLOURS[n % len(COLOURS)]
         points = [(left + i * step, top + plot_h * (1 - v)) for i, v in enumerate(values) if v is not None]
