@@ -52,6 +52,11 @@ class AccountSettings(BaseModel):
 
 class _Check(BaseModel):
     enabled: bool = Field(default=True, description="Evaluate this alert.")
+    every_minutes: float = Field(default=0.0, ge=0, description="In jnx serve, at most this often (0: every evaluation).")
+
+
+class AuditBrokenCheck(_Check):
+    every_minutes: float = Field(default=60.0, ge=0, description="Verifying reads the whole chain: hourly by default.")
 
 
 class SystemLateCheck(_Check):
@@ -84,7 +89,7 @@ class AlertSettings(BaseModel):
     line_down: LineDownCheck = Field(default_factory=LineDownCheck)
     outbox_stale: OutboxStaleCheck = Field(default_factory=OutboxStaleCheck)
     disclosure_due: DisclosureDueCheck = Field(default_factory=DisclosureDueCheck)
-    audit_broken: _Check = Field(default_factory=_Check)
+    audit_broken: AuditBrokenCheck = Field(default_factory=AuditBrokenCheck)
     key_expiring: KeyExpiringCheck = Field(default_factory=KeyExpiringCheck)
     webhook_url: str | None = Field(default=None, description="POST each opened and resolved alert here (JSON, signed).")
     webhook_secret: SecretRef | None = Field(default=None, description="The HMAC-SHA256 key of the webhook's signature.")

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, text
 
@@ -21,7 +21,7 @@ from jnx.ops.alerts import Evaluation, evaluate
 from jnx.ops.checks import LineProber, enabled_checks
 from jnx.ops.notify import Channel, channels_from, deliver_pending
 from jnx.settings import Settings
-from jnx.store.models import utcnow
+from jnx.store.models import AlertKind, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class AlertWatch:
     engine: Engine
     channels: list[Channel]
     probe: LineProber | None = None
+    last_run: dict[AlertKind, dt.datetime] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine, environment: Mapping[str, str], *,
@@ -65,14 +66,23 @@ class AlertWatch:
         with exclusive(self.engine) as mine:
             if not mine:
                 return None
-            evaluation = evaluate(self.engine, enabled_checks(self.settings, self.engine, self.probe), now=now or utcnow(),
-                                  channels=[c.name for c in self.channels])
+            now = now or utcnow()
+            checks = {kind: check for kind, check in enabled_checks(self.settings, self.engine, self.probe).items()
+                      if self._due(kind, now)}
+            evaluation = evaluate(self.engine, checks, now=now, channels=[c.name for c in self.channels])
+            self.last_run.update({AlertKind(kind): now for kind in evaluation.checked})
             evaluation.notifications = deliver_pending(self.engine, self.channels, self.settings.alerts)
         for alert_id in evaluation.opened:
             log.warning("alert #%s opened", alert_id)
         for alert_id in evaluation.resolved:
             log.info("alert #%s resolved", alert_id)
         return evaluation
+
+    def _due(self, kind: AlertKind, now: dt.datetime) -> bool:
+        """A check with ``every_minutes`` runs again only that long after it last ran (in this process)."""
+        every = getattr(self.settings.alerts, kind.value).every_minutes
+        last = self.last_run.get(kind)
+        return last is None or now - last >= dt.timedelta(minutes=every)
 
     def loop(self, stop: threading.Event) -> None:
         """Passes every ``alerts.interval_seconds`` until ``stop`` is set (the thread of ``jnx serve``)."""

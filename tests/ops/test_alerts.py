@@ -203,3 +203,23 @@ def test_a_webhook_is_only_used_signed(migrated_engine: Engine) -> None:
         evaluate(migrated_engine, {KIND: lambda now: [_finding()]}, channels=["webhook"])
         deliver_pending(migrated_engine, channels_from(settings, MappingSecrets({"HOOK": SECRET})), settings, wait_max=0.01)
         assert hook.refused == 1 and hook.received == []
+
+
+def test_a_costly_check_runs_at_most_as_often_as_its_setting_says(migrated_engine: Engine, tmp_path: Path) -> None:
+    from jnx.ops.watch import AlertWatch
+    from jnx.settings import Settings
+
+    store = SqlAuditStore(migrated_engine)
+    for n in range(2):
+        store.append(actor="cli:test", action="system.registered", subject=f"system:{n}", details={}, at=utcnow())
+    with migrated_engine.begin() as connection:
+        connection.execute(text("UPDATE audit_entries SET subject = 'system:x' WHERE seq = 1"))
+    watch = AlertWatch(Settings(home=tmp_path), migrated_engine, [])
+    t0 = utcnow()
+    first = watch.check(t0)
+    assert first is not None and "audit_broken" in first.checked and len(first.opened) == 1
+    soon = watch.check(t0 + dt.timedelta(minutes=5))  # the chain is verified hourly: not now, and nothing resolved
+    assert soon is not None and "audit_broken" not in soon.checked and "outbox_stale" in soon.checked
+    assert soon.resolved == [] and soon.updated == []
+    later = watch.check(t0 + dt.timedelta(minutes=61))
+    assert later is not None and "audit_broken" in later.checked and later.updated == first.opened
