@@ -358,7 +358,8 @@ def serve(
 
             with serve_operations(ex, workers, threading.Event()) as operations:  # registry, alerts, NOTIFY, fair claims
                 if deliver:
-                    operations["loops"] = [*operations["loops"], deliverer.loop]  # the 双公示 outbox
+                    operations["loops"] = [*operations["loops"], deliverer.loop,  # the 双公示 outbox, woken by NOTIFY too
+                                           operations["wakeup"].relay("deliveries", deliverer.wake)]
                 serve_forever(ex, workers=workers, tick=tick, on_summary=ran, **operations)
         finally:
             for server in (api, listener):

@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +183,16 @@ class Waker:
             woken = self._condition.wait_for(
                 lambda: stop.is_set() or tuple(self._heard.get(t, 0) for t in names) != seen, timeout=deadline)
         return bool(woken) and not stop.is_set()
+
+    def relay(self, topic: str, wake: Callable[[], None]) -> Callable[[threading.Event], None]:
+        """A side loop of ``jnx serve`` that calls ``wake`` whenever ``topic`` is notified — the outbox
+        delivery starts when another process (another machine) queued deliveries, not at its next pass."""
+        def loop(stop: threading.Event) -> None:
+            while not stop.is_set():
+                if self.wait((topic,), stop):
+                    wake()
+
+        return loop
 
     def release(self) -> None:
         """Wake every waiter (at shutdown, after ``stop`` is set)."""

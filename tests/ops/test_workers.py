@@ -100,6 +100,23 @@ def test_an_idle_worker_is_woken_by_notify_when_a_run_is_queued(migrated_engine:
         while waker.heard("runs") < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert waker.heard("runs") == 2
+
+        woken = threading.Event()  # the outbox delivery of jnx serve: woken when any process queues deliveries
+        threading.Thread(target=waker.relay("deliveries", woken.set), args=(stop,), daemon=True).start()
+        with Session(migrated_engine) as session, session.begin():
+            record = StandardRecord(record_type="penalty", business_key="K|1", content_hash="0" * 64, data={})
+            session.add(record)
+            session.flush()
+            disclosure = Disclosure(kind=DisclosureKind.PENALTY, standard_record_id=record.id, business_key="K|1",
+                                    decision_date=dt.date(2026, 12, 1))
+            session.add(disclosure)
+            session.flush()
+            revision = DisclosureRevision(disclosure_id=disclosure.id, revision=1, action=DisclosureAction.NEW, payload={},
+                                          idempotency_key="k1", due_date=dt.date(2026, 12, 10))
+            session.add(revision)
+            session.flush()
+            session.add(Delivery(disclosure_revision_id=revision.id))
+        assert woken.wait(5), "the delivery loop was not woken by the NOTIFY of the queued delivery"
     finally:
         stop.set()
         waker.release()
