@@ -3,6 +3,7 @@ registers itself here; this module only assembles them and turns jnx errors into
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         with correlation():  # one correlation id for the command's audit entries and log lines
+            from jnx.ops.logs import configure
+
+            configure(os.environ.get("JNX_LOG_FORMAT"), os.environ)  # json: every stderr line a JSON object
             build_app(_modules_for(args))(args=args, standalone_mode=True)
     except JnxError as exc:
         report_error(exc, as_json="--json" in args)

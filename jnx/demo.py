@@ -30,6 +30,7 @@ from jnx.exchange.ingest import PageCounts
 from jnx.exchange.registry import SystemRegistry, parse_registration
 from jnx.exchange.runs import RunSummary, beijing_today
 from jnx.exchange.wiring import Exchange
+from jnx.ops.logs import log_context, remember_secrets
 from jnx.publicity.delivery import credit_outbox
 from jnx.publicity.derive import revocation
 from jnx.publicity.outbox import DeliverySummary
@@ -93,6 +94,7 @@ def run_demo(options: DemoOptions, settings: Settings, say: Say) -> dict[str, An
     say(f"starting the sandbox platforms ({options.records} records each, seed {options.seed})…")
     with sandbox:
         environment = secrets_from(sandbox.config.credentials)
+        remember_secrets(environment)  # no log line, nothing on stderr shows them
         engine = create_engine_for(url)
         try:
             return _exchange(options, demo_settings, sandbox, engine, environment, keys, say, started)
@@ -143,18 +145,21 @@ def _exchange(options: DemoOptions, settings: Settings, sandbox: Sandbox, engine
         for doc in documents:
             if doc["kind"] == "credit":
                 continue
-            ran = service.run_now(doc["id"])
-            runs.append(ran)
-            totals.add(ran.counts)
-            say(f"ran {doc['id']} ({step}): {ran.status.value} — pulled {ran.counts.pulled}, new {ran.counts.new}, "
-                f"revised {ran.counts.revised}, merged {ran.counts.duplicates_merged}, with errors {ran.counts.errors}"
-                + (f" — {ran.error}" if ran.error else ""))
+            with log_context(system=doc["id"]):
+                ran = service.run_now(doc["id"])
+                runs.append(ran)
+                totals.add(ran.counts)
+                with log_context(run_id=ran.run_id):
+                    say(f"ran {doc['id']} ({step}): {ran.status.value} — pulled {ran.counts.pulled}, new {ran.counts.new}, "
+                        f"revised {ran.counts.revised}, merged {ran.counts.duplicates_merged}, with errors {ran.counts.errors}"
+                        + (f" — {ran.error}" if ran.error else ""))
         # every disclosure is signed by jnx and encrypted to the platform (JWS in JWE), pushes and receipts audited
-        with credit_outbox(engine, credit, MappingSecrets(environment), audit=audit,
-                           sealer=EnvelopeSealer(keys.jnx_sig, keys.platform_enc.public())) as wired:
-            passed = wired.deliver(limit=1_000_000)
-        delivered.add(passed)
-        say(f"pushed disclosures, signed and encrypted: {passed.acknowledged} acknowledged, {passed.rejected} rejected")
+        with log_context(system=credit.id):
+            with credit_outbox(engine, credit, MappingSecrets(environment), audit=audit,
+                               sealer=EnvelopeSealer(keys.jnx_sig, keys.platform_enc.public())) as wired:
+                passed = wired.deliver(limit=1_000_000)
+            delivered.add(passed)
+            say(f"pushed disclosures, signed and encrypted: {passed.acknowledged} acknowledged, {passed.rejected} rejected")
     summary = _summary(engine, runs, totals, derived.as_dict(), delivered.as_dict(), settings, time.monotonic() - started)
     summary["platform"] = platform_view(sandbox)
     summary["revoked"] = revoked_view(engine)

@@ -16,7 +16,6 @@ from jnx.errors import ConfigError, NotFoundError
 from jnx.exchange import error_queue
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.wiring import Exchange
-from jnx.security.masking import install_log_masking
 from jnx.settings import Settings
 from jnx.store.db import session_factory
 from jnx.store.models import MappingErrorEntry, MappingErrorStatus, RunStatus
@@ -314,6 +313,7 @@ def serve(
     from jnx.exchange.scheduler import serve as serve_forever
     from jnx.ops.health import readiness_probe
     from jnx.ops.listener import ops_app, serve_in_thread, stop_server
+    from jnx.ops.logs import configure as configure_logs
     from jnx.ops.metrics import ProcessMetrics, database_collector, exposition, registry_of
     from jnx.publicity.deliverer import Deliverer
     from jnx.publicity.outbox import DeliverySummary
@@ -322,8 +322,7 @@ def serve(
     level = settings.log_level.upper()
     if not isinstance(logging.getLevelName(level), int):
         raise ConfigError(f"JNX_LOG_LEVEL={level!r} is not a log level", hint="use DEBUG, INFO, WARNING or ERROR")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_masking()  # no log line shows a full ID number
+    configure_logs(settings.log_format, os.environ, level=level, text_handler=True)  # no secret, no full ID number
     with exchange() as ex:
         ex.worker_id = f"{socket.gethostname()}-{os.getpid()}"
         api = web_in_thread(ex.settings, ex.engine, web_host, web) if web is not None else None

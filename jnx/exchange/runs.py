@@ -44,6 +44,7 @@ from jnx.exchange.ingest import (
 from jnx.exchange.premap import MIN_RECORDS, AheadSpec, IngesterSpec, PageMappers
 from jnx.exchange.registry import RegisteredSystem, SystemRegistry
 from jnx.mappings.model import MappingContext
+from jnx.ops.logs import log_context
 from jnx.progress import WorkProgress
 from jnx.standard.dictionary import Dictionary
 from jnx.store import queries
@@ -343,7 +344,7 @@ class RunService:
 
     def execute(self, lease: Lease) -> RunSummary:
         """Execute a leased run to its end and complete the lease with the outcome."""
-        with fewer_collections():
+        with fewer_collections(), log_context(run_id=lease.row_id):  # every log line of the run carries its id
             return self._execute(lease)
 
     def _execute(self, lease: Lease) -> RunSummary:
@@ -357,6 +358,11 @@ class RunService:
             previous = PageCounts(**{k: v for k, v in (run.counts or {}).items() if k in PageCounts.__dataclass_fields__})
             earlier = TrafficCounts.of(run.counts)  # a resumed run keeps the retries of its earlier attempts
         summary = RunSummary(lease.row_id, system.id, RunStatus.RUNNING, counts=previous, traffic=earlier)
+        with log_context(system=system.id):
+            return self._run(lease, system, full, summary, started, earlier)
+
+    def _run(self, lease: Lease, system: RegisteredSystem, full: bool, summary: RunSummary, started: float,
+             earlier: TrafficCounts) -> RunSummary:
         status = RunStatus.SUCCEEDED
         try:
             adapters = self.adapters_factory(system.registration.adapter, self.secrets)

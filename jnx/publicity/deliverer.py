@@ -22,6 +22,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from jnx.errors import JnxError
+from jnx.ops.logs import log_context
 from jnx.publicity.delivery import CreditOutbox
 from jnx.publicity.outbox import DeliverySummary
 
@@ -51,7 +52,7 @@ class Deliverer:
     def pass_once(self) -> DeliverySummary | None:
         """One pass; None when the outbox cannot be opened (the reason is logged)."""
         try:
-            with self.open_outbox() as wired:
+            with self.open_outbox() as wired, log_context(system=wired.system_id, delivery_pass=self.passes + 1):
                 summary = wired.deliver(self.limit)
                 if self.on_pass is not None:
                     self.on_pass(wired, summary)

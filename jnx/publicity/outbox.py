@@ -25,9 +25,11 @@ Failover between lines is the transport's business.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from jnx.publicity.outbox_store import OutboxStore, Outcome, Work
 from jnx.store.leases import DELIVERIES, Lease, Leases
 from jnx.store.models import DeliveryStatus, DisclosureAction, DisclosureStatus, utcnow
 
+log = logging.getLogger(__name__)
 ENVELOPE_FIELD = "jnx_envelope"  # a sealed item travels as {"jnx_envelope": "<compact JWE>"}
 WITHDRAWAL_SUFFIX = "_withdrawal"
 
@@ -199,7 +202,8 @@ class Outbox:
                     if batch is None:
                         continue
                     if batch.groups:
-                        in_flight = (batch, http.submit(self._push, batch))
+                        # the push thread logs (retries, line switches) under this pass's log context
+                        in_flight = (batch, http.submit(contextvars.copy_context().run, self._push, batch))
                     else:
                         total.add(self._recorded(batch.summary, progress))
             finally:
@@ -269,7 +273,13 @@ class Outbox:
                 self._count(outcome, summary)
             entries.append(self._audit(connection, batch.live, summary))
 
-        self._write(outcomes, summary, then=counted_and_audited)
+        def said(written: list[Outcome]) -> None:
+            for outcome in written:  # a disclosure that did not reach the platform, by its id for the logs
+                if outcome.status in (DeliveryStatus.REJECTED, DeliveryStatus.FAILED):
+                    log.warning("disclosure %d revision %d %s: %s", outcome.work.disclosure_id, outcome.work.revision,
+                                outcome.status.value, outcome.error, extra={"disclosure_id": outcome.work.disclosure_id})
+
+        said(self._write(outcomes, summary, then=counted_and_audited))
         committed = getattr(self.audit, "committed", None)
         if committed is not None and entries and entries[-1] is not None:
             committed(entries[-1])  # the outcomes and their entry committed: anchor the chain's head
