@@ -333,7 +333,7 @@ class PageIngester:
             # replay: every remapped record's earlier errors leave the queue; the still-broken get new ones
             replayed = [raw_id for raw_id, _ in todo]
             outcome.conflicted.update(queries.open_conflicts_of(session, replayed))
-            queries.close_errors_of(session, replayed, MappingErrorStatus.REPLAYED)
+            queries.close_errors_of(session, replayed, MappingErrorStatus.REPLAYED, self.run_id)
         queries.insert_errors(session, error_rows)
         self._store(session, good, outcome, now)
 
@@ -415,7 +415,7 @@ class PageIngester:
         stale = queries.superseded_raw_ids(session, self.system_id, [r.source_key for _, r, *_ in good], [g[0] for g in good])
         if stale:
             outcome.conflicted.update(queries.open_conflicts_of(session, stale))
-        queries.close_errors_of(session, stale, MappingErrorStatus.RESOLVED)
+        queries.close_errors_of(session, stale, MappingErrorStatus.RESOLVED, self.run_id)
         if conflicts:
             self._queue_conflicts(session, conflicts, [resolve(ref) for ref, *_ in conflicts], table, outcome, now)
 

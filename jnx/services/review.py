@@ -95,7 +95,7 @@ def errors(session: Session, viewer: Viewer, *, group: str | None = None, system
     total = int(session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0)
     column = _SORTS.get(sort, E.id)
     rows = session.scalars(query.order_by(column.desc() if descending else column, E.id).offset(offset).limit(limit))
-    return [error_queue._summary(r) | {"fixed_by_run": None} for r in rows], total
+    return [error_queue._summary(r) | {"fixed_by_run": r.resolved_by_run_id} for r in rows], total
 
 
 def error(session: Session, viewer: Viewer, error_id: int) -> dict[str, Any]:
@@ -108,10 +108,19 @@ def error(session: Session, viewer: Viewer, error_id: int) -> dict[str, Any]:
     raw = session.get(RawRecord, row.raw_record_id)
     shown["run"] = raw.run_id if raw is not None else None
     shown["failing_key"] = (row.source_path or "").split(".")[-1].split("[")[0] or None
-    if row.status is MappingErrorStatus.REPLAYED and row.resolved_at is not None:
-        # the replay that closed it: the audit entry of the replay at its resolution time
-        shown["resolved_at"] = row.resolved_at
+    shown["resolved_at"] = row.resolved_at
+    shown["closed_by_run"] = row.resolved_by_run_id  # the run whose newer record superseded it (0010)
     return shown
+
+
+def closed_by_run(session: Session, viewer: Viewer, run_id: int) -> list[dict[str, Any]]:
+    """The errors run ``run_id`` closed (its newer source records superseded theirs), by cause:
+    field, rule, how they ended, how many records — the run's page answers "what did it deal with?"."""
+    query = (select(E.group_key, E.field, E.rule, E.status, func.count(func.distinct(E.raw_record_id)).label("records"))
+             .where(E.resolved_by_run_id == run_id, viewer.scope("errors.list").errors())
+             .group_by(E.group_key, E.field, E.rule, E.status).order_by(func.count(func.distinct(E.raw_record_id)).desc()))
+    return [{"group": r.group_key, "field": r.field, "rule": r.rule, "status": r.status.value, "records": int(r.records)}
+            for r in session.execute(query)]
 
 
 def selection(session: Session, viewer: Viewer, *, group: str | None = None, system: str | None = None,

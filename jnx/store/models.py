@@ -365,6 +365,7 @@ class MappingErrorEntry(Base):
         Index(None, "status", "system_id"),
         Index(None, "raw_record_id"),
         Index(None, "conflict_record_id"),
+        Index(None, "resolved_by_run_id"),  # the errors a run closed (0010)
         Index(None, "created_at"),  # the month's indicators (0007)
     )
 
@@ -387,6 +388,8 @@ class MappingErrorEntry(Base):
     resolved_at: Mapped[dt.datetime | None]
     # rule business_key.conflict: the standard record whose business key this raw record claimed (0003)
     conflict_record_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("standard_records.id"))
+    # the run that closed it: its newer source record superseded this one (0010); a replay, a correction or an ignore leaves it NULL
+    resolved_by_run_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("runs.id"))
 
     raw_record: Mapped[RawRecord] = relationship()
     system: Mapped[SourceSystem] = relationship()

@@ -252,14 +252,14 @@ def insert_errors(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         _write_many(session, ERRORS, names, params)
 
 
-def close_errors_of(session: Session, raw_ids: Sequence[int], status: MappingErrorStatus) -> int:
-    """Mark the open errors of these raw records (fixed by a replay, or superseded)."""
+def close_errors_of(session: Session, raw_ids: Sequence[int], status: MappingErrorStatus, run_id: int | None = None) -> int:
+    """Mark the open errors of these raw records (fixed by a replay, or superseded; by run ``run_id`` if a run did it)."""
     total = 0
     for chunk in _chunks(list(raw_ids)):
         result = session.execute(
             update(ERRORS)
             .where(ERRORS.c.raw_record_id.in_(chunk), ERRORS.c.status == MappingErrorStatus.OPEN.value)
-            .values(status=status.value, resolved_at=utcnow())
+            .values(status=status.value, resolved_at=utcnow(), resolved_by_run_id=run_id)
         )
         total += affected(result)
     return total

@@ -172,3 +172,47 @@ def test_a_disclosures_source_content_is_corrected_and_a_correction_revision_fol
         assert record is not None and "（更正）" in str(record.data)
     engine.dispose()
     assert "fixer 手工更正" in client.get(f"/records/{record_id}").text
+
+
+def test_a_run_that_supersedes_a_broken_record_closes_its_errors_and_both_pages_say_so(
+        demo_copy: tuple[Settings, TestClient]) -> None:
+    """A run pulls the source's fixed record: the old record's errors close with that run, the error's
+    page links the run and the run's page lists what it closed (migration 0010)."""
+    import datetime as dt
+
+    from jnx.adapters.base import PayloadEncoding
+    from jnx.adapters.base import RawRecord as Pulled
+    from jnx.exchange.error_queue import corrected_payload
+    from jnx.exchange.ingest import PageIngester
+    from jnx.exchange.registry import SystemRegistry
+    from jnx.exchange.runs import _context
+    from jnx.exchange.wiring import Exchange
+    from jnx.store.models import Run, RunStatus, RunTrigger
+
+    settings, client = demo_copy
+    _log_in(client, "fixer")
+    error = _party_type_error(settings)
+    engine = create_engine_for(settings.effective_database_url)
+    exchange = Exchange(settings=settings, engine=engine, environment={}, worker_id="test")
+    service = exchange.runs()
+    now = dt.datetime.now(dt.UTC)
+    with session_factory(engine).begin() as session:
+        run = Run(system_id=error.system_id, trigger=RunTrigger.MANUAL, full=False, due_at=now, status=RunStatus.SUCCEEDED,
+                  attempts=1, started_at=now, finished_at=now, counts={"pulled": 1})
+        session.add(run)
+        session.flush()
+        raw = session.get(RawRecord, error.raw_record_id)
+        assert raw is not None and error.source_path
+        system = SystemRegistry().get(session, raw.system_id)
+        ingester = PageIngester(system_id=raw.system_id, record_type=raw.record_type,
+                                mapper=service.tables.compiled(*system.registration.table_for(raw.record_type)),
+                                context=_context(system), dictionary=service.dictionary, run_id=run.id, today=service.today())
+        fixed = corrected_payload(raw, {error.source_path: "2"})
+        outcome = ingester.ingest(session, [Pulled(raw.source_key, raw.record_type, fixed, PayloadEncoding.JSON, None)])
+        assert outcome.counts.errors == 0
+        run_id = run.id
+    engine.dispose()
+    page = client.get(f"/errors/{error.id}").text
+    assert f'href="/runs/{run_id}"' in page.split("data-closed", 1)[1]
+    closed = client.get(f"/runs/{run_id}").text.split("data-closed", 1)[1]
+    assert "party_type" in closed and f"/errors/group/{error.group_key}?status=resolved" in closed

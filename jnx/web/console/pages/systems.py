@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from jnx.services import review
 from jnx.services import system_status as service
 from jnx.store.models import RunStatus
 from jnx.web.console.core import Console, redirect
@@ -141,4 +142,5 @@ def routes(router: APIRouter, console: Console) -> None:
         viewer = console.viewer(request)
         with console.session() as session:
             found = service.run(session, viewer, run_id)
-        return console.render(request, "run.html", page="runs", title="Run", r=found)
+            closed = review.closed_by_run(session, viewer, run_id) if viewer.can("errors.list") else []
+        return console.render(request, "run.html", page="runs", title="Run", r=found, closed=closed)
