@@ -76,3 +76,49 @@ def test_a_stopped_platform_opens_a_line_down_alert_and_its_restart_resolves_it(
                 assert SECRET not in " ".join(f"{n.target} {n.answer}" for n in attempts)
         finally:
             engine.dispose()
+
+
+def test_jnx_serve_itself_tells_the_webhook_of_the_line_down_and_of_its_end(
+        sandbox: Sandbox, database_url: str, tmp_path: Path) -> None:
+    """The same, through a real `jnx serve` process evaluating every second."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    engine = create_engine_for(database_url)
+    register(engine, registration(sandbox, SYSTEM))
+    engine.dispose()
+    with webhook() as hook:
+        env = {**os.environ, **ENVIRONMENT, "JNX_DATABASE_URL": database_url, "JNX_HOME": str(tmp_path),
+               "JNX_ALERTS__INTERVAL_SECONDS": "1", "JNX_ALERTS__WEBHOOK_URL": hook.url,
+               "JNX_ALERTS__WEBHOOK_SECRET__ENV": "JNX_TEST_HOOK_SECRET", "JNX_TEST_HOOK_SECRET": SECRET}
+        log = (tmp_path / "serve.log").open("wb")
+        serve = subprocess.Popen([sys.executable, "-m", "jnx.cli", "serve", "--workers", "1", "--no-deliver"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=log)
+
+        def until(events: int) -> None:
+            deadline = time.monotonic() + 90
+            while len(hook.received) < events and time.monotonic() < deadline:
+                assert serve.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
+                time.sleep(0.1)
+
+        try:
+            time.sleep(1)
+            sandbox.servers["case_handling"].stop()
+            until(2)
+            assert sorted(e[0] for e in hook.events()) == ["alert.opened"] * 2
+            sandbox.servers["case_handling"].start()
+            until(4)
+            assert sorted(e[0] for e in hook.events()) == ["alert.opened"] * 2 + ["alert.resolved"] * 2
+            assert hook.refused == 0 and {e[2] for e in hook.events()} == {f"line:{SYSTEM}/primary", f"line:{SYSTEM}/backup"}
+        finally:
+            serve.send_signal(signal.SIGTERM)
+            try:
+                serve.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                serve.kill()
+                serve.wait()
+            log.close()
+        assert serve.returncode == 0, (tmp_path / "serve.log").read_text()[-2000:]
