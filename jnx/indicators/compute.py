@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, and_, func, select, text, true
 from sqlalchemy.orm import Session
 
 from jnx.errors import InputError, NotFoundError
@@ -27,11 +27,13 @@ from jnx.indicators.definitions import (
     KIND_OF_TYPE,
     PENALTY_TYPES,
     Kind,
+    Month,
     Period,
     rate,
 )
-from jnx.indicators.scope import DECIDED, Scope, wan_value
+from jnx.indicators.scope import DECIDED, Scope, count_if, key_filters, month_key, wan_value
 from jnx.publicity.rules import DEFAULT_PUBLICATION, PublicationPolicy, WorkingDays
+from jnx.store.models import Disclosure, DisclosureStatus, StandardRecord
 
 COUNTS = ("came_due", "on_time", "records", "disclosed", "excluded", "blocked", "rejected", "withdrawn", "overdue",
           "due_1", "due_3", "corrections_due", "corrections_on_time", "withdrawals_due", "withdrawals_on_time",
@@ -314,6 +316,37 @@ def compute(session: Session, scope: Scope, policy: PublicationPolicy = DEFAULT_
         "error_causes": [{"system": r.system_id, "rule": r.rule, "field": r.field, "errors": int(r.errors),
                           "records": int(r.records)} for r in found["causes"]],
     }
+
+
+def trend(session: Session, scope: Scope, months: list[Month], policy: PublicationPolicy = DEFAULT_PUBLICATION) -> list[dict[str, Any]]:
+    """The three 双公示 rates and their counts (came_due, on_time, late, records, disclosed,
+    excluded, missing, blocked, rejected) of each of ``months`` in ``scope``'s department and
+    region — two aggregates grouped by month over the whole span, not a computation per month; the
+    same figures as each month's :func:`compute` total (tests/indicators)."""
+    first, last = months[0].first, months[-1].last
+    t = publicity_sql.timeliness_rows(scope, first, last)
+    due_month = month_key(t.c.deadline, scope.dialect)
+    timely = session.execute(select(due_month, count_if(publicity_sql.came_due(t, scope)), count_if(publicity_sql.on_time(t)))
+                             .group_by(due_month))
+    S, D = StandardRecord, Disclosure
+    decided_month = month_key(S.decision_date, scope.dialect)
+    where = [S.record_type.in_(DECIDED), S.decision_date >= first, S.decision_date <= last,
+             *key_filters(scope, S.business_key)]  # the WHERE of month_sql.month_records over the span
+    decided = session.execute(
+        select(decided_month, count_if(true()), count_if(D.id.is_not(None)),
+               count_if(and_(D.id.is_(None), publicity_sql.excluded_condition(policy))),
+               count_if(D.status == DisclosureStatus.BLOCKED), count_if(D.status == DisclosureStatus.REJECTED))
+        .select_from(S).outerjoin(D, D.standard_record_id == S.id).where(*where)
+        .group_by(decided_month))
+    cells = {str(m): {**dict.fromkeys(COUNTS, 0), **dict.fromkeys(MONEY, ZERO)} for m in months}
+    for month, due, ok in timely:
+        cells[str(month)].update(came_due=int(due), on_time=int(ok))
+    for month, records, disclosed, excluded, blocked, rejected in decided:
+        cells[str(month)].update(records=int(records), disclosed=int(disclosed), excluded=int(excluded),
+                                 blocked=int(blocked), rejected=int(rejected))
+    keys = ("timeliness", "completeness", "compliance", "came_due", "on_time", "late", "records", "disclosed",
+            "excluded", "missing", "blocked", "rejected")
+    return [{"month": month, **{k: _rates(cell)[k] for k in keys}} for month, cell in cells.items()]
 
 
 LISTS = {**publicity_sql.LISTS, **exchange_sql.LISTS}

@@ -4,6 +4,7 @@ drill-down list of the same rows (``sets``), so a figure and its records never d
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,37 +40,39 @@ REPAIR = "%信用修复%"
 
 
 # ---------------------------------------------------------------- timeliness (公示及时率)
-def _timeliness_rows(scope: Scope, month: Period) -> Any:
+def timeliness_rows(scope: Scope, first: dt.date, last: dt.date) -> Any:
+    """Disclosures whose deadline falls in first..last, with their first acknowledgement (a subquery)."""
     first_ack = (select(func.min(R.acknowledged_on)).where(R.disclosure_id == D.id, R.action != DisclosureAction.WITHDRAWAL)
                  .scalar_subquery())
     return (select(D.id, D.kind, D.business_key, D.status, D.decision_date, D.deadline,
                    department_of(D.business_key).label("department"), first_ack.label("first_ack"))
-            .where(D.deadline >= month.first, D.deadline <= month.last, *key_filters(scope, D.business_key))
+            .where(D.deadline >= first, D.deadline <= last, *key_filters(scope, D.business_key))
             .offset(0).subquery("timely"))  # OFFSET 0: the first acknowledgement is looked up once per disclosure, not per use
 
 
-def _came_due(t: Any, scope: Scope) -> ColumnElement[bool]:
+def came_due(t: Any, scope: Scope) -> ColumnElement[bool]:
     return or_(t.c.first_ack.is_not(None), t.c.deadline < scope.today)
 
 
-def _on_time(t: Any) -> ColumnElement[bool]:
+def on_time(t: Any) -> ColumnElement[bool]:
     return and_(t.c.first_ack.is_not(None), t.c.first_ack <= t.c.deadline)
 
 
 def timeliness(session: Session, scope: Scope, month: Period | None = None) -> list[Any]:
     """(department, kind, came_due, on_time) for disclosures whose deadline falls in the month."""
-    t = _timeliness_rows(scope, month or scope.month)
+    m = month or scope.month
+    t = timeliness_rows(scope, m.first, m.last)
     return list(session.execute(
-        select(t.c.department, t.c.kind, count_if(_came_due(t, scope)).label("came_due"),
-               count_if(_on_time(t)).label("on_time"))
+        select(t.c.department, t.c.kind, count_if(came_due(t, scope)).label("came_due"),
+               count_if(on_time(t)).label("on_time"))
         .group_by(t.c.department, t.c.kind)))
 
 
 def late_list(scope: Scope) -> Rows:
-    t = _timeliness_rows(scope, scope.month)
+    t = timeliness_rows(scope, scope.month.first, scope.month.last)
     return (select(t.c.id, t.c.kind, t.c.business_key, t.c.status, t.c.decision_date, t.c.deadline,
                    t.c.first_ack.label("first_acknowledged_on"))
-            .where(_came_due(t, scope), not_(_on_time(t))).order_by(t.c.deadline, t.c.id))
+            .where(came_due(t, scope), not_(on_time(t))).order_by(t.c.deadline, t.c.id))
 
 
 # ---------------------------------------------------------------- completeness, compliance, withdrawn

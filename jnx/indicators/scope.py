@@ -107,6 +107,13 @@ def seconds_between(start: Any, end: Any, dialect: str) -> ColumnElement[Any]:
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
+def month_key(day: Any, dialect: str) -> ColumnElement[str]:
+    """A date column's month as 'YYYY-MM' (to_char on PostgreSQL, whatever its DateStyle; strftime on SQLite)."""
+    if dialect == "postgresql":
+        return func.to_char(day, literal_column("'YYYY-MM'"))
+    return func.strftime(literal_column("'%Y-%m'"), day)
+
+
 def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from jnx.errors import InputError
 from jnx.indicators.compute import compute, drill, make_scope
+from jnx.indicators.compute import trend as compute_trend
 from jnx.indicators.definitions import INDICATORS, AllTime, Month, Period
 from jnx.indicators.report import build_report
 from jnx.publicity.calendar import WorkdayCalendar
@@ -59,6 +60,15 @@ def _scope(ctx: ServiceContext, month: str | None, department: str | None, regio
 def indicators(ctx: ServiceContext, *, month: str | None = None, department: str | None = None,
                region: str | None = None) -> IndicatorsResult:
     return IndicatorsResult(**compute(ctx.session, _scope(ctx, month, department, region), parallel=True))
+
+
+def trend(ctx: ServiceContext, *, month: str | None = None, months: int = 6, department: str | None = None,
+          region: str | None = None) -> list[dict[str, Any]]:
+    """The three 双公示 rates and their counts of ``months`` months ending with ``month`` (default:
+    this month), as each month's total (:func:`jnx.indicators.compute.trend`)."""
+    scope = _scope(ctx, month, department, region)
+    last = Month.parse(month) if month else Month.of(scope.today)
+    return compute_trend(ctx.session, scope, last.back(months))
 
 
 def indicator_records(ctx: ServiceContext, key: str, *, month: str | None = None, department: str | None = None,

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from jnx.indicators.compute import _FAN_OUT, GROUPS, compute, drill, make_scope
+from jnx.indicators.compute import _FAN_OUT, GROUPS, compute, drill, make_scope, trend
 from jnx.indicators.definitions import AllTime, Month
 from jnx.publicity.calendar import WorkdayCalendar
 from jnx.publicity.rules import NaturalPersonPublication, PublicationPolicy, disclosure_deadline
@@ -397,3 +397,21 @@ def test_parallel_connections_give_the_same_figures(migrated_engine: Engine) -> 
             if taken:
                 _FAN_OUT.release()
     assert busy == [True, True] and imported == []  # this one ran on its own connection
+
+
+@pytest.mark.parametrize("scoped", [{}, {"department": A}, {"region": "370883"}])
+def test_the_trend_is_each_months_total(fixture: tuple[Session, dict[str, Any]], scoped: dict[str, str]) -> None:
+    """The trend (two aggregates grouped by month over the span) against a computation per month —
+    across 中秋/国庆, a month's end and a month with nothing due."""
+    session, _ = fixture
+    months = Month(2026, 11).back(4)  # 2026-08 … 2026-11
+    rows = trend(session, _october(session, **scoped), months)
+    assert [r["month"] for r in rows] == ["2026-08", "2026-09", "2026-10", "2026-11"]
+    for row, month in zip(rows, months, strict=True):
+        total = compute(session, make_scope(session, month=month, today=TODAY, now=NOW, calendar=CAL, **scoped))["total"]
+        for key in ("timeliness", "completeness", "compliance", "came_due", "on_time", "late", "records", "missing", "excluded"):
+            assert row[key] == total[key], (str(month), key)
+    october = rows[2]
+    if not scoped:
+        assert (october["came_due"], october["on_time"], october["timeliness"]) == (6, 3, 0.5)
+    assert rows[0]["timeliness"] is None and rows[0]["records"] == 0  # August: nothing

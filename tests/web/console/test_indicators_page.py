@@ -67,6 +67,8 @@ def test_the_page_shows_the_services_figures_ranking_kinds_and_regions(client: t
     assert regions is not None and "370811" in regions.group(1) and "370883" in regions.group(1)
     trend = re.findall(r'<td><a href="/indicators\?month=([0-9-]+)">', html)
     assert trend == ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
+    october = re.search(r'month=2026-10">2026-10</a></td><td class="num">([^<]*)</td>', html)
+    assert october is not None and october.group(1) == str(round(total["timeliness"] * 100, 1))  # the trend is the total
     assert html.count("<svg") == 2 and "<script" not in html.split("</nav>", 1)[1].split("</main>")[0]
     assert "尚未对接的部门" in html and "11370800MB0000003Z" in html
 

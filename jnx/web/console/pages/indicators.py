@@ -73,10 +73,7 @@ def routes(router: APIRouter, console: Console) -> None:
             month = _month(request)
             current = Month.of(beijing_day(ctx.clock()))
             data = service.indicators(ctx, month=None if month is None else str(month)).model_dump()
-            trend = []
-            for m in (month or current).back(TREND_MONTHS):
-                totals = data["total"] if m == month else service.indicators(ctx, month=str(m)).total
-                trend.append({"month": str(m), **{k: totals[k] for k in (*RATES, "came_due", "late", "overdue")}})
+            trend = service.trend(ctx, month=str(month or current), months=TREND_MONTHS)
         rows = [_with_pcts(d, month) for d in data["departments"]]
         shown = sorted({*current.back(PICKER_MONTHS), *([month] if month else [])}, key=str, reverse=True)
         filters = (Filter("month", "Month", tuple((str(m), str(m)) for m in shown)),)  # "all": everything to date
