@@ -170,6 +170,9 @@ def test_operator_reviews_errors_and_replays_a_group(browser: Any, console: Demo
     page.locator("table[data-list=mapping-tables] tbody tr td[data-col=name] a").first.click()
     assert page.locator("main table.list tbody tr").count() > 0
     me.shot("mapping")
+    page.click("text=用已存记录试映射")  # the version tried on stored records: nothing stored
+    assert int(page.locator("[data-figure=mapped]").inner_text().replace(",", "")) >= 0
+    me.shot("mapping-test")
     page = me.go("/records")
     page.locator("table[data-list=records] tbody tr td[data-col=id] a").first.click()
     assert page.locator("h2").filter(has_text="原始记录").count() == 1
