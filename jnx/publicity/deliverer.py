@@ -56,12 +56,17 @@ class Deliverer:
                 summary = wired.deliver(self.limit)
                 if self.on_pass is not None:
                     self.on_pass(wired, summary)
+                self._said(summary)
         except JnxError as exc:
             problem = str(exc) + (f" — {exc.hint}" if exc.hint else "")
             if problem != self._problem:
                 log.warning("outbox delivery cannot run: %s", problem)
                 self._problem = problem
             return None
+        return summary
+
+    def _said(self, summary: DeliverySummary) -> None:
+        """The pass's log lines (inside its log context: they carry the system and the pass number)."""
         if self._problem is not None:
             log.info("outbox delivery runs again")
             self._problem = None
@@ -74,7 +79,6 @@ class Deliverer:
                      summary.retry_after_waits)
         for error in summary.errors[:3]:
             log.warning("delivery pass: %s", error)
-        return summary
 
     def loop(self, stop: threading.Event) -> None:
         """Passes until ``stop``: every ``every`` seconds, at once after a full pass or a :meth:`wake`."""

@@ -17,9 +17,10 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from jnx.ops.logs import json_objects
 from jnx.sandbox.runner import Sandbox
 from tests.commands.conftest import Jnx
-from tests.ops.conftest import free_port, register_demo_systems
+from tests.ops.conftest import PASSPHRASE, free_port, register_demo_systems
 from tests.ops.test_health import _unreachable
 
 JNX = str(Path(sys.executable).with_name("jnx"))
@@ -49,7 +50,7 @@ def test_a_lone_serve_runs_and_delivers_everything_and_its_metrics_agree(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     serve = subprocess.Popen([JNX, "serve", "--workers", "2", "--tick", "1", "--deliver-every", "1",
-                              "--metrics-port", str(port)], env=dict(os.environ), stdout=subprocess.PIPE,
+                              "--metrics-port", str(port)], env={**os.environ, "JNX_LOG_FORMAT": "json"}, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
@@ -107,4 +108,10 @@ def test_a_lone_serve_runs_and_delivers_everything_and_its_metrics_agree(
         serve.send_signal(signal.SIGTERM)
         out, err = serve.communicate(timeout=120)
     assert serve.returncode == 0, err
-    assert "jnx serve: stopped" in err and "Traceback" not in err, err
+    lines = json_objects(err.splitlines())  # JNX_LOG_FORMAT=json: every stderr line of serve is an object
+    assert lines[-1]["message"] == "jnx serve: stopped" and not [line for line in lines if "exception" in line], err
+    ends = [line for line in lines if line["logger"] == "jnx.exchange.runs" and " succeeded in " in line["message"]]
+    assert ends and all(isinstance(line["run_id"], int) and line["system"] in line["message"] for line in ends)
+    passes = [line for line in lines if line["message"].startswith("delivery pass: claimed")]
+    assert passes and all(line["system"] == "jn-credit" and line["delivery_pass"] >= 1 for line in passes)
+    assert PASSPHRASE not in err
