@@ -46,6 +46,7 @@ from jnx.exchange.registry import RegisteredSystem, SystemRegistry
 from jnx.mappings.model import MappingContext
 from jnx.ops.logs import log_context
 from jnx.progress import WorkProgress
+from jnx.security.masking import mask_text
 from jnx.standard.dictionary import Dictionary
 from jnx.store import queries
 from jnx.store.db import affected, session_factory, storage_errors
@@ -392,6 +393,13 @@ class RunService:
             status = RunStatus.FAILED
             summary.error = _failure(summary, exc)
             summary.configuration = isinstance(exc, ConfigError)
+        except Exception as exc:  # a defect of jnx, not the source's: the run ends failed, never stays `running`
+            status = RunStatus.FAILED
+            log.exception("run #%d of %s stopped on an unexpected %s", summary.run_id, system.id, type(exc).__name__)
+            summary.error = _failure(summary, JnxError(
+                f"unexpected {type(exc).__name__}: {mask_text(str(exc))[:300]}",
+                hint="this is a defect of jnx, not of the source's data: the traceback is in jnx's log "
+                     "(logger jnx.exchange.runs); report it with the run's number"))
         summary.status = status
         summary.seconds = time.monotonic() - started
         if summary.traffic.retries:  # a platform failing shows in the run, not only in stderr lines
