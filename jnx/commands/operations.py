@@ -51,7 +51,8 @@ def _render_alerts(data: dict[str, Any]) -> None:
         typer.echo("no open alert (`jnx alerts --all` shows the resolved ones too)")
     for a in data["alerts"]:
         when = f"resolved {_when(a['resolved_at'])}" if a["resolved_at"] else f"since {_when(a['opened_at'])}"
-        typer.echo(f"#{a['id']:<5} {a['severity']:<8} {a['kind']:<14} {a['summary']} ({when})")
+        acked = f", acknowledged by {a['acknowledged_by']}: {a['acknowledged_note']}" if a["acknowledged_at"] else ""
+        typer.echo(f"#{a['id']:<5} {a['severity']:<8} {a['kind']:<14} {a['summary']} ({when}{acked})")
 
 
 @app.callback(invoke_without_command=True)
@@ -91,10 +92,31 @@ def show(alert_id: Annotated[int, typer.Argument(help="The alert's id (`jnx aler
     emit(data, as_json, render)
 
 
+@app.command("ack")
+def ack(alert_id: Annotated[int, typer.Argument(help="The open alert's id (`jnx alerts`).")],
+        note: Annotated[str, typer.Option("--note", help="Who is on it and what is done (kept with the alert, audited).")],
+        as_json: JsonOption = False) -> None:
+    """Acknowledge an open alert: someone is on it. It stays open until its cause ends, but `jnx alerts check`
+    no longer counts it as unattended; audited as alert.acknowledged."""
+    from jnx.commands._context import record_audit, transaction
+    from jnx.errors import InputError
+    from jnx.services.operations import acknowledge_alert
+
+    if not note.strip():
+        raise InputError("--note is empty", hint="say who is on it: --note 'Li Si called the department, back at 14:00'")
+    settings = load_settings()
+    with transaction(settings) as session:
+        data = acknowledge_alert(os_context(session, settings), alert_id, note=note)
+        record_audit(session, "alert.acknowledged", f"alert:{alert_id}", {"kind": data["kind"], "subject": data["subject"],
+                                                                            "note": note})
+    emit(data, as_json, lambda d: typer.echo(f"alert #{d['id']} acknowledged by {d['acknowledged_by']}: {d['acknowledged_note']}"))
+
+
 @app.command("check")
 def check(as_json: JsonOption = False) -> None:
     """Evaluate every enabled alert now, open and resolve alerts, send their notifications — the pass `jnx serve`
-    makes every JNX_ALERTS__INTERVAL_SECONDS, for sites that run it from cron. Exit 1 while alerts are open."""
+    makes every JNX_ALERTS__INTERVAL_SECONDS, for sites that run it from cron. Exit 1 while alerts are open
+    and not acknowledged."""
     from jnx.ops.alerts import list_alerts
     from jnx.ops.watch import AlertWatch
     from jnx.store.db import session_factory
@@ -119,7 +141,7 @@ def check(as_json: JsonOption = False) -> None:
         _render_alerts(d)
 
     emit(data, as_json, render)
-    if still_open:
+    if any(a["acknowledged_at"] is None for a in still_open):
         raise typer.Exit(EXIT_ALERTS_OPEN)
 
 
@@ -152,7 +174,8 @@ def render_status(d: dict[str, Any]) -> None:
                f"{outbox['held']} held, {outbox['failed']} failed, {outbox['rejected']} rejected; {queued['count']} run(s) queued")
     typer.echo(f"open alerts ({len(d['alerts'])}):" if d["alerts"] else "open alerts: none")
     for a in d["alerts"]:
-        typer.echo(f"  #{a['id']:<5} {a['severity']:<8} {a['summary']}")
+        acked = f" (acknowledged by {a['acknowledged_by']})" if a["acknowledged_at"] else ""
+        typer.echo(f"  #{a['id']:<5} {a['severity']:<8} {a['summary']}{acked}")
 
 
 def register(root: typer.Typer) -> None:

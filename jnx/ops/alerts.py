@@ -141,7 +141,24 @@ def alert_row(alert: Alert) -> dict[str, Any]:
     return {"id": alert.id, "kind": alert.kind.value, "subject": alert.subject, "severity": alert.severity.value,
             "summary": alert.summary, "details": alert.details or {}, "opened_at": alert.opened_at,
             "updated_at": alert.updated_at, "resolved_at": alert.resolved_at,
-            "state": "open" if alert.resolved_at is None else "resolved", "notifications": alert.notifications or {}}
+            "state": "open" if alert.resolved_at is None else "resolved", "notifications": alert.notifications or {},
+            "acknowledged_at": alert.acknowledged_at, "acknowledged_by": alert.acknowledged_by,
+            "acknowledged_note": alert.acknowledged_note}
+
+
+def acknowledge(session: Session, alert_id: int, *, by: str, note: str, now: dt.datetime) -> dict[str, Any]:
+    """Note that someone is on an open alert: it stays open until its cause ends, but is no longer unattended."""
+    from jnx.errors import ConfigError
+
+    alert = session.get(Alert, alert_id, with_for_update=True)
+    if alert is None:
+        raise NotFoundError(f"no alert #{alert_id}", hint="`jnx alerts` lists the open ones")
+    if alert.resolved_at is not None:
+        raise ConfigError(f"alert #{alert_id} was resolved at {alert.resolved_at:%Y-%m-%d %H:%M:%S} UTC: nothing to acknowledge",
+                         hint="`jnx alerts` lists the open ones")
+    alert.acknowledged_at, alert.acknowledged_by, alert.acknowledged_note = now, by, note
+    session.flush()
+    return alert_row(alert)
 
 
 def list_alerts(session: Session, *, include_resolved: bool = False, limit: int = 200) -> list[dict[str, Any]]:

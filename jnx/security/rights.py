@@ -62,6 +62,8 @@ ACTIONS: tuple[Action, ...] = (
           credit_operator=A, supervisor=A),
     _read("alerts.list", "open and resolved alerts with their notifications", system_admin=A, operator=A,
           credit_operator=A, supervisor=A),
+    _write("alerts.acknowledge", "acknowledge an open alert (someone is on it), with a note", system_admin=A, operator=A,
+           credit_operator=A),
     # runs
     _read("runs.list", "runs and their counts", system_admin=A, operator=A, department_officer=OWN, supervisor=A),
     _read("runs.show", "one run", system_admin=A, operator=A, department_officer=OWN, supervisor=A),

@@ -20,6 +20,14 @@ def show_alert(ctx: ServiceContext, alert_id: int) -> dict[str, Any]:
     return alerts.show_alert(ctx.session, alert_id)
 
 
+def acknowledge_alert(ctx: ServiceContext, alert_id: int, *, note: str) -> dict[str, Any]:
+    """Someone is on this open alert (audited ``alert.acknowledged``)."""
+    ctx.authorize("alerts.acknowledge")
+    row = alerts.acknowledge(ctx.session, alert_id, by=ctx.actor.audit_name, note=note, now=ctx.clock())
+    ctx.audit("alert.acknowledged", f"alert:{alert_id}", {"kind": row["kind"], "subject": row["subject"], "note": note})
+    return row
+
+
 def list_workers(ctx: ServiceContext, *, include_stopped: bool = False) -> dict[str, Any]:
     ctx.authorize("health.read")
     return {"workers": workers.list_workers(ctx.session, now=ctx.clock(), heartbeat_seconds=ctx.settings.worker_heartbeat_seconds,

@@ -705,6 +705,9 @@ class Alert(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[dt.datetime | None]
     notifications: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    acknowledged_at: Mapped[dt.datetime | None]  # someone is on it (0011): still open until the cause ends
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_note: Mapped[str | None] = mapped_column(Text)
 
 
 class AlertNotification(Base):

@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from jnx.services import operations
 from jnx.web.accounts_api import AccountsGateway, guarded
+
+
+class AcknowledgeBody(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, pattern=r"\S", description="Who is on it and what is done.")
 
 
 def ops_router(gateway: AccountsGateway) -> APIRouter:
@@ -24,6 +29,12 @@ def ops_router(gateway: AccountsGateway) -> APIRouter:
     def alert(alert_id: Annotated[int, Path(ge=1, le=2**62)], request: Request, response: Response) -> Any:
         return guarded(lambda: gateway.act(request, "alerts.list", f"alert:{alert_id}",
                                            lambda ctx: operations.show_alert(ctx, alert_id)), request, response)
+
+    @router.post("/alerts/{alert_id}/acknowledge", summary="acknowledge an open alert: someone is on it (audited)")
+    def acknowledge(alert_id: Annotated[int, Path(ge=1, le=2**62)], body: AcknowledgeBody, request: Request,
+                    response: Response) -> Any:
+        return guarded(lambda: gateway.act(request, "alerts.acknowledge", f"alert:{alert_id}", lambda ctx: operations.acknowledge_alert(
+            ctx, alert_id, note=body.note)), request, response)
 
     @router.get("/workers", summary="the jnx serve processes: host, pid, version, heartbeat, the runs they hold")
     def workers(request: Request, response: Response, stopped: bool = False) -> Any:

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from jnx.ops.workers import WorkerRegistry
 from jnx.settings import Settings
 from jnx.store.db import create_engine_for
 from jnx.store.models import (
+    AuditEntry,
     Delivery,
     Disclosure,
     DisclosureAction,
@@ -74,6 +75,15 @@ def test_alerts_check_opens_lists_and_shows_and_status_sums_up(jnx: Jnx, engine:
     assert shown["attempts"] == [] and shown["details"]["count"] == 1
     assert_error(jnx("alerts", "show", "999"), 3, says="no alert #999", hint="jnx alerts --all")
 
+    assert_error(jnx("alerts", "ack", str(alert["id"]), "--note", " "), 2, says="--note is empty")
+    acked = jnx("alerts", "ack", str(alert["id"]), "--note", "Li Si restarts the credit line", "--json")
+    assert acked.code == 0 and acked.json()["acknowledged_by"].startswith("cli:")
+    assert jnx("alerts", "check").code == 0  # open still, but acknowledged: not unattended
+    assert "acknowledged by cli:" in jnx("alerts").out
+    with Session(engine) as session:
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "alert.acknowledged")).all()
+        assert entry.subject == f"alert:{alert['id']}" and entry.details["note"] == "Li Si restarts the credit line"
+
     status = jnx("status", "--json").json()
     assert [w["id"] for w in status["workers"]] == ["host-a-1"] and status["workers"][0]["state"] == "alive"
     assert status["backlog"]["outbox"]["depth"] == 1 and status["backlog"]["outbox"]["oldest_age_seconds"] > 7000
@@ -105,6 +115,17 @@ def test_the_api_answers_alerts_workers_and_status_to_the_roles_the_rights_table
         assert client.get(f"/api/v1/alerts/{alert['id']}", headers=operator).json()["attempts"] == []
         assert client.get("/api/v1/workers", headers=operator).json() == {"workers": []}
         assert client.get("/api/v1/status", headers=operator).json()["backlog"]["outbox"]["depth"] == 1
+        supervisor = _token(gateway, "sfj", "supervisor")
+        ack = {"note": "on it"}
+        assert client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", json=ack, headers=supervisor).status_code == 403
+        done = client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", json=ack, headers=operator)
+        assert done.status_code == 200, done.text
+        assert done.json()["acknowledged_by"] == "op/token:t" and done.json()["acknowledged_note"] == "on it"
+        assert client.post("/api/v1/alerts/999/acknowledge", json=ack, headers=operator).status_code == 404
+        assert client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", json={"note": ""}, headers=operator).status_code == 422
+        with Session(migrated_engine) as session:
+            audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "alert.acknowledged")).all()
+            assert [(e.actor, e.subject) for e in audited] == [("api:op/token:t", f"alert:{alert['id']}")]
         officer = _token(gateway, "dept", "department-officer", department=DEPT)
         for path in ("/api/v1/alerts", "/api/v1/workers", "/api/v1/status"):
             assert client.get(path, headers=officer).status_code == 403
