@@ -81,14 +81,18 @@ def check_registration(session: Session, viewer: Viewer, catalog: MappingCatalog
                    "kind": str(registration.kind.value), "protocol": registration.adapter.protocol,
                    "mappings": ", ".join(f"{k}: {v}" for k, v in sorted(registration.mappings.items())),
                    "schedule": registration.schedule or "—", "lines": len(lines), "enabled": registration.enabled}
-    text = data.decode("utf-8", errors="replace")
+    return RegistrationCheck(filename=name.name, ok=not problems, action=action, summary=summary, problems=problems,
+                             lines=annotated(data, problems), hint=hint)
+
+
+def annotated(data: bytes, problems: list[Problem]) -> list[FileLine]:
+    """An uploaded file's lines, each with the problems found at it (what the page shows in place)."""
     at: dict[int, list[str]] = {}
     for problem in problems:
         if problem.line is not None:
-            at.setdefault(problem.line, []).append(f"{problem.place}: {problem.message}")
-    shown = [FileLine(number=n, text=line, problems=at.get(n, [])) for n, line in enumerate(text.splitlines(), start=1)]
-    return RegistrationCheck(filename=name.name, ok=not problems, action=action, summary=summary, problems=problems, lines=shown,
-                             hint=hint)
+            at.setdefault(problem.line, []).append(f"{problem.place}: {problem.message}" if problem.place else problem.message)
+    text = data.decode("utf-8", errors="replace")
+    return [FileLine(number=n, text=line, problems=at.get(n, [])) for n, line in enumerate(text.splitlines(), start=1)]
 
 
 def save_registration(session: Session, viewer: Viewer, audit: SqlAuditStore, catalog: MappingCatalog, filename: str,

@@ -40,6 +40,7 @@ def mount_console(app: FastAPI, settings: Settings, engine: Engine | None = None
         schedules,
         session,
         systems,
+        table_publish,
         users,
     )
     from jnx.web.console.pages import indicators as indicator_pages
@@ -47,7 +48,7 @@ def mount_console(app: FastAPI, settings: Settings, engine: Engine | None = None
     console = Console(settings, engine or create_engine_for(settings.effective_database_url),
                       os.environ if environment is None else environment)
     router = APIRouter(include_in_schema=False)
-    for module in (session, overview, corrections, errors, schedules, registrations, systems, mappings, disclosures, records, indicator_pages, audit, users):
+    for module in (session, overview, corrections, errors, schedules, registrations, systems, table_publish, mappings, disclosures, records, indicator_pages, audit, users):
         module.routes(router, console)
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
