@@ -143,3 +143,20 @@ def test_the_case_life_cycle_and_legal_review_reach_the_standard_and_a_bare_othe
     assert {(json.loads(m) if isinstance(m, str) else m).get("legal_review") for m in measures} == {"true", "false"}
     assert not [p for p in penalties if "其他" in p["penalty_types"]], "a bare 其他 is never stored"
     assert queued > 0, "penalties whose source writes a bare 其他 wait in the errors queue"
+
+
+def test_a_natural_persons_address_goes_out_masked_and_waits_for_review(summary: dict) -> None:
+    from sqlalchemy import text
+
+    with _demo_db(summary).connect() as db:
+        reviewed = db.execute(text("SELECT id, review FROM disclosures WHERE review IS NOT NULL")).all()
+        sent = {(d, n): json.loads(p) if isinstance(p, str) else p for d, n, p in db.execute(text(
+            "SELECT disclosure_id, revision, payload FROM disclosure_revisions WHERE disclosure_id IN"
+            " (SELECT id FROM disclosures WHERE review IS NOT NULL)")).all()}
+    assert reviewed, "the sandbox writes natural persons' addresses into 违法事实"
+    for disclosure_id, review in reviewed:
+        notes = json.loads(review) if isinstance(review, str) else review
+        for note in notes:
+            payload = sent[(disclosure_id, note["revision"])]
+            assert note["rule"] == "personal_data.address_review" and note["field"] in payload
+            assert payload[note["field"]][:40] in note["message"]

@@ -21,7 +21,7 @@ from jnx.publicity.calendar import WorkdayCalendar
 from jnx.publicity.enforcement import late_items
 from jnx.publicity.reconcile import reconcile_credit
 from jnx.publicity.repair import repair
-from jnx.publicity.views import show_disclosure
+from jnx.publicity.views import list_reviews, mark_reviewed, show_disclosure
 from jnx.settings import Settings
 from jnx.store.models import DisclosureStatus
 
@@ -93,6 +93,8 @@ def _render_one(d: dict[str, Any]) -> None:
     typer.echo(f"  basis: {d['deadline_basis']}")
     for problem in d["problems"] or []:
         typer.echo(f"  problem: {problem['field']} [{problem['rule']}] {problem['message']}")
+    for note in d.get("review") or []:
+        typer.echo(f"  to review (revision {note['revision']}): [{note['rule']}] {note['message']}")
     for r in d["revisions"]:
         typer.echo(f"  revision {r['revision']} {r['action']} due {r['due_date']} key {r['idempotency_key']}"
                    + (f" — {r['reason']}" if r["reason"] else ""))
@@ -109,6 +111,44 @@ def show(disclosure_id: DisclosureId, as_json: JsonOption = False) -> None:
     with transaction(load_settings()) as session:
         data = show_disclosure(session, disclosure_id, beijing_today())
     emit(data, as_json, _render_one)
+
+
+@app.command("reviews")
+def reviews(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1_000_000, help="At most this many.")] = 1000,
+    as_json: JsonOption = False,
+) -> None:
+    """Disclosures that went out (masked) with something a person should check: a natural person's
+    address masked in 违法事实 or another free-text field."""
+    with transaction(load_settings()) as session:
+        items = list_reviews(session, today=beijing_today(), limit=limit)
+    emit({"disclosures": items, "count": len(items)}, as_json, _render_reviews)
+
+
+def _render_reviews(d: dict[str, Any]) -> None:
+    if not d["disclosures"]:
+        typer.echo("nothing to review")
+    for r in d["disclosures"]:
+        typer.echo(f"{r['id']:>7} {r['kind']:<8} {r['status']:<10} {r['business_key']}")
+        for note in r["review"]:
+            typer.echo(f"          revision {note['revision']} [{note['rule']}] {note['message']}")
+
+
+@app.command("reviewed")
+def reviewed(
+    disclosure_id: DisclosureId,
+    note: Annotated[str, typer.Option("--note", help="What was checked and found (e.g. 地址已完整遮蔽).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Mark a disclosure's review findings done (audited, with the note and the findings cleared)."""
+    if not note.strip():
+        raise InputError("--note is empty", hint="say what was checked, e.g. --note 地址已完整遮蔽")
+    with transaction(load_settings()) as session:
+        disclosure, cleared = mark_reviewed(session, disclosure_id)
+        record_audit(session, "disclosure.reviewed", f"disclosure:{disclosure_id}",
+                     {"note": note, "cleared": [{k: n.get(k) for k in ("field", "rule", "revision")} for n in cleared]})
+        data = {"id": disclosure.id, "cleared": len(cleared)}
+    emit(data, as_json, lambda d: typer.echo(f"disclosure {d['id']}: {d['cleared']} finding(s) marked reviewed"))
 
 
 @app.command("withdraw")

@@ -172,7 +172,7 @@ def expire_displays(session: Session, today: dt.date) -> int:
 #: The columns a page's derivation reads and writes of a disclosure (besides its id).
 HELD_COLUMNS = ("kind", "business_key", "standard_record_id", "status", "decision_date", "deadline",
                 "deadline_provisional", "deadline_basis", "display_until", "current_revision", "problems",
-                "display_shortest_until", "repaired_on")
+                "display_shortest_until", "repaired_on", "review")
 _PAGE_KEYS = 1000  # keys per IN (…): a whole page, well under SQLite's 32,766 variables
 
 DISCLOSURES: Table = Disclosure.__table__  # type: ignore[assignment]
@@ -303,7 +303,7 @@ def supersede_many(session: Session, superseding: Sequence[tuple[int, int]], now
 
 #: What a page may change of a disclosure it found (kind, key and record stay).
 UPDATED_COLUMNS = ("status", "decision_date", "deadline", "deadline_provisional", "deadline_basis", "display_until",
-                   "current_revision", "problems", "display_shortest_until")
+                   "current_revision", "problems", "display_shortest_until", "review")
 
 
 def update_disclosures(session: Session, rows: Sequence[Mapping[str, Any]], now: dt.datetime) -> None:

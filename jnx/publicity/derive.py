@@ -57,7 +57,7 @@ from jnx.publicity.actions import (
 from jnx.publicity.calendar import Deadline
 from jnx.publicity.changes import revocation
 from jnx.publicity.enforcement import track as track_enforcement
-from jnx.publicity.free_text import mask_payload_text
+from jnx.publicity.free_text import ADDRESS_REVIEW, address_reviews, mask_payload_text
 from jnx.publicity.rules import (
     DEFAULT_PUBLICATION,
     ORDER_58,
@@ -191,14 +191,28 @@ def invalid_licence(kind: DisclosureKind, data: Mapping[str, Any], policy: Publi
 def unmasked_id_numbers(payload: dict[str, Any], data: Mapping[str, Any], natural_person: bool) -> list[Problem]:
     """Mask the free text of ``payload`` (:mod:`jnx.publicity.free_text`), then the last guard: ID numbers
     still in clear. An organisation's text is masked only when the guard finds one in it (most have none:
-    the search is the guard's own), a natural person's always (names, phones, addresses have no guard)."""
+    the search is the guard's own), a natural person's always (names, phones, addresses have no guard).
+    A masked address adds an ``ADDRESS_REVIEW`` finding: no obstacle, published masked and kept for review."""
+    addressed: list[tuple[str, bool]] = []
     if natural_person:
-        mask_payload_text(payload, data, True)
+        addressed = mask_payload_text(payload, data, True)
     found = clear_id_numbers(payload)
     if found and not natural_person:
         mask_payload_text(payload, data, False)
         found = clear_id_numbers(payload)
-    return found
+    return found + [Problem(r["field"], r["rule"], r["message"]) for r in address_reviews(payload, addressed)]
+
+
+def split_review(problems: list[Problem]) -> tuple[list[Problem], list[dict[str, str]] | None]:
+    """(what stops a disclosure, what only asks for review — :data:`ADDRESS_REVIEW` findings — or None)."""
+    if not any(p.rule == ADDRESS_REVIEW for p in problems):
+        return problems, None
+    return [p for p in problems if p.rule != ADDRESS_REVIEW], [p.as_dict() for p in problems if p.rule == ADDRESS_REVIEW]
+
+
+def review_notes(review: list[dict[str, str]] | None, revision: int) -> list[dict[str, Any]] | None:
+    """``disclosures.review`` of a disclosure whose current revision is ``revision``."""
+    return [{**note, "revision": revision} for note in review] if review else None
 
 
 def _masked_on_purpose(field_name: str, rule: str, payload: Mapping[str, Any]) -> bool:
@@ -289,6 +303,7 @@ class Held:
     problems: list[Any] | None
     display_shortest_until: dt.date | None
     repaired_on: dt.date | None  # 信用修复 granted: the publication no longer follows the source
+    review: list[Any] | None = None  # findings to review in what went out (0009)
     id: int | None = None  # None until the page inserts it
     latest: tuple[DisclosureAction, dict[str, Any]] | None = None  # the newest revision's action and payload
     changed: bool = False
@@ -439,7 +454,7 @@ class PageWriter:
             if held is not None and held.status is not DisclosureStatus.WITHDRAWN:
                 self._withdraw(held, f"no longer published: {plan.published}", plan.changed_on)
             return
-        problems = plan.problems
+        problems, review = split_review(plan.problems)
         if held is None:
             if decision is None:
                 summary.blocked += 1
@@ -477,6 +492,7 @@ class PageWriter:
             summary.unchanged += 1
             if held.status is DisclosureStatus.BLOCKED:
                 held.status, held.problems, held.changed = DisclosureStatus.PENDING, None, True
+            self._review(held, review)
             return
         if latest is None:
             self._add_revision(held, DisclosureAction.NEW, plan.payload, held.deadline, None)
@@ -489,6 +505,12 @@ class PageWriter:
                 held.status = DisclosureStatus.PENDING
             held.problems = None
             summary.corrections += 1
+        self._review(held, review)
+
+    def _review(self, held: Held, review: list[dict[str, str]] | None) -> None:
+        notes = review_notes(review, held.current_revision)
+        if held.review != notes:
+            held.review, held.changed = notes, True
 
     def _add_revision(self, held: Held, action: DisclosureAction, payload: dict[str, Any], due: dt.date | None,
                       reason: str | None) -> None:
@@ -559,5 +581,5 @@ def derive_hook(rules: DisclosureRules) -> tuple[Callable[[Session, RegisteredSy
 __all__ = [
     "DerivationSummary", "DisclosureDeriver", "DisclosureRules", "Held", "PageWriter", "Plan", "Problem", "clear_id_numbers",
     "context_of", "correction_reason", "credit_system", "derive_hook", "existing_disclosures", "outbound_tables", "pinned_tables",
-    "invalid_licence", "revocation", "unmasked_id_numbers",
+    "invalid_licence", "review_notes", "revocation", "split_review", "unmasked_id_numbers",
 ]

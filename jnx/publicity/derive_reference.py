@@ -37,7 +37,9 @@ from jnx.publicity.derive import (
     existing_disclosures,
     invalid_licence,
     outbound_tables,
+    review_notes,
     revocation,
+    split_review,
     unmasked_id_numbers,
 )
 from jnx.publicity.enforcement import track as track_enforcement
@@ -114,6 +116,7 @@ class ReferenceDeriver:
         payload = dict(result.record)
         problems = [Problem(i.field, i.rule, str(i)) for i in result.issues if not _masked_on_purpose(i.field, i.rule, payload)]
         problems += unmasked_id_numbers(payload, data, subject is SubjectCategory.NATURAL_PERSON)
+        problems, review = split_review(problems)
         period = None
         if decision is None:
             problems.append(Problem("decision_date", "decision_date.missing", "no decision date: no deadline can be counted"))
@@ -163,6 +166,7 @@ class ReferenceDeriver:
             self.summary.unchanged += 1
             if disclosure.status is DisclosureStatus.BLOCKED:
                 disclosure.status, disclosure.problems = DisclosureStatus.PENDING, None
+            disclosure.review = review_notes(review, disclosure.current_revision)
             return disclosure
         if latest is None:
             self._add_revision(session, disclosure, DisclosureAction.NEW, payload, disclosure.deadline, None)
@@ -176,6 +180,7 @@ class ReferenceDeriver:
             else:
                 disclosure.problems = None
             self.summary.corrections += 1
+        disclosure.review = review_notes(review, disclosure.current_revision)
         return disclosure
 
     # ------------------------------------------------------------------ revisions

@@ -31,6 +31,8 @@ ADDRESS = re.compile(r"((?:[\u4e00-\u9fff]{2,6}?(?:省|市))?[\u4e00-\u9fff]{2,6
                      r"([\u4e00-\u9fff0-9]{1,20}?(?:路|街|巷|大道|村|社区|小区)[0-9\-]{1,6}(?:号|栋|室)(?:[0-9\-]{1,6}(?:号|栋|室|单元))*)")
 
 
+#: Words that introduce an address (住济宁市…, 住址：…, 家住…): an address jnx could not find by its shape is reported.
+ADDRESS_WORDS = re.compile(r"住址|地址|家住|居住|现住|住所|(?<![居记])住(?![宿房院建户])(?=[\u4e00-\u9fff])")
 _SEVEN_DIGITS = re.compile(r"[0-9]{7}")
 _HOUSE = re.compile(r"[0-9](?:号|栋|室)")
 
@@ -77,16 +79,42 @@ def mask_free_text(text: str, names: Iterable[str] = (), *, natural_person: bool
     return text
 
 
-def mask_payload_text(payload: dict[str, Any], record: Mapping[str, Any], natural_person: bool) -> None:
-    """Mask, in place, the free-text fields of a disclosure payload made from the standard ``record``."""
+def mask_payload_text(payload: dict[str, Any], record: Mapping[str, Any], natural_person: bool) -> list[tuple[str, bool]]:
+    """Mask, in place, the free-text fields of a disclosure payload made from the standard ``record``. For a
+    natural person, the fields to review (:func:`address_reviews`): (field, True) where an address was masked,
+    (field, False) where a word introduces one (住, 地址 …) that had no shape jnx masks."""
     names = [str(record.get("party_name") or "").strip(), str(record.get("legal_representative") or "").strip()]
     numbers = [str(record.get(f) or "").strip() for f in ("party_id_number", "legal_rep_id_number")]
+    review = []
     for name in FREE_TEXT_FIELDS:
         value = payload.get(name)
         if value.__class__ is str and value:
             masked = mask_free_text(value, names, natural_person=natural_person, numbers=numbers)
             if masked != value:
                 payload[name] = masked
+            if natural_person:
+                if _HOUSE.search(value) and ADDRESS.search(value):
+                    review.append((name, True))
+                elif ADDRESS_WORDS.search(value):
+                    review.append((name, False))
+    return review
 
 
-__all__ = ["FREE_TEXT_FIELDS", "mask_free_text", "mask_payload_text"]
+#: The review finding of a natural person's address masked in free text (``disclosures.review``).
+ADDRESS_REVIEW = "personal_data.address_review"
+
+
+def address_reviews(payload: Mapping[str, Any], fields: list[tuple[str, bool]]) -> list[dict[str, str]]:
+    """One finding per field of ``payload`` to review, quoting what went out: an address jnx masked (check that
+    nothing of it is left: a village, a building or a room the pattern did not reach), or a word that introduces
+    an address jnx found no address after (check that none went out in clear)."""
+    return [{"field": name, "rule": ADDRESS_REVIEW,
+             "message": (f"{name}: a natural person's address was masked (region kept, street part replaced): "
+                         if masked else
+                         f"{name}: the text mentions an address (住, 地址 …) that jnx could not mask by its shape: ")
+                        + f"“{str(payload.get(name))[:120]}”; check that no part of the address is left, "
+                          "and correct the source's text if it is"}
+            for name, masked in fields]
+
+
+__all__ = ["ADDRESS_REVIEW", "FREE_TEXT_FIELDS", "address_reviews", "mask_free_text", "mask_payload_text"]

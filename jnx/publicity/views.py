@@ -118,5 +118,27 @@ def show_disclosure(session: Session, disclosure_id: int, today: dt.date) -> dic
                           "reason": revision.reason, "idempotency_key": revision.idempotency_key,
                           "created_at": revision.created_at, "payload": revision.payload, "deliveries": deliveries})
     return {**row(disclosure, today, late), "deadline_basis": disclosure.deadline_basis, "problems": disclosure.problems,
-            "repair_reason": disclosure.repair_reason,
+            "review": disclosure.review, "repair_reason": disclosure.repair_reason,
             "standard_record_id": disclosure.standard_record_id, "revisions": revisions}
+
+
+def list_reviews(session: Session, *, today: dt.date, limit: int = 1000) -> list[dict[str, Any]]:
+    """Disclosures with findings to review (``disclosures.review``: an address masked in free text), oldest first."""
+    query = (select(Disclosure).where(Disclosure.review.is_not(None)).order_by(Disclosure.id).limit(limit))
+    return [{**row(d, today), "review": d.review} for d in session.scalars(query) if d.review]
+
+
+def mark_reviewed(session: Session, disclosure_id: int) -> tuple[Disclosure, list[Any]]:
+    """Clear a disclosure's review findings (a person checked what went out); the findings cleared.
+
+    Raises InputError when there is nothing to review. The next revision derived brings its own findings.
+    """
+    from jnx.errors import InputError
+
+    disclosure = get_disclosure(session, disclosure_id)
+    if not disclosure.review:
+        raise InputError(f"disclosure {disclosure_id} has nothing to review",
+                         hint="`jnx disclosures reviews` lists the disclosures that have")
+    cleared = list(disclosure.review)
+    disclosure.review = None
+    return disclosure, cleared

@@ -424,6 +424,8 @@ class Disclosure(Base):
     display_shortest_until: Mapped[dt.date | None] = mapped_column(Date)  # shortest display end: 信用修复 after it (0006)
     repaired_on: Mapped[dt.date | None] = mapped_column(Date)  # 信用修复 granted: stays withdrawn whatever the source says (0006)
     repair_reason: Mapped[str | None] = mapped_column(Text)  # (0006)
+    # findings to review in what went out (an address masked in free text): [{field, rule, message, revision}] (0009)
+    review: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))  # None is SQL NULL: `IS NULL` finds it
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _updated()
 

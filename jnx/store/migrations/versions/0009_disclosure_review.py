@@ -1,0 +1,35 @@
+"""disclosures: what a person should review in a disclosure that went out (an address masked in free text)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-07 14:40:00
+
+Issue 14. ``disclosures.review`` holds ``[{field, rule, message, revision}]``: findings that do not stop a
+disclosure — it is published, masked — but that a person should look at, such as the street part of an
+address jnx masked in a natural person's 违法事实 (an address has no reliable shape: a village or a room
+the pattern missed would be published). Unlike ``problems`` it is not cleared by the outbox when the
+platform acknowledges; derivation replaces it with each revision's findings, and ``jnx disclosures
+reviewed ID`` clears it. NULL: nothing to review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0009'
+down_revision: str | None = '0008'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('disclosures', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('review', sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('disclosures', schema=None) as batch_op:
+        batch_op.drop_column('review')
