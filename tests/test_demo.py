@@ -160,3 +160,16 @@ def test_a_natural_persons_address_goes_out_masked_and_waits_for_review(summary:
             payload = sent[(disclosure_id, note["revision"])]
             assert note["rule"] == "personal_data.address_review" and note["field"] in payload
             assert payload[note["field"]][:40] in note["message"]
+
+
+def test_the_publicity_clock_of_coercive_acts_is_judged_by_the_day_they_were_made_public(summary: dict) -> None:
+    from sqlalchemy import text
+
+    with _demo_db(summary).connect() as db:
+        rows = db.execute(text("SELECT record_type, published_on, received_on, deadline, status FROM enforcement_publicity"
+                               " WHERE status != 'revoked'")).all()
+    dated = [r for r in rows if r[1] is not None]
+    assert dated and {r[0] for r in dated} == {"coercive_measure", "coercive_enforcement"}
+    for _, published, _, deadline, status in dated:  # SQLite returns ISO strings: compared as text, in order
+        assert status == ("on_time" if str(published) <= str(deadline) else "late")
+    assert any(r[0] == "inspection" and r[1] is None for r in rows), "the 双随机 system reports no publicity date"

@@ -4,8 +4,9 @@
 decisions their own clock: public within 20 working days of the decision. jnx is where those records
 reach the supervision platform, so it tracks that clock per standard record in the plain table
 ``enforcement_publicity``: the deadline (with its provisional flag and basis), the Beijing day the
-record first reached jnx, and a status — ``on_time`` (by its deadline), ``late`` (after it) or
-``revoked`` (the source revoked the decision). The run's disclosure hook calls :func:`track` for the
+record first reached jnx, the day the agency made it public when the source reports it (``publicity_date``,
+kept as ``published_on``), and a status — ``on_time`` (made public by its deadline; for a source without the
+date: reached jnx by it), ``late`` (after it) or ``revoked`` (the source revoked the decision). The run's disclosure hook calls :func:`track` for the
 records it stores; ``jnx disclosures list --overdue`` lists the late ones beside the overdue 双公示
 disclosures, and the indicators count them by agency and region with SQL.
 """
@@ -42,10 +43,12 @@ def _day(value: Any) -> dt.date | None:
         return None
 
 
-def _status(revoked: bool, received: dt.date, deadline: dt.date) -> EnforcementPublicityStatus:
+def _status(revoked: bool, received: dt.date, deadline: dt.date, published: dt.date | None = None) -> EnforcementPublicityStatus:
+    """By the day the act was made public when the source reports it, else by the day it reached jnx."""
     if revoked:
         return EnforcementPublicityStatus.REVOKED
-    return EnforcementPublicityStatus.ON_TIME if received <= deadline else EnforcementPublicityStatus.LATE
+    day = published if published is not None else received
+    return EnforcementPublicityStatus.ON_TIME if day <= deadline else EnforcementPublicityStatus.LATE
 
 
 def track(session: Session, stored: Sequence[StoredRecord], calendar: WorkingDays, today: dt.date) -> int:
@@ -55,12 +58,12 @@ def track(session: Session, stored: Sequence[StoredRecord], calendar: WorkingDay
     wanted = [s for s in stored if s.record_type in TRACKED]
     if not wanted:
         return 0
-    known: dict[int, tuple[int, dt.date, dt.date, EnforcementPublicityStatus]] = {}
+    known: dict[int, tuple[int, dt.date, dt.date, EnforcementPublicityStatus, dt.date | None]] = {}
     ids = sorted({s.record_id for s in wanted})
     for start in range(0, len(ids), _KEYS):
-        query = select(TABLE.c.standard_record_id, TABLE.c.id, TABLE.c.decision_date, TABLE.c.received_on, TABLE.c.status) \
-            .where(TABLE.c.standard_record_id.in_(ids[start:start + _KEYS]))
-        known.update({row[0]: (row[1], row[2], row[3], EnforcementPublicityStatus(row[4])) for row in session.execute(query)})
+        query = select(TABLE.c.standard_record_id, TABLE.c.id, TABLE.c.decision_date, TABLE.c.received_on, TABLE.c.status,
+                       TABLE.c.published_on).where(TABLE.c.standard_record_id.in_(ids[start:start + _KEYS]))
+        known.update({row[0]: (row[1], row[2], row[3], EnforcementPublicityStatus(row[4]), row[5]) for row in session.execute(query)})
     now, inserts, updates = utcnow(), {}, []
     deadlines: dict[dt.date, Any] = {}
     for record in wanted:
@@ -72,25 +75,26 @@ def track(session: Session, stored: Sequence[StoredRecord], calendar: WorkingDay
         if deadline is None:
             deadline = deadlines[decided] = enforcement_publicity_deadline(decided, calendar)
         revoked = revocation(data) is not None
+        published = _day(data.get("publicity_date"))
         found = known.get(record.record_id)
         if found is None:
             inserts[record.record_id] = {
                 "standard_record_id": record.record_id, "record_type": record.record_type, "business_key": record.business_key,
                 "authority_credit_code": data.get(AUTHORITY[record.record_type]), "region": data.get("region"),
                 "decision_date": decided, "deadline": deadline.date, "deadline_provisional": deadline.provisional,
-                "deadline_basis": deadline.basis, "received_on": today, "status": _status(revoked, today, deadline.date),
-                "created_at": now, "updated_at": now}
+                "deadline_basis": deadline.basis, "received_on": today, "published_on": published,
+                "status": _status(revoked, today, deadline.date, published), "created_at": now, "updated_at": now}
             continue
-        row_id, old_decision, received, old_status = found
-        status = _status(revoked, received, deadline.date)
-        if decided != old_decision or status is not old_status:
+        row_id, old_decision, received, old_status, old_published = found
+        status = _status(revoked, received, deadline.date, published)
+        if decided != old_decision or status is not old_status or published != old_published:
             updates.append({"e_id": row_id, "e_decision_date": decided, "e_deadline": deadline.date,
                             "e_deadline_provisional": deadline.provisional, "e_deadline_basis": deadline.basis,
-                            "e_status": status, "e_updated_at": now})
+                            "e_published_on": published, "e_status": status, "e_updated_at": now})
     if inserts:
         session.execute(insert(TABLE), list(inserts.values()))
     if updates:
-        names = ("decision_date", "deadline", "deadline_provisional", "deadline_basis", "status", "updated_at")
+        names = ("decision_date", "deadline", "deadline_provisional", "deadline_basis", "published_on", "status", "updated_at")
         statement = update(TABLE).where(TABLE.c.id == bindparam("e_id")).values(
             {name: bindparam(f"e_{name}", type_=TABLE.c[name].type) for name in names})
         session.execute(statement, updates)
@@ -98,12 +102,13 @@ def track(session: Session, stored: Sequence[StoredRecord], calendar: WorkingDay
 
 
 def late_items(session: Session, limit: int = 1000) -> list[dict[str, Any]]:
-    """执法公示 items that reached jnx after their 20th working day, oldest deadline first."""
+    """执法公示 items made public (or, without a date, reaching jnx) after their 20th working day, oldest deadline first."""
     query = select(EnforcementPublicity).where(EnforcementPublicity.status == EnforcementPublicityStatus.LATE) \
         .order_by(EnforcementPublicity.deadline, EnforcementPublicity.id).limit(limit)
     return [{"id": e.id, "record_type": e.record_type, "business_key": e.business_key, "authority_credit_code": e.authority_credit_code,
              "decision_date": e.decision_date, "deadline": e.deadline, "provisional": e.deadline_provisional,
-             "received_on": e.received_on, "status": e.status.value} for e in session.scalars(query)]
+             "received_on": e.received_on, "published_on": e.published_on, "status": e.status.value}
+            for e in session.scalars(query)]
 
 
 __all__ = ["TRACKED", "late_items", "track"]

@@ -278,10 +278,13 @@ def coercion(gen: Generator, agency: Agency, seq: int, penalty_keys: list[str]) 
     }
     if fields["sfcx"] == "1":
         fields.update(change_fields(_extras(key), str(fields["qzjdsh"]), day, updated.date(), "2"))
+    rng = _lifecycle_stream(key)
     if measure:  # the 2026 release: 法制审核 and 集体讨论 of 重大 measures (冻结, 限制人身自由) and 20 % of the rest
-        rng = _lifecycle_stream(key)
         grave = fields["qzcslx"] in ("300", "400") or rng.random() < 0.2
         fields.update(sffzsh="1" if grave else "0", sfjttl="1" if grave and rng.random() < 0.5 else "0")
+    # the 2026 release: the day the agency made the act public (执法公示), reported by then on 85 %
+    public = day + dt.timedelta(days=rng.randrange(max((updated.date() - day).days, 0) + 1))
+    fields["gsrq"] = format_date(public, style) if rng.random() < 0.85 else None
     return SourceRecord(key, updated, fields)
 
 

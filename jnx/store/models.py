@@ -147,8 +147,8 @@ class DisclosureStatus(enum.StrEnum):
 class EnforcementPublicityStatus(enum.StrEnum):
     """执法公示 of a 行政强制 / 行政检查 record (0006)."""
 
-    ON_TIME = "on_time"  # the record reached jnx by its 20th working day
-    LATE = "late"  # it reached jnx after its deadline
+    ON_TIME = "on_time"  # made public (``published_on``; without it: reached jnx) by its 20th working day
+    LATE = "late"  # made public (or, without a date, reached jnx) after its deadline
     REVOKED = "revoked"  # the source revoked the decision: nothing to publicise
 
 
@@ -457,6 +457,7 @@ class EnforcementPublicity(Base):
     deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     deadline_basis: Mapped[str | None] = mapped_column(Text)
     received_on: Mapped[dt.date] = mapped_column(Date)  # the Beijing day jnx first stored the record
+    published_on: Mapped[dt.date | None] = mapped_column(Date)  # 执法公示日期 as the source reports it (0009)
     status: Mapped[EnforcementPublicityStatus] = mapped_column(_enum(EnforcementPublicityStatus))
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _updated()

@@ -113,3 +113,24 @@ def test_a_bare_other_category_is_refused_with_its_article_and_a_named_one_maps(
     named = table({**fields, "cflb": "警告;其他-取缔"}, CONTEXT, today=TODAY)
     assert _issues(named) == [] and named.record["penalty_types"] == ["警告", "其他-取缔"]
     assert [f for f, _ in _issues(table({**fields, "cflb": "其他-"}, CONTEXT, today=TODAY))] == ["penalty_types"]
+
+
+@pytest.mark.parametrize(("table", "version", "kind"), [("case_handling.coercive_measure", 4, "1"),
+                                                        ("case_handling.coercive_enforcement", 3, "2")])
+def test_the_day_a_coercive_act_was_made_public_maps_as_its_publicity_date(registry: TableRegistry, table: str, version: int,
+                                                                           kind: str) -> None:
+    records, _ = coercions(seed=6, count=200, penalty_keys=[])
+    compiled = registry.compiled(table, version)
+    dated = undated = 0
+    for r in (r for r in records if r.fields["qzlx"] == kind):
+        result = compiled(dict(r.fields), CONTEXT, today=TODAY)
+        assert not [i for i in _issues(result) if i[0] == "publicity_date"]
+        if "decision_date" not in result.record:
+            continue
+        if r.fields["gsrq"] is None:
+            assert "publicity_date" not in result.record
+            undated += 1
+        else:
+            assert result.record["decision_date"] <= result.record["publicity_date"]
+            dated += 1
+    assert dated and undated

@@ -114,3 +114,38 @@ def test_coercive_and_inspection_records_get_their_20_working_day_clock(sessions
         revoked = session.scalars(select(EnforcementPublicity).where(EnforcementPublicity.business_key.endswith("〔2022〕5号"))).one()
         assert revoked.status is EnforcementPublicityStatus.REVOKED
         assert late_items(session) == []
+
+
+def test_the_20_working_days_are_judged_by_the_day_the_act_was_made_public_when_the_source_gives_it(
+        sessions: Any, rules: DisclosureRules) -> None:
+    # decided 2022-04-01 (deadline 2022-04-29 by the official calendar), reaching jnx in 2026
+    public = sample("coercive_measure.valid", publicity_date="2022-04-20")
+    late = sample("coercive_measure.valid", document_number="济市监强〔2022〕6号", publicity_date="2022-06-01")
+    unknown = sample("coercive_measure.valid", document_number="济市监强〔2022〕7号")
+    derive(sessions, rules, ("coercive_measure", public), ("coercive_measure", late), ("coercive_measure", unknown))
+    with sessions() as session:
+        rows = {e.business_key.rsplit("|", 1)[1]: e for e in session.scalars(select(EnforcementPublicity))}
+        made_public = rows["济市监强〔2022〕5号"]
+        assert (made_public.status, made_public.published_on) == (EnforcementPublicityStatus.ON_TIME, dt.date(2022, 4, 20))
+        assert made_public.received_on == TODAY  # kept, but no longer what decides
+        assert rows["济市监强〔2022〕6号"].status is EnforcementPublicityStatus.LATE
+        assert (rows["济市监强〔2022〕7号"].status, rows["济市监强〔2022〕7号"].published_on) == (EnforcementPublicityStatus.LATE, None)
+        assert {e["business_key"].rsplit("|", 1)[1]: e["published_on"] for e in late_items(session)} == {
+            "济市监强〔2022〕6号": dt.date(2022, 6, 1), "济市监强〔2022〕7号": None}
+    # a revision that reports the date the agency made it public moves the judgement
+    derive(sessions, rules, ("coercive_measure", unknown | {"publicity_date": "2022-04-28"}))
+    with sessions() as session:
+        revised = session.scalars(select(EnforcementPublicity).where(EnforcementPublicity.business_key.endswith("〔2022〕7号"))).one()
+        assert (revised.status, revised.published_on) == (EnforcementPublicityStatus.ON_TIME, dt.date(2022, 4, 28))
+
+
+def test_a_publicity_date_before_the_decision_is_refused_by_the_standard() -> None:
+    from jnx.codesets import default_registry
+    from jnx.standard import check_record, default_dictionary
+
+    for record_type, day in (("coercive_measure", "decision_date"), ("coercive_enforcement", "decision_date"),
+                             ("inspection", "inspection_date")):
+        data = sample(f"{record_type}.valid")
+        checked = check_record(default_dictionary().record_type(record_type), data | {"publicity_date": "2000-01-01"},
+                               today=TODAY, registry=default_registry())
+        assert [(i.field, i.rule) for i in checked.issues] == [("publicity_date", "date_order")], (record_type, day)

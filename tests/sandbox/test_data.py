@@ -162,3 +162,12 @@ def test_the_2026_fields_leave_every_earlier_field_as_it_was(monkeypatch: pytest
     without, _ = case_data.penalties(seed=4, count=120)
     new = {"lasj", "sdrq", "zxwbrq", "jarq", "sffzsh", "sfjttl", "sftz"}
     assert [{k: v for k, v in r.fields.items() if k not in new} for r in with_release] == [r.fields for r in without]
+
+
+def test_the_2026_release_reports_when_a_coercive_act_was_made_public() -> None:
+    records, _ = case_data.coercions(seed=9, count=300, penalty_keys=[])
+    dated = [r for r in records if r.fields["gsrq"] is not None]
+    assert 0.75 < len(dated) / len(records) < 0.95
+    for r in dated:
+        decided, updated = _day(r.fields["jdrq"]), dt.date.fromisoformat(str(r.fields["updated_at"])[:10])
+        assert type(r.fields["gsrq"]) is type(r.fields["jdrq"]) and decided <= _day(r.fields["gsrq"]) <= max(decided, updated)
