@@ -88,6 +88,8 @@ def _render_one(d: dict[str, Any]) -> None:
                + (" (OVERDUE)" if d["overdue"] else ""))
     typer.echo(f"  decided {d['decision_date']}, due {d['deadline']}{' (provisional)' if d['provisional'] else ''}; "
                f"displayed at least until {d['display_shortest_until']}, at most until {d['display_until']}")
+    if d.get("agency_level"):
+        typer.echo(f"  agency level: {d['agency_level']}")
     if d.get("repaired_on"):
         typer.echo(f"  信用修复 granted {d['repaired_on']}: {d['repair_reason']}")
     typer.echo(f"  basis: {d['deadline_basis']}")

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from jnx.codesets import agency_level
 from jnx.exchange.ingest import StoredRecord
 from jnx.publicity.changes import revocation
 from jnx.publicity.rules import WorkingDays, enforcement_publicity_deadline
@@ -107,8 +108,13 @@ def late_items(session: Session, limit: int = 1000) -> list[dict[str, Any]]:
         .order_by(EnforcementPublicity.deadline, EnforcementPublicity.id).limit(limit)
     return [{"id": e.id, "record_type": e.record_type, "business_key": e.business_key, "authority_credit_code": e.authority_credit_code,
              "decision_date": e.decision_date, "deadline": e.deadline, "provisional": e.deadline_provisional,
-             "received_on": e.received_on, "published_on": e.published_on, "status": e.status.value}
-            for e in session.scalars(query)]
+             "received_on": e.received_on, "published_on": e.published_on, "status": e.status.value,
+             "agency_level": _level(e)} for e in session.scalars(query)]
+
+
+def _level(entry: EnforcementPublicity) -> str | None:
+    level = agency_level(entry.region, entry.authority_credit_code, entry.decision_date)
+    return level.value if level is not None else None
 
 
 __all__ = ["TRACKED", "late_items", "track"]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
+from jnx.codesets import agency_level
 from jnx.publicity.actions import get_disclosure
 from jnx.store.models import (
     Delivery,
@@ -117,8 +118,11 @@ def show_disclosure(session: Session, disclosure_id: int, today: dt.date) -> dic
         revisions.append({"revision": revision.revision, "action": revision.action.value, "due_date": revision.due_date,
                           "reason": revision.reason, "idempotency_key": revision.idempotency_key,
                           "created_at": revision.created_at, "payload": revision.payload, "deliveries": deliveries})
+    data = disclosure.standard_record.data if disclosure.standard_record is not None else {}
+    level = agency_level(data.get("region"), data.get("authority_credit_code"), disclosure.decision_date)
     return {**row(disclosure, today, late), "deadline_basis": disclosure.deadline_basis, "problems": disclosure.problems,
             "review": disclosure.review, "repair_reason": disclosure.repair_reason,
+            "agency_level": level.value if level is not None else None,
             "standard_record_id": disclosure.standard_record_id, "revisions": revisions}
 
 

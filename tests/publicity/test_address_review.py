@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
+from jnx.codesets import agency_level
 from jnx.errors import InputError
 from jnx.publicity.derive import DisclosureRules
 from jnx.publicity.derive_reference import ReferenceDeriver
@@ -104,6 +106,10 @@ def test_reviews_are_listed_and_marked_reviewed_with_an_audited_note(database_ur
     [item] = json.loads(listed.stdout)["disclosures"]
     assert item["review"][0]["rule"] == ADDRESS_REVIEW and "15008328858" not in listed.stdout
     assert "to review (revision 1)" in jnx("disclosures", "show", str(item["id"])).stdout
+    record = _natural(illegal_facts=FACTS)
+    level = agency_level(record.get("region"), record["authority_credit_code"], dt.date.fromisoformat(record["decision_date"]))
+    assert level is not None
+    assert json.loads(jnx("disclosures", "show", str(item["id"]), "--json").stdout)["agency_level"] == level.value
     refused = jnx("disclosures", "reviewed", str(item["id"]), "--note", " ")
     assert isinstance(refused.exception, InputError) and refused.exception.exit_code == 2  # jnx.cli.main exits 2
     done = jnx("disclosures", "reviewed", str(item["id"]), "--note", "地址已完整遮蔽", "--json")

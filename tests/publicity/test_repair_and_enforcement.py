@@ -132,6 +132,7 @@ def test_the_20_working_days_are_judged_by_the_day_the_act_was_made_public_when_
         assert (rows["济市监强〔2022〕7号"].status, rows["济市监强〔2022〕7号"].published_on) == (EnforcementPublicityStatus.LATE, None)
         assert {e["business_key"].rsplit("|", 1)[1]: e["published_on"] for e in late_items(session)} == {
             "济市监强〔2022〕6号": dt.date(2022, 6, 1), "济市监强〔2022〕7号": None}
+        assert {e["agency_level"] for e in late_items(session)} == {"市级"}  # 11370800…: a city agency
     # a revision that reports the date the agency made it public moves the judgement
     derive(sessions, rules, ("coercive_measure", unknown | {"publicity_date": "2022-04-28"}))
     with sessions() as session:
