@@ -303,7 +303,7 @@ class Held:
     problems: list[Any] | None
     display_shortest_until: dt.date | None
     repaired_on: dt.date | None  # 信用修复 granted: the publication no longer follows the source
-    review: list[Any] | None = None  # findings to review in what went out (0011)
+    review: list[Any] | None = None  # findings to review in what went out (0012)
     id: int | None = None  # None until the page inserts it
     latest: tuple[DisclosureAction, dict[str, Any]] | None = None  # the newest revision's action and payload
     changed: bool = False

@@ -424,7 +424,7 @@ class Disclosure(Base):
     display_shortest_until: Mapped[dt.date | None] = mapped_column(Date)  # shortest display end: 信用修复 after it (0006)
     repaired_on: Mapped[dt.date | None] = mapped_column(Date)  # 信用修复 granted: stays withdrawn whatever the source says (0006)
     repair_reason: Mapped[str | None] = mapped_column(Text)  # (0006)
-    # findings to review in what went out (an address masked in free text): [{field, rule, message, revision}] (0011)
+    # findings to review in what went out (an address masked in free text): [{field, rule, message, revision}] (0012)
     review: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))  # None is SQL NULL: `IS NULL` finds it
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _updated()
@@ -457,7 +457,7 @@ class EnforcementPublicity(Base):
     deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     deadline_basis: Mapped[str | None] = mapped_column(Text)
     received_on: Mapped[dt.date] = mapped_column(Date)  # the Beijing day jnx first stored the record
-    published_on: Mapped[dt.date | None] = mapped_column(Date)  # 执法公示日期 as the source reports it (0011)
+    published_on: Mapped[dt.date | None] = mapped_column(Date)  # 执法公示日期 as the source reports it (0012)
     status: Mapped[EnforcementPublicityStatus] = mapped_column(_enum(EnforcementPublicityStatus))
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _updated()

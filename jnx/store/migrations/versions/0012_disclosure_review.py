@@ -1,8 +1,8 @@
 """disclosures: what a person should review in a disclosure that went out (an address masked in free text);
 enforcement_publicity: the day the act was made public
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 14:40:00
 
 Issue 14. ``disclosures.review`` holds ``[{field, rule, message, revision}]``: findings that do not stop a
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0011'
-down_revision: str | None = '0010'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
