@@ -20,6 +20,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 #: script → (small-size arguments, keys its --json output must have)
 SMOKE: dict[str, tuple[list[str], set[str]]] = {
+    "bench_api.py": (["--records", "2000", "--errors", "300", "--pages", "2"], {"lists", "slowest_p95_ms", "load_average"}),
     "bench_console.py": (["--records", "2000", "--errors", "300", "--repeat", "1"], {"pages", "slowest_median_ms", "all_under_300_ms"}),
     "bench_envelope.py": (["-n", "40", "--processes", "1"], set()),
     "bench_filedrop.py": (["--mb", "0.3,1.5", "--page-size", "200"], {"sizes", "ratio", "within_1_2x"}),

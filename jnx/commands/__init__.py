@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "tokens": ("tokens",),
     "web": ("web",),
     "operations": ("alerts", "status"),
+    "jobs": ("jobs",),
 }
 
 

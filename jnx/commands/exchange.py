@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import typer
 
 from jnx.commands._context import audited_session, load_settings, open_engine, os_context, record_audit
 from jnx.commands._output import JsonOption, emit
-from jnx.errors import ConfigError, NotFoundError
+from jnx.errors import ConfigError, InputError, NotFoundError
 from jnx.exchange import error_queue
 from jnx.exchange.registry import SystemRegistry
 from jnx.exchange.wiring import Exchange
@@ -134,20 +135,77 @@ def run(
         raise typer.Exit(EXIT_CONFIG if all(s.configuration for s in failed) else EXIT_RUN_FAILED)
 
 
+def _instant(value: str | None, option: str) -> dt.datetime | None:
+    """An ISO 8601 instant or day from the command line (a day is its start in Beijing time)."""
+    if not value:
+        return None
+    from jnx.store.models import BEIJING
+
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a date or an instant", hint="write YYYY-MM-DD or YYYY-MM-DDTHH:MM+08:00") from None
+    return parsed.replace(tzinfo=BEIJING) if parsed.tzinfo is None else parsed
+
+
+SinceOption = Annotated[str | None, typer.Option("--since", help="From this day or instant on (YYYY-MM-DD is Beijing time).")]
+UntilOption = Annotated[str | None, typer.Option("--until", help="Before this day or instant.")]
+CursorOption = Annotated[str | None, typer.Option("--cursor", help="next_cursor of the previous page.")]
+
+
 @runs_app.command("list")
-def runs_list(limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many, newest first.")] = 20, as_json: JsonOption = False) -> None:
-    """The latest runs with their counts."""
-    with exchange() as ex:
-        rows = list(ex.runs().latest_runs(limit))
+def runs_list(
+    system: Annotated[str | None, typer.Option("--system", "-s", help="Only this system.")] = None,
+    department: Annotated[str | None, typer.Option("--department", help="Only systems of this 执法主体 credit code.")] = None,
+    status: Annotated[RunStatus | None, typer.Option("--status", help="Only runs in this status.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first (a page).")] = 20,
+    cursor: CursorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The latest runs with their counts, newest first (the document of GET /api/v1/runs)."""
+    from jnx.services import runs as run_service
+
+    with exchange() as ex, session_factory(ex.engine)() as session:
+        page = run_service.list_runs(os_context(session, ex.settings), system=system, department=department, status=status,
+                                     since=_instant(since, "--since"), until=_instant(until, "--until"), limit=limit,
+                                     cursor=cursor)
 
     def render(data: dict[str, Any]) -> None:
         if not data["runs"]:
             typer.echo("no runs yet: `jnx run SYSTEM` runs one now")
         for r in data["runs"]:
             typer.echo(f"#{r['run_id']:<6} {r['system']:<24} {r['status']:<10} {r['trigger']:<9} "
-                       f"pulled {r.get('pulled', 0):<7} errors {r.get('errors', 0):<6} {r['error'] or ''}")
+                       f"pulled {r.get('pulled') or 0:<7} errors {r.get('errors') or 0:<6} {r['error'] or ''}")
+        if data["next_cursor"]:
+            typer.echo(f"more: --cursor {data['next_cursor']}")
 
-    emit({"runs": rows}, as_json, render)
+    emit(page.model_dump(mode="json"), as_json, render)
+
+
+@runs_app.command("show")
+def runs_show(run_id: Annotated[int, typer.Argument(min=1, help="Run id from `jnx runs list`.")], as_json: JsonOption = False) -> None:
+    """One run: its counts, each page's counts, warnings and the errors it brought (GET /api/v1/runs/ID)."""
+    from jnx.services import runs as run_service
+
+    with exchange() as ex, session_factory(ex.engine)() as session:
+        found = run_service.show_run(os_context(session, ex.settings), run_id)
+
+    def render(d: dict[str, Any]) -> None:
+        typer.echo(f"run #{d['run_id']} {d['system']}: {d['status']} ({d['trigger']}), {d['started_at']} → {d['finished_at']}")
+        typer.echo("  " + ", ".join(f"{k} {v}" for k, v in d["counts"].items() if isinstance(v, int | float)))
+        for p in d["pages"]:
+            typer.echo(f"  page {p['stream']} #{p['page']}: pulled {p['pulled']}, new {p['new']}, revised {p['revised']}, "
+                       f"unchanged {p['unchanged']}, errors {p['errors']}")
+        for w in d["warnings"]:
+            typer.echo(f"  warning: {w}")
+        for g in d["error_groups"]:
+            typer.echo(f"  errors {g['group'][:10]} {g['field']} {g['rule']} ({g['status']}): {g['records']} records")
+        if d["error"]:
+            typer.echo(f"  error: {d['error']}")
+
+    emit(found.model_dump(mode="json"), as_json, render)
 
 
 GroupOption = Annotated[str | None, typer.Option("--group", "-g", help="Error group (a prefix of its key is enough).")]

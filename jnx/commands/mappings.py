@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from jnx.commands._output import JsonOption, dumps, emit
-from jnx.mappings.diff import TableDiff, diff_tables
+from jnx.mappings.diff import diff_tables
 from jnx.mappings.model import MappingContext
 from jnx.mappings.registry import TableRegistry, parse_ref
 from jnx.mappings.samples import ENCODINGS
 from jnx.mappings.service import SampleRun, map_samples, open_registry, validate_tables
-from jnx.security.masking import mask_id_numbers_in
+from jnx.services import mappings as tables
 from jnx.settings import Settings
 
 app = typer.Typer(help="Versioned mapping tables: validate, list, show, diff, test, publish.", no_args_is_help=True)
@@ -24,6 +22,14 @@ app = typer.Typer(help="Versioned mapping tables: validate, list, show, diff, te
 
 def _registry() -> TableRegistry:
     return open_registry(Settings().home / "mappings")
+
+
+def _os() -> Any:
+    """The OS user's service context (no database: the tables are files of the home folder)."""
+    from jnx.commands._context import cli_actor
+    from jnx.services.context import Actor, ServiceContext
+
+    return ServiceContext(session=None, settings=Settings(), actor=Actor.os_user(cli_actor()))  # type: ignore[arg-type]
 
 
 @app.command("validate")
@@ -48,11 +54,10 @@ def validate(
 @app.command("list")
 def list_tables(as_json: JsonOption = False) -> None:
     """List published tables and versions, with their content hashes."""
-    rows = [{"table": e.ref, "name": e.name, "version": e.version, "hash": e.recorded_hash, "path": str(e.path)}
-            for e in _registry().entries()]
+    rows = tables.list_tables(_os(), _registry())
 
-    def render(items: list[dict[str, Any]]) -> None:
-        for row in items:
+    def render(items: dict[str, list[dict[str, Any]]]) -> None:
+        for row in items["tables"]:
             typer.echo(f"{row['table']:<40} {(row['hash'] or 'unpublished')[:12]}  {row['path']}")
 
     emit(rows, as_json, render)
@@ -61,7 +66,8 @@ def list_tables(as_json: JsonOption = False) -> None:
 @app.command("show")
 def show(table: Annotated[str, typer.Argument(help="NAME or NAME@VERSION (default: the latest).")], as_json: JsonOption = False) -> None:
     """Show a table: header and one line per field (source and transforms)."""
-    loaded = _registry().load(*parse_ref(table))
+    registry = _registry()
+    loaded = registry.load(*parse_ref(table))
 
     def render(_: Any) -> None:
         typer.echo(f"{loaded.ref}  hash {loaded.content_hash}")
@@ -73,7 +79,7 @@ def show(table: Annotated[str, typer.Argument(help="NAME or NAME@VERSION (defaul
             steps = " → ".join(s.name for s in rule.steps) or "as is"
             typer.echo(f"  {rule.target:<34} ← {rule.source:<24} {steps}")
 
-    emit({"table": str(loaded.ref), "hash": loaded.content_hash, "document": loaded.document}, as_json, render)
+    emit(tables.show_table(_os(), table, registry), as_json, render)
 
 
 @app.command("diff")
@@ -86,7 +92,8 @@ def diff(
     registry = _registry()
     result = diff_tables(registry.load(*parse_ref(old)), registry.load(*parse_ref(new)))
 
-    def render(d: TableDiff) -> None:
+    def render(_: Any) -> None:
+        d = result
         typer.echo(f"{d.old} → {d.new}" + ("  (no differences)" if d.empty else ""))
         for change in d.header:
             typer.echo(f"  header {change.aspect}: {dumps(change.before)} → {dumps(change.after)}")
@@ -99,35 +106,12 @@ def diff(
         for code in d.codes:
             typer.echo(f"  code {code.field} {code.source_value!r}: {code.before or '—'} → {code.after or '—'} ({code.kind})")
 
-    emit(result, as_json, render)
-
-
-@cache
-def _code_fields() -> frozenset[str]:
-    """Fields whose values are organisations' codes (USCC, org code): public, and never ID numbers
-    (the 双公示 placeholder 00000000000000000X is shaped like one)."""
-    from jnx.standard import default_dictionary
-
-    return frozenset(e.field for e in default_dictionary().elements.values() if e.type.value in {"uscc", "org_code"})
-
-
-def _masked(value: Any, field: str | None = None) -> Any:
-    """A mapped record fit to print: every ID-number-shaped value masked (370811********0027)."""
-    if isinstance(value, dict):
-        return {k: _masked(v, k) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_masked(v, field) for v in value]
-    if isinstance(value, str) and field not in _code_fields():
-        return mask_id_numbers_in(value)
-    return value
+    emit(tables.diff(_os(), old, new, registry), as_json, render)
 
 
 def _shown(run: SampleRun) -> dict[str, Any]:
     """The sample run as printed: records with personal ID numbers masked, issues as they are (masked already)."""
-    data = dataclasses.asdict(run)
-    for outcome in data["outcomes"]:
-        outcome["record"] = _masked(outcome["record"])
-    return data
+    return tables.shown_samples(run)
 
 
 @app.command("test")

@@ -69,12 +69,9 @@ def _store(need_passphrase: bool = True):  # type: ignore[no-untyped-def]
 
 
 def _record_row(record) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {
-        "kid": record.kid, "owner": record.owner.value, "suite": record.suite.value, "use": record.use.value,
-        "alg": record.alg, "state": record.state.value, "name": record.name,
-        "created_at": record.created_at.isoformat(),
-        "grace_until": record.grace_until.isoformat() if record.grace_until else None,
-    }
+    from jnx.services.keys import key_row
+
+    return key_row(record).model_dump(mode="json")
 
 
 AuditNote = Callable[[str, str, dict[str, object]], None]
@@ -142,21 +139,36 @@ def keys_generate(
 
 @keys_app.command("list")
 def keys_list(as_json: JsonOption = False) -> None:
-    """All keys: kid, owner (jnx or peer), suite, use, algorithm, state."""
-    rows = [_record_row(r) for r in _store(need_passphrase=False).records()]
-    emit({"keys": rows}, as_json, lambda d: _print_rows(d["keys"]) if d["keys"] else typer.echo("no keys yet: jnx keys generate"))
+    """All keys: kid, owner (jnx or peer), suite, use, algorithm, state (the document of GET /api/v1/keys)."""
+    from jnx.commands._context import cli_actor
+    from jnx.services.context import Actor, ServiceContext
+    from jnx.services.keys import list_keys
+
+    settings = Settings()
+    settings.ensure_home()
+    found = list_keys(ServiceContext(session=None, settings=settings, actor=Actor.os_user(cli_actor())))  # type: ignore[arg-type]
+    emit(found.model_dump(mode="json"), as_json, lambda d: _print_rows(d["keys"]) if d["keys"] else typer.echo("no keys yet: jnx keys generate"))
 
 
 @keys_app.command("export-public")
 def keys_export_public(
     kid: Annotated[str, typer.Argument(help="The key id.")],
     format: Annotated[KeyFormat, typer.Option("--format", help="jwk (RFC 7517) or pem.")] = KeyFormat.jwk,  # noqa: A002
+    as_json: JsonOption = False,
 ) -> None:
-    """Print a public key (never a private one) to give to a peer."""
+    """Print a public key (never a private one) to give to a peer; --json: the document of GET /api/v1/keys/KID."""
+    from jnx.commands._context import cli_actor
     from jnx.commands._output import dumps
+    from jnx.services.context import Actor, ServiceContext
+    from jnx.services.keys import export_public
 
-    key = _store(need_passphrase=False).public_key(kid)
-    typer.echo(dumps(key.to_jwk()) if format is KeyFormat.jwk else key.to_pem().rstrip("\n"))
+    settings = Settings()
+    found = export_public(ServiceContext(session=None, settings=settings, actor=Actor.os_user(cli_actor())),  # type: ignore[arg-type]
+                          kid, "jwk" if format is KeyFormat.jwk else "pem")
+    if as_json:
+        emit(found.model_dump(mode="json"), True, lambda d: None)
+        return
+    typer.echo(dumps(found.jwk) if found.jwk is not None else (found.pem or "").rstrip("\n"))
 
 
 @keys_app.command("import-peer")

@@ -57,6 +57,9 @@ from jnx.store.models import Run, RunStatus, RunTrigger, SourceSystem, utcnow
 log = logging.getLogger(__name__)
 
 LEASE_FOR = dt.timedelta(minutes=5)
+#: A run keeps the counts of its last this many pages (``runs.counts["pages"]``, ``jnx runs show``).
+PAGES_KEPT = 500
+
 #: A page that met a concurrent writer of the same records (PostgreSQL: a unique key inserted by
 #: another worker meanwhile, a deadlock) is rolled back and stored again, at most this many times.
 PAGE_ATTEMPTS = 4
@@ -128,6 +131,7 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)
     watermarks: dict[str, str] = field(default_factory=dict)
     pages: dict[str, int] = field(default_factory=dict)  # pages committed per stream by this run
+    page_counts: list[dict[str, Any]] = field(default_factory=list)  # each page's counts (the last PAGES_KEPT)
     stream: str | None = None  # the stream being pulled (where a failure happened)
     configuration: bool = False  # it failed on the registration or its environment (a secret not set…), not the system
     traffic: TrafficCounts = field(default_factory=TrafficCounts)  # retries, line switches, Retry-After waits
@@ -404,7 +408,8 @@ class RunService:
         summary.seconds = time.monotonic() - started
         if summary.traffic.retries:  # a platform failing shows in the run, not only in stderr lines
             summary.warnings.append(f"{system.id}: {summary.traffic.sentence()}")
-        values = {"counts": {**summary.stored_counts(), "seconds": round(summary.seconds, 3), "warnings": summary.warnings},
+        values = {"counts": {**summary.stored_counts(), "seconds": round(summary.seconds, 3), "warnings": summary.warnings,
+                             "pages": summary.page_counts},
                   "error": summary.error}
         try:
             self.leases.complete(lease, status, values=values)
@@ -437,9 +442,13 @@ class RunService:
         try:
             for page, prepared in pages.run(iter(puller.pull(start))):
                 self._check_not_looping(system, stream, page, seen)
+                before = summary.counts.as_dict()
                 lease = self._commit_page(lease, system, stream, ingester, page, start, summary, prepared)
                 pages.stored(summary.counts.staged, summary.counts.pulled)
                 summary.pages[stream] = summary.pages.get(stream, 0) + 1
+                summary.page_counts = [*summary.page_counts[-(PAGES_KEPT - 1):], {
+                    "stream": stream, "page": summary.pages[stream],
+                    **{k: v - before[k] for k, v in summary.counts.as_dict().items()}}]
                 self._refresh_statistics(summary)
                 puller.acknowledge(page)
                 for notice in page.notices:

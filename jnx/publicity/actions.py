@@ -34,7 +34,10 @@ OPEN_DELIVERY = (DeliveryStatus.PENDING,)
 
 
 class DisclosureStateError(InputError):
-    """An operator action that does not fit the disclosure's state (withdrawing a withdrawn one…)."""
+    """An operator action that does not fit the disclosure's state (withdrawing a withdrawn one…):
+    over HTTP a 409 Conflict, the request being right and the disclosure's state in the way."""
+
+    http_status = 409
 
 
 def idempotency_key(kind: DisclosureKind, business_key: str, revision: int, payload: Mapping[str, Any]) -> str:

@@ -68,6 +68,9 @@ ACTIONS: tuple[Action, ...] = (
     _read("runs.list", "runs and their counts", system_admin=A, operator=A, department_officer=OWN, supervisor=A),
     _read("runs.show", "one run", system_admin=A, operator=A, department_officer=OWN, supervisor=A),
     _write("runs.start", "start a run now", operator=A, department_officer=OWN),
+    # long actions (jobs): each actor sees the jobs it started
+    _read("jobs.list", "one's own long actions (jobs) and their progress", system_admin=A, operator=A, department_officer=OWN,
+          credit_operator=A, supervisor=A),
     # the errors queue
     _read("errors.list", "mapping errors and their groups", operator=A, department_officer=OWN, supervisor=A),
     _read("errors.show", "one error, masked", operator=A, department_officer=OWN, supervisor=A),

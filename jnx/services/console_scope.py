@@ -13,13 +13,23 @@ condition to their queries, so a department officer's pages hold that department
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from jnx.errors import SecurityError
 from jnx.security.authorize import Grant
 from jnx.security.rights import access
 from jnx.security.scope import RowScope
 from jnx.services.rights import authorize
+
+if TYPE_CHECKING:
+    from jnx.services.context import Actor
+
+
+def acting_name(actor: Actor) -> str:
+    """How the audit log and the jobs name an actor: the OS user as it is (``cli:…``), a user or token
+    of the API ``api:<name>`` — as the API's own audit entries do."""
+    return actor.name if actor.kind == "os" else f"api:{actor.name}"
 
 
 class Forbidden(SecurityError):
@@ -34,14 +44,30 @@ class Viewer:
     department: str | None = None  # 统一社会信用代码 of the user's department (执法主体)
     region: str | None = None  # 行政区划代码
     display_name: str = ""
+    granted: Grant | None = field(default=None, compare=False)  # an API token's or the OS user's grant
+
+    @classmethod
+    def of(cls, actor: Actor) -> Viewer:
+        """The viewer of a service context's actor (a token keeps its scopes, the OS user may do everything),
+        named as the audit log names it — so the API and the CLI call the console's services as they are."""
+        return cls(username=acting_name(actor), roles=frozenset(actor.roles), department=actor.department,
+                   region=actor.region, granted=actor.grant())
+
+    def grant(self) -> Grant:
+        return self.granted or Grant(who=self.username, roles=sorted(self.roles), department=self.department, region=self.region)
 
     def can(self, action: str) -> bool:
+        if self.granted is not None:
+            try:
+                self.scope(action)
+            except SecurityError:
+                return False
+            return True
         return access(self.roles, action) is not None
 
     def scope(self, action: str) -> RowScope:
         """The rows ``action`` may touch for this viewer, or ``AccessDenied`` (403)."""
-        grant = Grant(who=self.username, roles=sorted(self.roles), department=self.department, region=self.region)
-        return authorize(grant, action)
+        return authorize(self.grant(), action)
 
     def require(self, action: str) -> RowScope:
         return self.scope(action)

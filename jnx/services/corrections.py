@@ -215,8 +215,14 @@ def preview_correction(exchange: Exchange, session: Session, viewer: Viewer, raw
     return _outcome(raw, changes, found, None, preview=True)
 
 
+class ErrorStateError(ConfigError):
+    """A correction started from an error that is no longer open: over HTTP 409 (its state is in the way)."""
+
+    http_status = 409
+
+
 def correct_record(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, raw_id: int, changes: Mapping[str, Any],
-                   reason: str, *, error_id: int | None = None) -> CorrectionOutcome:
+                   reason: str, *, error_id: int | None = None, via: str = "console") -> CorrectionOutcome:
     """Store the corrected raw record and map it (one transaction); audited as ``errors.corrected``.
     ``error_id``: the error it was started from, which must still be open."""
     if not reason.strip():
@@ -227,12 +233,12 @@ def correct_record(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, raw
         raw = _raw(session, viewer, raw_id)
         row = session.get(E, error_id) if error_id is not None else None
         if row is not None and row.status is not MappingErrorStatus.OPEN:
-            raise ConfigError(f"error #{error_id} is {row.status.value} already", hint="the error's page says how it ended")
+            raise ErrorStateError(f"error #{error_id} is {row.status.value} already", hint="the error's page says how it ended")
         found = error_queue.correct(exchange.runs(), session, raw.id, changes)
         record_id = session.scalar(select(RecordLineage.standard_record_id).where(RecordLineage.raw_record_id == found.raw_record_id))
         outcome = _outcome(raw, changes, found, record_id, preview=False)
     audit.append(actor=viewer.username, action="errors.corrected", subject=f"raw:{found.raw_record_id}",
                  details={"error": error_id, "original_raw_record": raw.id, "fields": sorted(changes), "reason": reason.strip(),
-                          "fixed": outcome.fixed, "closed": outcome.closed, "record": record_id, "via": "console"},
+                          "fixed": outcome.fixed, "closed": outcome.closed, "record": record_id, "via": via},
                  at=dt.datetime.now(dt.UTC))
     return outcome

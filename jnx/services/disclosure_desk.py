@@ -65,18 +65,24 @@ def disclosure(session: Session, viewer: Viewer, disclosure_id: int) -> dict[str
     return shown
 
 
-def withdraw_disclosure(session: Session, viewer: Viewer, audit: SqlAuditStore, disclosure_id: int, reason: str,
-                        calendar_dir: Any = None) -> dict[str, Any]:
+def withdrawn(session: Session, viewer: Viewer, disclosure_id: int, reason: str, calendar_dir: Any = None) -> dict[str, Any]:
+    """Withdraw (撤下) a disclosure the viewer may withdraw, in the caller's transaction: queued for the
+    platform, due in 3 working days (withdrawn at once when it was never sent)."""
     _visible(session, viewer, "disclosures.withdraw", disclosure_id)
     found = withdraw(session, disclosure_id, reason, WorkdayCalendar.load(calendar_dir), beijing_today())
-    data = {"id": found.id, "status": found.status.value, "revision": found.current_revision}
+    return {"id": found.id, "status": found.status.value, "revision": found.current_revision}
+
+
+def withdraw_disclosure(session: Session, viewer: Viewer, audit: SqlAuditStore, disclosure_id: int, reason: str,
+                        calendar_dir: Any = None) -> dict[str, Any]:
+    data = withdrawn(session, viewer, disclosure_id, reason, calendar_dir)
     session.commit()
     audit.append(actor=viewer.username, action="disclosure.withdraw", subject=f"disclosure:{disclosure_id}",
                  details={"reason": reason, "via": "console"}, at=dt.datetime.now(dt.UTC))
     return data
 
 
-def reconcile(exchange: Any, viewer: Viewer, audit: SqlAuditStore, progress: Any = None) -> dict[str, Any]:
+def reconcile(exchange: Any, viewer: Viewer, audit: SqlAuditStore, progress: Any = None, *, via: str = "console") -> dict[str, Any]:
     """Compare what the credit platform holds with jnx's disclosures (`jnx reconcile credit`); audited."""
     from jnx.adapters.config import MappingSecrets
     from jnx.errors import ConfigError
@@ -91,5 +97,5 @@ def reconcile(exchange: Any, viewer: Viewer, audit: SqlAuditStore, progress: Any
                           hint="register the credit platform with `jnx systems register FILE` (kind: credit, a push section)")
     report = reconcile_credit(exchange.engine, system, MappingSecrets(dict(exchange.environment)), progress=progress).as_dict()
     audit.append(actor=viewer.username, action="reconcile.credit", subject=f"system:{system.id}",
-                 details={k: v for k, v in report.items() if isinstance(v, int)} | {"via": "console"}, at=dt.datetime.now(dt.UTC))
+                 details={k: v for k, v in report.items() if isinstance(v, int)} | {"via": via}, at=dt.datetime.now(dt.UTC))
     return report

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from jnx.errors import NotFoundError
+from jnx.errors import InputError, NotFoundError
 from jnx.exchange import error_queue
 from jnx.exchange.registry import SystemRegistry
 from jnx.security.scope import RowScope
@@ -120,3 +120,38 @@ def ignore_errors(ctx: ServiceContext, *, reason: str, error_id: int | None = No
     count = sum(error_queue.ignore(ctx.session, reason=reason, error_id=error_id, group=group, system=s) for s in systems)
     ctx.audit("errors.ignored", group or system or f"error:{error_id}", {"count": count, "reason": reason})
     return Ignored(ignored=count)
+
+
+def replay_preview(ctx: ServiceContext, exchange: Any, *, group: str | None = None, system: str | None = None,
+                   table: tuple[str, str] | None = None) -> Any:
+    """What a replay of a group's or a system's errors would do (the console's preview, the same code):
+    mapped in a transaction rolled back, nothing changes. ``exchange``: the Exchange."""
+    from jnx.services import review
+    from jnx.services.console_scope import Viewer
+
+    ctx.authorize("errors.replay")
+    if table is not None:
+        ctx.authorize("replay.run")
+    return review.replay_preview(exchange, ctx.session, Viewer.of(ctx.actor), group=group, system=system, table=table)
+
+
+def start_replay(ctx: ServiceContext, jobs: Any, exchange: Any, audit: Any, *, group: str | None = None, system: str | None = None,
+                 table: tuple[str, str] | None = None) -> Any:
+    """Replay a group's or a system's errors as a job (202): the console's replay, the same code."""
+    from jnx.services import review
+    from jnx.services.console_scope import Viewer
+
+    scope = ctx.authorize("errors.replay")
+    if table is not None:
+        ctx.authorize("replay.run")
+    if system is not None:
+        _require_system(ctx, scope, system)
+    if not group and not system:
+        raise InputError("choose a group or a system to replay", hint="`GET /api/v1/errors/groups` lists the groups")
+    viewer = Viewer.of(ctx.actor)
+    review.selection(ctx.session, viewer, group=group, system=system)  # 404 for another department's system
+
+    def work(progress: Any) -> dict[str, Any]:
+        return review.replay(exchange(), viewer, audit, group=group, system=system, table=table, progress=progress, via="api")
+
+    return jobs.submit(ctx, kind="errors.replay", title="Replay errors", subject=group or system or "all", work=work)

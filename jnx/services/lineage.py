@@ -39,8 +39,13 @@ def records(session: Session, viewer: Viewer, *, record_type: str | None = None,
     total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     column = _SORTS.get(sort, StandardRecord.id)
     rows = session.execute(query.order_by(column.desc() if descending else column, StandardRecord.id).offset(offset).limit(limit))
-    return [{"id": r.id, "record_type": r.record_type, "business_key": mask_id_numbers_in(r.business_key),
-             "revision": r.current_revision, "decision_date": r.decision_date, "updated_at": r.updated_at} for r in rows], total
+    return [record_row(r) for r in rows], total
+
+
+def record_row(r: Any) -> dict[str, Any]:
+    """One standard record as lists show it (a business key's ID numbers masked)."""
+    return {"id": r.id, "record_type": r.record_type, "business_key": mask_id_numbers_in(r.business_key),
+            "revision": r.current_revision, "decision_date": r.decision_date, "updated_at": r.updated_at}
 
 
 def record_types(session: Session) -> list[str]:

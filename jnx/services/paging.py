@@ -36,3 +36,27 @@ def checked_limit(limit: int, most: int = MAX_LIMIT) -> int:
     if not 1 <= limit <= most:
         raise InputError(f"limit must be 1–{most}, not {limit}", hint=f"ask for at most {most} a page and follow next_cursor")
     return limit
+
+
+def filtered(query: Any, *conditions: Any) -> Any:
+    """``query`` with every condition that is not None."""
+    for condition in conditions:
+        if condition is not None:
+            query = query.where(condition)
+    return query
+
+
+def between(column: Any, since: Any, until: Any) -> tuple[Any, Any]:
+    """The conditions of a date range on ``column``: ``since`` inclusive, ``until`` exclusive (None: open)."""
+    return (column >= since if since is not None else None, column < until if until is not None else None)
+
+
+def before_id(column: Any, cursor: str | None) -> Any:
+    """Newest-first paging by a numeric id: the rows after the cursor's (None without a cursor)."""
+    if not cursor:
+        return None
+    (last,) = decode_cursor(cursor, 1)
+    try:
+        return column < int(last)
+    except (TypeError, ValueError) as exc:
+        raise BadCursor("this cursor is not one a page gave out", hint="start again without cursor") from exc

@@ -224,7 +224,8 @@ def replay_preview(exchange: Exchange, session: Session, viewer: Viewer, *, grou
 
 
 def replay(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, *, group: str | None = None, system: str | None = None,
-           table: tuple[str, str] | None = None, progress: WorkProgress | None = None, rule: str | None = None) -> dict[str, Any]:
+           table: tuple[str, str] | None = None, progress: WorkProgress | None = None, rule: str | None = None,
+           via: str = "console") -> dict[str, Any]:
     """Re-map the selected records (with ``table`` or each system's pinned one) and store the outcome; audited."""
     viewer.scope("errors.replay")
     if table is not None:
@@ -254,7 +255,7 @@ def replay(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, *, group: s
     report = {"records": records, "fixed": records - totals.get("errors", 0), "still_broken": totals.get("errors", 0), **totals,
               "table": f"{table[0]}@{table[1]}" if table else None, **({"rule": rule} if rule else {})}
     audit.append(actor=viewer.username, action="errors.replayed", subject=_subject(group, system, rule),
-                 details={**report, "via": "console"}, at=dt.datetime.now(dt.UTC))
+                 details={**report, "via": via}, at=dt.datetime.now(dt.UTC))
     return report
 
 

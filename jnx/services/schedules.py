@@ -49,14 +49,20 @@ def preview_schedule(session: Session, viewer: Viewer, system_id: str, cron: str
     return ScheduleChange(system=system_id, before=row.schedule_cron, after=after, next_runs=runs, changed=after != row.schedule_cron)
 
 
-def set_schedule(session: Session, viewer: Viewer, audit: SqlAuditStore, system_id: str, cron: str | None) -> ScheduleChange:
-    """Set the schedule (the caller's session commits here); audited with the schedule before and after."""
+def schedule_changed(session: Session, viewer: Viewer, system_id: str, cron: str | None) -> ScheduleChange:
+    """Set the schedule in the caller's transaction (the stored registration too); what changed."""
     change = preview_schedule(session, viewer, system_id, cron)
     if change.changed:
         row = _system(session, viewer, "schedules.set", system_id)
         row.schedule_cron = change.after
         row.registration = {**row.registration, "schedule": change.after}
         session.flush()
+    return change
+
+
+def set_schedule(session: Session, viewer: Viewer, audit: SqlAuditStore, system_id: str, cron: str | None) -> ScheduleChange:
+    """Set the schedule (the caller's session commits here); audited with the schedule before and after."""
+    change = schedule_changed(session, viewer, system_id, cron)
     session.commit()
     if change.changed:
         audit.append(actor=viewer.username, action="system.schedule_set", subject=f"system:{system_id}",

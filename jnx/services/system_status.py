@@ -52,16 +52,23 @@ def system(session: Session, viewer: Viewer, system_id: str) -> dict[str, Any]:
             "can_run": viewer.can("runs.start")}
 
 
-def set_enabled(session: Session, viewer: Viewer, audit: SqlAuditStore, system_id: str, enabled: bool) -> dict[str, Any]:
+def enabled_set(session: Session, viewer: Viewer, system_id: str, enabled: bool) -> dict[str, Any]:
+    """Schedule a system's runs again (or stop), in the caller's transaction: its summary after."""
     _system(session, viewer, "systems.enable" if enabled else "systems.disable", system_id)
-    data = SystemRegistry().set_enabled(session, system_id, enabled).summary()
+    return SystemRegistry().set_enabled(session, system_id, enabled).summary()
+
+
+def set_enabled(session: Session, viewer: Viewer, audit: SqlAuditStore, system_id: str, enabled: bool, *,
+                via: str = "console") -> dict[str, Any]:
+    data = enabled_set(session, viewer, system_id, enabled)
     session.commit()
     audit.append(actor=viewer.username, action="system.enabled" if enabled else "system.disabled", subject=f"system:{system_id}",
-                 details={"via": "console"}, at=dt.datetime.now(dt.UTC))
+                 details={"via": via}, at=dt.datetime.now(dt.UTC))
     return data
 
 
-def check(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, system_id: str, progress: WorkProgress | None = None) -> dict[str, Any]:
+def check(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, system_id: str, progress: WorkProgress | None = None, *,
+          via: str = "console") -> dict[str, Any]:
     """Check every line, the credentials and a sample pull mapped as a dry run (nothing stored)."""
     with session_factory(exchange.engine)() as session:
         _system(session, viewer, "systems.check", system_id)
@@ -70,17 +77,18 @@ def check(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, system_id: s
         progress.start("checking lines and a sample pull", None)
     report = check_system(found, tables=exchange.catalog, secrets=MappingSecrets(dict(exchange.environment))).as_dict()
     audit.append(actor=viewer.username, action="system.checked", subject=f"system:{system_id}",
-                 details={"ok": report["ok"], "problems": len(report["problems"]), "via": "console"}, at=dt.datetime.now(dt.UTC))
+                 details={"ok": report["ok"], "problems": len(report["problems"]), "via": via}, at=dt.datetime.now(dt.UTC))
     return report
 
 
-def run_now(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, system_id: str, progress: WorkProgress | None = None) -> dict[str, Any]:
+def run_now(exchange: Exchange, viewer: Viewer, audit: SqlAuditStore, system_id: str, progress: WorkProgress | None = None, *,
+            full: bool = False, via: str = "console") -> dict[str, Any]:
     with session_factory(exchange.engine)() as session:
         _system(session, viewer, "runs.start", system_id)
     exchange.progress = progress
-    summary = exchange.runs().run_now(system_id).as_dict()
+    summary = exchange.runs().run_now(system_id, full=full).as_dict()
     audit.append(actor=viewer.username, action="run.started", subject=f"system:{system_id}",
-                 details={"run": summary.get("run_id"), "status": summary.get("status"), "via": "console"}, at=dt.datetime.now(dt.UTC))
+                 details={"run": summary.get("run_id"), "status": summary.get("status"), "via": via}, at=dt.datetime.now(dt.UTC))
     return summary
 
 
@@ -110,11 +118,16 @@ def run(session: Session, viewer: Viewer, run_id: int) -> dict[str, Any]:
     found = session.get(Run, run_id)
     if found is None or not session.scalar(select(func.count()).select_from(Run).where(Run.id == run_id, viewer.scope("runs.show").runs())):
         raise NotFoundError(f"no run #{run_id}", hint="the 运行 page lists the runs you may see")
-    E = MappingErrorEntry
-    errors = session.execute(
-        select(E.group_key, E.field, E.rule, E.status, func.count(func.distinct(E.raw_record_id)))
-        .join(RawRecord, RawRecord.id == E.raw_record_id).where(RawRecord.run_id == run_id)
-        .group_by(E.group_key, E.field, E.rule, E.status).order_by(func.count(func.distinct(E.raw_record_id)).desc())).all()
     return {**_run_row(found), "counts": found.counts or {}, "watermark_from": found.watermark_from,
             "watermark_to": found.watermark_to, "attempts": found.attempts, "full": found.full,
-            "error_groups": [{"group": g, "field": f, "rule": r, "status": s.value, "records": n} for g, f, r, s, n in errors]}
+            "error_groups": run_error_groups(session, run_id)}
+
+
+def run_error_groups(session: Session, run_id: int) -> list[dict[str, Any]]:
+    """The errors a run's records met, by cause, largest first."""
+    E = MappingErrorEntry
+    records = func.count(func.distinct(E.raw_record_id))
+    found = session.execute(
+        select(E.group_key, E.field, E.rule, E.status, records).join(RawRecord, RawRecord.id == E.raw_record_id)
+        .where(RawRecord.run_id == run_id).group_by(E.group_key, E.field, E.rule, E.status).order_by(records.desc())).all()
+    return [{"group": g, "field": f, "rule": r, "status": s.value, "records": n} for g, f, r, s, n in found]

@@ -13,7 +13,7 @@ Portable on purpose, so a county's SQLite file and the city's PostgreSQL behave 
 Tables (one line each in docs/storage.md): source_systems, watermarks, runs, raw_records,
 standard_records, standard_record_revisions, record_lineage, mapping_errors, disclosures,
 disclosure_revisions, deliveries (the outbox), keys, audit_entries; alerts, alert_notifications and workers
-(operations, 0008).
+(operations, 0008); jobs (the long actions of the API and the console, 0013).
 """
 
 from __future__ import annotations
@@ -744,3 +744,41 @@ class WorkerProcess(Base):
     heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     stopped_at: Mapped[dt.datetime | None]
     doing: Mapped[dict[str, Any]] = mapped_column(default=dict)  # thread name → what it works on now
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Job(Base):
+    """A long action (a run, a replay, a delivery, a reconciliation) started from the API or the console,
+    with its progress; kept in the database so every worker process and the CLI see it (0013). A job
+    whose process stopped is marked failed once its lease is over (:mod:`jnx.services.jobs`)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index(None, "status", "lease_expires_at"), Index(None, "owner", "created_at"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))  # runs.start, errors.replay, deliveries.run, reconcile.run
+    title: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(200))  # the actor's audit name (cli:…, api:…, a user)
+    owner_user_id: Mapped[int | None] = mapped_column(BigId)
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.QUEUED)
+    phase: Mapped[str] = mapped_column(String(200), default="")
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    hint: Mapped[str | None] = mapped_column(Text)
+    back: Mapped[str | None] = mapped_column(String(500))  # the console page to return to
+    worker: Mapped[str | None] = mapped_column(String(200))  # host:pid of the process running it
+    lease_expires_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -32,6 +32,7 @@ from jnx.web.console import mount_console
 from jnx.web.indicators_api import indicators_router
 from jnx.web.ops_api import ops_router
 from jnx.web.responses import PROBLEMS
+from jnx.web.services_api import Api, services_router
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
     app.include_router(accounts_router(gateway), responses=PROBLEMS)
     app.include_router(indicators_router(gateway), responses=PROBLEMS)
     app.include_router(ops_router(gateway), responses=PROBLEMS)
+    app.include_router(services_router(Api(gateway, settings, engine)))
 
     @app.get("/api/v1/systems", summary="registered source systems within the caller's scope", responses=PROBLEMS)
     def list_systems(request: Request, response: Response) -> Any:

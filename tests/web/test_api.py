@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,54 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from jnx.sandbox.case_data import penalties
 from jnx.security.accounts import Accounts
 from jnx.settings import Settings
-from jnx.web.app import create_app
 from tests.commands.conftest import Jnx
+from tests.web.api_support import _auth
 
-
-@pytest.fixture
-def settings(tmp_path: Path, migrated_engine: Engine) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=migrated_engine.url.render_as_string(hide_password=False))
-
-
-@pytest.fixture
-def data(run: Any, cases: list[dict[str, Any]]) -> Any:
-    """Penalties of two authorities stored (their disclosures derived), and one mapping error."""
-    first, _ = cases
-    records, _ = penalties(seed=3, count=40)
-    other = next(dict(r.fields) for r in records if r.fields["cfjgdm"] != first["cfjgdm"] and r.fields["dsrlx"] == "2")
-    broken = {**first, "ajbh": first["ajbh"] + "E", "cfjdsh": first["cfjdsh"] + "E", "cflb": "没有这种处罚"}
-    run([first, other, broken])
-    return first, other
-
-
-@pytest.fixture(autouse=True)
-def _cli_on_the_same_database(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JNX_HOME", str(settings.home))
-    monkeypatch.setenv("JNX_DATABASE_URL", str(settings.database_url))
-
-
-@pytest.fixture
-def client(settings: Settings, migrated_engine: Engine) -> TestClient:
-    return TestClient(create_app(settings, engine=migrated_engine))
-
-
-@pytest.fixture
-def token(jnx: Jnx) -> Callable[..., str]:
-    """A token as an operator makes one: `jnx tokens create --name NAME [--user U] --json`."""
-
-    def make(name: str = "ci", user: str | None = None) -> str:
-        made = jnx("tokens", "create", "--name", name, "--json", *(["--user", user] if user else []))
-        assert made.code == 0, made.err
-        return str(made.json()["token"])
-
-    return make
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+pytestmark = pytest.mark.usefixtures("cli_on_the_same_database")
 
 
 def test_the_openapi_document_is_3_1_and_every_data_route_needs_a_token(token: Callable[..., str], client: TestClient, settings: Settings,

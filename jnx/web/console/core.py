@@ -79,7 +79,7 @@ class Console:
         self.sessions = session_factory(engine)
         self.writers = session_factory(engine, immediate=True)
         self.gate = Gate(settings, engine)
-        self.jobs = Jobs()
+        self.jobs = Jobs(engine)
         self.exchange = Exchange(settings=settings, engine=engine, environment=environment, worker_id="console")
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)

@@ -103,7 +103,7 @@ def test_a_raw_record_is_corrected_in_a_form_previewed_then_applied(demo_copy: t
     assert f"#{new_raw}" in lineage and "fixer 手工更正" in lineage  # the step names the user who corrected it
 
     again = client.post(f"/errors/{error.id}/correct", data={**fields, "reason": "again"})
-    assert again.status_code == 400  # resolved already
+    assert again.status_code == 409  # resolved already: its state is in the way (as over the API)
 
 
 def test_a_department_officer_cannot_correct_another_departments_record(demo_copy: tuple[Settings, TestClient]) -> None:

@@ -72,6 +72,7 @@ def routes(router: APIRouter, console: Console) -> None:
     async def reconcile(request: Request) -> Response:
         viewer = console.viewer(request)
         await console.check_csrf(request)
+        viewer.scope("reconcile.run")  # refused now (403), not in the job
 
         def work(job: Any) -> dict[str, Any]:
             report = service.reconcile(console.exchange, viewer, console.gate.audit, job)
@@ -81,7 +82,7 @@ def routes(router: APIRouter, console: Console) -> None:
                     "platform_only": report["platform_only_count"],
                     **{f"platform_only: {dept}": len(rows) for dept, rows in report["platform_only"].items()}}
 
-        job = console.jobs.start("Reconcile with the credit platform", viewer.username, "/disclosures", work)
+        job = console.jobs.start("Reconcile with the credit platform", viewer.username, "/disclosures", work, kind="reconcile.run")
         return redirect(f"/jobs/{job.id}")
 
     @router.get("/disclosures/{disclosure_id}")

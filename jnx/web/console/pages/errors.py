@@ -159,12 +159,15 @@ def routes(router: APIRouter, console: Console) -> None:
         table = _table(form.get("table"))
         if not group_key and not system and not rule:
             raise Problem("choose a group, a system or a rule to replay")
+        viewer.scope("errors.replay")  # refused now (403), not in the job
+        if table is not None:
+            viewer.scope("replay.run")
 
         def work(job: Any) -> dict[str, Any]:
             return review.replay(console.exchange, viewer, console.gate.audit, group=group_key, system=system, table=table,
                                  progress=job, rule=rule)
 
-        job = console.jobs.start("Replay errors", viewer.username, _back(group_key, system, None, rule), work)
+        job = console.jobs.start("Replay errors", viewer.username, _back(group_key, system, None, rule), work, kind="errors.replay")
         return redirect(f"/jobs/{job.id}")
 
     @router.get("/errors/{error_id}")

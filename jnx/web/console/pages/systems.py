@@ -108,15 +108,18 @@ def routes(router: APIRouter, console: Console) -> None:
             return redirect(back, t.gettext("System {s} enabled.", s=system_id) if action == "enable"
                             else t.gettext("System {s} disabled.", s=system_id))
         if action == "check":
+            viewer.scope("systems.check")  # refused now (403), not in the job
             job = console.jobs.start("Check now", viewer.username, back, lambda job: _check_result(
                 service.check(console.exchange, viewer, audit, system_id, job)))
             return redirect(f"/jobs/{job.id}")
         if action == "run":
+            viewer.scope("runs.start")  # refused now (403), not in the job
+
             def work(job: Any) -> dict[str, Any]:
                 summary = service.run_now(console.exchange, viewer, audit, system_id, job)
                 return {k: v for k, v in summary.items() if isinstance(v, str | int | float) or v is None}
 
-            job = console.jobs.start("Run now", viewer.username, back, work)
+            job = console.jobs.start("Run now", viewer.username, back, work, kind="runs.start")
             return redirect(f"/jobs/{job.id}")
         return redirect(back)
 
