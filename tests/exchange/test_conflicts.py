@@ -42,7 +42,7 @@ def _feed_of(records: list[dict[str, Any]]) -> list[RawRecord]:
     return [RawRecord(r["ajbh"], "penalty", r, PayloadEncoding.JSON, r["updated_at"]) for r in records]
 
 
-def _bare_other(categories: str) -> bool:
+def bare_other(categories: str) -> bool:
     """Whether a 处罚类别 list names a bare 其他 (an error of its own, not what these tests are about)."""
     return "其他" in re.split(r"[^\w-]+", categories)
 
@@ -52,7 +52,7 @@ def cases() -> list[dict[str, Any]]:
     """Two penalties of one authority with different case numbers, parties and fines."""
     records, _ = penalties(seed=3, count=40)
     organisations = [dict(r.fields) for r in records
-                     if r.fields["dsrlx"] == "2" and r.fields["fkje"] and not _bare_other(r.fields["cflb"])]
+                     if r.fields["dsrlx"] == "2" and r.fields["fkje"] and not bare_other(r.fields["cflb"])]
     first = {**organisations[0], "updated_at": "2025-01-02 09:00:00"}
     second = {**organisations[1], "cfjgdm": first["cfjgdm"], "cfjg": first["cfjg"], "xzqh": first["xzqh"],
               "updated_at": "2025-01-02 10:00:00"}  # reported after the first
