@@ -15,7 +15,7 @@ from jnx.sandbox.case_data import penalties
 from jnx.settings import Settings
 from jnx.web.app import create_app
 from tests.commands.conftest import Jnx, jnx  # noqa: F401
-from tests.exchange.test_conflicts import bare_other, cases, run  # noqa: F401
+from tests.exchange.test_conflicts import cases, run  # noqa: F401
 
 
 @pytest.fixture
@@ -28,8 +28,7 @@ def data(run: Any, cases: list[dict[str, Any]]) -> Any:  # noqa: F811 - the fixt
     """Penalties of two authorities stored (their disclosures derived), and one mapping error."""
     first, _ = cases
     records, _ = penalties(seed=3, count=40)
-    other = next(dict(r.fields) for r in records
-                 if r.fields["cfjgdm"] != first["cfjgdm"] and r.fields["dsrlx"] == "2" and not bare_other(r.fields["cflb"])
+    other = next(dict(r.fields) for r in records if r.fields["cfjgdm"] != first["cfjgdm"] and r.fields["dsrlx"] == "2"
                  and "其他" not in r.fields["cflb"])  # a bare 其他 is an error of its own (its name is required)
     broken = {**first, "ajbh": first["ajbh"] + "E", "cfjdsh": first["cfjdsh"] + "E", "cflb": "没有这种处罚"}
     run([first, other, broken])
