@@ -314,10 +314,27 @@ def errors_merge(
 
 
 @errors_app.command("replay")
-def errors_replay(group: GroupOption = None, system: SystemOption = None, as_json: JsonOption = False) -> None:
+def errors_replay(
+    group: GroupOption = None,
+    system: SystemOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what a replay of this group or system would do "
+                                                            "(mapped, then rolled back; the document of GET /api/v1/errors/replay-preview).")] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Re-map the records behind open errors with each system's current table; fixed ones leave the queue."""
     with exchange() as ex:
         _require_system(ex, system)
+        if dry_run:
+            from jnx.services import errors as error_service
+
+            if not group and not system:
+                raise InputError("--dry-run needs --group or --system", hint="`jnx errors groups` lists the groups")
+            with session_factory(ex.engine)() as session:
+                preview = error_service.replay_preview(os_context(session, ex.settings), ex, group=group, system=system)
+            emit(preview.model_dump(mode="json"), as_json, lambda d: typer.echo(
+                f"a replay would map {d['mapped']} of {d['selection']['records']} record(s): {d['fixed']} fixed, "
+                f"{d['still_broken']} still with errors ({d['new']} new, {d['revised']} revised standard records); nothing changed"))
+            return
         with audited_session(ex.engine) as session, session.begin(), progress_bar(not as_json) as bar:
             report = error_queue.replay(ex.runs(), session, group=group, system=system, progress=bar)
             record_audit(session, "errors.replayed", group or system or "all", report.as_dict())

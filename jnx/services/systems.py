@@ -65,8 +65,8 @@ def register_system(ctx: ServiceContext, text: str) -> dict[str, Any]:
         source = Path(folder) / "registration.yaml"
         source.write_text(text, encoding="utf-8")
         registration = load_registration(source, table_catalog(ctx.settings))
-    system, action = SystemRegistry().register(ctx.session, registration)
-    ctx.audit("system.registered", f"system:{system.id}", {"action": action.value})
+    # audited as the CLI's registration is: system.created / system.updated, by the registry's hook
+    system, action = SystemRegistry(on_change=ctx.audit).register(ctx.session, registration)
     warnings = envelope_warnings(system)
     return {**system.summary(), "action": action.value, **({"warnings": warnings} if warnings else {})}
 

@@ -38,7 +38,7 @@ def _open(engine: Engine) -> list[MappingErrorEntry]:
 
 
 def test_a_replay_is_previewed_then_run_as_a_job(token: Callable[..., str], client: TestClient, migrated_engine: Engine,
-                                                 data: Any) -> None:
+                                                 data: Any, jnx: Jnx) -> None:
     headers = _auth(token("fixer"))
     group = client.get("/api/v1/errors/groups", headers=headers).json()["groups"][0]
     waiting = len(_open(migrated_engine))
@@ -47,6 +47,9 @@ def test_a_replay_is_previewed_then_run_as_a_job(token: Callable[..., str], clie
     shown = preview.json()
     assert shown["selection"]["records"] == group["records"] == 1 and shown["mapped"] == 1 and shown["still_broken"] == 1
     assert len(_open(migrated_engine)) == waiting  # the preview changed nothing
+    dry = jnx("errors", "replay", "--group", group["group"], "--dry-run", "--json")
+    assert dry.code == 0, dry.err
+    assert dry.json() == shown and len(_open(migrated_engine)) == waiting  # the CLI's dry run: the same document
     assert client.get("/api/v1/errors/replay-preview", params={"system": "none-such"}, headers=headers).status_code == 404
     assert client.get("/api/v1/errors/replay-preview", params={"table": "x@1"}, headers=headers).status_code in (400, 403)
 

@@ -61,7 +61,7 @@ def test_a_system_is_registered_enabled_disabled_rescheduled_and_checked(
     assert done["status"] == "succeeded" and done["kind"] == "systems.check"
     assert done["result"]["ok"] is False and done["result"]["lines"]  # the sandbox is not running: its lines do not answer
 
-    for action in ("system.registered", "system.disabled", "system.enabled", "system.schedule_set", "system.checked"):
+    for action in ("system.created", "system.disabled", "system.enabled", "system.schedule_set", "system.checked"):
         actors = _actors(migrated_engine, action)
         assert actors and actors[-1].endswith(("/token:admin-token", "/token:ci")), (action, actors)
 
