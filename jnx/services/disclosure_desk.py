@@ -26,10 +26,14 @@ _SORTS = {"id": Disclosure.id, "kind": Disclosure.kind, "status": Disclosure.sta
 
 def disclosures(session: Session, viewer: Viewer, *, status: str | None = None, kind: str | None = None,
                 overdue: bool = False, due_by: dt.date | None = None, offset: int = 0, limit: int = 50,
-                sort: str = "deadline", descending: bool = False) -> tuple[list[dict[str, Any]], int]:
+                sort: str = "deadline", descending: bool = False, department: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """One page of disclosures and how many match; ``department``: the 执法主体's 统一社会信用代码
+    (the business key's first part)."""
     today = beijing_today()
     late = overdue_condition(today)
     where = [viewer.scope("disclosures.list").disclosures()]
+    if department:
+        where.append(Disclosure.business_key.startswith(f"{department.strip().upper()}|", autoescape=True))
     if status:
         where.append(Disclosure.status == DisclosureStatus(status))
     if kind:

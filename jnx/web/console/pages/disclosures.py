@@ -31,6 +31,7 @@ FILTERS = (
     Filter("kind", "Kind", tuple((k.value, k.value) for k in DisclosureKind)),
     Filter("overdue", "Overdue", (("yes", "yes"),)),
     Filter("due_by", "Deadline on or before"),
+    Filter("department", "Department (credit code)"),
 )
 
 
@@ -50,7 +51,8 @@ def routes(router: APIRouter, console: Console) -> None:
             rows, total = service.disclosures(session, viewer, status=query.filters.get("status"), kind=query.filters.get("kind"),
                                               overdue=query.filters.get("overdue") == "yes", due_by=due_by,
                                               offset=0 if query.fmt else query.offset, limit=100_000 if query.fmt else query.size,
-                                              sort=query.sort or "deadline", descending=query.descending)
+                                              sort=query.sort or "deadline", descending=query.descending,
+                                              department=query.filters.get("department"))
         page = Listing(COLUMNS, rows, total, query, FILTERS, name="disclosures")
         if query.fmt:
             return export(page, t)
