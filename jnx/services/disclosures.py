@@ -54,6 +54,15 @@ def show_disclosure(ctx: ServiceContext, disclosure_id: int, *, today: dt.date |
     return views.show_disclosure(ctx.session, disclosure_id, today or ctx.clock().date())
 
 
+def record_of(ctx: ServiceContext, disclosure_id: int) -> int:
+    """The standard record a disclosure was derived from (404 outside the caller's scope, as a missing one)."""
+    scope = ctx.authorize("disclosures.show")
+    row = ctx.session.get(Disclosure, disclosure_id)
+    if row is None or not scope.sees_business_key(row.business_key):
+        raise NotFoundError(f"no disclosure {disclosure_id}", hint="`jnx disclosures list` shows their ids")
+    return int(row.standard_record_id)
+
+
 def withdraw_disclosure(ctx: ServiceContext, disclosure_id: int, reason: str) -> dict[str, Any]:
     """Withdraw (撤下) one disclosure with a reason (the console's withdrawal, the same code); audited."""
     from jnx.services.console_scope import Viewer

@@ -269,21 +269,41 @@ def services_router(api: Api) -> APIRouter:
         return api.accept(request, response, "errors.replay", body.group or body.system or "all", lambda ctx: errors.start_replay(
             ctx, api.jobs, api.exchange, api.audit, group=body.group, system=body.system, table=_table(body.table)))
 
-    @router.post("/errors/{error_id}/correct", summary="correct one raw record's fields by hand and map it again (audited; "
-                 "the console's correction, the same code)")
-    def correct(error_id: Annotated[int, Path(ge=1, le=2**62)], body: CorrectBody, request: Request, response: Response) -> Any:
+    def corrected(request: Request, response: Response, subject: str, body: CorrectBody,
+                  raw_of: Callable[[ServiceContext, Viewer], int], error_id: int | None = None) -> Any:
+        """The console's correction, the same code: who asks and which raw record (404 outside their
+        systems) in the request's transaction, then the correction in its own write transaction."""
         def work() -> Any:
-            def check(ctx: ServiceContext) -> tuple[Viewer, int]:  # who asks, and 404 outside their systems, in the request's transaction
+            def check(ctx: ServiceContext) -> tuple[Viewer, int]:
                 ctx.authorize("errors.correct")
                 viewer = Viewer.of(ctx.actor)
-                return viewer, corrections.raw_of_error(ctx.session, viewer, error_id)
+                return viewer, raw_of(ctx, viewer)
 
-            viewer, raw_id = api.gateway.act(request, "errors.correct", f"error:{error_id}", check)
-            # the correction is its own write transaction (as from the console), after the request's ended
+            viewer, raw_id = api.gateway.act(request, "errors.correct", subject, check)
             return corrections.correct_record(api.exchange(), viewer, api.audit, raw_id, dict(body.set), body.reason,
                                               error_id=error_id, via="api")
 
         return guarded(work, request, response)
+
+    @router.post("/errors/{error_id}/correct", summary="correct the raw record behind an error by hand and map it again "
+                 "(audited; the console's correction, the same code)")
+    def correct(error_id: Annotated[int, Path(ge=1, le=2**62)], body: CorrectBody, request: Request, response: Response) -> Any:
+        return corrected(request, response, f"error:{error_id}", body,
+                         lambda ctx, viewer: corrections.raw_of_error(ctx.session, viewer, error_id), error_id)
+
+    @router.post("/records/{record_id}/correct", summary="correct a standard record's source content (its current "
+                 "revision's raw record) and map it again: the record is revised, its disclosure gets a correction revision")
+    def correct_record(record_id: Annotated[int, Path(ge=1, le=2**62)], body: CorrectBody, request: Request,
+                       response: Response) -> Any:
+        return corrected(request, response, f"record:{record_id}", body,
+                         lambda ctx, viewer: corrections.raw_of_record(ctx.session, viewer, record_id))
+
+    @router.post("/disclosures/{disclosure_id}/correct", summary="correct (变更) a disclosure: its record's source content "
+                 "corrected and mapped again, the disclosure's correction revision queued for the platform")
+    def correct_disclosure(disclosure_id: Annotated[int, Path(ge=1, le=2**62)], body: CorrectBody, request: Request,
+                           response: Response) -> Any:
+        return corrected(request, response, f"disclosure:{disclosure_id}", body, lambda ctx, viewer: corrections.raw_of_record(
+            ctx.session, viewer, disclosures.record_of(ctx, disclosure_id)))
 
     # --- disclosures: withdraw, deliver, reconcile -----------------------------------------------
 

@@ -131,3 +131,30 @@ def test_delivery_and_reconciliation_say_what_to_do_without_a_credit_platform(
     operator = _auth(token("ops-token", user="ops"))
     assert client.post("/api/v1/disclosures/deliver", headers=operator).status_code == 403  # the credit operator's
     assert client.post("/api/v1/reconcile/credit", headers=operator).status_code == 403
+
+
+def test_a_disclosure_is_corrected_through_its_records_source_content(token: Callable[..., str], client: TestClient,
+                                                                       migrated_engine: Engine, data: Any) -> None:
+    first, _ = data
+    headers = _auth(token("desk"))
+    target = next(d for d in client.get("/api/v1/disclosures", headers=headers).json()["disclosures"]
+                  if d["business_key"].startswith(first["cfjgdm"] + "|"))
+    with Session(migrated_engine) as session:
+        found = session.get(Disclosure, target["id"])
+        assert found is not None
+        record_id, revision = found.standard_record_id, found.current_revision
+    text = first["cfnr"] + "（更正）"
+    answer = client.post(f"/api/v1/disclosures/{target['id']}/correct", json={"set": {"cfnr": text}, "reason": "处罚内容笔误"},
+                         headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["fixed"] and answer.json()["record_id"] == record_id and answer.json()["revised"] == 1
+    with Session(migrated_engine) as session:
+        record = session.get(StandardRecord, record_id)
+        assert record is not None and "（更正）" in str(record.data)
+        again = session.get(Disclosure, target["id"])
+        assert again is not None and again.current_revision >= revision
+    assert _audited(migrated_engine, "errors.corrected")[-1].actor.endswith("/token:desk")
+    same = client.post(f"/api/v1/records/{record_id}/correct", json={"set": {"cfnr": text}, "reason": "again"}, headers=headers)
+    assert same.status_code == 400 and "does not change" in same.json()["detail"]
+    assert client.post("/api/v1/disclosures/999999/correct", json={"set": {"cfnr": "x"}, "reason": "r"},
+                       headers=headers).status_code == 404
