@@ -5,13 +5,17 @@ decides only the ``INSERT … ON CONFLICT DO NOTHING`` spelling."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, select, text, update
+import psycopg
+from psycopg.types.json import Json
+from sqlalchemy import JSON, Table, select, text, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from jnx.store.db import affected
+from jnx.store.db import affected, dumps_json
 from jnx.store.models import (
     MappingErrorEntry,
     MappingErrorStatus,
@@ -94,19 +98,83 @@ def _pg_type(session: Session, table: Table, name: str) -> str:
 
 def pg_insert_arrays(session: Session, table: Table, names: Sequence[str], params: Sequence[tuple[Any, ...]], *,
                      conflict: Sequence[str] | None = None, returning: Sequence[str] = ()) -> list[Any]:
-    """PostgreSQL: ``INSERT … SELECT * FROM unnest(%s::type[], …)`` — a page's rows as one array per
-    column, so a table gets one statement and one round trip per page whatever its row count, and the
-    statement's text is the same every page (the driver and the server keep its parse and plan)
-    instead of one executemany row or a multi-row ``VALUES`` list the driver parses each time."""
+    """PostgreSQL: a page's rows into ``table`` in sets — ``COPY`` (binary) into a staging table of
+    the session's connection, then one ``INSERT … SELECT … [ON CONFLICT … DO NOTHING] [RETURNING]``
+    from it (:func:`pg_copy_insert`); whatever the row count, three round trips per table and page,
+    and the rows travel in PostgreSQL's own binary form rather than as statement parameters."""
+    return pg_copy_insert(session, table, names, params, conflict=conflict, returning=returning)
+
+
+_STAGING: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
+_STAGE_TYPES: dict[str, list[int]] = {}
+
+
+def _staging(session: Session, table: Table, names: Sequence[str]) -> tuple[str, str]:
+    """The staging table of ``table``'s columns ``names`` (its name, and the column list the
+    ``INSERT … SELECT`` reads: JSON columns are staged as text and cast, since the text jnx sends is
+    the stored JSON already). A temporary table per connection, emptied at each commit."""
+    found = _STAGING.get((table.name, tuple(names)))
+    if found is None:
+        digest = hashlib.sha256(",".join(names).encode()).hexdigest()[:10]
+        name = f"jnx_stage_{table.name}_{digest}"
+        casts = [f"{n}::{_pg_type(session, table, n)}" if _is_json(table, n) else n for n in names]
+        found = _STAGING[(table.name, tuple(names))] = (name, ", ".join(casts))
+    return found
+
+
+def _is_json(table: Table, name: str) -> bool:
+    return isinstance(table.c[name].type, JSON)
+
+
+def _json_text(row: tuple[Any, ...], wrapped: Sequence[int]) -> tuple[Any, ...]:
+    """``row`` with each JSON column's value as the JSON text it stands for: a psycopg ``Json``
+    wrapper serialised as the engine serialises JSON (:func:`jnx.store.db.dumps_json`), text as given."""
+    values = list(row)
+    for index in wrapped:
+        value = values[index]
+        if isinstance(value, Json):
+            values[index] = (value.dumps or dumps_json)(value.obj)
+    return tuple(values)
+
+
+def pg_copy_insert(session: Session, table: Table, names: Sequence[str], params: Sequence[tuple[Any, ...]], *,
+                   conflict: Sequence[str] | None = None, returning: Sequence[str] = ()) -> list[Any]:
+    """``COPY`` of pre-bound rows into the staging table, then ``INSERT … SELECT`` from it.
+
+    The staging table (``CREATE TEMP TABLE … ON COMMIT DELETE ROWS AS SELECT`` the columns, no
+    constraints) is made on first use by each connection and emptied before each use, so a page
+    that writes a table twice reads only its own rows; ``COPY … (FORMAT BINARY)`` with the staging
+    table's column types. The insert keeps every guarantee of the statement it replaces: the same
+    conflict target and ``DO NOTHING``, the same ``RETURNING``, inside the page's transaction."""
     if not params:
         return []
-    arrays = ", ".join(f"%b::{_pg_type(session, table, name)}[]" for name in names)  # binary: no text escaping
-    on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
-    back = f" RETURNING {', '.join(returning)}" if returning else ""
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}){on_conflict}{back}"
-    columns = tuple(list(values) for values in zip(*params, strict=True))
-    result = session.connection().exec_driver_sql(sql, columns)
-    return list(result) if returning else []
+    stage, selected = _staging(session, table, names)
+    columns = ", ".join(names)
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        json_columns = ", ".join(f"{n}::text AS {n}" if _is_json(table, n) else n for n in names)
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+                       f"SELECT {json_columns} FROM {table.name} WITH NO DATA; DELETE FROM {stage}")
+        types = _STAGE_TYPES.get(stage)
+        if types is None:  # the same built-in types on every connection: looked up once
+            cursor.execute(f"SELECT atttypid FROM pg_attribute WHERE attrelid = '{stage}'::regclass AND attnum > 0 "
+                           "AND NOT attisdropped ORDER BY attnum")
+            types = _STAGE_TYPES[stage] = [int(row[0]) for row in cursor.fetchall()]
+        with cursor.copy(f"COPY {stage} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            wrapped = [i for i, n in enumerate(names) if _is_json(table, n)]
+            for row in params:
+                if wrapped:  # the JSON columns' bind processor wraps values (psycopg's Json): staged as their text
+                    row = _json_text(row, wrapped)
+                copy.write_row(row)
+        on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
+        back = f" RETURNING {', '.join(returning)}" if returning else ""
+        cursor.execute(f"INSERT INTO {table.name} ({columns}) SELECT {selected} FROM {stage}{on_conflict}{back}")
+        return list(cursor.fetchall()) if returning else []
+    except psycopg.Error as exc:  # as SQLAlchemy raises it (IntegrityError, OperationalError…), for storage_errors
+        raise sa_exc.DBAPIError.instance(f"COPY into {table.name}", None, exc, psycopg.Error) from exc
+    finally:
+        cursor.close()
 
 
 def _write_many(session: Session, table: Table, names: Sequence[str], params: Sequence[tuple[Any, ...]],
