@@ -44,6 +44,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +93,11 @@ def _serve_case_handling(records: int, ready: Any, stop: Any, systems: int = 1) 
     from jnx.sandbox.httpserver import PlatformServer
 
     made, revised = case_data.penalties(SEED, records)
-    feeds = {}
-    for index in range(systems):
-        part = {r.key for r in made[index::systems]}
-        feeds[_feed_name(index)] = Feed(made[index::systems], [r for r in revised if r.key in part])
+    # split by decision document number: records that share a business key (the same decision sent
+    # twice under two case numbers) stay in one system, as the single system had them
+    feed_of = {r.key: zlib.crc32(str(r.fields.get("cfjdsh") or r.key).encode()) % systems for r in made}
+    feeds = {_feed_name(index): Feed([r for r in made if feed_of[r.key] == index],
+                                     [r for r in revised if feed_of.get(r.key) == index]) for index in range(systems)}
     first = feeds["penalties"]
     coercions = Feed(*case_data.coercions(SEED, max(1, records // 5), [r.key for r in first.all()[:200]]))
     platform = CaseHandlingPlatform(FaultState(None, seed=SEED), {**feeds, "coercions": coercions},

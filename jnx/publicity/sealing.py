@@ -14,8 +14,10 @@ key as :class:`~jnx.publicity.delivery.EnvelopeSealer` would (a fresh ``jti`` pe
 receipt passes :class:`~jnx.publicity.delivery.ReceiptVerifier`'s checks, and the outcomes are
 written by the outbox exactly as before. A batch smaller than :data:`MIN_ITEMS` is done in the
 outbox's process (a helper's trip costs more), as is everything when helpers cannot be had (a
-daemon process may not have children) or stop answering — that only costs speed. The helpers start
-with the first large batch and stop with :meth:`EnvelopeHelpers.close` (the outbox's ``close``).
+daemon process may not have children) or stop answering — that only costs speed. The helpers are
+started once a pass has sealed :data:`START_AFTER` items itself (a pass of a few batches never pays
+their start), batches are sealed in the outbox's process until they have answered, and they stop
+with :meth:`EnvelopeHelpers.close` (the outbox's ``close``).
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ class ReceiptVerifier:
 
 #: Batches smaller than this are sealed (and their receipts checked) in the outbox's own process.
 MIN_ITEMS = 20
+#: Items an outbox seals in its own process before it starts its helpers (their start costs ≈ 1 s of CPU).
+START_AFTER = 200
 DEFAULT_PROCESSES = 2
 
 _KeyParts = tuple[str, str, dict[str, Any]]  # (kid, use, public JWK): a PublicKey as it travels
@@ -143,13 +147,16 @@ class EnvelopeHelpers:
     ``receipt_check``; :meth:`close` stops the helpers."""
 
     def __init__(self, sealer: EnvelopeSealer, verifier: ReceiptVerifier, processes: int = DEFAULT_PROCESSES, *,
-                 min_items: int = MIN_ITEMS, start_method: str = "spawn") -> None:
+                 min_items: int = MIN_ITEMS, start_after: int = START_AFTER, start_method: str = "spawn") -> None:
         self.sealer = sealer
         self.verifier = verifier
         self.processes = processes
         self.min_items = min_items
+        self.start_after = start_after  # items sealed here before the helpers are started (a pass of a few: none)
         self.start_method = start_method
         self._pool: ProcessPoolExecutor | None = None
+        self._warming: list[Future[Any]] | None = None  # the helpers' first answers, while they start
+        self._sealed_here = 0
         self._usable = processes > 0
         self.helper_cpu_s = 0.0  # CPU seconds the helpers spent sealing and checking (for benchmarks)
 
@@ -174,6 +181,7 @@ class EnvelopeHelpers:
                                          for a, b in self._chunks(len(payloads))])
             if answer is not None:
                 return answer
+        self._sealed_here += len(payloads)
         return [self.sealer.seal(item_bytes(p), idempotency_key=k, now=now) for p, k in zip(payloads, keys, strict=True)]
 
     def check_many(self, pairs: Sequence[tuple[str, Receipt]]) -> list[str | None]:
@@ -187,8 +195,14 @@ class EnvelopeHelpers:
         return [self.verifier.check(key, status, signed) for key, status, signed in checks]
 
     def start(self) -> bool:
-        """Start the helpers now rather than with the first large batch; whether they are usable."""
-        return self._helpers(self.min_items) is not None
+        """Start the helpers now and wait until they answer; whether they are usable."""
+        if self._usable and self._pool is None:
+            self._launch()
+        if self._warming is not None:
+            warming, self._warming = self._warming, None
+            if self._collect(warming) is None:
+                return False
+        return self._usable and self._pool is not None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -207,38 +221,65 @@ class EnvelopeHelpers:
         return [(a, min(a + size, n)) for a in range(0, n, size)]
 
     def _helpers(self, n: int) -> ProcessPoolExecutor | None:
+        """The pool for a batch of ``n``, or None: do it here (small batch, helpers not wanted yet,
+        still starting, or unusable). The helpers are started once this outbox has sealed
+        ``start_after`` items itself — a pass of a few batches never pays their start — and batches
+        are sealed here until they have answered, so nobody waits for them to start."""
         if not self._usable or n < self.min_items:
             return None
         if self._pool is None:
-            if multiprocessing.current_process().daemon:  # a daemon process may not start children
-                self._usable = False
+            if self._sealed_here < self.start_after:
                 return None
-            recipient = self.sealer.recipient
-            signers = tuple(_public_parts(k) for k in self.verifier.signers)
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.processes, mp_context=multiprocessing.get_context(self.start_method),
-                initializer=_start_helper,
-                initargs=(self.sealer.signer.secret_jwk_bytes(), _public_parts(recipient),
-                          self.sealer.ttl.total_seconds(), signers, self.verifier.required))
-            if self._gather(self._pool, [(_ping,)] * self.processes) is None:
+            self._launch()
+        if self._warming is not None:
+            if not all(future.done() for future in self._warming):
+                return None
+            warming, self._warming = self._warming, None
+            if self._collect(warming) is None:
                 return None
         return self._pool
+
+    def _launch(self) -> None:
+        if multiprocessing.current_process().daemon:  # a daemon process may not start children
+            self._usable = False
+            return
+        signers = tuple(_public_parts(k) for k in self.verifier.signers)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.processes, mp_context=multiprocessing.get_context(self.start_method),
+            initializer=_start_helper,
+            initargs=(self.sealer.signer.secret_jwk_bytes(), _public_parts(self.sealer.recipient),
+                      self.sealer.ttl.total_seconds(), signers, self.verifier.required))
+        try:
+            self._warming = [self._pool.submit(_ping) for _ in range(self.processes)]
+        except (BrokenProcessPool, OSError) as exc:
+            self._retire(exc)
 
     def _gather(self, pool: ProcessPoolExecutor, jobs: Sequence[tuple[Any, ...]]) -> list[Any] | None:
         """The jobs' (function, *arguments) answers joined in order, or None when the helpers broke
         (then they are retired and the work is done in this process)."""
         try:
             futures: list[Future[tuple[list[Any], float]]] = [pool.submit(*job) for job in jobs]
+        except (BrokenProcessPool, OSError) as exc:
+            self._retire(exc)
+            return None
+        return self._collect(futures)
+
+    def _collect(self, futures: Sequence[Future[tuple[list[Any], float]]]) -> list[Any] | None:
+        try:
             answers = [future.result() for future in futures]
         except (BrokenProcessPool, OSError, EOFError) as exc:
-            log.warning("envelope helpers stopped (%s); this outbox seals in its own process", type(exc).__name__)
-            self._usable = False
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            self._retire(exc)
             return None
         self.helper_cpu_s += sum(cpu for _, cpu in answers)
         return [item for chunk, _ in answers for item in chunk]
 
+    def _retire(self, exc: BaseException) -> None:
+        log.warning("envelope helpers stopped (%s); this outbox seals in its own process", type(exc).__name__)
+        self._usable = False
+        self._warming = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
-__all__ = ["DEFAULT_PROCESSES", "EnvelopeHelpers", "MIN_ITEMS"]
+
+__all__ = ["DEFAULT_PROCESSES", "EnvelopeHelpers", "MIN_ITEMS", "START_AFTER"]

@@ -101,8 +101,32 @@ def pg_insert_arrays(session: Session, table: Table, names: Sequence[str], param
     """PostgreSQL: a page's rows into ``table`` in sets — ``COPY`` (binary) into a staging table of
     the session's connection, then one ``INSERT … SELECT … [ON CONFLICT … DO NOTHING] [RETURNING]``
     from it (:func:`pg_copy_insert`); whatever the row count, three round trips per table and page,
-    and the rows travel in PostgreSQL's own binary form rather than as statement parameters."""
-    return pg_copy_insert(session, table, names, params, conflict=conflict, returning=returning)
+    and the rows travel in PostgreSQL's own binary form rather than as statement parameters. A role
+    without the TEMP privilege on the database gets ``INSERT … SELECT * FROM unnest(%s::type[], …)``
+    instead (one array per column, one statement)."""
+    if not params:
+        return []
+    if _may_create_temp(session):
+        return pg_copy_insert(session, table, names, params, conflict=conflict, returning=returning)
+    arrays = ", ".join(f"%b::{_pg_type(session, table, name)}[]" for name in names)  # binary: no text escaping
+    on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
+    back = f" RETURNING {', '.join(returning)}" if returning else ""
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    sql = f"INSERT INTO {table.name} ({', '.join(quote(n) for n in names)}) SELECT * FROM unnest({arrays}){on_conflict}{back}"
+    columns = tuple(list(values) for values in zip(*params, strict=True))
+    result = session.connection().exec_driver_sql(sql, columns)
+    return list(result) if returning else []
+
+
+def _may_create_temp(session: Session) -> bool:
+    """Whether this connection's role may create temporary tables (asked once per connection)."""
+    connection = session.connection()
+    info = connection.connection.info
+    allowed = info.get("jnx_temp_tables")
+    if allowed is None:
+        allowed = info["jnx_temp_tables"] = bool(connection.exec_driver_sql(
+            "SELECT has_database_privilege(current_user, current_database(), 'TEMP')").scalar())
+    return bool(allowed)
 
 
 _STAGING: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
@@ -117,7 +141,8 @@ def _staging(session: Session, table: Table, names: Sequence[str]) -> tuple[str,
     if found is None:
         digest = hashlib.sha256(",".join(names).encode()).hexdigest()[:10]
         name = f"jnx_stage_{table.name}_{digest}"
-        casts = [f"{n}::{_pg_type(session, table, n)}" if _is_json(table, n) else n for n in names]
+        quote = session.get_bind().dialect.identifier_preparer.quote
+        casts = [f"{quote(n)}::{_pg_type(session, table, n)}" if _is_json(table, n) else quote(n) for n in names]
         found = _STAGING[(table.name, tuple(names))] = (name, ", ".join(casts))
     return found
 
@@ -149,10 +174,11 @@ def pg_copy_insert(session: Session, table: Table, names: Sequence[str], params:
     if not params:
         return []
     stage, selected = _staging(session, table, names)
-    columns = ", ".join(names)
+    quote = session.get_bind().dialect.identifier_preparer.quote  # `full`, `trigger`… are keywords
+    columns = ", ".join(quote(n) for n in names)
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        json_columns = ", ".join(f"{n}::text AS {n}" if _is_json(table, n) else n for n in names)
+        json_columns = ", ".join(f"{quote(n)}::text AS {quote(n)}" if _is_json(table, n) else quote(n) for n in names)
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
                        f"SELECT {json_columns} FROM {table.name} WITH NO DATA; DELETE FROM {stage}")
         types = _STAGE_TYPES.get(stage)

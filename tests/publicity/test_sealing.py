@@ -74,10 +74,15 @@ def test_receipts_checked_in_helpers_get_the_verifiers_verdicts(helpers: Envelop
 
 
 def test_small_batches_and_broken_helpers_are_done_in_this_process() -> None:
-    pool = EnvelopeHelpers(EnvelopeSealer(JNX_SIG, PLATFORM_ENC.public()), ReceiptVerifier(()), processes=2, min_items=3)
+    pool = EnvelopeHelpers(EnvelopeSealer(JNX_SIG, PLATFORM_ENC.public()), ReceiptVerifier(()), processes=2, min_items=3,
+                           start_after=4)
     try:
         assert len(pool.seal_many([{"a": "1"}, {"a": "2"}], ["k1", "k2"], NOW)) == 2
         assert pool._pool is None  # two items: not worth the helpers
+        assert len(pool.seal_many([{"a": str(i)} for i in range(4)], [f"k{i}" for i in range(4)], NOW)) == 4
+        assert pool._pool is None  # sealed here: only 2 items so far, the helpers start after 4
+        pool.seal_many([{"a": str(i)} for i in range(4)], [f"k{i}" for i in range(4)], NOW)  # 6 sealed here: starting
+        assert pool._pool is not None
         assert pool.start()
         assert pool._pool is not None
         for process in pool._pool._processes.values():  # the helpers die
@@ -103,8 +108,9 @@ def test_an_outbox_pushing_through_helpers_gets_each_item_acknowledged_once(
                                                  "batch_extra": {"batch_no": "{batch_no}"}}})
     adapters = build_adapters(config, MappingSecrets({}))
     pool = EnvelopeHelpers(EnvelopeSealer(JNX_SIG, PLATFORM_ENC.public()), ReceiptVerifier((PLATFORM_SIG.public(),), required=True),
-                           processes=2, min_items=5)
+                           processes=2, min_items=5, start_after=0)
     try:
+        assert pool.start()  # started and answering (a pass seals here while they start)
         outbox = Outbox(migrated_engine, adapters.pusher, sealer=pool, receipt_check=pool,  # type: ignore[arg-type]
                         batch_size=12, policy=RetryPolicy())
         summary = outbox.deliver_due()
