@@ -120,12 +120,18 @@ def pg_insert_arrays(session: Session, table: Table, names: Sequence[str], param
 
 def _may_create_temp(session: Session) -> bool:
     """Whether this connection's role may create temporary tables (asked once per connection)."""
-    connection = session.connection()
-    info = connection.connection.info
-    allowed = info.get("jnx_temp_tables")
-    if allowed is None:
-        allowed = info["jnx_temp_tables"] = bool(connection.exec_driver_sql(
-            "SELECT has_database_privilege(current_user, current_database(), 'TEMP')").scalar())
+    pooled = session.connection().connection
+    allowed = pooled.info.get("jnx_temp_tables")
+    if allowed is None:  # on the driver's cursor, as the COPY itself
+        cursor = pooled.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("SELECT has_database_privilege(current_user, current_database(), 'TEMP')")
+            row = cursor.fetchone()
+            allowed = pooled.info["jnx_temp_tables"] = bool(row and row[0])
+        except psycopg.Error as exc:
+            raise sa_exc.DBAPIError.instance("SELECT has_database_privilege(…)", None, exc, psycopg.Error) from exc
+        finally:
+            cursor.close()
     return bool(allowed)
 
 
