@@ -90,7 +90,9 @@ def test_a_raw_record_is_corrected_in_a_form_previewed_then_applied(demo_copy: t
     with session_factory(engine)() as session:
         closed = session.get(MappingErrorEntry, error.id)
         assert closed is not None and closed.status is MappingErrorStatus.RESOLVED
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "errors.corrected")).one()
+        # the fixer's own entry: the session's shared demo may hold others (the browser journey corrects one too)
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "errors.corrected",
+                                                         AuditEntry.actor == "fixer")).one()
         new_raw = int(entry.subject.split(":")[1])
         assert entry.actor == "fixer" and entry.details["fields"] == [error.source_path]
         assert entry.details["reason"] == "源系统当事人类型录入错误"
