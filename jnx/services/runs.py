@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from jnx.adapters.traffic import TrafficCounts
 from jnx.errors import NotFoundError
 from jnx.exchange.wiring import Exchange
 from jnx.security.audit_sql import SqlAuditStore
@@ -41,6 +42,10 @@ class RunItem(BaseModel):
     revised: int | None
     unchanged: int | None
     errors: int | None
+    request_retries: int = 0
+    line_switches: int = 0
+    retry_after_waits: int = 0
+    waited_seconds: float = 0.0
     error: str | None
 
 
@@ -87,7 +92,8 @@ def _item(run: Run, department: str) -> RunItem:
     seconds = round((run.finished_at - run.started_at).total_seconds(), 1) if run.finished_at and run.started_at else None
     return RunItem(run_id=run.id, system=run.system_id, department=department, status=run.status, trigger=run.trigger.value,
                    started_at=run.started_at, finished_at=run.finished_at, seconds=seconds,
-                   **{k: counts.get(k) for k in ("pulled", "staged", "new", "revised", "unchanged", "errors")}, error=run.error)
+                   **{k: counts.get(k) for k in ("pulled", "staged", "new", "revised", "unchanged", "errors")},
+                   **TrafficCounts.of(counts).as_dict(), error=run.error)
 
 
 def list_runs(ctx: ServiceContext, *, system: str | None = None, department: str | None = None,
