@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,6 +119,15 @@ def _postgres_template(_postgres_admin: Engine) -> Iterator[str]:
         _drop_database(_postgres_admin, name)
 
 
+def _join_background_jobs(timeout: float = 30.0) -> None:
+    """Let the API's job threads (jnx.services.jobs) end before their database goes: a test that has seen
+    a job finished may still have its thread returning the last connection (dropped under it, that
+    connection is garbage-collected open — a ResourceWarning in some later test)."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("job-") and thread is not threading.current_thread():
+            thread.join(timeout)
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated database of this test alone (see the module docstring)."""
@@ -131,6 +141,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     try:
         yield _postgres_url(admin, name)
     finally:
+        _join_background_jobs()
         _drop_database(admin, name)
 
 
@@ -153,4 +164,5 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
     """An engine on ``database_url``; disposed after the test."""
     engine = create_engine_for(database_url)
     yield engine
+    _join_background_jobs()
     engine.dispose()
