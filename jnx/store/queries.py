@@ -393,8 +393,12 @@ def superseded_raw_ids(session: Session, system_id: str, source_keys: Sequence[s
     return sorted(ids)
 
 
-#: The tables a run grows; their statistics steer PostgreSQL to the indexes above.
-GROWN_BY_RUNS = ("raw_records", "standard_records", "standard_record_revisions", "record_lineage", "mapping_errors")
+#: The tables a run grows — its records and, since runs derive 双公示, their disclosures and deliveries;
+#: their statistics steer PostgreSQL to the indexes above. (Without the last three, a first run of
+#: 10^6 records slowed page by page: holding a conflicting record's deliveries back scanned every
+#: pending delivery, ≈ 0.5 s per page at 500,000 — docs/performance.md, session 6.)
+GROWN_BY_RUNS = ("raw_records", "standard_records", "standard_record_revisions", "record_lineage", "mapping_errors",
+                 "disclosures", "disclosure_revisions", "deliveries")
 
 
 def refresh_statistics(session: Session) -> None:
